@@ -1,0 +1,134 @@
+// The tinyforge IR: a small, frontend-independent graph of quantized tensors and typed ops.
+// Frontends (TFLite today, TF.js later) produce it; passes, the TS reference and the C emitter consume it.
+
+export type DType = 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'float32' | 'float16' | 'bool';
+
+export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+  int16: 2,
+  float16: 2,
+  int32: 4,
+  float32: 4,
+  int64: 8,
+};
+
+/** Affine quantization: real = scale * (q - zeroPoint). Per-tensor when scale has one entry. */
+export interface Quantization {
+  /** float32 values, stored as JS numbers holding exactly the float32 value. */
+  scale: number[];
+  zeroPoint: number[];
+  /** Axis of the per-channel scales; meaningless for per-tensor quantization. */
+  axis: number;
+}
+
+export interface Tensor {
+  id: number;
+  name: string;
+  shape: number[];
+  dtype: DType;
+  quant?: Quantization;
+  /** Constant contents (little-endian bytes) for weights, biases and shape tensors. */
+  data?: Uint8Array;
+}
+
+export type Padding = 'same' | 'valid';
+export type Activation = 'none' | 'relu' | 'relu6' | 'relu_n1_to_1';
+
+export interface Conv2DAttrs {
+  padding: Padding;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  activation: Activation;
+}
+
+export interface DepthwiseConv2DAttrs extends Conv2DAttrs {
+  depthMultiplier: number;
+}
+
+export interface Pool2DAttrs {
+  padding: Padding;
+  strideH: number;
+  strideW: number;
+  filterH: number;
+  filterW: number;
+  activation: Activation;
+}
+
+export interface FullyConnectedAttrs {
+  activation: Activation;
+  keepNumDims: boolean;
+}
+
+export interface ElementwiseAttrs {
+  activation: Activation;
+}
+
+export interface SoftmaxAttrs {
+  beta: number;
+}
+
+export interface ReshapeAttrs {
+  newShape: number[];
+}
+
+/** Inputs are tensor ids in the order the op defines; -1 marks an absent optional input (e.g. no bias). */
+interface OpBase<K extends string, A> {
+  kind: K;
+  /** Index of the op in the source model, for error messages. */
+  sourceIndex: number;
+  inputs: number[];
+  outputs: number[];
+  attrs: A;
+}
+
+export type Conv2DOp = OpBase<'conv2d', Conv2DAttrs>;
+export type DepthwiseConv2DOp = OpBase<'depthwise_conv2d', DepthwiseConv2DAttrs>;
+export type FullyConnectedOp = OpBase<'fully_connected', FullyConnectedAttrs>;
+export type AveragePool2DOp = OpBase<'average_pool2d', Pool2DAttrs>;
+export type MaxPool2DOp = OpBase<'max_pool2d', Pool2DAttrs>;
+export type AddOp = OpBase<'add', ElementwiseAttrs>;
+export type MulOp = OpBase<'mul', ElementwiseAttrs>;
+export type SoftmaxOp = OpBase<'softmax', SoftmaxAttrs>;
+export type ReshapeOp = OpBase<'reshape', ReshapeAttrs>;
+export type QuantizeOp = OpBase<'quantize', Record<string, never>>;
+export type DequantizeOp = OpBase<'dequantize', Record<string, never>>;
+
+export type Op =
+  | Conv2DOp
+  | DepthwiseConv2DOp
+  | FullyConnectedOp
+  | AveragePool2DOp
+  | MaxPool2DOp
+  | AddOp
+  | MulOp
+  | SoftmaxOp
+  | ReshapeOp
+  | QuantizeOp
+  | DequantizeOp;
+
+export type OpKind = Op['kind'];
+
+export interface Graph {
+  name: string;
+  tensors: Tensor[];
+  /** Ops in a valid execution order. */
+  ops: Op[];
+  inputs: number[];
+  outputs: number[];
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function tensorBytes(t: Tensor): number {
+  return elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+}
+
+export function isConstant(t: Tensor): boolean {
+  return t.data !== undefined;
+}
