@@ -1,0 +1,154 @@
+// The compile pipeline: model file -> IR -> lowered layers -> memory plan -> C module.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cIdentifier } from './emit-c/c_literals.ts';
+import { emitHeader, emitSource } from './emit-c/emit_module.ts';
+import { ModelError } from './errors.ts';
+import { parseTflite } from './frontends/tflite/index.ts';
+import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
+import type { Layer } from './ir/layers.ts';
+import { lowerGraph, opDisplayName } from './passes/lower.ts';
+import { planMemory, type MemoryPlan } from './passes/memory_plan.ts';
+import { TOOL_VERSION } from './version.ts';
+
+export interface LoadedModel {
+  path: string;
+  bytes: Uint8Array;
+  sha256: string;
+  graph: Graph;
+}
+
+export function loadModel(file: string): LoadedModel {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a model file' : `cannot read: ${code ?? String(e)}`);
+  }
+  const graph = parseTflite(bytes, file);
+  return { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), graph };
+}
+
+export interface IoSummary {
+  name: string;
+  dtype: string;
+  shape: number[];
+  bytes: number;
+  scale: number | null;
+  zeroPoint: number | null;
+}
+
+export interface LayerSummary {
+  index: number;
+  op: string;
+  kernel: string;
+  outputShape: number[];
+  macs: number;
+  weightBytes: number;
+}
+
+export interface CompileSummary {
+  model: string;
+  prefix: string;
+  ops: number;
+  opCounts: Record<string, number>;
+  macs: number;
+  weightBytes: number;
+  arenaBytes: number;
+  arenaLowerBound: number;
+  inputs: IoSummary[];
+  outputs: IoSummary[];
+  layers: LayerSummary[];
+}
+
+export interface CompiledModel {
+  model: LoadedModel;
+  layers: Layer[];
+  plan: MemoryPlan;
+  prefix: string;
+  summary: CompileSummary;
+}
+
+function constantBytes(graph: Graph, id: number): number {
+  const t = id >= 0 ? graph.tensors[id] : undefined;
+  return t?.data?.byteLength ?? 0;
+}
+
+function layerWeightBytes(graph: Graph, l: Layer): number {
+  if ('weights' in l) return constantBytes(graph, l.weights) + constantBytes(graph, l.bias);
+  return 0;
+}
+
+function ioSummary(t: Tensor): IoSummary {
+  return {
+    name: t.name,
+    dtype: t.dtype,
+    shape: [...t.shape],
+    bytes: elementCount(t.shape) * DTYPE_BYTES[t.dtype],
+    scale: t.quant?.scale[0] ?? null,
+    zeroPoint: t.quant?.zeroPoint[0] ?? null,
+  };
+}
+
+export function compileModel(model: LoadedModel, prefix?: string): CompiledModel {
+  const graph = model.graph;
+  const layers = lowerGraph(graph);
+  const plan = planMemory(graph, layers);
+  const opCounts: Record<string, number> = {};
+  for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
+  const layerSummaries = layers.map((l, index) => ({
+    index,
+    op: opDisplayName(graph.ops[index] as Graph['ops'][number]),
+    kernel: l.kernel,
+    outputShape: [...((graph.tensors[l.outputs[0] as number] as Tensor).shape)],
+    macs: l.macs,
+    weightBytes: layerWeightBytes(graph, l),
+  }));
+  const summary: CompileSummary = {
+    model: path.basename(model.path),
+    prefix: prefix ?? cIdentifier(graph.name),
+    ops: graph.ops.length,
+    opCounts,
+    macs: layers.reduce((s, l) => s + l.macs, 0),
+    weightBytes: layerSummaries.reduce((s, l) => s + l.weightBytes, 0),
+    arenaBytes: plan.arenaBytes,
+    arenaLowerBound: plan.lowerBound,
+    inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
+    outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
+    layers: layerSummaries,
+  };
+  return { model, layers, plan, prefix: summary.prefix, summary };
+}
+
+export interface WrittenModule {
+  dir: string;
+  prefix: string;
+  files: string[];
+  inputBytes: number[];
+  outputBytes: number[];
+}
+
+export function writeCModule(compiled: CompiledModel, outDir: string): WrittenModule {
+  const opts = {
+    prefix: compiled.prefix,
+    sourceDescription: path.basename(compiled.model.path),
+    modelSha256: compiled.model.sha256,
+    toolVersion: TOOL_VERSION,
+  };
+  const graph = compiled.model.graph;
+  mkdirSync(outDir, { recursive: true });
+  const header = path.join(outDir, `${compiled.prefix}.h`);
+  const source = path.join(outDir, `${compiled.prefix}.c`);
+  writeFileSync(header, emitHeader(graph, compiled.plan, opts));
+  writeFileSync(source, emitSource(graph, compiled.layers, compiled.plan, opts));
+  return {
+    dir: outDir,
+    prefix: compiled.prefix,
+    files: [header, source],
+    inputBytes: compiled.summary.inputs.map((i) => i.bytes),
+    outputBytes: compiled.summary.outputs.map((o) => o.bytes),
+  };
+}

@@ -1,0 +1,39 @@
+// Formatting of C literals and identifiers for generated code.
+
+/** A C identifier from an arbitrary model name: lowercase, [a-z0-9_], not starting with a digit. */
+export function cIdentifier(name: string): string {
+  let id = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  if (id === '' || /^[0-9]/.test(id)) id = `m_${id}`;
+  return id;
+}
+
+/** Comma-separated values, `perLine` to a line, indented for an array initializer. */
+export function arrayBody(values: ArrayLike<number>, perLine = 24): string {
+  const lines: string[] = [];
+  for (let i = 0; i < values.length; i += perLine) {
+    const row: string[] = [];
+    for (let j = i; j < Math.min(values.length, i + perLine); j++) row.push(int32Literal(values[j] as number));
+    lines.push(`    ${row.join(', ')},`);
+  }
+  return lines.join('\n');
+}
+
+/** INT32_MIN cannot be written as a plain negative literal in C. */
+export function int32Literal(v: number): string {
+  return v === -2147483648 ? '(-2147483647 - 1)' : String(v);
+}
+
+/** A float32 value printed so that it parses back to the same float. */
+export function floatLiteral(v: number): string {
+  if (!Number.isFinite(v)) return '0.0f';
+  for (let digits = 6; digits <= 9; digits++) {
+    const s = v.toPrecision(digits);
+    if (Math.fround(Number(s)) === Math.fround(v)) return `${s.includes('e') || s.includes('.') ? s : `${s}.0`}f`;
+  }
+  return `${v}f`;
+}
+
+/** A C comment that cannot be closed early by its contents. */
+export function safeComment(text: string): string {
+  return text.replace(/\*\//g, '* /').replace(/[\r\n]+/g, ' ');
+}

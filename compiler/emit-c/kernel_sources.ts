@@ -1,0 +1,39 @@
+// Loads the C kernel templates and stitches the ones a model uses into one translation unit,
+// so the C compiler sees every call site with its constant parameters.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { KernelName } from '../ir/layers.ts';
+
+export const TEMPLATE_ROOT = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
+
+const KERNEL_FILES: Readonly<Record<KernelName, { file: string; needs: string[] }>> = {
+  conv_s8: { file: 'portable/conv_s8.c', needs: [] },
+  depthwise_conv_s8: { file: 'portable/depthwise_conv_s8.c', needs: [] },
+  fully_connected_s8: { file: 'portable/fully_connected_s8.c', needs: [] },
+  avg_pool_s8: { file: 'portable/avg_pool_s8.c', needs: ['portable/pool_s8.h'] },
+  max_pool_s8: { file: 'portable/max_pool_s8.c', needs: ['portable/pool_s8.h'] },
+  add_s8: { file: 'portable/add_s8.c', needs: [] },
+  mul_s8: { file: 'portable/mul_s8.c', needs: [] },
+  softmax_s8: { file: 'portable/softmax_s8.c', needs: [] },
+  reshape: { file: '', needs: [] },
+  requantize_s8: { file: 'portable/requantize_s8.c', needs: [] },
+  quantize_f32_s8: { file: 'portable/quantize_f32_s8.c', needs: ['portable/affine.h'] },
+  dequantize_s8_f32: { file: 'portable/dequantize_s8_f32.c', needs: ['portable/affine.h'] },
+};
+
+function readTemplate(relativePath: string): string {
+  const text = readFileSync(TEMPLATE_ROOT + relativePath, 'utf8');
+  // Local includes are satisfied by the concatenation order.
+  return text.replace(/^#include "[^"]+"\s*$/gm, '').trim();
+}
+
+/** The C source of every kernel in `used`, each file once, helpers first. */
+export function kernelSources(used: Iterable<KernelName>): string {
+  const files: string[] = ['portable/tf_quant.h'];
+  for (const kernel of used) {
+    const entry = KERNEL_FILES[kernel];
+    for (const f of [...entry.needs, entry.file]) if (f && !files.includes(f)) files.push(f);
+  }
+  return files.map((f) => `/* ---- ${f} ---- */\n${readTemplate(f)}\n`).join('\n');
+}

@@ -1,0 +1,158 @@
+// Kernel-level IR: each graph op lowered to one kernel call with every shape, offset and
+// requantization constant resolved at compile time. The TS reference kernels and the C emitter
+// both consume exactly these records, so the constants the device sees are the ones we test.
+
+interface LayerBase<K extends string> {
+  kernel: K;
+  /** Index of the op in the source model. */
+  sourceIndex: number;
+  /** Activation tensors read, in kernel argument order. */
+  inputs: number[];
+  /** Activation tensors written. */
+  outputs: number[];
+  macs: number;
+}
+
+export interface ConvS8Layer extends LayerBase<'conv_s8'> {
+  weights: number;
+  /** -1 when the model has no bias. */
+  bias: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  inputOffset: number;
+  outputOffset: number;
+  actMin: number;
+  actMax: number;
+  multipliers: Int32Array;
+  shifts: Int32Array;
+}
+
+export interface DepthwiseConvS8Layer extends Omit<ConvS8Layer, 'kernel'> {
+  kernel: 'depthwise_conv_s8';
+  depthMultiplier: number;
+}
+
+export interface FullyConnectedS8Layer extends LayerBase<'fully_connected_s8'> {
+  weights: number;
+  bias: number;
+  batches: number;
+  accumDepth: number;
+  outDepth: number;
+  inputOffset: number;
+  filterOffset: number;
+  outputOffset: number;
+  multiplier: number;
+  shift: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface Pool2DS8Fields {
+  inH: number;
+  inW: number;
+  channels: number;
+  outH: number;
+  outW: number;
+  filterH: number;
+  filterW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface AvgPoolS8Layer extends LayerBase<'avg_pool_s8'>, Pool2DS8Fields {}
+export interface MaxPoolS8Layer extends LayerBase<'max_pool_s8'>, Pool2DS8Fields {}
+
+export interface AddS8Layer extends LayerBase<'add_s8'> {
+  size: number;
+  input1Offset: number;
+  input2Offset: number;
+  leftShift: number;
+  input1Multiplier: number;
+  input1Shift: number;
+  input2Multiplier: number;
+  input2Shift: number;
+  outputMultiplier: number;
+  outputShift: number;
+  outputOffset: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface MulS8Layer extends LayerBase<'mul_s8'> {
+  size: number;
+  input1Offset: number;
+  input2Offset: number;
+  outputMultiplier: number;
+  outputShift: number;
+  outputOffset: number;
+  actMin: number;
+  actMax: number;
+}
+
+export interface SoftmaxS8Layer extends LayerBase<'softmax_s8'> {
+  outer: number;
+  depth: number;
+  inputMultiplier: number;
+  inputLeftShift: number;
+  diffMin: number;
+}
+
+/** A reshape is a byte copy; the memory planner usually makes it free by aliasing. */
+export interface ReshapeLayer extends LayerBase<'reshape'> {
+  bytes: number;
+}
+
+/** int8 -> int8 requantization (TFLite QUANTIZE between two int8 scales). */
+export interface RequantizeS8Layer extends LayerBase<'requantize_s8'> {
+  size: number;
+  inputOffset: number;
+  outputOffset: number;
+  multiplier: number;
+  shift: number;
+}
+
+/** float32 -> int8 (TFLite QUANTIZE). */
+export interface QuantizeF32S8Layer extends LayerBase<'quantize_f32_s8'> {
+  size: number;
+  scale: number;
+  zeroPoint: number;
+}
+
+/** int8 -> float32 (TFLite DEQUANTIZE). */
+export interface DequantizeS8F32Layer extends LayerBase<'dequantize_s8_f32'> {
+  size: number;
+  scale: number;
+  zeroPoint: number;
+}
+
+export type Layer =
+  | ConvS8Layer
+  | DepthwiseConvS8Layer
+  | FullyConnectedS8Layer
+  | AvgPoolS8Layer
+  | MaxPoolS8Layer
+  | AddS8Layer
+  | MulS8Layer
+  | SoftmaxS8Layer
+  | ReshapeLayer
+  | RequantizeS8Layer
+  | QuantizeF32S8Layer
+  | DequantizeS8F32Layer;
+
+export type KernelName = Layer['kernel'];

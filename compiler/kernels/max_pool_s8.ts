@@ -1,0 +1,25 @@
+import type { MaxPoolS8Layer } from '../ir/layers.ts';
+import { clamp } from '../quant/fixed_point.ts';
+
+/** TFLite reference_integer_ops::MaxPool: the window is clipped to the image. */
+export function maxPoolS8(l: MaxPoolS8Layer, input: Int8Array, output: Int8Array): void {
+  for (let oy = 0; oy < l.outH; oy++) {
+    const yOrigin = oy * l.strideH - l.padTop;
+    const yStart = Math.max(0, -yOrigin);
+    const yEnd = Math.min(l.filterH, l.inH - yOrigin);
+    for (let ox = 0; ox < l.outW; ox++) {
+      const xOrigin = ox * l.strideW - l.padLeft;
+      const xStart = Math.max(0, -xOrigin);
+      const xEnd = Math.min(l.filterW, l.inW - xOrigin);
+      for (let c = 0; c < l.channels; c++) {
+        let max = -128;
+        for (let fy = yStart; fy < yEnd; fy++) {
+          for (let fx = xStart; fx < xEnd; fx++) {
+            max = Math.max(max, input[((yOrigin + fy) * l.inW + (xOrigin + fx)) * l.channels + c] as number);
+          }
+        }
+        output[(oy * l.outW + ox) * l.channels + c] = clamp(max, l.actMin, l.actMax);
+      }
+    }
+  }
+}

@@ -1,0 +1,420 @@
+// Lowering: resolve every graph op to a kernel call with shapes and requantization constants baked in.
+// This is TFLite Micro's "Prepare" step, done once at compile time.
+
+import { TinyforgeError } from '../errors.ts';
+import { DTYPE_BYTES, elementCount, type Graph, type Op, type Padding, type Tensor } from '../ir/graph.ts';
+import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import { activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+
+const OP_DISPLAY_NAME: Readonly<Record<Op['kind'], string>> = {
+  conv2d: 'CONV_2D',
+  depthwise_conv2d: 'DEPTHWISE_CONV_2D',
+  fully_connected: 'FULLY_CONNECTED',
+  average_pool2d: 'AVERAGE_POOL_2D',
+  max_pool2d: 'MAX_POOL_2D',
+  add: 'ADD',
+  mul: 'MUL',
+  softmax: 'SOFTMAX',
+  reshape: 'RESHAPE',
+  quantize: 'QUANTIZE',
+  dequantize: 'DEQUANTIZE',
+};
+
+export function opDisplayName(op: Op): string {
+  return OP_DISPLAY_NAME[op.kind];
+}
+
+class LoweringContext {
+  constructor(
+    readonly graph: Graph,
+    readonly op: Op,
+  ) {}
+
+  fail(detail: string): never {
+    throw new TinyforgeError(`${this.graph.name}: operator ${this.op.sourceIndex} (${opDisplayName(this.op)}): ${detail}`);
+  }
+
+  tensor(position: number, role: 'input' | 'output' = 'input'): Tensor {
+    const id = role === 'input' ? this.op.inputs[position] : this.op.outputs[position];
+    const t = id === undefined || id < 0 ? undefined : this.graph.tensors[id];
+    if (!t) this.fail(`missing ${role} ${position}`);
+    return t;
+  }
+
+  optionalTensorId(position: number): number {
+    const id = this.op.inputs[position];
+    return id === undefined ? -1 : id;
+  }
+
+  int8(t: Tensor, what: string): { scale: number; zeroPoint: number } {
+    if (t.dtype !== 'int8') this.fail(`${what} '${t.name}' is ${t.dtype}; tinyforge compiles int8 kernels only`);
+    const q = t.quant;
+    if (!q || q.scale.length === 0) this.fail(`${what} '${t.name}' has no quantization parameters`);
+    return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] ?? 0 };
+  }
+
+  constantWeights(t: Tensor, what: string): void {
+    if (!t.data) this.fail(`${what} '${t.name}' must be a constant tensor`);
+  }
+
+  rank(t: Tensor, rank: number, what: string): void {
+    if (t.shape.length !== rank) this.fail(`${what} '${t.name}' has shape [${t.shape}], expected rank ${rank}`);
+  }
+}
+
+function computeOutSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
+  const effective = (filter - 1) * dilation + 1;
+  return padding === 'same' ? Math.floor((inSize + stride - 1) / stride) : Math.floor((inSize + stride - effective) / stride);
+}
+
+/** TFLite ComputePaddingHeightWidth: the leading pad; any odd extra pixel goes to the trailing side. */
+function computeLeadingPad(stride: number, dilation: number, inSize: number, filter: number, outSize: number): number {
+  const effective = (filter - 1) * dilation + 1;
+  const total = Math.max(0, (outSize - 1) * stride + effective - inSize);
+  return Math.floor(total / 2);
+}
+
+function perChannelMultipliers(
+  ctx: LoweringContext,
+  inputScale: number,
+  filter: Tensor,
+  outputScale: number,
+  channels: number,
+): { multipliers: Int32Array; shifts: Int32Array } {
+  const scales = filter.quant?.scale ?? [];
+  if (scales.length !== 1 && scales.length !== channels) {
+    ctx.fail(`filter '${filter.name}' has ${scales.length} scales for ${channels} output channels`);
+  }
+  const multipliers = new Int32Array(channels);
+  const shifts = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const filterScale = (scales.length === 1 ? scales[0] : scales[c]) as number;
+    // Per-channel: computed in double, as TFLite's PopulateConvolutionQuantizationParams does.
+    const q = quantizeMultiplier((inputScale * filterScale) / outputScale);
+    multipliers[c] = q.multiplier;
+    shifts[c] = q.shift;
+  }
+  return { multipliers, shifts };
+}
+
+function checkBias(ctx: LoweringContext, biasId: number, channels: number): void {
+  if (biasId < 0) return;
+  const bias = ctx.graph.tensors[biasId];
+  if (!bias) ctx.fail(`bias tensor ${biasId} does not exist`);
+  if (bias.dtype !== 'int32') ctx.fail(`bias '${bias.name}' is ${bias.dtype}; int8 kernels need int32 biases`);
+  ctx.constantWeights(bias, 'bias');
+  if (elementCount(bias.shape) !== channels) ctx.fail(`bias '${bias.name}' has ${elementCount(bias.shape)} values for ${channels} channels`);
+}
+
+function lowerConvLike(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d') ctx.fail('internal: not a convolution');
+  const input = ctx.tensor(0);
+  const filter = ctx.tensor(1);
+  const output = ctx.tensor(0, 'output');
+  const biasId = ctx.optionalTensorId(2);
+  const inQ = ctx.int8(input, 'input');
+  const outQ = ctx.int8(output, 'output');
+  if (filter.dtype !== 'int8') ctx.fail(`filter '${filter.name}' is ${filter.dtype}; expected int8`);
+  ctx.constantWeights(filter, 'filter');
+  ctx.rank(input, 4, 'input');
+  ctx.rank(filter, 4, 'filter');
+  ctx.rank(output, 4, 'output');
+  const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
+  const [, outH, outW, outC] = output.shape as [number, number, number, number];
+  if (batches !== 1) ctx.fail(`batch size ${batches} is not supported (tinyforge compiles batch 1)`);
+  const a = op.attrs;
+  const depthwise = op.kind === 'depthwise_conv2d';
+  const kH = filter.shape[1] as number;
+  const kW = filter.shape[2] as number;
+  if (depthwise) {
+    if (filter.shape[0] !== 1 || filter.shape[3] !== outC) ctx.fail(`depthwise filter shape [${filter.shape}] does not match output channels ${outC}`);
+    if (outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
+  } else if (filter.shape[0] !== outC || filter.shape[3] !== inC) {
+    ctx.fail(`filter shape [${filter.shape}] does not match input channels ${inC} and output channels ${outC}`);
+  }
+  const expectH = computeOutSize(a.padding, inH, kH, a.strideH, a.dilationH);
+  const expectW = computeOutSize(a.padding, inW, kW, a.strideW, a.dilationW);
+  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  checkBias(ctx, biasId, outC);
+  const act = activationRangeInt8(a.activation, outQ.scale, outQ.zeroPoint);
+  const { multipliers, shifts } = perChannelMultipliers(ctx, inQ.scale, filter, outQ.scale, outC);
+  const common = {
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number],
+    outputs: [op.outputs[0] as number],
+    weights: op.inputs[1] as number,
+    bias: biasId,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    kH,
+    kW,
+    strideH: a.strideH,
+    strideW: a.strideW,
+    dilationH: a.dilationH,
+    dilationW: a.dilationW,
+    padTop: computeLeadingPad(a.strideH, a.dilationH, inH, kH, outH),
+    padLeft: computeLeadingPad(a.strideW, a.dilationW, inW, kW, outW),
+    inputOffset: -inQ.zeroPoint,
+    outputOffset: outQ.zeroPoint,
+    actMin: act.min,
+    actMax: act.max,
+    multipliers,
+    shifts,
+  };
+  if (depthwise) {
+    return { kernel: 'depthwise_conv_s8', ...common, depthMultiplier: outC / inC, macs: outH * outW * outC * kH * kW };
+  }
+  return { kernel: 'conv_s8', ...common, macs: outH * outW * outC * kH * kW * inC };
+}
+
+function lowerFullyConnected(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'fully_connected') ctx.fail('internal: not fully connected');
+  const input = ctx.tensor(0);
+  const filter = ctx.tensor(1);
+  const output = ctx.tensor(0, 'output');
+  const biasId = ctx.optionalTensorId(2);
+  const inQ = ctx.int8(input, 'input');
+  const outQ = ctx.int8(output, 'output');
+  const fQ = ctx.int8(filter, 'filter');
+  ctx.constantWeights(filter, 'filter');
+  ctx.rank(filter, 2, 'filter');
+  if ((filter.quant?.scale.length ?? 0) > 1) ctx.fail('per-channel FULLY_CONNECTED weights are not supported yet');
+  const [outDepth, accumDepth] = filter.shape as [number, number];
+  const inputElements = elementCount(input.shape);
+  if (inputElements % accumDepth !== 0) ctx.fail(`input '${input.name}' has ${inputElements} values, not a multiple of ${accumDepth}`);
+  const batches = inputElements / accumDepth;
+  if (elementCount(output.shape) !== batches * outDepth) ctx.fail(`output shape [${output.shape}] does not hold ${batches}x${outDepth} values`);
+  checkBias(ctx, biasId, outDepth);
+  const act = activationRangeInt8(op.attrs.activation, outQ.scale, outQ.zeroPoint);
+  // TFLite multiplies input and filter scales in float32 first, then divides in double.
+  const q = quantizeMultiplier(Math.fround(inQ.scale * fQ.scale) / outQ.scale);
+  return {
+    kernel: 'fully_connected_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number],
+    outputs: [op.outputs[0] as number],
+    weights: op.inputs[1] as number,
+    bias: biasId,
+    batches,
+    accumDepth,
+    outDepth,
+    inputOffset: -inQ.zeroPoint,
+    filterOffset: -fQ.zeroPoint,
+    outputOffset: outQ.zeroPoint,
+    multiplier: q.multiplier,
+    shift: q.shift,
+    actMin: act.min,
+    actMax: act.max,
+    macs: batches * outDepth * accumDepth,
+  };
+}
+
+function lowerPool(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'average_pool2d' && op.kind !== 'max_pool2d') ctx.fail('internal: not a pool');
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  const inQ = ctx.int8(input, 'input');
+  const outQ = ctx.int8(output, 'output');
+  if (inQ.scale !== outQ.scale || inQ.zeroPoint !== outQ.zeroPoint) ctx.fail('input and output quantization must be equal for int8 pooling');
+  ctx.rank(input, 4, 'input');
+  ctx.rank(output, 4, 'output');
+  const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
+  const [, outH, outW, outC] = output.shape as [number, number, number, number];
+  if (batches !== 1) ctx.fail(`batch size ${batches} is not supported (tinyforge compiles batch 1)`);
+  if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
+  const a = op.attrs;
+  const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
+  const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
+  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  const act = activationRangeInt8(a.activation, outQ.scale, outQ.zeroPoint);
+  const fields: Pool2DS8Fields = {
+    inH,
+    inW,
+    channels,
+    outH,
+    outW,
+    filterH: a.filterH,
+    filterW: a.filterW,
+    strideH: a.strideH,
+    strideW: a.strideW,
+    padTop: computeLeadingPad(a.strideH, 1, inH, a.filterH, outH),
+    padLeft: computeLeadingPad(a.strideW, 1, inW, a.filterW, outW),
+    actMin: act.min,
+    actMax: act.max,
+  };
+  const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], macs: 0 };
+  return op.kind === 'average_pool2d' ? { kernel: 'avg_pool_s8', ...base, ...fields } : { kernel: 'max_pool_s8', ...base, ...fields };
+}
+
+function sameShapeBinary(ctx: LoweringContext): { a: Tensor; b: Tensor; out: Tensor; size: number } {
+  const a = ctx.tensor(0);
+  const b = ctx.tensor(1);
+  const out = ctx.tensor(0, 'output');
+  const size = elementCount(out.shape);
+  if (elementCount(a.shape) !== size || elementCount(b.shape) !== size) {
+    ctx.fail(`broadcasting [${a.shape}] with [${b.shape}] is not supported yet; inputs must have the output's shape`);
+  }
+  return { a, b, out, size };
+}
+
+function lowerAdd(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'add') ctx.fail('internal: not add');
+  const { a, b, out, size } = sameShapeBinary(ctx);
+  const aQ = ctx.int8(a, 'input 1');
+  const bQ = ctx.int8(b, 'input 2');
+  const oQ = ctx.int8(out, 'output');
+  const leftShift = 20;
+  const twiceMaxInputScale = 2 * Math.max(aQ.scale, bQ.scale);
+  const q1 = quantizeMultiplier(aQ.scale / twiceMaxInputScale);
+  const q2 = quantizeMultiplier(bQ.scale / twiceMaxInputScale);
+  const qo = quantizeMultiplier(twiceMaxInputScale / ((1 << leftShift) * oQ.scale));
+  const act = activationRangeInt8(op.attrs.activation, oQ.scale, oQ.zeroPoint);
+  return {
+    kernel: 'add_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number, op.inputs[1] as number],
+    outputs: [op.outputs[0] as number],
+    size,
+    input1Offset: -aQ.zeroPoint,
+    input2Offset: -bQ.zeroPoint,
+    leftShift,
+    input1Multiplier: q1.multiplier,
+    input1Shift: q1.shift,
+    input2Multiplier: q2.multiplier,
+    input2Shift: q2.shift,
+    outputMultiplier: qo.multiplier,
+    outputShift: qo.shift,
+    outputOffset: oQ.zeroPoint,
+    actMin: act.min,
+    actMax: act.max,
+    macs: 0,
+  };
+}
+
+function lowerMul(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'mul') ctx.fail('internal: not mul');
+  const { a, b, out, size } = sameShapeBinary(ctx);
+  const aQ = ctx.int8(a, 'input 1');
+  const bQ = ctx.int8(b, 'input 2');
+  const oQ = ctx.int8(out, 'output');
+  const q = quantizeMultiplier((aQ.scale * bQ.scale) / oQ.scale);
+  const act = activationRangeInt8(op.attrs.activation, oQ.scale, oQ.zeroPoint);
+  return {
+    kernel: 'mul_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number, op.inputs[1] as number],
+    outputs: [op.outputs[0] as number],
+    size,
+    input1Offset: -aQ.zeroPoint,
+    input2Offset: -bQ.zeroPoint,
+    outputMultiplier: q.multiplier,
+    outputShift: q.shift,
+    outputOffset: oQ.zeroPoint,
+    actMin: act.min,
+    actMax: act.max,
+    macs: size,
+  };
+}
+
+function lowerSoftmax(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'softmax') ctx.fail('internal: not softmax');
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  const inQ = ctx.int8(input, 'input');
+  const outQ = ctx.int8(output, 'output');
+  if (outQ.scale !== 1 / 256 || outQ.zeroPoint !== -128) ctx.fail('int8 softmax output must have scale 1/256 and zero point -128');
+  const depth = input.shape[input.shape.length - 1] ?? 1;
+  const outer = elementCount(input.shape) / depth;
+  // TFLite PreprocessSoftmaxScaling with 5 integer bits for the scaled difference.
+  const scaledDiffIntegerBits = 5;
+  const real = Math.min(op.attrs.beta * inQ.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
+  const q = quantizeMultiplier(real);
+  if (q.shift < 0) ctx.fail(`input scale ${inQ.scale} is too small for the int8 softmax`);
+  // CalculateInputRadius: the most negative difference that still contributes.
+  const maxInputRescaled = ((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** q.shift;
+  return {
+    kernel: 'softmax_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number],
+    outputs: [op.outputs[0] as number],
+    outer,
+    depth,
+    inputMultiplier: q.multiplier,
+    inputLeftShift: q.shift,
+    diffMin: -Math.floor(maxInputRescaled),
+    macs: 0,
+  };
+}
+
+function lowerReshape(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  if (elementCount(input.shape) !== elementCount(output.shape)) ctx.fail(`cannot reshape [${input.shape}] to [${output.shape}]`);
+  if (input.dtype !== output.dtype) ctx.fail(`input is ${input.dtype} but output is ${output.dtype}`);
+  const bytes = elementCount(output.shape) * DTYPE_BYTES[output.dtype];
+  return { kernel: 'reshape', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], bytes, macs: 0 };
+}
+
+function lowerQuantize(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  const oQ = ctx.int8(output, 'output');
+  const size = elementCount(output.shape);
+  const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, macs: 0 };
+  if (input.dtype === 'float32') return { kernel: 'quantize_f32_s8', ...base, scale: oQ.scale, zeroPoint: oQ.zeroPoint };
+  const iQ = ctx.int8(input, 'input');
+  const q = quantizeMultiplier(iQ.scale / oQ.scale);
+  return { kernel: 'requantize_s8', ...base, inputOffset: -iQ.zeroPoint, outputOffset: oQ.zeroPoint, multiplier: q.multiplier, shift: q.shift };
+}
+
+function lowerDequantize(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  const iQ = ctx.int8(input, 'input');
+  if (output.dtype !== 'float32') ctx.fail(`output '${output.name}' is ${output.dtype}; DEQUANTIZE produces float32`);
+  const size = elementCount(output.shape);
+  return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, macs: 0 };
+}
+
+export function lowerOp(graph: Graph, op: Op): Layer {
+  const ctx = new LoweringContext(graph, op);
+  switch (op.kind) {
+    case 'conv2d':
+    case 'depthwise_conv2d':
+      return lowerConvLike(ctx);
+    case 'fully_connected':
+      return lowerFullyConnected(ctx);
+    case 'average_pool2d':
+    case 'max_pool2d':
+      return lowerPool(ctx);
+    case 'add':
+      return lowerAdd(ctx);
+    case 'mul':
+      return lowerMul(ctx);
+    case 'softmax':
+      return lowerSoftmax(ctx);
+    case 'reshape':
+      return lowerReshape(ctx);
+    case 'quantize':
+      return lowerQuantize(ctx);
+    case 'dequantize':
+      return lowerDequantize(ctx);
+  }
+}
+
+export function lowerGraph(graph: Graph): Layer[] {
+  return graph.ops.map((op) => lowerOp(graph, op));
+}

@@ -1,0 +1,61 @@
+// Turning real-valued scales into the integer multiplier/shift pairs TFLite kernels use.
+// Everything here runs at compile time; the device only sees the resulting integers.
+
+import type { Activation } from '../ir/graph.ts';
+
+export interface QuantizedMultiplier {
+  multiplier: number;
+  shift: number;
+}
+
+/** C's frexp for finite doubles: x = mantissa * 2^exponent with 0.5 <= |mantissa| < 1. */
+export function frexp(x: number): { mantissa: number; exponent: number } {
+  if (x === 0 || !Number.isFinite(x)) return { mantissa: x, exponent: 0 };
+  let exponent = Math.floor(Math.log2(Math.abs(x))) + 1;
+  let mantissa = x * 2 ** -exponent;
+  while (Math.abs(mantissa) < 0.5) {
+    mantissa *= 2;
+    exponent -= 1;
+  }
+  while (Math.abs(mantissa) >= 1) {
+    mantissa /= 2;
+    exponent += 1;
+  }
+  return { mantissa, exponent };
+}
+
+/** std::round: half away from zero. */
+export function roundHalfAwayFromZero(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/** TFLite QuantizeMultiplier (without TFLITE_SINGLE_ROUNDING). */
+export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier {
+  if (realMultiplier === 0) return { multiplier: 0, shift: 0 };
+  const { mantissa, exponent } = frexp(realMultiplier);
+  let shift = exponent;
+  let fixed = roundHalfAwayFromZero(mantissa * 2147483648);
+  if (fixed === 2147483648) {
+    fixed /= 2;
+    shift += 1;
+  }
+  if (shift < -31) return { multiplier: 0, shift: 0 };
+  return { multiplier: fixed, shift };
+}
+
+/** TFLite CalculateActivationRangeQuantized for int8 outputs; arithmetic in float32 as TFLite does. */
+export function activationRangeInt8(activation: Activation, scale: number, zeroPoint: number): { min: number; max: number } {
+  const qmin = -128;
+  const qmax = 127;
+  const quantize = (x: number): number => zeroPoint + roundHalfAwayFromZero(Math.fround(x / scale));
+  switch (activation) {
+    case 'none':
+      return { min: qmin, max: qmax };
+    case 'relu':
+      return { min: Math.max(qmin, quantize(0)), max: qmax };
+    case 'relu6':
+      return { min: Math.max(qmin, quantize(0)), max: Math.min(qmax, quantize(6)) };
+    case 'relu_n1_to_1':
+      return { min: Math.max(qmin, quantize(-1)), max: Math.min(qmax, quantize(1)) };
+  }
+}

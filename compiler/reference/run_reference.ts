@@ -1,0 +1,108 @@
+// The host reference implementation: runs lowered layers with the TS kernels.
+// It is the oracle the C paths are compared with when no golden output exists.
+
+import { TinyforgeError } from '../errors.ts';
+import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from '../ir/graph.ts';
+import type { Layer } from '../ir/layers.ts';
+import { addS8 } from '../kernels/add_s8.ts';
+import { avgPoolS8 } from '../kernels/avg_pool_s8.ts';
+import { convS8 } from '../kernels/conv_s8.ts';
+import { depthwiseConvS8 } from '../kernels/depthwise_conv_s8.ts';
+import { fullyConnectedS8 } from '../kernels/fully_connected_s8.ts';
+import { maxPoolS8 } from '../kernels/max_pool_s8.ts';
+import { mulS8 } from '../kernels/mul_s8.ts';
+import { dequantizeS8F32, quantizeF32S8, requantizeS8 } from '../kernels/quantize.ts';
+import { softmaxS8 } from '../kernels/softmax_s8.ts';
+
+export function int32Constant(t: Tensor): Int32Array {
+  const data = t.data ?? new Uint8Array(0);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Int32Array(Math.floor(data.byteLength / 4));
+  for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true);
+  return out;
+}
+
+export function int8Constant(t: Tensor): Int8Array {
+  const data = t.data ?? new Uint8Array(0);
+  return new Int8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Runs one inference. `inputs` are raw bytes per graph input; returns raw bytes per graph output. */
+export function runReference(graph: Graph, layers: readonly Layer[], inputs: readonly Uint8Array[]): Uint8Array[] {
+  if (inputs.length !== graph.inputs.length) {
+    throw new TinyforgeError(`${graph.name} has ${graph.inputs.length} inputs but ${inputs.length} were given`);
+  }
+  const buffers = new Map<number, Uint8Array>();
+  graph.inputs.forEach((id, i) => {
+    const t = graph.tensors[id] as Tensor;
+    const bytes = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+    const given = inputs[i] as Uint8Array;
+    if (given.byteLength !== bytes) {
+      throw new TinyforgeError(`input ${i} '${t.name}' needs ${bytes} bytes but ${given.byteLength} were given`);
+    }
+    buffers.set(id, new Uint8Array(given));
+  });
+  const buffer = (id: number): Uint8Array => {
+    let b = buffers.get(id);
+    if (!b) {
+      const t = graph.tensors[id] as Tensor;
+      b = t.data ? new Uint8Array(t.data) : new Uint8Array(elementCount(t.shape) * DTYPE_BYTES[t.dtype]);
+      buffers.set(id, b);
+    }
+    return b;
+  };
+  const s8 = (id: number): Int8Array => {
+    const b = buffer(id);
+    return new Int8Array(b.buffer, b.byteOffset, b.byteLength);
+  };
+  const f32 = (id: number): Float32Array => {
+    const b = buffer(id);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  };
+  const weights = (id: number): Int8Array => int8Constant(graph.tensors[id] as Tensor);
+  const bias = (id: number): Int32Array | null => (id < 0 ? null : int32Constant(graph.tensors[id] as Tensor));
+
+  for (const l of layers) {
+    const in0 = l.inputs[0] as number;
+    const out0 = l.outputs[0] as number;
+    switch (l.kernel) {
+      case 'conv_s8':
+        convS8(l, s8(in0), weights(l.weights), bias(l.bias), s8(out0));
+        break;
+      case 'depthwise_conv_s8':
+        depthwiseConvS8(l, s8(in0), weights(l.weights), bias(l.bias), s8(out0));
+        break;
+      case 'fully_connected_s8':
+        fullyConnectedS8(l, s8(in0), weights(l.weights), bias(l.bias), s8(out0));
+        break;
+      case 'avg_pool_s8':
+        avgPoolS8(l, s8(in0), s8(out0));
+        break;
+      case 'max_pool_s8':
+        maxPoolS8(l, s8(in0), s8(out0));
+        break;
+      case 'add_s8':
+        addS8(l, s8(in0), s8(l.inputs[1] as number), s8(out0));
+        break;
+      case 'mul_s8':
+        mulS8(l, s8(in0), s8(l.inputs[1] as number), s8(out0));
+        break;
+      case 'softmax_s8':
+        softmaxS8(l, s8(in0), s8(out0));
+        break;
+      case 'reshape':
+        buffer(out0).set(buffer(in0).subarray(0, l.bytes));
+        break;
+      case 'requantize_s8':
+        requantizeS8(l, s8(in0), s8(out0));
+        break;
+      case 'quantize_f32_s8':
+        quantizeF32S8(l, f32(in0), s8(out0));
+        break;
+      case 'dequantize_s8_f32':
+        dequantizeS8F32(l, s8(in0), f32(out0));
+        break;
+    }
+  }
+  return graph.outputs.map((id) => new Uint8Array(buffer(id)));
+}
