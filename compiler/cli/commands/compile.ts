@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { findBoard } from '../../boards/load_boards.ts';
+import { checkFitsBoard } from '../../boards/fit.ts';
+import { compileModel, loadModel, writeCModule } from '../../compile.ts';
+import { formatInt, printJson, table } from '../format.ts';
+
+export interface CompileCommandOptions {
+  board: string;
+  out: string;
+  prefix?: string;
+  json?: boolean;
+}
+
+export function compileCommand(modelPath: string, opts: CompileCommandOptions): void {
+  const board = findBoard(opts.board);
+  const model = loadModel(modelPath);
+  const compiled = compileModel(model, opts.prefix);
+  const fit = checkFitsBoard(compiled, board);
+  const written = writeCModule(compiled, opts.out);
+  const s = compiled.summary;
+  if (opts.json) {
+    printJson({ ...s, board: board.id, flashBytesEstimate: fit.flashBytes, ramBytesEstimate: fit.ramBytes, files: written.files });
+    return;
+  }
+  console.log(`compiled ${s.model} for ${board.id} -> ${written.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+  console.log('');
+  console.log(
+    table(
+      ['layer', 'op', 'kernel', 'output', 'MACs', 'weight bytes'],
+      s.layers.map((l) => [l.index, l.op, l.kernel, `[${l.outputShape.join('x')}]`, l.macs, l.weightBytes]),
+    ),
+  );
+  console.log('');
+  console.log(
+    table(
+      ['ops', 'MACs', 'weight bytes', 'arena bytes', 'arena lower bound'],
+      [[s.ops, s.macs, s.weightBytes, s.arenaBytes, s.arenaLowerBound]],
+    ),
+  );
+  console.log(
+    `\n${board.id}: constants ${formatInt(fit.flashBytes)} of ${formatInt(board.memory.flash.size)} flash bytes, ` +
+      `arena + I/O ${formatInt(fit.ramBytes)} of ${formatInt(board.memory.ram.size)} RAM bytes`,
+  );
+}

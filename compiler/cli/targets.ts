@@ -1,0 +1,30 @@
+// The execution targets `run` and `validate` accept, behind one function type.
+
+import path from 'node:path';
+import { writeCModule, type CompiledModel } from '../compile.ts';
+import { TinyforgeError } from '../errors.ts';
+import { runReference } from '../reference/run_reference.ts';
+import { runCasesOnHost } from '../targets/host.ts';
+import { runCasesOnQemuMps2An386 } from '../targets/qemu_mps2.ts';
+import { defaultWorkDir } from '../targets/target.ts';
+
+export const TARGETS = ['ref', 'host', 'qemu-mps2-an386'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export function parseTarget(name: string): TargetName {
+  if ((TARGETS as readonly string[]).includes(name)) return name as TargetName;
+  throw new TinyforgeError(`unknown target '${name}' (choose one of: ${TARGETS.join(', ')})`);
+}
+
+export interface TargetRunOptions {
+  sanitize?: boolean;
+}
+
+/** Runs all cases on a target and returns the outputs of each. */
+export async function runOnTarget(target: TargetName, compiled: CompiledModel, cases: Uint8Array[][], opts: TargetRunOptions = {}): Promise<Uint8Array[][]> {
+  if (target === 'ref') return cases.map((inputs) => runReference(compiled.model.graph, compiled.layers, inputs));
+  const moduleDir = path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`);
+  const mod = writeCModule(compiled, moduleDir);
+  if (target === 'host') return runCasesOnHost(mod, cases, { sanitize: opts.sanitize });
+  return runCasesOnQemuMps2An386(mod, cases);
+}

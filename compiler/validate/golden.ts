@@ -1,0 +1,83 @@
+// Reading a golden folder: manifest.json plus raw input/output tensor files (format of ../shared/golden).
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { TinyforgeError } from '../errors.ts';
+
+const manifestSchema = z.object({
+  model: z.string().optional(),
+  model_sha256: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+  cases: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string().optional(),
+      input_files: z.array(z.string()).min(1),
+      output_files: z.array(z.string()).min(1),
+    }),
+  ),
+});
+
+export interface GoldenCase {
+  id: string;
+  inputs: Uint8Array[];
+  expected: Uint8Array[];
+}
+
+export interface GoldenSet {
+  dir: string;
+  modelSha256?: string;
+  labels?: string[];
+  cases: GoldenCase[];
+}
+
+function readBytes(file: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TinyforgeError(`golden ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
+  }
+}
+
+export function loadGolden(dir: string): GoldenSet {
+  const manifestPath = path.join(dir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(readBytes(manifestPath, 'manifest')));
+  } catch (e) {
+    if (e instanceof TinyforgeError) throw e;
+    throw new TinyforgeError(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TinyforgeError(`${manifestPath}: ${issue?.path.join('.') || 'manifest'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const m = parsed.data;
+  return {
+    dir,
+    modelSha256: m.model_sha256,
+    labels: m.labels,
+    cases: m.cases.map((c) => ({
+      id: c.id,
+      inputs: c.input_files.map((f) => readBytes(path.join(dir, f), `input of case ${c.id}`)),
+      expected: c.output_files.map((f) => readBytes(path.join(dir, f), `output of case ${c.id}`)),
+    })),
+  };
+}
+
+/** Checks that every case fits the model's inputs and outputs before anything runs. */
+export function checkGoldenAgainstModel(golden: GoldenSet, inputBytes: readonly number[], outputBytes: readonly number[]): void {
+  for (const c of golden.cases) {
+    if (c.inputs.length !== inputBytes.length) throw new TinyforgeError(`golden case ${c.id} has ${c.inputs.length} inputs; the model has ${inputBytes.length}`);
+    if (c.expected.length !== outputBytes.length) throw new TinyforgeError(`golden case ${c.id} has ${c.expected.length} outputs; the model has ${outputBytes.length}`);
+    c.inputs.forEach((b, i) => {
+      if (b.byteLength !== inputBytes[i]) throw new TinyforgeError(`golden case ${c.id}: input ${i} has ${b.byteLength} bytes; the model expects ${inputBytes[i]}`);
+    });
+    c.expected.forEach((b, i) => {
+      if (b.byteLength !== outputBytes[i]) throw new TinyforgeError(`golden case ${c.id}: output ${i} has ${b.byteLength} bytes; the model produces ${outputBytes[i]}`);
+    });
+  }
+}
