@@ -55,11 +55,16 @@ function buildProgram(): Command {
     .description('Run every case of a golden folder and compare outputs byte for byte')
     .argument('<model>', '.tflite file')
     .addOption(targetOption())
-    .requiredOption('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
+    .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
+    .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech')
-    .action(async (model: string, opts: { target: string; golden: string; json?: boolean; sanitize?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
+        '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize',
+    )
+    .action(async (model: string, opts: { target: string; golden?: string; random?: string; json?: boolean; sanitize?: boolean }) => {
       process.exitCode = await validateCommand(model, opts);
     });
 

@@ -1,13 +1,17 @@
 import { compileModel, loadModel } from '../../compile.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
-import { checkGoldenAgainstModel, loadGolden } from '../../validate/golden.ts';
+import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
+import { randomInputs } from '../../validate/random_cases.ts';
+import { runReference } from '../../reference/run_reference.ts';
+import type { CompiledModel } from '../../compile.ts';
 import { printJson, table } from '../format.ts';
 import { parseTarget, runOnTarget } from '../targets.ts';
 
 export interface ValidateCommandOptions {
   target: string;
-  golden: string;
+  golden?: string;
+  random?: string;
   json?: boolean;
   sanitize?: boolean;
 }
@@ -24,26 +28,43 @@ function row(r: CaseResult): Array<string | number> {
   ];
 }
 
+/** Golden cases from a folder, or random cases whose expected outputs come from the TS reference. */
+function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target: string): { cases: GoldenCase[]; oracle: string } {
+  if ((opts.golden === undefined) === (opts.random === undefined)) throw new TinyforgeError('give exactly one of --golden <dir> or --random <n>');
+  const { inputs, outputs } = compiled.summary;
+  if (opts.random !== undefined) {
+    const n = Number(opts.random);
+    if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
+    if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
+    const cases = Array.from({ length: n }, (_, k) => {
+      const caseInputs = randomInputs(inputs, k);
+      return { id: `rand${k}`, inputs: caseInputs, expected: runReference(compiled.model.graph, compiled.layers, caseInputs) };
+    });
+    return { cases, oracle: 'tinyforge TS reference' };
+  }
+  const golden = loadGolden(opts.golden as string);
+  if (golden.cases.length === 0) throw new TinyforgeError(`${opts.golden}: the manifest lists no cases`);
+  if (golden.modelSha256 && golden.modelSha256 !== compiled.model.sha256) {
+    throw new TinyforgeError(`${opts.golden} was made for a model with sha256 ${golden.modelSha256.slice(0, 16)}..., not ${compiled.summary.model} (${compiled.model.sha256.slice(0, 16)}...)`);
+  }
+  checkGoldenAgainstModel(golden, inputs.map((i) => i.bytes), outputs.map((o) => o.bytes));
+  return { cases: golden.cases, oracle: `golden ${opts.golden}` };
+}
+
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
   const target = parseTarget(opts.target);
-  const model = loadModel(modelPath);
-  const compiled = compileModel(model);
-  const golden = loadGolden(opts.golden);
-  if (golden.cases.length === 0) throw new TinyforgeError(`${opts.golden}: the manifest lists no cases`);
-  if (golden.modelSha256 && golden.modelSha256 !== model.sha256) {
-    throw new TinyforgeError(`${opts.golden} was made for a model with sha256 ${golden.modelSha256.slice(0, 16)}..., not ${modelPath} (${model.sha256.slice(0, 16)}...)`);
-  }
-  checkGoldenAgainstModel(golden, compiled.summary.inputs.map((i) => i.bytes), compiled.summary.outputs.map((o) => o.bytes));
+  const compiled = compileModel(loadModel(modelPath));
+  const { cases, oracle } = testCases(compiled, opts, target);
   const started = Date.now();
-  const actual = await runOnTarget(target, compiled, golden.cases.map((c) => c.inputs), { sanitize: opts.sanitize });
-  const results = golden.cases.map((c, i) => compareOutputs(c.id, c.expected, actual[i] ?? []));
+  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize });
+  const results = cases.map((c, i) => compareOutputs(c.id, c.expected, actual[i] ?? []));
   const passed = results.filter((r) => r.pass).length;
   if (opts.json) {
-    printJson({ model: compiled.summary.model, target, golden: opts.golden, cases: results.length, passed, failed: results.length - passed, seconds: (Date.now() - started) / 1000, results });
+    printJson({ model: compiled.summary.model, target, oracle, cases: results.length, passed, failed: results.length - passed, seconds: (Date.now() - started) / 1000, results });
   } else {
     console.log(table(['case', 'result', 'bytes', 'differing', 'first diff', 'expected / actual'], results.map(row)));
-    console.log(`\n${compiled.summary.model} on ${target}: ${passed}/${results.length} cases match byte for byte (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`\n${compiled.summary.model} on ${target}: ${passed}/${results.length} cases match ${oracle} byte for byte (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
   return passed === results.length ? 0 : EXIT_MISMATCH;
 }

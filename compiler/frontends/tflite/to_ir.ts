@@ -1,0 +1,591 @@
+// Converts the raw TFLite structures of subgraph 0 into the tinyforge IR, validating what later
+// stages rely on: tensor types and shapes, quantization arrays, op arity, ranks, bias lengths,
+// options, and that ops come in an order where every input is available.
+
+import {
+  elementCount,
+  tensorBytes,
+  type Activation,
+  type DType,
+  type Graph,
+  type Op,
+  type OpKind,
+  type Padding,
+  type Quantization,
+  type Tensor,
+} from '../../ir/graph.ts';
+import { quote, type Fail, type Table } from './checked_reader.ts';
+import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
+import {
+  activationName,
+  BuiltinOp,
+  builtinOperatorName,
+  BuiltinOptionsType,
+  F,
+  Padding as PaddingEnum,
+  tensorTypeName,
+  TensorType,
+  WEIGHTS_FORMAT_NAMES,
+} from './schema.ts';
+
+const DTYPE_OF: ReadonlyMap<number, DType> = new Map<number, DType>([
+  [TensorType.INT8, 'int8'],
+  [TensorType.UINT8, 'uint8'],
+  [TensorType.INT16, 'int16'],
+  [TensorType.INT32, 'int32'],
+  [TensorType.INT64, 'int64'],
+  [TensorType.FLOAT32, 'float32'],
+  [TensorType.FLOAT16, 'float16'],
+  [TensorType.BOOL, 'bool'],
+]);
+const SUPPORTED_TYPE_NAMES = [...DTYPE_OF.keys()].map(tensorTypeName).join(', ');
+
+/** The TFLite builtin operator each IR op kind comes from. */
+export const BUILTIN_FOR_KIND: Readonly<Record<OpKind, string>> = {
+  conv2d: 'CONV_2D',
+  depthwise_conv2d: 'DEPTHWISE_CONV_2D',
+  fully_connected: 'FULLY_CONNECTED',
+  average_pool2d: 'AVERAGE_POOL_2D',
+  max_pool2d: 'MAX_POOL_2D',
+  add: 'ADD',
+  mul: 'MUL',
+  softmax: 'SOFTMAX',
+  reshape: 'RESHAPE',
+  quantize: 'QUANTIZE',
+  dequantize: 'DEQUANTIZE',
+};
+
+const SUPPORTED_BUILTINS = new Set<number>([
+  BuiltinOp.ADD,
+  BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.CONV_2D,
+  BuiltinOp.DEPTHWISE_CONV_2D,
+  BuiltinOp.DEQUANTIZE,
+  BuiltinOp.FULLY_CONNECTED,
+  BuiltinOp.MAX_POOL_2D,
+  BuiltinOp.MUL,
+  BuiltinOp.RESHAPE,
+  BuiltinOp.SOFTMAX,
+  BuiltinOp.QUANTIZE,
+]);
+export const SUPPORTED_OP_NAMES: readonly string[] = [...SUPPORTED_BUILTINS].map(builtinOperatorName).sort();
+
+/** Largest element count we accept for one tensor (sizes must fit in a C int32). */
+const MAX_ELEMENTS = 0x7fffffff;
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+
+/** Largest rank we accept (TFLite kernels use far fewer; this keeps corrupt shapes out of later stages). */
+const MAX_RANK = 8;
+
+/** "[1, 49, 10, 1]" */
+function showShape(shape: readonly number[]): string {
+  return shape.length <= MAX_RANK ? `[${shape.join(', ')}]` : `[${shape.slice(0, MAX_RANK).join(', ')}, ... (${shape.length} dims)]`;
+}
+
+function tensorLabel(t: { index: number; name: string } | { id: number; name: string }): string {
+  const i = 'index' in t ? t.index : t.id;
+  return t.name === '' ? `tensor ${i}` : `tensor ${i} ${quote(t.name)}`;
+}
+
+function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[], fail: Fail): Quantization | undefined {
+  const label = tensorLabel(raw);
+  if (q.detailsType !== 0) {
+    fail(`${label} uses custom quantization details (type ${q.detailsType}), which tinyforge does not support`);
+  }
+  if (q.scale.length === 0 && q.zeroPoint.length === 0) return undefined;
+  if (q.scale.length !== q.zeroPoint.length) {
+    fail(`${label} quantization has ${q.scale.length} scales but ${q.zeroPoint.length} zero points`);
+  }
+  q.scale.forEach((s, i) => {
+    if (!Number.isFinite(s) || s < 0) fail(`${label} has quantization scale ${s} at index ${i} (scales must be finite and >= 0)`);
+  });
+  const zeroPoint = q.zeroPoint.map((z, i) => {
+    if (z < BigInt(INT32_MIN) || z > BigInt(INT32_MAX)) {
+      fail(`${label} has zero point ${z} at index ${i}, outside the int32 range`);
+    }
+    return Number(z);
+  });
+  const axis = q.quantizedDimension;
+  if (q.scale.length > 1) {
+    if (axis < 0 || axis >= shape.length) {
+      fail(`per-channel ${label} has quantized_dimension ${axis} but its rank is ${shape.length}`);
+    }
+    const dim = shape[axis];
+    if (dim !== q.scale.length) {
+      fail(`per-channel ${label} has ${q.scale.length} scales but dimension ${axis} (quantized_dimension) is ${dim}`);
+    }
+  }
+  return { scale: q.scale.slice(), zeroPoint, axis };
+}
+
+function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number, Uint8Array>, fail: Fail): Tensor {
+  const label = tensorLabel(raw);
+  const dtype = DTYPE_OF.get(raw.type);
+  if (dtype === undefined) {
+    fail(`${label} has type ${tensorTypeName(raw.type)}, which tinyforge does not support (supported: ${SUPPORTED_TYPE_NAMES})`);
+  }
+  if (raw.hasSparsity) fail(`${label} is sparse, which tinyforge does not support`);
+  if (raw.shape.length > MAX_RANK) {
+    fail(`${label} has rank ${raw.shape.length}, more than the ${MAX_RANK} dimensions tinyforge supports`);
+  }
+  raw.shape.forEach((d, axis) => {
+    if (d <= 0) fail(`${label} has dimension ${d} at axis ${axis} (dimensions must be positive)`);
+  });
+  let count = 1;
+  for (const d of raw.shape) {
+    count *= d;
+    if (count > MAX_ELEMENTS) {
+      fail(`${label} has shape ${showShape(raw.shape)}, more than ${MAX_ELEMENTS} elements`);
+    }
+  }
+  if (raw.buffer >= model.buffers.length) {
+    fail(`${label} refers to buffer ${raw.buffer} but the model has ${model.buffers.length} buffers`);
+  }
+  const tensor: Tensor = { id: raw.index, name: raw.name, shape: raw.shape.slice(), dtype };
+  if (raw.quantization) {
+    const quant = convertQuantization(raw, raw.quantization, raw.shape, fail);
+    if (quant) tensor.quant = quant;
+  }
+  // Buffer 0 is the empty sentinel by convention; an empty buffer also means "no constant data".
+  const view = raw.buffer === 0 ? undefined : model.buffers[raw.buffer]?.data;
+  if (view !== undefined) {
+    const expected = tensorBytes(tensor);
+    if (view.length !== expected) {
+      fail(
+        `${label} has ${view.length} bytes of constant data in buffer ${raw.buffer} but shape ${showShape(raw.shape)} of ${dtype} needs ${expected}`,
+      );
+    }
+    // One copy per buffer (tensors sharing a buffer share it), detached from the file and aligned at 0.
+    let copy = bufferCopies.get(raw.buffer);
+    if (!copy) {
+      copy = view.slice();
+      bufferCopies.set(raw.buffer, copy);
+    }
+    tensor.data = copy;
+  }
+  return tensor;
+}
+
+const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu_n1_to_1', 'relu6'];
+
+/** Helpers for converting one operator, with messages that name it. */
+class OpReader {
+  readonly label: string;
+
+  constructor(
+    readonly raw: RawOperator,
+    readonly opName: string,
+    readonly tensors: readonly Tensor[],
+    readonly fail: Fail,
+  ) {
+    this.label = `operator ${raw.index} (${opName})`;
+  }
+
+  arity(minIn: number, maxIn: number, nOut: number): void {
+    const n = this.raw.inputs.length;
+    if (n < minIn || n > maxIn) {
+      const want = minIn === maxIn ? `${minIn}` : `${minIn} or ${maxIn}`;
+      this.fail(`${this.label} has ${n} inputs (expected ${want})`);
+    }
+    if (this.raw.outputs.length !== nOut) {
+      this.fail(`${this.label} has ${this.raw.outputs.length} outputs (expected ${nOut})`);
+    }
+  }
+
+  /** A required input. */
+  input(i: number, role: string): Tensor {
+    const t = this.optionalInput(i, role);
+    if (!t) this.fail(`${this.label} input ${i} (${role}) is missing`);
+    return t;
+  }
+
+  optionalInput(i: number, role: string): Tensor | undefined {
+    const id = this.raw.inputs[i];
+    if (id === undefined || id < 0) return undefined;
+    const t = this.tensors[id];
+    if (!t) this.fail(`${this.label} input ${i} (${role}) refers to missing tensor ${id}`);
+    return t;
+  }
+
+  output(i: number): Tensor {
+    const id = this.raw.outputs[i] ?? -1;
+    const t = this.tensors[id];
+    if (!t) this.fail(`${this.label} output ${i} refers to missing tensor ${id}`);
+    return t;
+  }
+
+  rank(t: Tensor, role: string, rank: number): void {
+    if (t.shape.length !== rank) {
+      this.fail(`${this.label} ${role} ${tensorLabel(t)} has shape ${showShape(t.shape)} (expected rank ${rank})`);
+    }
+  }
+
+  /** Checks that a bias holds one value per output channel. */
+  bias(b: Tensor | undefined, channels: number): void {
+    if (!b) return;
+    const n = elementCount(b.shape);
+    if (n !== channels) {
+      this.fail(`${this.label} bias ${tensorLabel(b)} has ${n} elements but the op has ${channels} output channels`);
+    }
+  }
+
+  sameDim(what: string, a: number | undefined, b: number | undefined): void {
+    if (a !== b) this.fail(`${this.label} ${what}: ${a} vs ${b}`);
+  }
+
+  /** The builtin options table, if its union type is the expected one (absent options mean all defaults). */
+  options(expected: number, typeName: string): Table | undefined {
+    const type = this.raw.builtinOptionsType;
+    if (type === BuiltinOptionsType.NONE) return undefined;
+    if (type !== expected) {
+      this.fail(`${this.label} has builtin options of union type ${type} (expected ${typeName} = ${expected})`);
+    }
+    return this.raw.builtinOptions;
+  }
+
+  activation(t: Table | undefined, id: number): Activation {
+    const a = t ? t.i8(id, 0, 'fused_activation_function') : 0;
+    const act = ACTIVATIONS[a];
+    if (act === undefined) {
+      this.fail(`${this.label} uses fused activation ${activationName(a)}, which tinyforge does not support (supported: NONE, RELU, RELU_N1_TO_1, RELU6)`);
+    }
+    return act;
+  }
+
+  padding(t: Table | undefined, id: number): Padding {
+    const p = t ? t.i8(id, 0, 'padding') : 0;
+    if (p === PaddingEnum.SAME) return 'same';
+    if (p === PaddingEnum.VALID) return 'valid';
+    this.fail(`${this.label} has unknown padding ${p} (expected SAME = 0 or VALID = 1)`);
+  }
+
+  /** An int option that must be >= 1 (strides, dilations, filter sizes). */
+  positive(t: Table | undefined, id: number, def: number, name: string): number {
+    const v = t ? t.i32(id, def, name) : def;
+    if (v < 1) this.fail(`${this.label} has ${name} ${v} (must be at least 1)`);
+    return v;
+  }
+}
+
+function convertConv2D(o: OpReader): Op {
+  o.arity(2, 3, 1);
+  const x = o.input(0, 'input');
+  const w = o.input(1, 'filter');
+  const b = o.optionalInput(2, 'bias');
+  const y = o.output(0);
+  o.rank(x, 'input', 4);
+  o.rank(w, 'filter', 4);
+  o.rank(y, 'output', 4);
+  const outCh = w.shape[0] ?? 0;
+  o.bias(b, outCh);
+  o.sameDim('output channels differ from filter output channels (dimension 0)', y.shape[3], outCh);
+  o.sameDim('input channels differ from filter input channels (grouped convolution is not supported)', x.shape[3], w.shape[3]);
+  const f = F.Conv2DOptions;
+  const t = o.options(BuiltinOptionsType.Conv2DOptions, 'Conv2DOptions');
+  return {
+    kind: 'conv2d',
+    sourceIndex: o.raw.index,
+    inputs: [x.id, w.id, b ? b.id : -1],
+    outputs: [y.id],
+    attrs: {
+      padding: o.padding(t, f.padding),
+      strideH: o.positive(t, f.strideH, 0, 'stride_h'),
+      strideW: o.positive(t, f.strideW, 0, 'stride_w'),
+      dilationH: o.positive(t, f.dilationH, 1, 'dilation_h_factor'),
+      dilationW: o.positive(t, f.dilationW, 1, 'dilation_w_factor'),
+      activation: o.activation(t, f.fusedActivation),
+    },
+  };
+}
+
+function convertDepthwise(o: OpReader): Op {
+  o.arity(2, 3, 1);
+  const x = o.input(0, 'input');
+  const w = o.input(1, 'filter');
+  const b = o.optionalInput(2, 'bias');
+  const y = o.output(0);
+  o.rank(x, 'input', 4);
+  o.rank(w, 'filter', 4);
+  o.rank(y, 'output', 4);
+  if (w.shape[0] !== 1) o.fail(`${o.label} filter ${tensorLabel(w)} has shape ${showShape(w.shape)} (dimension 0 must be 1)`);
+  const outCh = w.shape[3] ?? 0;
+  const inCh = x.shape[3] ?? 0;
+  o.bias(b, outCh);
+  o.sameDim('output channels differ from filter channels (dimension 3)', y.shape[3], outCh);
+  if (outCh % inCh !== 0) {
+    o.fail(`${o.label} has ${outCh} filter channels, not a multiple of its ${inCh} input channels`);
+  }
+  const f = F.DepthwiseConv2DOptions;
+  const t = o.options(BuiltinOptionsType.DepthwiseConv2DOptions, 'DepthwiseConv2DOptions');
+  // The option is redundant with the shapes (newer runtimes ignore it, TFLM still reads it), so the
+  // shapes decide and a contradicting non-zero option is an error.
+  const depthMultiplier = outCh / inCh;
+  const option = t ? t.i32(f.depthMultiplier, 0, 'depth_multiplier') : 0;
+  if (option !== 0 && option !== depthMultiplier) {
+    o.fail(`${o.label} has depth_multiplier ${option} but its shapes imply ${depthMultiplier} (${outCh} filter channels / ${inCh} input channels)`);
+  }
+  return {
+    kind: 'depthwise_conv2d',
+    sourceIndex: o.raw.index,
+    inputs: [x.id, w.id, b ? b.id : -1],
+    outputs: [y.id],
+    attrs: {
+      padding: o.padding(t, f.padding),
+      strideH: o.positive(t, f.strideH, 0, 'stride_h'),
+      strideW: o.positive(t, f.strideW, 0, 'stride_w'),
+      dilationH: o.positive(t, f.dilationH, 1, 'dilation_h_factor'),
+      dilationW: o.positive(t, f.dilationW, 1, 'dilation_w_factor'),
+      activation: o.activation(t, f.fusedActivation),
+      depthMultiplier,
+    },
+  };
+}
+
+function convertFullyConnected(o: OpReader): Op {
+  o.arity(2, 3, 1);
+  const x = o.input(0, 'input');
+  const w = o.input(1, 'weights');
+  const b = o.optionalInput(2, 'bias');
+  const y = o.output(0);
+  o.rank(w, 'weights', 2);
+  const [outCh = 0, inCh = 0] = w.shape;
+  o.bias(b, outCh);
+  const n = elementCount(x.shape);
+  if (n % inCh !== 0) {
+    o.fail(`${o.label} input ${tensorLabel(x)} has ${n} elements, not a multiple of the weights' ${inCh} input features`);
+  }
+  o.sameDim('output features differ from weights dimension 0', y.shape[y.shape.length - 1], outCh);
+  const f = F.FullyConnectedOptions;
+  const t = o.options(BuiltinOptionsType.FullyConnectedOptions, 'FullyConnectedOptions');
+  const format = t ? t.i8(f.weightsFormat, 0, 'weights_format') : 0;
+  if (format !== 0) {
+    const name = WEIGHTS_FORMAT_NAMES[format] ?? `unknown format ${format}`;
+    o.fail(`${o.label} uses weights format ${name}, which tinyforge does not support (only DEFAULT)`);
+  }
+  return {
+    kind: 'fully_connected',
+    sourceIndex: o.raw.index,
+    inputs: [x.id, w.id, b ? b.id : -1],
+    outputs: [y.id],
+    attrs: {
+      activation: o.activation(t, f.fusedActivation),
+      keepNumDims: t ? t.bool(f.keepNumDims, false, 'keep_num_dims') : false,
+    },
+  };
+}
+
+function convertPool(o: OpReader, kind: 'average_pool2d' | 'max_pool2d'): Op {
+  o.arity(1, 1, 1);
+  const x = o.input(0, 'input');
+  const y = o.output(0);
+  o.rank(x, 'input', 4);
+  o.rank(y, 'output', 4);
+  o.sameDim('output channels differ from input channels', y.shape[3], x.shape[3]);
+  const f = F.Pool2DOptions;
+  const t = o.options(BuiltinOptionsType.Pool2DOptions, 'Pool2DOptions');
+  return {
+    kind,
+    sourceIndex: o.raw.index,
+    inputs: [x.id],
+    outputs: [y.id],
+    attrs: {
+      padding: o.padding(t, f.padding),
+      strideH: o.positive(t, f.strideH, 0, 'stride_h'),
+      strideW: o.positive(t, f.strideW, 0, 'stride_w'),
+      filterH: o.positive(t, f.filterH, 0, 'filter_height'),
+      filterW: o.positive(t, f.filterW, 0, 'filter_width'),
+      activation: o.activation(t, f.fusedActivation),
+    },
+  };
+}
+
+function convertElementwise(o: OpReader, kind: 'add' | 'mul'): Op {
+  o.arity(2, 2, 1);
+  const a = o.input(0, 'input');
+  const b = o.input(1, 'input');
+  const y = o.output(0);
+  const t =
+    kind === 'add'
+      ? o.options(BuiltinOptionsType.AddOptions, 'AddOptions')
+      : o.options(BuiltinOptionsType.MulOptions, 'MulOptions');
+  // fused_activation_function is field 0 of both AddOptions and MulOptions.
+  const activation = o.activation(t, F.AddOptions.fusedActivation);
+  return { kind, sourceIndex: o.raw.index, inputs: [a.id, b.id], outputs: [y.id], attrs: { activation } };
+}
+
+function convertSoftmax(o: OpReader): Op {
+  o.arity(1, 1, 1);
+  const x = o.input(0, 'input');
+  const y = o.output(0);
+  if (elementCount(x.shape) !== elementCount(y.shape)) {
+    o.fail(`${o.label} output ${tensorLabel(y)} shape ${showShape(y.shape)} differs from input shape ${showShape(x.shape)}`);
+  }
+  const t = o.options(BuiltinOptionsType.SoftmaxOptions, 'SoftmaxOptions');
+  const beta = t ? t.f32(F.SoftmaxOptions.beta, 0, 'beta') : 0;
+  if (!Number.isFinite(beta)) o.fail(`${o.label} has beta ${beta} (must be finite)`);
+  return { kind: 'softmax', sourceIndex: o.raw.index, inputs: [x.id], outputs: [y.id], attrs: { beta } };
+}
+
+function constantInts(t: Tensor): number[] | undefined {
+  const d = t.data;
+  if (!d) return undefined;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const out: number[] = [];
+  if (t.dtype === 'int32') {
+    for (let i = 0; i + 4 <= d.length; i += 4) out.push(view.getInt32(i, true));
+    return out;
+  }
+  if (t.dtype === 'int64') {
+    for (let i = 0; i + 8 <= d.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
+    return out;
+  }
+  return undefined;
+}
+
+function convertReshape(o: OpReader): Op {
+  o.arity(1, 2, 1);
+  const x = o.input(0, 'input');
+  const shapeInput = o.optionalInput(1, 'shape');
+  const y = o.output(0);
+  const nIn = elementCount(x.shape);
+  const nOut = elementCount(y.shape);
+  if (nIn !== nOut) {
+    o.fail(`${o.label} changes the element count from ${nIn} (${showShape(x.shape)}) to ${nOut} (${showShape(y.shape)})`);
+  }
+  const t = o.options(BuiltinOptionsType.ReshapeOptions, 'ReshapeOptions');
+  const fromOptions = t?.int32s(F.ReshapeOptions.newShape, 'new_shape');
+  const fromInput = shapeInput ? constantInts(shapeInput) : undefined;
+  const newShape = fromInput ?? (fromOptions && fromOptions.length > 0 ? fromOptions : undefined) ?? y.shape.slice();
+  return { kind: 'reshape', sourceIndex: o.raw.index, inputs: [x.id], outputs: [y.id], attrs: { newShape } };
+}
+
+function convertQuantizeLike(o: OpReader, kind: 'quantize' | 'dequantize'): Op {
+  o.arity(1, 1, 1);
+  const x = o.input(0, 'input');
+  const y = o.output(0);
+  if (elementCount(x.shape) !== elementCount(y.shape)) {
+    o.fail(`${o.label} output ${tensorLabel(y)} shape ${showShape(y.shape)} differs from input shape ${showShape(x.shape)}`);
+  }
+  return { kind, sourceIndex: o.raw.index, inputs: [x.id], outputs: [y.id], attrs: {} };
+}
+
+function convertOp(o: OpReader, code: number): Op {
+  switch (code) {
+    case BuiltinOp.CONV_2D:
+      return convertConv2D(o);
+    case BuiltinOp.DEPTHWISE_CONV_2D:
+      return convertDepthwise(o);
+    case BuiltinOp.FULLY_CONNECTED:
+      return convertFullyConnected(o);
+    case BuiltinOp.AVERAGE_POOL_2D:
+      return convertPool(o, 'average_pool2d');
+    case BuiltinOp.MAX_POOL_2D:
+      return convertPool(o, 'max_pool2d');
+    case BuiltinOp.ADD:
+      return convertElementwise(o, 'add');
+    case BuiltinOp.MUL:
+      return convertElementwise(o, 'mul');
+    case BuiltinOp.SOFTMAX:
+      return convertSoftmax(o);
+    case BuiltinOp.RESHAPE:
+      return convertReshape(o);
+    case BuiltinOp.QUANTIZE:
+      return convertQuantizeLike(o, 'quantize');
+    case BuiltinOp.DEQUANTIZE:
+      return convertQuantizeLike(o, 'dequantize');
+    default:
+      return o.fail(`${o.label} has no converter`);
+  }
+}
+
+/** The name an operator code goes by in messages and manifests: the builtin name, or CUSTOM:<custom_code>. */
+export function operatorCodeName(code: RawOperatorCode): string {
+  if (code.builtinCode === BuiltinOp.CUSTOM) return `CUSTOM:${code.customCode ?? ''}`;
+  return builtinOperatorName(code.builtinCode);
+}
+
+function checkTensorRefs(raw: RawOperator, count: number, fail: Fail): void {
+  raw.inputs.forEach((id, k) => {
+    if (id !== -1 && (id < 0 || id >= count)) {
+      fail(`operator ${raw.index} input ${k} refers to tensor ${id} but the subgraph has ${count} tensors`);
+    }
+  });
+  raw.outputs.forEach((id, k) => {
+    if (id < 0 || id >= count) {
+      fail(`operator ${raw.index} output ${k} refers to tensor ${id} but the subgraph has ${count} tensors`);
+    }
+  });
+}
+
+/** Checks that ops run in an order where each input is a constant, a model input or an earlier op's output. */
+function checkOrder(raw: RawModel, tensors: readonly Tensor[], names: readonly string[], inputs: readonly number[], fail: Fail): boolean[] {
+  const available = tensors.map((t) => t.data !== undefined);
+  const variable = raw.subgraph.tensors.map((t) => t.isVariable);
+  const producer = new Array<number>(tensors.length).fill(-1);
+  for (const id of inputs) available[id] = true;
+  variable.forEach((v, id) => {
+    if (v) available[id] = true;
+  });
+  raw.subgraph.operators.forEach((op, i) => {
+    const label = `operator ${i} (${names[i]})`;
+    op.inputs.forEach((id, k) => {
+      if (id >= 0 && !available[id]) {
+        fail(
+          `${label} input ${k} (${tensorLabel(tensors[id] as Tensor)}) is not a constant, a model input or the output of an earlier operator`,
+        );
+      }
+    });
+    op.outputs.forEach((id, k) => {
+      const t = tensors[id] as Tensor;
+      if (t.data !== undefined) fail(`${label} output ${k} (${tensorLabel(t)}) is a constant tensor`);
+      if (inputs.includes(id)) fail(`${label} output ${k} (${tensorLabel(t)}) is a model input`);
+      const prev = producer[id] ?? -1;
+      if (prev >= 0) fail(`${tensorLabel(t)} is written by both operator ${prev} and operator ${i}`);
+      producer[id] = i;
+      available[id] = true;
+    });
+  });
+  return available;
+}
+
+function checkGraphIo(ids: readonly number[], kind: 'input' | 'output', count: number, fail: Fail): void {
+  ids.forEach((id, k) => {
+    if (id < 0 || id >= count) fail(`model ${kind} ${k} refers to tensor ${id} but the subgraph has ${count} tensors`);
+  });
+}
+
+/** Builds the IR graph from subgraph 0 of a raw model. */
+export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
+  const sg = raw.subgraph;
+  const bufferCopies = new Map<number, Uint8Array>();
+  const tensors = sg.tensors.map((t) => convertTensor(t, raw, bufferCopies, fail));
+  const count = tensors.length;
+
+  checkGraphIo(sg.inputs, 'input', count, fail);
+  checkGraphIo(sg.outputs, 'output', count, fail);
+
+  const names: string[] = [];
+  const ops: Op[] = [];
+  for (const rop of sg.operators) {
+    const code = raw.operatorCodes[rop.opcodeIndex];
+    if (!code) {
+      fail(`operator ${rop.index} refers to operator code ${rop.opcodeIndex} but the model has ${raw.operatorCodes.length} operator codes`);
+    }
+    const opName = operatorCodeName(code);
+    if (!SUPPORTED_BUILTINS.has(code.builtinCode)) {
+      const what = code.builtinCode === BuiltinOp.CUSTOM ? `custom op ${quote(code.customCode ?? '')}` : opName;
+      fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${SUPPORTED_OP_NAMES.join(', ')})`);
+    }
+    checkTensorRefs(rop, count, fail);
+    names.push(opName);
+    ops.push(convertOp(new OpReader(rop, opName, tensors, fail), code.builtinCode));
+  }
+
+  const available = checkOrder(raw, tensors, names, sg.inputs, fail);
+  sg.outputs.forEach((id, k) => {
+    if (!available[id]) fail(`model output ${k} (${tensorLabel(tensors[id] as Tensor)}) is not computed by any operator`);
+  });
+
+  return { name, tensors, ops, inputs: sg.inputs.slice(), outputs: sg.outputs.slice() };
+}
