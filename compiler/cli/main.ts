@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { boardsCommand } from './commands/boards.ts';
 import { compileCommand } from './commands/compile.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { runCommand } from './commands/run.ts';
@@ -20,6 +21,12 @@ function buildProgram(): Command {
     .version(TOOL_VERSION)
     .showHelpAfterError()
     .exitOverride();
+
+  program
+    .command('boards')
+    .description('List the boards tinyforge knows (boards/*.json)')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => boardsCommand(opts));
 
   program
     .command('inspect')
@@ -91,5 +98,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 const invokedDirectly = process.argv[1] !== undefined && /cli[\\/]main\.ts$/.test(process.argv[1]);
 const invokedFromBin = process.argv[1] !== undefined && /tinyforge(\.mjs)?$/.test(process.argv[1]);
 if (invokedDirectly || invokedFromBin) {
+  // `tinyforge boards | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   process.exitCode = await main(process.argv.slice(2));
 }
