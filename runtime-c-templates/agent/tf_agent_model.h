@@ -1,0 +1,26 @@
+/* tinyforge on-device agent: the model binding, generated per model by the host
+ * (compiler/... agent model generator) as tf_agent_model.c. */
+#ifndef TF_AGENT_MODEL_H
+#define TF_AGENT_MODEL_H
+
+#include <stdint.h>
+
+#define TF_AGENT_MAX_IO 8
+
+typedef struct {
+    const char *board_id;      /* e.g. "qemu-mps2-an386" */
+    const char *model_sha256;  /* 64 hex digits of the .tflite file */
+    uint32_t arena_bytes;
+    uint32_t num_inputs, num_outputs;
+    uint32_t input_bytes[TF_AGENT_MAX_IO];
+    uint32_t output_bytes[TF_AGENT_MAX_IO];
+    uint8_t *inputs[TF_AGENT_MAX_IO];   /* static, 16-byte aligned buffers */
+    uint8_t *outputs[TF_AGENT_MAX_IO];
+} tf_agent_model_t;
+
+extern const tf_agent_model_t tf_agent_model;
+
+/* Calls <prefix>_invoke on the buffers above; returns its result. */
+int tf_agent_model_invoke(void);
+
+#endif /* TF_AGENT_MODEL_H */
