@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { benchCommand } from './commands/bench.ts';
 import { boardsCommand } from './commands/boards.ts';
 import { compileCommand } from './commands/compile.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -74,6 +75,16 @@ function buildProgram(): Command {
     .action(async (model: string, opts: { target: string; golden?: string; random?: string; json?: boolean; sanitize?: boolean }) => {
       process.exitCode = await validateCommand(model, opts);
     });
+
+  program
+    .command('bench')
+    .description('Count instructions per inference under QEMU and measure flash, RAM and stack')
+    .argument('<model>', '.tflite file')
+    .option('--board <board>', 'QEMU board', 'qemu-mps2-an386')
+    .option('--runs <n>', 'measured invokes after one warm-up', '5')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json')
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => benchCommand(model, opts));
 
   return program;
 }

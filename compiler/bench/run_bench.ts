@@ -1,0 +1,135 @@
+// `tinyforge bench`: instructions per inference under QEMU -icount, flash and RAM from the ELF.
+
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CompiledModel } from '../compile.ts';
+import { writeCModule } from '../compile.ts';
+import { ToolError, TinyforgeError } from '../errors.ts';
+import { ARM_GCC, ARM_LINK_FLAGS, armCompilerFlags, MPS2_LINKER_SCRIPT, qemuArgs, sizeOf, type Mps2BoardName } from '../targets/qemu_mps2.ts';
+import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir, defaultWorkDir } from '../targets/target.ts';
+import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
+import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
+
+export interface BenchBoard {
+  id: string;
+  mps2: Mps2BoardName;
+  timer: BenchTimer;
+}
+
+export const BENCH_BOARDS: readonly BenchBoard[] = [
+  { id: 'qemu-mps2-an385', mps2: 'mps2-an385', timer: 'apb-timer' },
+  { id: 'qemu-mps2-an386', mps2: 'mps2-an386', timer: 'apb-timer' },
+  { id: 'qemu-mps2-an500', mps2: 'mps2-an500', timer: 'apb-timer' },
+];
+
+export interface BenchResult {
+  model: string;
+  board: string;
+  /** Mean instructions per inference over the measured runs (after one warm-up). */
+  instructions: number;
+  instructionsPerRun: number[];
+  warmupInstructions: number;
+  instructionsPerTick: number;
+  macs: number;
+  instructionsPerMac: number;
+  /** text + data of the whole benchmark image. */
+  flash_bytes: number;
+  /** flash_bytes minus the weight and bias arrays. */
+  code_bytes: number;
+  weight_bytes: number;
+  /** data + bss + stack high-water. */
+  ram_bytes: number;
+  data_bytes: number;
+  bss_bytes: number;
+  stack_bytes: number;
+  arena_bytes: number;
+  arena_lower_bound: number;
+}
+
+const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
+
+/** Bytes of the model's weight and bias arrays in the ELF (symbols tf_const_*). */
+async function constantBytes(elf: string): Promise<number> {
+  const nm = requireTool('arm-none-eabi-nm');
+  const r = await execTool(nm, ['-S', '--size-sort', elf], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new ToolError(`arm-none-eabi-nm ${elf} failed: ${r.stderr.trim()}`);
+  let total = 0;
+  for (const line of r.stdout.split('\n')) {
+    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_const_/);
+    if (m) total += parseInt(m[1] as string, 16);
+  }
+  return total;
+}
+
+export function findBenchBoard(id: string): BenchBoard {
+  const b = BENCH_BOARDS.find((x) => x.id === id);
+  if (!b) throw new TinyforgeError(`bench runs on QEMU boards: ${BENCH_BOARDS.map((x) => x.id).join(', ')} (not '${id}')`);
+  return b;
+}
+
+export async function runBench(compiled: CompiledModel, boardId: string, runs = 5): Promise<BenchResult> {
+  const board = findBenchBoard(boardId);
+  const workDir = resolveWorkDir(undefined);
+  const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`));
+  const gcc = requireTool(ARM_GCC);
+  const cflags = armCompilerFlags(board.mps2);
+  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs });
+  const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), MPS2_LINKER_SCRIPT];
+  const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
+  const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {
+    const mainC = path.join(dir, 'bench_main.c');
+    await writeFile(mainC, benchSource);
+    await runCompiler(
+      gcc,
+      [
+        ...cflags,
+        '-I', mod.dir,
+        '-I', RUNTIME_TEMPLATES_DIR,
+        path.join(mod.dir, `${mod.prefix}.c`),
+        mainC,
+        ...templates.slice(0, 2),
+        '-T', MPS2_LINKER_SCRIPT,
+        ...ARM_LINK_FLAGS,
+        '-o', path.join(dir, 'bench.elf'),
+      ],
+      `bench build of ${mod.prefix} for ${board.id}`,
+      { cwd: dir, timeoutMs: 600_000 },
+    );
+  });
+  const qemu = requireTool('qemu-system-arm');
+  const words = await withRunDir(workDir, new Uint8Array(0), async (dir) => {
+    const r = await execTool(qemu, ['-icount', 'shift=0', ...qemuArgs(board.mps2, build.binary)], { cwd: dir, timeoutMs: 600_000 });
+    if (r.code !== 0 || r.timedOut) throw new ToolError(`bench of ${mod.prefix} on ${board.id} failed: exit ${r.code}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
+    const { readFile } = await import('node:fs/promises');
+    const data = await readFile(path.join(dir, 'tf_out.bin'));
+    return new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  });
+  if (words[0] !== BENCH_RESULT_MAGIC) throw new ToolError(`bench of ${mod.prefix}: the image wrote no result block`);
+  const instructionsPerTick = (words[2] as number) / (words[1] as number);
+  const ticks = Array.from(words.slice(8, 8 + (words[3] as number) + 1));
+  const perRun = ticks.slice(1).map((t) => Math.round(t * instructionsPerTick));
+  const size = await sizeOf(build.binary);
+  const weights = await constantBytes(build.binary);
+  const stack = words[4] as number;
+  const instructions = Math.round(perRun.reduce((a, b) => a + b, 0) / perRun.length);
+  const macs = compiled.summary.macs;
+  return {
+    model: compiled.summary.model.replace(/\.tflite$/, ''),
+    board: board.id,
+    instructions,
+    instructionsPerRun: perRun,
+    warmupInstructions: Math.round((ticks[0] as number) * instructionsPerTick),
+    instructionsPerTick,
+    macs,
+    instructionsPerMac: macs > 0 ? instructions / macs : 0,
+    flash_bytes: size.text + size.data,
+    code_bytes: size.text + size.data - weights,
+    weight_bytes: weights,
+    ram_bytes: size.data + size.bss + stack,
+    data_bytes: size.data,
+    bss_bytes: size.bss,
+    stack_bytes: stack,
+    arena_bytes: compiled.plan.arenaBytes,
+    arena_lower_bound: compiled.plan.lowerBound,
+  };
+}
