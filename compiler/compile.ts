@@ -11,6 +11,7 @@ import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.t
 import type { Layer } from './ir/layers.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { planMemory, type MemoryPlan } from './passes/memory_plan.ts';
+import { selectKernels, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export interface LoadedModel {
@@ -67,6 +68,7 @@ export interface CompileSummary {
 export interface CompiledModel {
   model: LoadedModel;
   layers: Layer[];
+  calls: KernelCall[];
   plan: MemoryPlan;
   prefix: string;
   summary: CompileSummary;
@@ -93,16 +95,25 @@ function ioSummary(t: Tensor): IoSummary {
   };
 }
 
-export function compileModel(model: LoadedModel, prefix?: string): CompiledModel {
+export interface CompileOptions {
+  prefix?: string;
+  /** 'optimized' (default) picks specialised kernels; 'portable' keeps the reference-style ones. */
+  kernels?: KernelMode;
+}
+
+export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
+  const opts: CompileOptions = typeof options === 'string' ? { prefix: options } : options;
+  const prefix = opts.prefix;
   const graph = model.graph;
   const layers = lowerGraph(graph);
-  const plan = planMemory(graph, layers);
+  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized');
+  const plan = planMemory(graph, layers, calls.map((c) => c.scratchBytes));
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
   const layerSummaries = layers.map((l, index) => ({
     index,
     op: opDisplayName(graph.ops[index] as Graph['ops'][number]),
-    kernel: l.kernel,
+    kernel: calls[index]?.kind === 'generic' ? l.kernel : (calls[index]?.kind ?? l.kernel),
     outputShape: [...((graph.tensors[l.outputs[0] as number] as Tensor).shape)],
     macs: l.macs,
     weightBytes: layerWeightBytes(graph, l),
@@ -120,7 +131,7 @@ export function compileModel(model: LoadedModel, prefix?: string): CompiledModel
     outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     layers: layerSummaries,
   };
-  return { model, layers, plan, prefix: summary.prefix, summary };
+  return { model, layers, calls, plan, prefix: summary.prefix, summary };
 }
 
 export interface WrittenModule {
@@ -143,7 +154,7 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
   const header = path.join(outDir, `${compiled.prefix}.h`);
   const source = path.join(outDir, `${compiled.prefix}.c`);
   writeFileSync(header, emitHeader(graph, compiled.plan, opts));
-  writeFileSync(source, emitSource(graph, compiled.layers, compiled.plan, opts));
+  writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, opts));
   return {
     dir: outDir,
     prefix: compiled.prefix,

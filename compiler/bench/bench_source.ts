@@ -11,6 +11,8 @@ export type BenchTimer = 'apb-timer' | 'systick';
 
 export interface BenchSpec extends CompiledModuleRef {
   timer: BenchTimer;
+  /** Record the timer before each layer of the last run (the model must be built with -DTF_PROFILE). */
+  layers?: number;
   /** Measured invokes after one warm-up. */
   runs: number;
 }
@@ -63,7 +65,9 @@ export function generateBenchSource(spec: BenchSpec): string {
 
 ${ins.join('\n')}
 ${outs.join('\n')}
-static uint32_t tf_result[8u + TF_RUNS + 1u];
+#define TF_LAYERS ${spec.layers ?? 0}u
+static uint32_t tf_result[8u + TF_RUNS + 1u + TF_LAYERS + 1u];
+${spec.layers ? `void tf_profile_mark(int layer) { tf_result[8u + TF_RUNS + 1u + (uint32_t)layer] = ${t.read}; }` : ''}
 
 extern uint8_t __StackLimit[];
 extern uint8_t __StackTop[];
@@ -119,7 +123,7 @@ ${checksum.join('\n')}
     tf_result[4] = (uint32_t)(__StackTop - (__StackLimit + tf_stack_unused())); /* whole-program high-water */
     tf_result[5] = (uint32_t)status;
     tf_result[6] = sum;
-    tf_result[7] = 0;
+    tf_result[7] = TF_LAYERS;
     if (tf_io_open() != 0) return 2;
     if (tf_io_write(tf_result, sizeof tf_result) != 0) return 3;
     return status == 0 ? 0 : 5;

@@ -44,6 +44,8 @@ export interface BenchResult {
   stack_bytes: number;
   arena_bytes: number;
   arena_lower_bound: number;
+  /** With profiling: instructions of each layer in the last run. */
+  layerInstructions?: number[];
 }
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
@@ -67,13 +69,13 @@ export function findBenchBoard(id: string): BenchBoard {
   return b;
 }
 
-export async function runBench(compiled: CompiledModel, boardId: string, runs = 5): Promise<BenchResult> {
+export async function runBench(compiled: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
   const board = findBenchBoard(boardId);
   const workDir = resolveWorkDir(undefined);
   const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`));
   const gcc = requireTool(ARM_GCC);
-  const cflags = armCompilerFlags(board.mps2);
-  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs });
+  const cflags = [...armCompilerFlags(board.mps2), ...(profile ? ['-DTF_PROFILE'] : [])];
+  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0 });
   const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), MPS2_LINKER_SCRIPT];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {
@@ -111,6 +113,9 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
   const size = await sizeOf(build.binary);
   const weights = await constantBytes(build.binary);
   const stack = words[4] as number;
+  const layerCount = words[7] as number;
+  const marks = Array.from(words.slice(8 + ticks.length, 8 + ticks.length + layerCount + 1));
+  const layerInstructions = marks.slice(1).map((m, i) => Math.round((((marks[i] as number) - m) >>> 0) * instructionsPerTick));
   const instructions = Math.round(perRun.reduce((a, b) => a + b, 0) / perRun.length);
   const macs = compiled.summary.macs;
   return {
@@ -131,5 +136,6 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
     stack_bytes: stack,
     arena_bytes: compiled.plan.arenaBytes,
     arena_lower_bound: compiled.plan.lowerBound,
+    ...(profile ? { layerInstructions } : {}),
   };
 }

@@ -2,11 +2,12 @@
 // invoke function that calls one kernel per layer. No interpreter, no allocation.
 
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
-import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvS8Layer, DepthwiseConvS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
+import type { KernelCall } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
-import { kernelSources } from './kernel_sources.ts';
+import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
 
 export interface EmitOptions {
   prefix: string;
@@ -140,6 +141,19 @@ class SourceWriter {
     return name;
   }
 
+  /** A compile-time prepared weight or bias array (named tf_const_* so size reports count it as model data). */
+  packed(name: string, ctype: 'int8_t' | 'int16_t' | 'int32_t', values: ArrayLike<number>, what: string): string {
+    const full = `tf_const_${name}`;
+    this.constants.push(`/* ${safeComment(what)} */`, `static const ${ctype} ${full}[${values.length}] TF_ALIGNED(16) = {\n${arrayBody(values)}\n};`);
+    return full;
+  }
+
+  scratchRef(layerIndex: number): string {
+    const offset = this.plan.scratchOffsetOf.get(layerIndex);
+    if (offset === undefined) throw new Error(`internal: layer ${layerIndex} has no scratch space`);
+    return `(void *)(tf_arena + ${offset})`;
+  }
+
   /** A pointer expression to tensor `id`'s storage. */
   ref(id: number, writable: boolean): string {
     const t = this.graph.tensors[id] as Tensor;
@@ -185,6 +199,110 @@ function poolFields(l: Pool2DS8Fields): Record<string, number> {
     act_min: l.actMin,
     act_max: l.actMax,
   };
+}
+
+function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
+  return {
+    in_h: l.inH,
+    in_w: l.inW,
+    in_c: l.inC,
+    out_h: l.outH,
+    out_w: l.outW,
+    out_c: l.outC,
+    k_h: l.kH,
+    k_w: l.kW,
+    stride_h: l.strideH,
+    stride_w: l.strideW,
+    dilation_h: l.dilationH,
+    dilation_w: l.dilationW,
+    pad_top: l.padTop,
+    pad_left: l.padLeft,
+  };
+}
+
+function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
+  if (call.kind === 'generic') {
+    emitLayer(w, call.layer, index, graph);
+    return;
+  }
+  const l = call.layer;
+  const name = `tf_layer${index}`;
+  const inRef = w.ref(l.inputs[0] as number, false);
+  const outRef = w.ref(l.outputs[0] as number, true);
+  const shapeOf = (id: number): string => `[${(graph.tensors[id] as Tensor).shape.join('x')}]`;
+  w.calls.push(`    /* layer ${index}: op ${l.sourceIndex} ${call.kind} ${shapeOf(l.inputs[0] as number)} -> ${shapeOf(l.outputs[0] as number)} */`);
+  const declare = (type: string, fields: Record<string, string | number>): void => {
+    w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
+  };
+  switch (call.kind) {
+    case 'conv_gemm_s8': {
+      const c = call.layer;
+      declare('tf_conv_gemm_s8_params', {
+        ...convFields(c),
+        k4: call.k4,
+        pad_value: -c.inputOffset,
+        output_offset: c.outputOffset,
+        act_min: c.actMin,
+        act_max: c.actMax,
+        requant: call.requant,
+        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        multiplier: w.int32Array(`${name}_multiplier`, c.multipliers),
+        shift: w.int32Array(`${name}_shift`, c.shifts),
+      });
+      w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      return;
+    }
+    case 'depthwise_conv_s8_fast': {
+      const c = call.layer;
+      const fields = convFields(c);
+      declare('tf_depthwise_conv_s8_fast_params', {
+        in_h: fields.in_h as number,
+        in_w: fields.in_w as number,
+        channels: c.outC,
+        out_h: c.outH,
+        out_w: c.outW,
+        k_h: c.kH,
+        k_w: c.kW,
+        stride_h: c.strideH,
+        stride_w: c.strideW,
+        dilation_h: c.dilationH,
+        dilation_w: c.dilationW,
+        pad_top: c.padTop,
+        pad_left: c.padLeft,
+        pad_value: -c.inputOffset,
+        output_offset: c.outputOffset,
+        act_min: c.actMin,
+        act_max: c.actMax,
+        requant: call.requant,
+        filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16, lanes c0 c2 c1 c3`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        multiplier: w.int32Array(`${name}_multiplier`, c.multipliers),
+        shift: w.int32Array(`${name}_shift`, c.shifts),
+      });
+      w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      return;
+    }
+    case 'fully_connected_s8_fast': {
+      const f = call.layer;
+      declare('tf_fully_connected_s8_fast_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        k4: call.k4,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        requant: call.requant,
+        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter [${f.outDepth}][${call.k4}], rows zero-padded`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+      });
+      w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
+  }
 }
 
 function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void {
@@ -320,14 +438,22 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
   }
 }
 
-export function emitSource(graph: Graph, layers: readonly Layer[], plan: MemoryPlan, opts: EmitOptions): string {
+export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: MemoryPlan, opts: EmitOptions): string {
   const w = new SourceWriter(graph, plan);
-  layers.forEach((l, i) => emitLayer(w, l, i, graph));
-  const kernels = kernelSources(new Set(layers.map((l) => l.kernel)));
+  calls.forEach((c, i) => emitCall(w, c, i, graph));
+  const kernels = kernelSources(new Set<KernelSourceName>(calls.map((c) => (c.kind === 'generic' ? c.layer.kernel : c.kind))));
   const arenaDecl =
     plan.arenaBytes > 0
       ? `static uint8_t tf_arena[${plan.arenaBytes}] TF_ALIGNED(16);`
       : '/* every tensor lives in caller-owned buffers: no arena */';
+  const body: string[] = [];
+  let layer = 0;
+  for (const line of w.calls) {
+    // Per-layer profiling: builds with -DTF_PROFILE get a hook before each layer.
+    if (line.startsWith('    /* layer ')) body.push(`    TF_PROFILE_MARK(${layer++});`);
+    body.push(line);
+  }
+  body.push(`    TF_PROFILE_MARK(${layer});`);
   return [
     `/* Generated by tinyforge ${opts.toolVersion} from ${safeComment(opts.sourceDescription)}. Do not edit. */`,
     `#include "${opts.prefix}.h"`,
@@ -342,6 +468,13 @@ export function emitSource(graph: Graph, layers: readonly Layer[], plan: MemoryP
     '#define TF_ALIGNED(n)',
     '#endif',
     '',
+    '#ifdef TF_PROFILE',
+    'void tf_profile_mark(int layer);',
+    '#define TF_PROFILE_MARK(layer) tf_profile_mark(layer)',
+    '#else',
+    '#define TF_PROFILE_MARK(layer) ((void)0)',
+    '#endif',
+    '',
     kernels,
     '/* ---- model constants (flash) ---- */',
     ...w.constants,
@@ -350,7 +483,7 @@ export function emitSource(graph: Graph, layers: readonly Layer[], plan: MemoryP
     arenaDecl,
     '',
     `${invokeSignature(graph, opts.prefix)} {`,
-    ...w.calls,
+    ...body,
     '    return 0;',
     '}',
     '',

@@ -4,10 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KernelName } from '../ir/layers.ts';
+import type { KernelCall } from '../passes/select_kernels.ts';
+
+/** A generic layer kernel or one of the optimized kernels. */
+export type KernelSourceName = KernelName | Exclude<KernelCall['kind'], 'generic'>;
 
 export const TEMPLATE_ROOT = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
 
-const KERNEL_FILES: Readonly<Record<KernelName, { file: string; needs: string[] }>> = {
+const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: string[] }>> = {
   conv_s8: { file: 'portable/conv_s8.c', needs: [] },
   depthwise_conv_s8: { file: 'portable/depthwise_conv_s8.c', needs: [] },
   fully_connected_s8: { file: 'portable/fully_connected_s8.c', needs: [] },
@@ -20,6 +24,9 @@ const KERNEL_FILES: Readonly<Record<KernelName, { file: string; needs: string[] 
   requantize_s8: { file: 'portable/requantize_s8.c', needs: [] },
   quantize_f32_s8: { file: 'portable/quantize_f32_s8.c', needs: ['portable/affine.h'] },
   dequantize_s8_f32: { file: 'portable/dequantize_s8_f32.c', needs: ['portable/affine.h'] },
+  conv_gemm_s8: { file: 'portable/conv_gemm_s8.c', needs: ['portable/tf_simd.h'] },
+  depthwise_conv_s8_fast: { file: 'portable/depthwise_conv_s8_fast.c', needs: ['portable/tf_simd.h'] },
+  fully_connected_s8_fast: { file: 'portable/fully_connected_s8_fast.c', needs: ['portable/tf_simd.h'] },
 };
 
 function readTemplate(relativePath: string): string {
@@ -29,7 +36,7 @@ function readTemplate(relativePath: string): string {
 }
 
 /** The C source of every kernel in `used`, each file once, helpers first. */
-export function kernelSources(used: Iterable<KernelName>): string {
+export function kernelSources(used: Iterable<KernelSourceName>): string {
   const files: string[] = ['portable/tf_quant.h'];
   for (const kernel of used) {
     const entry = KERNEL_FILES[kernel];

@@ -12,6 +12,8 @@ export type Storage = { kind: 'arena'; offset: number } | { kind: 'input'; index
 /** Tensors sharing one storage (a reshape's input and output), with the layer steps it must survive. */
 export interface Buffer {
   tensors: number[];
+  /** The layer whose scratch space this is, for kernel scratch buffers. */
+  scratchFor?: number;
   bytes: number;
   /** First layer that writes it; -1 when it is a graph input. */
   firstUse: number;
@@ -23,6 +25,8 @@ export interface Buffer {
 export interface MemoryPlan {
   buffers: Buffer[];
   storageOf: Map<number, Storage>;
+  /** Arena offset of each layer's scratch space (layers without scratch are absent). */
+  scratchOffsetOf: Map<number, number>;
   arenaBytes: number;
   /** The most arena bytes live at any one step: no plan without in-place reuse can go below it. */
   lowerBound: number;
@@ -77,7 +81,8 @@ function placeGreedy(order: readonly Buffer[]): number {
   return alignUp(arena, ARENA_ALIGNMENT);
 }
 
-export function planMemory(graph: Graph, layers: readonly Layer[]): MemoryPlan {
+/** `scratchBytes[i]` is the kernel scratch space layer i needs while it runs (0 or absent: none). */
+export function planMemory(graph: Graph, layers: readonly Layer[], scratchBytes: readonly number[] = []): MemoryPlan {
   const external = new Map<number, Storage>();
   graph.inputs.forEach((id, index) => external.set(id, { kind: 'input', index }));
   graph.outputs.forEach((id, index) => external.set(id, { kind: 'output', index }));
@@ -126,6 +131,9 @@ export function planMemory(graph: Graph, layers: readonly Layer[]): MemoryPlan {
     firstUse: Number.isFinite(b.firstUse) ? b.firstUse : 0,
     lastUse: Number.isFinite(b.lastUse) ? b.lastUse : 0,
   }));
+  scratchBytes.forEach((bytes, step) => {
+    if (bytes > 0) buffers.push({ tensors: [], scratchFor: step, bytes, firstUse: step, lastUse: step, storage: { kind: 'arena', offset: 0 } });
+  });
   const arenaBuffers = buffers.filter((b) => b.storage.kind === 'arena');
 
   let lowerBound = 0;
@@ -150,8 +158,12 @@ export function planMemory(graph: Graph, layers: readonly Layer[]): MemoryPlan {
   arenaBuffers.forEach((b, i) => (b.storage = { kind: 'arena', offset: best?.offsets[i] ?? 0 }));
 
   const storageOf = new Map<number, Storage>();
-  for (const b of buffers) for (const id of b.tensors) storageOf.set(id, b.storage);
-  return { buffers, storageOf, arenaBytes: best?.arena ?? 0, lowerBound };
+  const scratchOffsetOf = new Map<number, number>();
+  for (const b of buffers) {
+    for (const id of b.tensors) storageOf.set(id, b.storage);
+    if (b.scratchFor !== undefined && b.storage.kind === 'arena') scratchOffsetOf.set(b.scratchFor, b.storage.offset);
+  }
+  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, lowerBound };
 }
 
 /** True when two buffers must both hold their data during at least one common step. */

@@ -1,0 +1,196 @@
+// Kernel selection: for each lowered layer, pick the fastest C kernel whose preconditions hold
+// and prepare its constants at compile time (folded biases, padded or widened filters).
+// The portable reference-style kernels remain the fallback for everything else.
+
+import type { Graph, Tensor } from '../ir/graph.ts';
+import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer } from '../ir/layers.ts';
+import { int32Constant, int8Constant } from '../reference/run_reference.ts';
+
+export type KernelMode = 'optimized' | 'portable';
+
+export interface GenericCall {
+  kind: 'generic';
+  layer: Layer;
+  scratchBytes: 0;
+}
+
+export interface ConvGemmCall {
+  kind: 'conv_gemm_s8';
+  /** A convolution; a depthwise layer with one input channel is rewritten as one. */
+  layer: ConvS8Layer;
+  k4: number;
+  filter: Int8Array;
+  bias: Int32Array;
+  requant: RequantMode;
+  scratchBytes: number;
+}
+
+export interface DepthwiseFastCall {
+  kind: 'depthwise_conv_s8_fast';
+  layer: DepthwiseConvS8Layer;
+  filter: Int16Array;
+  bias: Int32Array;
+  requant: RequantMode;
+  scratchBytes: number;
+}
+
+export interface FullyConnectedFastCall {
+  kind: 'fully_connected_s8_fast';
+  layer: FullyConnectedS8Layer;
+  k4: number;
+  filter: Int8Array;
+  bias: Int32Array;
+  requant: RequantMode;
+  scratchBytes: 0;
+}
+
+export type KernelCall = GenericCall | ConvGemmCall | DepthwiseFastCall | FullyConnectedFastCall;
+
+const INT32_LIMIT = 2 ** 31;
+/** Pointer slots in scratch are sized for 64-bit hosts too. */
+const POINTER_BYTES = 8;
+
+function roundUp4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+/**
+ * True when every channel's accumulator provably fits tf_requantize_small: |acc| is at most
+ * |bias| + sum|w| * 128, and it must stay below 2^31 after the pre-shift of max(shift, 0) + 1.
+ */
+function accumulatorsSmall(absWeightSums: Float64Array, bias: Int32Array, shifts: ArrayLike<number>): boolean {
+  for (let c = 0; c < bias.length; c++) {
+    const bound = Math.abs(bias[c] as number) + (absWeightSums[c] as number) * 128;
+    const shift = (shifts.length === 1 ? shifts[0] : shifts[c]) as number;
+    if (bound * 2 ** (Math.max(shift, 0) + 1) >= INT32_LIMIT) return false;
+  }
+  return true;
+}
+
+/** Requantization modes of tf_simd.h: TF_REQUANT_EXACT, _SMALL, _FAST. */
+export type RequantMode = 0 | 1 | 2;
+
+function requantMode(absWeightSums: Float64Array, bias: Int32Array, shifts: ArrayLike<number>): RequantMode {
+  if (!accumulatorsSmall(absWeightSums, bias, shifts)) return 0;
+  return Array.from(shifts).every((s) => s <= -1) ? 2 : 1;
+}
+
+function biasOrZero(graph: Graph, id: number, channels: number): Int32Array {
+  return id >= 0 ? int32Constant(graph.tensors[id] as Tensor) : new Int32Array(channels);
+}
+
+/** bias + inputOffset * sum(w) per row, or undefined if any value leaves int32. */
+function foldBias(rows: number, rowLength: number, weightAt: (row: number, k: number) => number, bias: Int32Array, inputOffset: number): { bias: Int32Array; absSums: Float64Array } | undefined {
+  const folded = new Int32Array(rows);
+  const absSums = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    let abs = 0;
+    for (let k = 0; k < rowLength; k++) {
+      const w = weightAt(r, k);
+      sum += w;
+      abs += Math.abs(w);
+    }
+    const v = (bias[r] as number) + inputOffset * sum;
+    if (v < -INT32_LIMIT || v >= INT32_LIMIT) return undefined;
+    folded[r] = v;
+    absSums[r] = abs;
+  }
+  return { bias: folded, absSums };
+}
+
+function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number): ConvGemmCall | undefined {
+  const k = l.kH * l.kW * l.inC;
+  const k4 = roundUp4(k);
+  const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
+  if (!folded) return undefined;
+  // Row pairs interleaved in 4-byte steps: row 2i k..k+3, row 2i+1 k..k+3, row 2i k+4..k+7, ...
+  const pairs = Math.ceil(l.outC / 2);
+  const filter = new Int8Array(pairs * 2 * k4);
+  for (let oc = 0; oc < l.outC; oc++) {
+    const base = (oc >> 1) * 2 * k4 + (oc & 1) * 4;
+    for (let i = 0; i < k; i++) filter[base + (i >> 2) * 8 + (i & 3)] = filterAt(oc, i);
+  }
+  return {
+    kind: 'conv_gemm_s8',
+    layer: l,
+    k4,
+    filter,
+    bias: folded.bias,
+    requant: requantMode(folded.absSums, folded.bias, l.shifts),
+    // two gathered int8 rows + two interleaved int16 columns
+    scratchBytes: 2 * k4 + 2 * k4 * 2,
+  };
+}
+
+function selectConv(graph: Graph, l: ConvS8Layer): KernelCall {
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const k = l.kH * l.kW * l.inC;
+  return convGemm(graph, l, (oc, i) => w[oc * k + i] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+}
+
+function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const taps = l.kH * l.kW;
+  if (l.inC === 1) {
+    // One input channel: each output channel is an ordinary convolution of that channel.
+    const asConv: ConvS8Layer = { ...l, kernel: 'conv_s8' };
+    return convGemm(graph, asConv, (oc, t) => w[t * l.outC + oc] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+  }
+  if (l.depthMultiplier !== 1 || l.inC % 4 !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const C = l.outC;
+  const folded = foldBias(C, taps, (c, t) => w[t * C + c] as number, biasOrZero(graph, l.bias, C), l.inputOffset);
+  if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  // Lanes per group of four channels: c0, c2, c1, c3 (the order SXTB16 splits input words into).
+  const lane = [0, 2, 1, 3];
+  const filter = new Int16Array(taps * C);
+  for (let t = 0; t < taps; t++) {
+    for (let c = 0; c < C; c += 4) {
+      for (let j = 0; j < 4; j++) filter[t * C + c + (lane[j] as number)] = w[t * C + c + j] as number;
+    }
+  }
+  return {
+    kind: 'depthwise_conv_s8_fast',
+    layer: l,
+    filter,
+    bias: folded.bias,
+    requant: requantMode(folded.absSums, folded.bias, l.shifts),
+    scratchBytes: roundUp4(C + 7) + taps * POINTER_BYTES,
+  };
+}
+
+function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
+  if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const k = l.accumDepth;
+  const k4 = roundUp4(k);
+  const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
+  if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const filter = new Int8Array(l.outDepth * k4);
+  for (let o = 0; o < l.outDepth; o++) filter.set(w.subarray(o * k, o * k + k), o * k4);
+  return {
+    kind: 'fully_connected_s8_fast',
+    layer: l,
+    k4,
+    filter,
+    bias: folded.bias,
+    requant: requantMode(folded.absSums, folded.bias, [l.shift]),
+    scratchBytes: 0,
+  };
+}
+
+export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
+  return layers.map((l): KernelCall => {
+    if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
+    switch (l.kernel) {
+      case 'conv_s8':
+        return selectConv(graph, l);
+      case 'depthwise_conv_s8':
+        return selectDepthwise(graph, l);
+      case 'fully_connected_s8':
+        return selectFullyConnected(graph, l);
+      default:
+        return { kind: 'generic', layer: l, scratchBytes: 0 };
+    }
+  });
+}

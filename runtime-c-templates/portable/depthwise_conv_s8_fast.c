@@ -1,0 +1,69 @@
+/* tinyforge kernel: int8 depthwise convolution, depth multiplier 1, channels a multiple of 4.
+ * Compile-time preparation folds the input offset into the bias and widens the filter to int16 in
+ * the lane order SXTB16 gives the input bytes: per group of 4 channels (c0, c2), (c1, c3).
+ * Taps outside the image read a row of zero points, which contributes nothing after folding. */
+#include "tf_simd.h"
+
+typedef struct {
+    int16_t in_h, in_w, channels, out_h, out_w;
+    int16_t k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t pad_value, output_offset, act_min, act_max, requant;
+    const int16_t *filter;     /* [k_h * k_w][channels], lanes c0 c2 c1 c3 per group of 4 */
+    const int32_t *bias;       /* [channels], offset folded */
+    const int32_t *multiplier; /* [channels] */
+    const int32_t *shift;      /* [channels] */
+} tf_depthwise_conv_s8_fast_params;
+
+/* scratch: channels bytes of padding, then k_h * k_w pointers (pointer-aligned). */
+static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p, const int8_t *input, int8_t *output, void *scratch) {
+    const int C = p->channels;
+    const int taps = p->k_h * p->k_w;
+    const int mode = (int)p->requant;
+    const int32_t out_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
+    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    int8_t *pad_row = (int8_t *)scratch;
+    const int8_t **tap = (const int8_t **)((uint8_t *)scratch + ((C + 7) & ~7));
+    memset(pad_row, (int8_t)p->pad_value, (size_t)C);
+    for (int oy = 0; oy < p->out_h; ++oy) {
+        for (int ox = 0; ox < p->out_w; ++ox) {
+            int t = 0;
+            for (int ky = 0; ky < p->k_h; ++ky) {
+                const int iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+                for (int kx = 0; kx < p->k_w; ++kx, ++t) {
+                    const int ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+                    const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+                    tap[t] = inside ? input + (iy * p->in_w + ix) * C : pad_row;
+                }
+            }
+            int8_t *out = output + (oy * p->out_w + ox) * C;
+            for (int c = 0; c < C; c += 4) {
+                int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+                const int16_t *w = p->filter + c;
+                for (int k = 0; k < taps; ++k, w += C) {
+#if TF_HAVE_DSP
+                    const uint32_t x = tf_read_u32(tap[k] + c);
+                    const int32_t x02 = tf_sxtb16(x), x13 = tf_sxtb16_ror8(x);
+                    int32_t w02, w13;
+                    memcpy(&w02, w, 4);
+                    memcpy(&w13, w + 2, 4);
+                    a0 = tf_smlabb(x02, w02, a0);
+                    a2 = tf_smlatt(x02, w02, a2);
+                    a1 = tf_smlabb(x13, w13, a1);
+                    a3 = tf_smlatt(x13, w13, a3);
+#else
+                    const int8_t *x = tap[k] + c;
+                    a0 += x[0] * w[0];
+                    a2 += x[2] * w[1];
+                    a1 += x[1] * w[2];
+                    a3 += x[3] * w[3];
+#endif
+                }
+                const int32_t acc[4] = {a0, a1, a2, a3};
+                for (int j = 0; j < 4; ++j) {
+                    const int32_t q = tf_requantize_mode(mode, acc[j], mult[c + j], shift[c + j]);
+                    out[c + j] = tf_clamp_s8(q + out_offset, act_min, act_max);
+                }
+            }
+        }
+    }
+}
