@@ -141,12 +141,12 @@ function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
   const C = l.outC;
   const folded = foldBias(C, taps, (c, t) => w[t * C + c] as number, biasOrZero(graph, l.bias, C), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  // Lanes per group of four channels: c0, c2, c1, c3 (the order SXTB16 splits input words into).
+  // [C / 4][taps][4], lanes per group of four channels c0, c2, c1, c3 (the order SXTB16 splits input words into).
   const lane = [0, 2, 1, 3];
   const filter = new Int16Array(taps * C);
-  for (let t = 0; t < taps; t++) {
-    for (let c = 0; c < C; c += 4) {
-      for (let j = 0; j < 4; j++) filter[t * C + c + (lane[j] as number)] = w[t * C + c + j] as number;
+  for (let g = 0; g < C / 4; g++) {
+    for (let t = 0; t < taps; t++) {
+      for (let j = 0; j < 4; j++) filter[(g * taps + t) * 4 + (lane[j] as number)] = w[t * C + g * 4 + j] as number;
     }
   }
   return {

@@ -20,25 +20,44 @@ typedef struct {
     const int32_t *shift;      /* [out_c] */
 } tf_conv_gemm_s8_params;
 
+/* Copies n bytes; the receptive-field rows are short, so a word loop beats a memcpy call. */
+static inline void tf_copy_bytes(int8_t *dst, const int8_t *src, int n) {
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        const uint32_t w = tf_read_u32(src);
+        memcpy(dst, &w, 4);
+    }
+    for (; n > 0; --n) *dst++ = *src++;
+}
+
+static inline void tf_fill_bytes(int8_t *dst, int8_t value, int n) {
+    for (; n > 0; --n) *dst++ = value;
+}
+
 /* One output pixel's receptive field as an int8 row of k4 values (padding = zero point). */
 static void tf_gather_s8(const tf_conv_gemm_s8_params *p, const int8_t *input, int oy, int ox, int8_t *row) {
-    const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w;
+    const int in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, k_w = p->k_w, dil_w = p->dilation_w;
     const int8_t pad = (int8_t)p->pad_value;
     const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    /* Whole filter rows can be copied at once when they lie inside the image and are dense. */
+    const int x_inside = x0 >= 0 && x0 + (k_w - 1) * dil_w < in_w && dil_w == 1;
     int8_t *dst = row;
     for (int ky = 0; ky < p->k_h; ++ky) {
         const int iy = y0 + ky * p->dilation_h;
-        for (int kx = 0; kx < p->k_w; ++kx) {
-            const int ix = x0 + kx * p->dilation_w;
-            if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w) {
-                memset(dst, pad, (size_t)in_c);
-            } else if (in_c == 1) {
-                *dst = input[iy * in_w + ix];
-            } else {
-                memcpy(dst, input + (iy * in_w + ix) * in_c, (size_t)in_c);
+        if (iy < 0 || iy >= in_h) {
+            tf_fill_bytes(dst, pad, k_w * in_c);
+        } else if (x_inside) {
+            tf_copy_bytes(dst, input + (iy * in_w + x0) * in_c, k_w * in_c);
+        } else {
+            for (int kx = 0; kx < k_w; ++kx) {
+                const int ix = x0 + kx * dil_w;
+                if (ix < 0 || ix >= in_w) {
+                    tf_fill_bytes(dst + kx * in_c, pad, in_c);
+                } else {
+                    tf_copy_bytes(dst + kx * in_c, input + (iy * in_w + ix) * in_c, in_c);
+                }
             }
-            dst += in_c;
         }
+        dst += k_w * in_c;
     }
     while (dst < row + p->k4) *dst++ = 0;
 }
@@ -114,36 +133,68 @@ static void tf_mac_2x2_q15_s8(const int16_t *cols, const int8_t *filter, int32_t
 }
 #endif
 
-/* scratch: 2 * k4 int8 rows + 2 * k4 int16 columns, 8-byte aligned. out1 may be NULL. */
-static void tf_gemm_pair_s8(const tf_conv_gemm_s8_params *p, const int16_t *cols, int8_t *out0, int8_t *out1) {
-    const int32_t k4 = p->k4, out_c = p->out_c, steps = k4 / 4;
+/* Requantizes the 2x2 block for channels oc (and oc + 1 when it exists). */
+static inline __attribute__((always_inline)) void tf_gemm_store_2x2(const tf_conv_gemm_s8_params *p, const int32_t acc[4], int32_t oc, int8_t *out0, int8_t *out1, int mode) {
     const int32_t out_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
-    const int mode = (int)p->requant;
-    const int8_t *w = p->filter;
-    for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * k4) {
-        int32_t acc[4];
-        acc[0] = acc[1] = p->bias[oc];
-        acc[2] = acc[3] = oc + 1 < out_c ? p->bias[oc + 1] : 0;
-        tf_mac_2x2_q15_s8(cols, w, steps, acc);
-        for (int r = 0; r < 2 && oc + r < out_c; ++r) {
-            const int32_t m = p->multiplier[oc + r], s = p->shift[oc + r];
-            out0[oc + r] = tf_clamp_s8(tf_requantize_mode(mode, acc[2 * r], m, s) + out_offset, act_min, act_max);
-            if (out1) out1[oc + r] = tf_clamp_s8(tf_requantize_mode(mode, acc[2 * r + 1], m, s) + out_offset, act_min, act_max);
+    for (int r = 0; r < 2 && oc + r < p->out_c; ++r) {
+        const int32_t m = p->multiplier[oc + r], s = p->shift[oc + r];
+        int32_t q0, q1;
+        if (mode == TF_REQUANT_FAST) {
+            q0 = tf_requantize_fast(acc[2 * r], m, -s);
+            q1 = tf_requantize_fast(acc[2 * r + 1], m, -s);
+        } else {
+            q0 = tf_requantize_mode(mode, acc[2 * r], m, s);
+            q1 = tf_requantize_mode(mode, acc[2 * r + 1], m, s);
         }
+        out0[oc + r] = tf_clamp_s8(q0 + out_offset, act_min, act_max);
+        if (out1) out1[oc + r] = tf_clamp_s8(q1 + out_offset, act_min, act_max);
     }
 }
 
+static inline __attribute__((always_inline)) void tf_gemm_pair_body(const tf_conv_gemm_s8_params *p, const int16_t *cols, int8_t *out0, int8_t *out1, int mode) {
+    const int32_t k4 = p->k4, out_c = p->out_c, steps = k4 / 4;
+    const int32_t *bias = p->bias;
+    const int8_t *w = p->filter;
+    for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * k4) {
+        int32_t acc[4];
+        acc[0] = acc[1] = bias[oc];
+        acc[2] = acc[3] = oc + 1 < out_c ? bias[oc + 1] : 0;
+        tf_mac_2x2_q15_s8(cols, w, steps, acc);
+        tf_gemm_store_2x2(p, acc, oc, out0, out1, mode);
+    }
+}
+
+/* All output channels of one or two pixels; out1 may be NULL. */
+static void tf_gemm_pair_s8(const tf_conv_gemm_s8_params *p, const int16_t *cols, int8_t *out0, int8_t *out1) {
+    if (p->requant == TF_REQUANT_FAST) {
+        tf_gemm_pair_body(p, cols, out0, out1, TF_REQUANT_FAST);
+    } else {
+        tf_gemm_pair_body(p, cols, out0, out1, (int)p->requant);
+    }
+}
+
+/* scratch: 2 * k4 int8 rows + 2 * k4 int16 columns, 8-byte aligned. */
 static void tf_conv_gemm_s8(const tf_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch) {
     const int32_t k4 = p->k4, out_c = p->out_c, out_w = p->out_w;
     int8_t *row0 = (int8_t *)scratch;
     int8_t *row1 = row0 + k4;
     int16_t *cols = (int16_t *)(row1 + k4);
     const int pixels = p->out_h * out_w;
+    /* A 1x1, stride-1, unpadded convolution reads its rows straight from the input. */
+    const int direct = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                       p->pad_left == 0 && p->in_c == k4;
     for (int px = 0; px < pixels; px += 2) {
         const int second = px + 1 < pixels;
-        tf_gather_s8(p, input, px / out_w, px % out_w, row0);
-        if (second) tf_gather_s8(p, input, (px + 1) / out_w, (px + 1) % out_w, row1);
-        tf_expand_pair_q15(row0, second ? row1 : row0, cols, k4);
+        const int8_t *r0 = row0, *r1 = row1;
+        if (direct) {
+            r0 = input + px * k4;
+            r1 = second ? r0 + k4 : r0;
+        } else {
+            tf_gather_s8(p, input, px / out_w, px % out_w, row0);
+            if (second) tf_gather_s8(p, input, (px + 1) / out_w, (px + 1) % out_w, row1);
+            else r1 = row0;
+        }
+        tf_expand_pair_q15(r0, r1, cols, k4);
         tf_gemm_pair_s8(p, cols, output + px * out_c, second ? output + (px + 1) * out_c : 0);
     }
 }

@@ -1,6 +1,7 @@
 /* tinyforge kernel: int8 depthwise convolution, depth multiplier 1, channels a multiple of 4.
- * Compile-time preparation folds the input offset into the bias and widens the filter to int16 in
- * the lane order SXTB16 gives the input bytes: per group of 4 channels (c0, c2), (c1, c3).
+ * Compile-time preparation folds the input offset into the bias and widens the filter to int16,
+ * grouped by 4 channels and then by tap ([channels / 4][taps][4]), in the lane order SXTB16
+ * gives the input bytes: (c0, c2), (c1, c3).
  * Taps outside the image read a row of zero points, which contributes nothing after folding. */
 #include "tf_simd.h"
 
@@ -8,7 +9,7 @@ typedef struct {
     int16_t in_h, in_w, channels, out_h, out_w;
     int16_t k_h, k_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
     int32_t pad_value, output_offset, act_min, act_max, requant;
-    const int16_t *filter;     /* [k_h * k_w][channels], lanes c0 c2 c1 c3 per group of 4 */
+    const int16_t *filter;     /* [channels / 4][k_h * k_w][4], lanes c0 c2 c1 c3 */
     const int32_t *bias;       /* [channels], offset folded */
     const int32_t *multiplier; /* [channels] */
     const int32_t *shift;      /* [channels] */
@@ -36,12 +37,13 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 }
             }
             int8_t *out = output + (oy * p->out_w + ox) * C;
+            const int16_t *w = p->filter;
             for (int c = 0; c < C; c += 4) {
                 int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-                const int16_t *w = p->filter + c;
-                for (int k = 0; k < taps; ++k, w += C) {
+                const int8_t *const *tp = tap;
+                for (int k = 0; k < taps; ++k, w += 4) {
 #if TF_HAVE_DSP
-                    const uint32_t x = tf_read_u32(tap[k] + c);
+                    const uint32_t x = tf_read_u32(*tp++ + c);
                     const int32_t x02 = tf_sxtb16(x), x13 = tf_sxtb16_ror8(x);
                     int32_t w02, w13;
                     memcpy(&w02, w, 4);
@@ -51,7 +53,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                     a1 = tf_smlabb(x13, w13, a1);
                     a3 = tf_smlatt(x13, w13, a3);
 #else
-                    const int8_t *x = tap[k] + c;
+                    const int8_t *x = *tp++ + c;
                     a0 += x[0] * w[0];
                     a2 += x[2] * w[1];
                     a1 += x[1] * w[2];
@@ -60,7 +62,8 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 }
                 const int32_t acc[4] = {a0, a1, a2, a3};
                 for (int j = 0; j < 4; ++j) {
-                    const int32_t q = tf_requantize_mode(mode, acc[j], mult[c + j], shift[c + j]);
+                    const int32_t q = mode == TF_REQUANT_FAST ? tf_requantize_fast(acc[j], mult[c + j], -shift[c + j])
+                                                              : tf_requantize_mode(mode, acc[j], mult[c + j], shift[c + j]);
                     out[c + j] = tf_clamp_s8(q + out_offset, act_min, act_max);
                 }
             }
