@@ -10,7 +10,8 @@ import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
 import type { Layer } from './ir/layers.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
-import { planMemory, type MemoryPlan } from './passes/memory_plan.ts';
+import { inPlaceCandidates } from './passes/in_place.ts';
+import { planMemory, type InPlaceCandidate, type MemoryPlan } from './passes/memory_plan.ts';
 import { selectKernels, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
@@ -31,6 +32,31 @@ export function loadModel(file: string): LoadedModel {
   }
   const graph = parseTflite(bytes, file);
   return { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), graph };
+}
+
+/**
+ * In-place chains pin buffers to each other, which can also cost memory. Try none, all, and
+ * greedy additions and removals of in-place layers; keep the smallest arena.
+ */
+function planWithInPlace(graph: Graph, layers: Layer[], scratch: number[]): MemoryPlan {
+  const candidates = inPlaceCandidates(graph, layers);
+  const plan = (set: InPlaceCandidate[]): MemoryPlan => planMemory(graph, layers, scratch, set);
+  const plans: MemoryPlan[] = [plan([]), plan(candidates)];
+  let added: InPlaceCandidate[] = [];
+  let addedPlan = plans[0] as MemoryPlan;
+  for (const c of candidates) {
+    const trial = plan([...added, c]);
+    if (trial.arenaBytes <= addedPlan.arenaBytes) [added, addedPlan] = [[...added, c], trial];
+  }
+  let kept = candidates;
+  let keptPlan = plans[1] as MemoryPlan;
+  for (const c of candidates) {
+    const without = kept.filter((k) => k !== c);
+    const trial = plan(without);
+    if (trial.arenaBytes <= keptPlan.arenaBytes) [kept, keptPlan] = [without, trial];
+  }
+  plans.push(addedPlan, keptPlan);
+  return plans.reduce((best, p) => (p.arenaBytes < best.arenaBytes ? p : best));
 }
 
 export interface IoSummary {
@@ -99,6 +125,8 @@ export interface CompileOptions {
   prefix?: string;
   /** 'optimized' (default) picks specialised kernels; 'portable' keeps the reference-style ones. */
   kernels?: KernelMode;
+  /** Let streaming layers write over their dying input (default true). */
+  inPlace?: boolean;
 }
 
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
@@ -107,7 +135,8 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized');
-  const plan = planMemory(graph, layers, calls.map((c) => c.scratchBytes));
+  const scratch = calls.map((c) => c.scratchBytes);
+  const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, scratch) : planMemory(graph, layers, scratch);
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
   const layerSummaries = layers.map((l, index) => ({

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../compiler/passes/lower.ts';
 import { ARENA_ALIGNMENT, lifetimesOverlap, planMemory } from '../compiler/passes/memory_plan.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
-import { SHARED_MODELS, sharedModel } from './helpers/shared.ts';
+import { compileModel, loadModel } from '../compiler/compile.ts';
+import { modelPath, SHARED_MODELS, sharedModel } from './helpers/shared.ts';
 
 describe('memory planner', () => {
   for (const name of SHARED_MODELS) {
     it(`${name}: tensors live at the same time never share bytes; arena >= lower bound`, () => {
-      const { compiled } = sharedModel(name);
+      const compiled = compileModel(loadModel(modelPath(name)), { inPlace: false });
       const plan = compiled.plan;
       const arena = plan.buffers.filter((b) => b.storage.kind === 'arena');
       expect(arena.length).toBeGreaterThan(0);
@@ -27,6 +28,29 @@ describe('memory planner', () => {
       expect(plan.arenaBytes).toBeLessThanOrEqual(plan.lowerBound + ARENA_ALIGNMENT * arena.length);
       // Every activation a layer touches has storage.
       for (const l of compiled.layers) for (const id of [...l.inputs, ...l.outputs]) expect(plan.storageOf.has(id), `tensor ${id}`).toBe(true);
+    });
+  }
+
+  for (const name of SHARED_MODELS) {
+    it(`${name}: with in-place layers, only a layer's dying input and its output ever share bytes`, () => {
+      const { plan, layers } = sharedModel(name).compiled;
+      const arena = plan.buffers.filter((b) => b.storage.kind === 'arena');
+      const inPlacePairs = new Set(
+        plan.inPlaceLayers.flatMap((i) => (layers[i]?.inputs ?? []).map((input) => `${input}>${layers[i]?.outputs[0]}@${i}`)),
+      );
+      for (const a of arena) {
+        for (const b of arena) {
+          if (a === b || !lifetimesOverlap(a, b)) continue;
+          const offA = a.storage.kind === 'arena' ? a.storage.offset : -1;
+          const offB = b.storage.kind === 'arena' ? b.storage.offset : -1;
+          if (offA + a.bytes <= offB || offB + b.bytes <= offA) continue;
+          // Overlap is legal only for an in-place layer's input (dying there) and output (born there).
+          const step = a.lastUse;
+          const legal = a.lastUse === b.firstUse && a.tensors.some((x) => b.tensors.some((y) => inPlacePairs.has(`${x}>${y}@${step}`)));
+          const legalReverse = b.lastUse === a.firstUse && b.tensors.some((x) => a.tensors.some((y) => inPlacePairs.has(`${x}>${y}@${b.lastUse}`)));
+          expect(legal || legalReverse, `tensors ${a.tensors} and ${b.tensors} overlap`).toBe(true);
+        }
+      }
     });
   }
 

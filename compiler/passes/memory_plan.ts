@@ -30,6 +30,8 @@ export interface MemoryPlan {
   arenaBytes: number;
   /** The most arena bytes live at any one step: no plan without in-place reuse can go below it. */
   lowerBound: number;
+  /** Layers whose output was placed over their dying input. */
+  inPlaceLayers: number[];
 }
 
 function alignUp(n: number, alignment: number): number {
@@ -61,28 +63,113 @@ function isActivation(graph: Graph, id: number): boolean {
   return id >= 0 && graph.tensors[id]?.data === undefined;
 }
 
-/** Places buffers largest first at the lowest offset free for their whole lifetime. */
-function placeGreedy(order: readonly Buffer[]): number {
-  const placed: Array<{ b: Buffer; offset: number }> = [];
-  let arena = 0;
-  for (const b of order) {
-    const conflicts = placed
-      .filter((p) => p.b.firstUse <= b.lastUse && b.firstUse <= p.b.lastUse)
-      .sort((x, y) => x.offset - y.offset);
-    let offset = 0;
-    for (const c of conflicts) {
-      if (offset + b.bytes <= c.offset) break;
-      offset = Math.max(offset, alignUp(c.offset + c.b.bytes, ARENA_ALIGNMENT));
-    }
-    placed.push({ b, offset });
-    arena = Math.max(arena, offset + b.bytes);
-  }
-  for (const p of placed) p.b.storage = { kind: 'arena', offset: p.offset };
-  return alignUp(arena, ARENA_ALIGNMENT);
+interface Placeable {
+  bytes: number;
+  firstUse: number;
+  lastUse: number;
 }
 
-/** `scratchBytes[i]` is the kernel scratch space layer i needs while it runs (0 or absent: none). */
-export function planMemory(graph: Graph, layers: readonly Layer[], scratchBytes: readonly number[] = []): MemoryPlan {
+/** One buffer of a block, at a fixed offset from the block's base. */
+interface Member {
+  buffer: Buffer;
+  rel: number;
+}
+
+/** Buffers placed together at fixed relative offsets (a chain of in-place layers), or one buffer. */
+interface Block extends Placeable {
+  members: Member[];
+}
+
+interface PlacedMember {
+  start: number;
+  end: number;
+  firstUse: number;
+  lastUse: number;
+}
+
+function fits(block: Block, base: number, placed: readonly PlacedMember[]): boolean {
+  for (const m of block.members) {
+    const start = base + m.rel;
+    const end = start + m.buffer.bytes;
+    for (const p of placed) {
+      const together = p.firstUse <= m.buffer.lastUse && m.buffer.firstUse <= p.lastUse;
+      if (together && start < p.end && p.start < end) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * First fit in the given order. Each member of a block only reserves its bytes during its own
+ * lifetime, so a chain of in-place buffers costs what is live at each step, not its whole extent.
+ */
+function placeGreedy(order: readonly Block[]): { offsets: Map<Block, number>; arena: number } {
+  const placed: PlacedMember[] = [];
+  const offsets = new Map<Block, number>();
+  let arena = 0;
+  for (const block of order) {
+    const candidates = new Set<number>([0]);
+    for (const p of placed) {
+      for (const m of block.members) candidates.add(Math.max(0, alignUp(p.end - m.rel, ARENA_ALIGNMENT)));
+    }
+    const base = [...candidates].sort((a, b) => a - b).find((b) => fits(block, b, placed)) ?? 0;
+    offsets.set(block, base);
+    for (const m of block.members) {
+      const start = base + m.rel;
+      placed.push({ start, end: start + m.buffer.bytes, firstUse: m.buffer.firstUse, lastUse: m.buffer.lastUse });
+      arena = Math.max(arena, start + m.buffer.bytes);
+    }
+  }
+  return { offsets, arena: alignUp(arena, ARENA_ALIGNMENT) };
+}
+
+/**
+ * A layer that may write its output over its dying input: `gap` is how many bytes before the
+ * input's start the output must begin so that no byte is overwritten before its last read
+ * (0 or less: the output may start where the input starts).
+ */
+export interface InPlaceCandidate {
+  layer: number;
+  input: number;
+  output: number;
+  gap: number;
+}
+
+function blockExtent(block: Block): void {
+  const lo = Math.min(...block.members.map((m) => m.rel));
+  for (const m of block.members) m.rel -= lo;
+  block.bytes = Math.max(...block.members.map((m) => m.rel + m.buffer.bytes));
+  block.firstUse = Math.min(...block.members.map((m) => m.buffer.firstUse));
+  block.lastUse = Math.max(...block.members.map((m) => m.buffer.lastUse));
+}
+
+function buildBlocks(arenaBuffers: readonly Buffer[], bufferOf: (tensor: number) => Buffer | undefined, inPlace: readonly InPlaceCandidate[]): Block[] {
+  const blockOf = new Map<Buffer, Block>();
+  for (const b of arenaBuffers) blockOf.set(b, { members: [{ buffer: b, rel: 0 }], bytes: b.bytes, firstUse: b.firstUse, lastUse: b.lastUse });
+  for (const c of [...inPlace].sort((a, b) => a.layer - b.layer)) {
+    const input = bufferOf(c.input);
+    const output = bufferOf(c.output);
+    if (!input || !output || input === output) continue;
+    const inBlock = blockOf.get(input);
+    const outBlock = blockOf.get(output);
+    if (!inBlock || !outBlock || outBlock.members.length !== 1) continue;
+    // Legal only when everything already in the input's block is dead after this layer and the
+    // output is born here.
+    if (inBlock.members.some((m) => m.buffer.lastUse > c.layer) || output.firstUse !== c.layer) continue;
+    const inRel = inBlock.members.find((m) => m.buffer === input)?.rel ?? 0;
+    inBlock.members.push({ buffer: output, rel: inRel - alignUp(Math.max(0, c.gap), ARENA_ALIGNMENT) });
+    blockExtent(inBlock);
+    blockOf.set(output, inBlock);
+  }
+  return [...new Set(blockOf.values())];
+}
+
+export function planMemory(
+  graph: Graph,
+  layers: readonly Layer[],
+  scratchBytes: readonly number[] = [],
+  inPlace: readonly InPlaceCandidate[] = [],
+): MemoryPlan {
   const external = new Map<number, Storage>();
   graph.inputs.forEach((id, index) => external.set(id, { kind: 'input', index }));
   graph.outputs.forEach((id, index) => external.set(id, { kind: 'output', index }));
@@ -142,20 +229,24 @@ export function planMemory(graph: Graph, layers: readonly Layer[], scratchBytes:
     lowerBound = Math.max(lowerBound, live);
   }
 
+  const bufferOfTensor = (id: number): Buffer | undefined => buffers.find((b) => b.tensors.includes(id) && b.storage.kind === 'arena');
+  const blocks = buildBlocks(arenaBuffers, bufferOfTensor, inPlace);
+
   // Try a few placement orders and keep the smallest arena.
-  const orders: Array<(a: Buffer, b: Buffer) => number> = [
+  const orders: Array<(a: Block, b: Block) => number> = [
     (a, b) => b.bytes - a.bytes || a.firstUse - b.firstUse,
     (a, b) => b.lastUse - b.firstUse - (a.lastUse - a.firstUse) || b.bytes - a.bytes,
     (a, b) => a.firstUse - b.firstUse || b.bytes - a.bytes,
   ];
-  let best: { arena: number; offsets: number[] } | undefined;
+  let best: { arena: number; offsets: Map<Block, number> } | undefined;
   for (const order of orders) {
-    const arena = placeGreedy([...arenaBuffers].sort(order));
-    if (!best || arena < best.arena) {
-      best = { arena, offsets: arenaBuffers.map((b) => (b.storage.kind === 'arena' ? b.storage.offset : 0)) };
-    }
+    const result = placeGreedy([...blocks].sort(order));
+    if (!best || result.arena < best.arena) best = result;
   }
-  arenaBuffers.forEach((b, i) => (b.storage = { kind: 'arena', offset: best?.offsets[i] ?? 0 }));
+  for (const block of blocks) {
+    const base = best?.offsets.get(block) ?? 0;
+    for (const m of block.members) m.buffer.storage = { kind: 'arena', offset: base + m.rel };
+  }
 
   const storageOf = new Map<number, Storage>();
   const scratchOffsetOf = new Map<number, number>();
@@ -163,7 +254,17 @@ export function planMemory(graph: Graph, layers: readonly Layer[], scratchBytes:
     for (const id of b.tensors) storageOf.set(id, b.storage);
     if (b.scratchFor !== undefined && b.storage.kind === 'arena') scratchOffsetOf.set(b.scratchFor, b.storage.offset);
   }
-  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, lowerBound };
+  const inPlaceLayers = inPlace
+    .filter((c) => {
+      const a = storageOf.get(c.input);
+      const b = storageOf.get(c.output);
+      const bufA = bufferOfTensor(c.input);
+      const bufB = bufferOfTensor(c.output);
+      if (a?.kind !== 'arena' || b?.kind !== 'arena' || !bufA || !bufB) return false;
+      return a.offset < b.offset + bufB.bytes && b.offset < a.offset + bufA.bytes;
+    })
+    .map((c) => c.layer);
+  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, lowerBound, inPlaceLayers };
 }
 
 /** True when two buffers must both hold their data during at least one common step. */
