@@ -11,7 +11,7 @@ import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.t
 import type { Layer } from './ir/layers.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
-import { planMemory, type InPlaceCandidate, type MemoryPlan } from './passes/memory_plan.ts';
+import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
 import { selectKernels, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
@@ -38,9 +38,9 @@ export function loadModel(file: string): LoadedModel {
  * In-place chains pin buffers to each other, which can also cost memory. Try none, all, and
  * greedy additions and removals of in-place layers; keep the smallest arena.
  */
-function planWithInPlace(graph: Graph, layers: Layer[], scratch: number[]): MemoryPlan {
+function planWithInPlace(graph: Graph, layers: Layer[], base: PlanOptions): MemoryPlan {
   const candidates = inPlaceCandidates(graph, layers);
-  const plan = (set: InPlaceCandidate[]): MemoryPlan => planMemory(graph, layers, scratch, set);
+  const plan = (set: InPlaceCandidate[]): MemoryPlan => planMemory(graph, layers, { ...base, inPlace: set });
   const plans: MemoryPlan[] = [plan([]), plan(candidates)];
   let added: InPlaceCandidate[] = [];
   let addedPlan = plans[0] as MemoryPlan;
@@ -86,6 +86,8 @@ export interface CompileSummary {
   weightBytes: number;
   arenaBytes: number;
   arenaLowerBound: number;
+  /** Layers that write their output over their dying input (why the arena can beat the bound). */
+  inPlaceLayers: number[];
   inputs: IoSummary[];
   outputs: IoSummary[];
   layers: LayerSummary[];
@@ -127,6 +129,8 @@ export interface CompileOptions {
   kernels?: KernelMode;
   /** Let streaming layers write over their dying input (default true). */
   inPlace?: boolean;
+  /** Plan graph inputs inside the arena so their bytes are reused (default true). */
+  inputsInArena?: boolean;
 }
 
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
@@ -135,8 +139,8 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized');
-  const scratch = calls.map((c) => c.scratchBytes);
-  const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, scratch) : planMemory(graph, layers, scratch);
+  const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
+  const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
   const layerSummaries = layers.map((l, index) => ({
@@ -156,6 +160,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     weightBytes: layerSummaries.reduce((s, l) => s + l.weightBytes, 0),
     arenaBytes: plan.arenaBytes,
     arenaLowerBound: plan.lowerBound,
+    inPlaceLayers: plan.inPlaceLayers,
     inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     layers: layerSummaries,

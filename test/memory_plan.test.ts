@@ -54,8 +54,8 @@ describe('memory planner', () => {
     });
   }
 
-  it('lets a reshape share its input buffer, and keeps graph inputs and outputs out of the arena', () => {
-    const { compiled } = sharedModel('micro_speech');
+  it('lets a reshape share its input buffer; inputs live in the arena unless asked otherwise, outputs never', () => {
+    const compiled = compileModel(loadModel(modelPath('micro_speech')), { inputsInArena: false });
     const graph = compiled.model.graph;
     const reshape = compiled.layers.find((l) => l.kernel === 'reshape');
     expect(reshape).toBeDefined();
@@ -63,6 +63,9 @@ describe('memory planner', () => {
     expect(s.get(reshape?.outputs[0] as number)).toEqual(s.get(reshape?.inputs[0] as number));
     expect(s.get(graph.inputs[0] as number)).toEqual({ kind: 'input', index: 0 });
     expect(s.get(graph.outputs[0] as number)).toEqual({ kind: 'output', index: 0 });
+    const inArena = sharedModel('micro_speech').compiled;
+    expect(inArena.plan.storageOf.get(graph.inputs[0] as number)?.kind).toBe('arena');
+    expect(inArena.plan.storageOf.get(graph.outputs[0] as number)).toEqual({ kind: 'output', index: 0 });
   });
 
   it('does not merge a graph input and a graph output through a reshape', () => {

@@ -75,7 +75,8 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
   const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`));
   const gcc = requireTool(ARM_GCC);
   const cflags = [...armCompilerFlags(board.mps2), ...(profile ? ['-DTF_PROFILE'] : [])];
-  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0 });
+  const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
+  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs });
   const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), MPS2_LINKER_SCRIPT];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {

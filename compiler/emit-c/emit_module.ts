@@ -94,7 +94,11 @@ export function emitHeader(graph: Graph, plan: MemoryPlan, opts: EmitOptions): s
   }
   lines.push(
     '',
-    '/* Runs one inference. Buffers are caller-owned; returns 0 on success. */',
+    '/* Where input i lives inside the model\'s arena, or NULL when the caller owns it. Writing the',
+    ' * input there and passing this pointer to invoke avoids a copy; any other pointer is copied in. */',
+    `void *${opts.prefix}_input(int index);`,
+    '',
+    '/* Runs one inference; returns 0 on success. Outputs are written to the caller\'s buffers. */',
     `${invokeSignature(graph, opts.prefix)};`,
     '',
     '#ifdef __cplusplus',
@@ -438,6 +442,28 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
   }
 }
 
+function inputAccessor(graph: Graph, plan: MemoryPlan): string[] {
+  const lines: string[] = [];
+  graph.inputs.forEach((id, i) => {
+    const s = plan.storageOf.get(id);
+    if (s?.kind === 'arena') lines.push(`    if (index == ${i}) return tf_arena + ${s.offset};`);
+  });
+  if (lines.length === 0) lines.push('    (void)index;');
+  lines.push('    return NULL;');
+  return lines;
+}
+
+/** Inputs planned in the arena are copied there unless the caller already wrote them in place. */
+function copyInputsIn(graph: Graph, plan: MemoryPlan): string[] {
+  return graph.inputs.flatMap((id, i) => {
+    const s = plan.storageOf.get(id);
+    if (s?.kind !== 'arena') return [];
+    const t = graph.tensors[id] as Tensor;
+    const bytes = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+    return [`    if ((const void *)input${i} != (const void *)(tf_arena + ${s.offset})) memcpy(tf_arena + ${s.offset}, input${i}, ${bytes});`];
+  });
+}
+
 export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: MemoryPlan, opts: EmitOptions): string {
   const w = new SourceWriter(graph, plan);
   calls.forEach((c, i) => emitCall(w, c, i, graph));
@@ -482,7 +508,12 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     `/* ---- activations: one arena, offsets planned at compile time (lower bound ${plan.lowerBound} bytes) ---- */`,
     arenaDecl,
     '',
+    `void *${opts.prefix}_input(int index) {`,
+    ...inputAccessor(graph, plan),
+    '}',
+    '',
     `${invokeSignature(graph, opts.prefix)} {`,
+    ...copyInputsIn(graph, plan),
     ...body,
     '    return 0;',
     '}',

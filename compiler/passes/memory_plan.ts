@@ -164,14 +164,23 @@ function buildBlocks(arenaBuffers: readonly Buffer[], bufferOf: (tensor: number)
   return [...new Set(blockOf.values())];
 }
 
-export function planMemory(
-  graph: Graph,
-  layers: readonly Layer[],
-  scratchBytes: readonly number[] = [],
-  inPlace: readonly InPlaceCandidate[] = [],
-): MemoryPlan {
+export interface PlanOptions {
+  /** `scratchBytes[i]`: kernel scratch space layer i needs while it runs (0 or absent: none). */
+  scratchBytes?: readonly number[];
+  inPlace?: readonly InPlaceCandidate[];
+  /**
+   * Keep graph inputs in the arena (the caller writes them there, or invoke copies them in), so
+   * their bytes are reused once consumed, as TFLM's arena does. Otherwise they stay caller-owned.
+   */
+  inputsInArena?: boolean;
+}
+
+export function planMemory(graph: Graph, layers: readonly Layer[], options: PlanOptions = {}): MemoryPlan {
+  const scratchBytes = options.scratchBytes ?? [];
+  const inPlace = options.inPlace ?? [];
+  const inputsInArena = options.inputsInArena ?? false;
   const external = new Map<number, Storage>();
-  graph.inputs.forEach((id, index) => external.set(id, { kind: 'input', index }));
+  if (!inputsInArena) graph.inputs.forEach((id, index) => external.set(id, { kind: 'input', index }));
   graph.outputs.forEach((id, index) => external.set(id, { kind: 'output', index }));
 
   const aliases = new AliasSets();
@@ -200,7 +209,7 @@ export function planMemory(
     b.bytes = Math.max(b.bytes, tensorBytesOf(graph, id));
     const ext = external.get(id);
     if (ext) b.storage = ext;
-    if (ext?.kind === 'input') b.firstUse = -1;
+    if (graph.inputs.includes(id)) b.firstUse = -1;
     if (ext?.kind === 'output') b.lastUse = layers.length;
   }
   layers.forEach((l, step) => {
