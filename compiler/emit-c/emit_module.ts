@@ -300,7 +300,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_min: f.actMin,
         act_max: f.actMax,
         requant: call.requant,
-        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter [${f.outDepth}][${call.k4}], rows zero-padded`),
+        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k4}, groups of four rows interleaved in 4-byte steps`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
       });
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);

@@ -166,8 +166,13 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCal
   const k4 = roundUp4(k);
   const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  const filter = new Int8Array(l.outDepth * k4);
-  for (let o = 0; o < l.outDepth; o++) filter.set(w.subarray(o * k, o * k + k), o * k4);
+  // Groups of four rows interleaved in 4-byte steps: [group][k4 / 4][row in group][4].
+  const groups = Math.ceil(l.outDepth / 4);
+  const filter = new Int8Array(groups * 4 * k4);
+  for (let o = 0; o < l.outDepth; o++) {
+    const base = (o >> 2) * 4 * k4 + (o & 3) * 4;
+    for (let i = 0; i < k; i++) filter[base + (i >> 2) * 16 + (i & 3)] = w[o * k + i] as number;
+  }
   return {
     kind: 'fully_connected_s8_fast',
     layer: l,
