@@ -155,7 +155,7 @@ function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
     filter,
     bias: folded.bias,
     requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    scratchBytes: roundUp4(C + 7) + taps * POINTER_BYTES,
+    scratchBytes: Math.ceil(C / 8) * 8 + taps * POINTER_BYTES + C * 4,
   };
 }
 

@@ -1,5 +1,5 @@
 /* tinyforge on-device agent: the model binding, generated per model by the host
- * (compiler/... agent model generator) as tf_agent_model.c. */
+ * (compiler/targets/agent_model_source.ts) as tf_agent_model.c. */
 #ifndef TF_AGENT_MODEL_H
 #define TF_AGENT_MODEL_H
 

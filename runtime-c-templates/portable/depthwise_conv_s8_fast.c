@@ -15,7 +15,8 @@ typedef struct {
     const int32_t *shift;      /* [channels] */
 } tf_depthwise_conv_s8_fast_params;
 
-/* scratch: channels bytes of padding, then k_h * k_w pointers (pointer-aligned). */
+/* scratch: channels bytes of padding, k_h * k_w pointers (pointer-aligned), channels int32
+ * accumulators. Accumulating a whole pixel first keeps the requantization loop tight. */
 static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p, const int8_t *input, int8_t *output, void *scratch) {
     const int C = p->channels;
     const int taps = p->k_h * p->k_w;
@@ -24,6 +25,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
     const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
     int8_t *pad_row = (int8_t *)scratch;
     const int8_t **tap = (const int8_t **)((uint8_t *)scratch + ((C + 7) & ~7));
+    int32_t *accs = (int32_t *)(tap + taps);
     memset(pad_row, (int8_t)p->pad_value, (size_t)C);
     for (int oy = 0; oy < p->out_h; ++oy) {
         for (int ox = 0; ox < p->out_w; ++ox) {
@@ -60,13 +62,12 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                     a3 += x[3] * w[3];
 #endif
                 }
-                const int32_t acc[4] = {a0, a1, a2, a3};
-                for (int j = 0; j < 4; ++j) {
-                    const int32_t q = mode == TF_REQUANT_FAST ? tf_requantize_fast(acc[j], mult[c + j], -shift[c + j])
-                                                              : tf_requantize_mode(mode, acc[j], mult[c + j], shift[c + j]);
-                    out[c + j] = tf_clamp_s8(q + out_offset, act_min, act_max);
-                }
+                accs[c] = a0;
+                accs[c + 1] = a1;
+                accs[c + 2] = a2;
+                accs[c + 3] = a3;
             }
+            tf_requantize_row_s8(accs, C, mult, shift, out, out_offset, act_min, act_max, mode);
         }
     }
 }
