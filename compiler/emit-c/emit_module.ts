@@ -391,6 +391,8 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
         output_offset: l.outputOffset,
         act_min: l.actMin,
         act_max: l.actMax,
+        // (x + offset) << 20 stays below 2^28, so these shifts keep every product below 2^31.
+        small: l.leftShift === 20 && l.input1Shift <= 0 && l.input2Shift <= 0 && l.outputShift <= 1 ? 1 : 0,
       });
       w.calls.push(`    tf_add_s8(&${name}, ${inRef}, ${w.ref(l.inputs[1] as number, false)}, ${outRef});`);
       return;

@@ -17,7 +17,7 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   fully_connected_s8: { file: 'portable/fully_connected_s8.c', needs: [] },
   avg_pool_s8: { file: 'portable/avg_pool_s8.c', needs: ['portable/pool_s8.h'] },
   max_pool_s8: { file: 'portable/max_pool_s8.c', needs: ['portable/pool_s8.h'] },
-  add_s8: { file: 'portable/add_s8.c', needs: [] },
+  add_s8: { file: 'portable/add_s8.c', needs: ['portable/tf_simd.h'] },
   mul_s8: { file: 'portable/mul_s8.c', needs: [] },
   softmax_s8: { file: 'portable/softmax_s8.c', needs: [] },
   reshape: { file: '', needs: [] },
