@@ -155,7 +155,7 @@ function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
     filter,
     bias: folded.bias,
     requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    scratchBytes: Math.ceil(C / 8) * 8 + taps * POINTER_BYTES + C * 4,
+    scratchBytes: Math.ceil(C / 8) * 8 + taps * POINTER_BYTES + C * 4 + taps * 4,
   };
 }
 

@@ -16,7 +16,8 @@ typedef struct {
 } tf_depthwise_conv_s8_fast_params;
 
 /* scratch: channels bytes of padding, k_h * k_w pointers (pointer-aligned), channels int32
- * accumulators. Accumulating a whole pixel first keeps the requantization loop tight. */
+ * accumulators, k_h * k_w int32 tap offsets. Accumulating a whole pixel first keeps the
+ * requantization loop tight. */
 static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p, const int8_t *input, int8_t *output, void *scratch) {
     const int C = p->channels;
     const int taps = p->k_h * p->k_w;
@@ -26,16 +27,29 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
     int8_t *pad_row = (int8_t *)scratch;
     const int8_t **tap = (const int8_t **)((uint8_t *)scratch + ((C + 7) & ~7));
     int32_t *accs = (int32_t *)(tap + taps);
+    int32_t *tap_offset = accs + C;
+    const int span_h = (p->k_h - 1) * p->dilation_h, span_w = (p->k_w - 1) * p->dilation_w;
     memset(pad_row, (int8_t)p->pad_value, (size_t)C);
+    for (int ky = 0, t = 0; ky < p->k_h; ++ky) {
+        for (int kx = 0; kx < p->k_w; ++kx, ++t) tap_offset[t] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * C;
+    }
     for (int oy = 0; oy < p->out_h; ++oy) {
+        const int y0 = oy * p->stride_h - p->pad_top;
         for (int ox = 0; ox < p->out_w; ++ox) {
-            int t = 0;
-            for (int ky = 0; ky < p->k_h; ++ky) {
-                const int iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-                for (int kx = 0; kx < p->k_w; ++kx, ++t) {
-                    const int ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                    const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
-                    tap[t] = inside ? input + (iy * p->in_w + ix) * C : pad_row;
+            const int x0 = ox * p->stride_w - p->pad_left;
+            if (y0 >= 0 && y0 + span_h < p->in_h && x0 >= 0 && x0 + span_w < p->in_w) {
+                /* Interior pixel: every tap is inside the image. */
+                const int8_t *base = input + (y0 * p->in_w + x0) * C;
+                for (int t = 0; t < taps; ++t) tap[t] = base + tap_offset[t];
+            } else {
+                int t = 0;
+                for (int ky = 0; ky < p->k_h; ++ky) {
+                    const int iy = y0 + ky * p->dilation_h;
+                    for (int kx = 0; kx < p->k_w; ++kx, ++t) {
+                        const int ix = x0 + kx * p->dilation_w;
+                        const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+                        tap[t] = inside ? input + (iy * p->in_w + ix) * C : pad_row;
+                    }
                 }
             }
             int8_t *out = output + (oy * p->out_w + ox) * C;
