@@ -34,9 +34,12 @@ export interface BenchResult {
   instructionsPerMac: number;
   /** text + data of the whole benchmark image. */
   flash_bytes: number;
-  /** flash_bytes minus the weight and bias arrays. */
+  /** flash_bytes minus the weight, bias and per-channel requantization arrays. */
   code_bytes: number;
+  /** Weight and bias arrays as laid out for the kernels (padded, interleaved or widened). */
   weight_bytes: number;
+  /** Per-channel multipliers and shifts. */
+  qparam_bytes: number;
   /** data + bss + stack high-water. */
   ram_bytes: number;
   data_bytes: number;
@@ -50,15 +53,15 @@ export interface BenchResult {
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
 
-/** Bytes of the model's weight and bias arrays in the ELF (symbols tf_const_*). */
-async function constantBytes(elf: string): Promise<number> {
+/** Bytes of the model's data in the ELF: weight and bias arrays (tf_const_*), requantization tables (tf_qparam_*). */
+async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: number }> {
   const nm = requireTool('arm-none-eabi-nm');
   const r = await execTool(nm, ['-S', '--size-sort', elf], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new ToolError(`arm-none-eabi-nm ${elf} failed: ${r.stderr.trim()}`);
-  let total = 0;
+  const total = { weights: 0, qparams: 0 };
   for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_const_/);
-    if (m) total += parseInt(m[1] as string, 16);
+    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_(const|qparam)_/);
+    if (m) total[m[2] === 'const' ? 'weights' : 'qparams'] += parseInt(m[1] as string, 16);
   }
   return total;
 }
@@ -112,7 +115,7 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
   const ticks = Array.from(words.slice(8, 8 + (words[3] as number) + 1));
   const perRun = ticks.slice(1).map((t) => Math.round(t * instructionsPerTick));
   const size = await sizeOf(build.binary);
-  const weights = await constantBytes(build.binary);
+  const data = await modelDataBytes(build.binary);
   const stack = words[4] as number;
   const layerCount = words[7] as number;
   const marks = Array.from(words.slice(8 + ticks.length, 8 + ticks.length + layerCount + 1));
@@ -129,8 +132,9 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
     macs,
     instructionsPerMac: macs > 0 ? instructions / macs : 0,
     flash_bytes: size.text + size.data,
-    code_bytes: size.text + size.data - weights,
-    weight_bytes: weights,
+    code_bytes: size.text + size.data - data.weights - data.qparams,
+    weight_bytes: data.weights,
+    qparam_bytes: data.qparams,
     ram_bytes: size.data + size.bss + stack,
     data_bytes: size.data,
     bss_bytes: size.bss,

@@ -7,24 +7,31 @@ import type { Board } from './board_schema.ts';
 export interface FitEstimate {
   /** Constant data the model puts in flash: weights, biases and requantization tables. */
   flashBytes: number;
-  /** The arena plus the caller's input and output buffers. */
+  /** The arena (with the inputs it holds) plus the caller's output buffers. */
   ramBytes: number;
 }
 
 export function estimateFootprint(compiled: CompiledModel): FitEstimate {
   const graph = compiled.model.graph;
-  const constantIds = new Set<number>();
-  let requantTables = 0;
-  for (const l of compiled.layers) {
-    if ('weights' in l) {
-      constantIds.add(l.weights);
-      if (l.bias >= 0) constantIds.add(l.bias);
+  let flashBytes = 0;
+  const counted = new Set<number>();
+  for (const call of compiled.calls) {
+    const l = call.layer;
+    // int32 multipliers and int8 shifts per channel
+    if ('multipliers' in l) flashBytes += l.multipliers.byteLength + l.shifts.length;
+    if (call.kind !== 'generic') {
+      flashBytes += call.filter.byteLength + call.bias.byteLength;
+    } else if ('weights' in l) {
+      for (const id of [l.weights, l.bias]) {
+        if (id < 0 || counted.has(id)) continue;
+        counted.add(id);
+        flashBytes += graph.tensors[id]?.data?.byteLength ?? 0;
+      }
     }
-    if ('multipliers' in l) requantTables += l.multipliers.byteLength + l.shifts.byteLength;
   }
-  let flashBytes = requantTables;
-  for (const id of constantIds) flashBytes += graph.tensors[id]?.data?.byteLength ?? 0;
-  const io = [...compiled.summary.inputs, ...compiled.summary.outputs].reduce((s, t) => s + t.bytes, 0);
+  // Inputs planned in the arena are already counted there; the rest are the caller's buffers.
+  const callerInputs = compiled.summary.inputs.filter((_, i) => compiled.plan.storageOf.get(graph.inputs[i] as number)?.kind !== 'arena');
+  const io = [...callerInputs, ...compiled.summary.outputs].reduce((s, t) => s + t.bytes, 0);
   return { flashBytes, ramBytes: compiled.plan.arenaBytes + io };
 }
 

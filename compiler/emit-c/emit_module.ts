@@ -140,9 +140,11 @@ class SourceWriter {
     return name;
   }
 
-  int32Array(name: string, values: Int32Array): string {
-    this.constants.push(`static const int32_t ${name}[${values.length}] = {\n${arrayBody(values)}\n};`);
-    return name;
+  /** Per-channel requantization multipliers (int32) or shifts (int8): model data, named tf_qparam_*. */
+  qparams(name: string, ctype: 'int32_t' | 'int8_t', values: Int32Array): string {
+    const full = `tf_qparam_${name}`;
+    this.constants.push(`static const ${ctype} ${full}[${values.length}] = {\n${arrayBody(values)}\n};`);
+    return full;
   }
 
   /** A compile-time prepared weight or bias array (named tf_const_* so size reports count it as model data). */
@@ -251,8 +253,8 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         requant: call.requant,
         filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
-        multiplier: w.int32Array(`${name}_multiplier`, c.multipliers),
-        shift: w.int32Array(`${name}_shift`, c.shifts),
+        multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
+        shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
       });
       w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
       return;
@@ -281,8 +283,8 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         requant: call.requant,
         filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16, lanes c0 c2 c1 c3`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
-        multiplier: w.int32Array(`${name}_multiplier`, c.multipliers),
-        shift: w.int32Array(`${name}_shift`, c.shifts),
+        multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
+        shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
       });
       w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
       return;
@@ -342,8 +344,8 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
         act_max: l.actMax,
         filter: w.constant(l.weights, 'int8'),
         bias: l.bias >= 0 ? w.constant(l.bias, 'int32') : 'NULL',
-        multiplier: w.int32Array(`${name}_multiplier`, l.multipliers),
-        shift: w.int32Array(`${name}_shift`, l.shifts),
+        multiplier: w.qparams(`${name}_multiplier`, 'int32_t', l.multipliers),
+        shift: w.qparams(`${name}_shift`, 'int8_t', l.shifts),
       };
       if (l.kernel === 'depthwise_conv_s8') {
         declare('tf_depthwise_conv_s8_params', { ...fields, depth_multiplier: l.depthMultiplier });

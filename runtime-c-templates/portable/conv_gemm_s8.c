@@ -17,7 +17,7 @@ typedef struct {
     const int8_t *filter;      /* [(out_c + 1) / 2][k4 / 4][2][4] */
     const int32_t *bias;       /* [out_c], offset folded */
     const int32_t *multiplier; /* [out_c] */
-    const int32_t *shift;      /* [out_c] */
+    const int8_t *shift;       /* [out_c] */
 } tf_conv_gemm_s8_params;
 
 /* Copies n bytes; the receptive-field rows are short, so a word loop beats a memcpy call. */

@@ -8,7 +8,7 @@ typedef struct {
     const int8_t *filter;      /* [k_h][k_w][out_c] */
     const int32_t *bias;       /* [out_c] or NULL */
     const int32_t *multiplier; /* [out_c] */
-    const int32_t *shift;      /* [out_c] */
+    const int8_t *shift;       /* [out_c] */
 } tf_depthwise_conv_s8_params;
 
 static void tf_depthwise_conv_s8(const tf_depthwise_conv_s8_params *p, const int8_t *input, int8_t *output) {

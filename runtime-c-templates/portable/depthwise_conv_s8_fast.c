@@ -12,7 +12,7 @@ typedef struct {
     const int16_t *filter;     /* [channels / 4][k_h * k_w][4], lanes c0 c2 c1 c3 */
     const int32_t *bias;       /* [channels], offset folded */
     const int32_t *multiplier; /* [channels] */
-    const int32_t *shift;      /* [channels] */
+    const int8_t *shift;       /* [channels] */
 } tf_depthwise_conv_s8_fast_params;
 
 /* scratch: channels bytes of padding, k_h * k_w pointers (pointer-aligned), channels int32
@@ -23,7 +23,8 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
     const int taps = p->k_h * p->k_w;
     const int mode = (int)p->requant;
     const int32_t out_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
-    const int32_t *bias = p->bias, *mult = p->multiplier, *shift = p->shift;
+    const int32_t *bias = p->bias, *mult = p->multiplier;
+    const int8_t *shift = p->shift;
     int8_t *pad_row = (int8_t *)scratch;
     const int8_t **tap = (const int8_t **)((uint8_t *)scratch + ((C + 7) & ~7));
     int32_t *accs = (int32_t *)(tap + taps);

@@ -96,7 +96,7 @@ static inline int32_t tf_requantize_mode(int mode, int32_t acc, int32_t multipli
 }
 
 /* Requantizes n per-channel accumulators to int8 in one tight loop. */
-static inline void tf_requantize_row_s8(const int32_t *acc, int32_t n, const int32_t *multiplier, const int32_t *shift,
+static inline void tf_requantize_row_s8(const int32_t *acc, int32_t n, const int32_t *multiplier, const int8_t *shift,
                                         int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode) {
     if (mode == TF_REQUANT_FAST) {
         for (int32_t i = 0; i < n; ++i) {
