@@ -1,6 +1,6 @@
 // Plain-text tables and number formatting for the CLI.
 
-import pc from 'picocolors';
+import { stdoutColors as pc } from './color.ts';
 
 export function formatInt(n: number): string {
   return n.toLocaleString('en-US');

@@ -6,7 +6,9 @@ import { randomInputs } from '../../validate/random_cases.ts';
 import { runReference } from '../../reference/run_reference.ts';
 import type { CompiledModel } from '../../compile.ts';
 import { printJson, table } from '../format.ts';
-import { parseTarget, runOnTarget } from '../targets.ts';
+import { log } from '../log.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import { parseTarget, runOnTarget, type TargetName } from '../targets.ts';
 
 export interface ValidateCommandOptions {
   target: string;
@@ -29,17 +31,21 @@ function row(r: CaseResult): Array<string | number> {
 }
 
 /** Golden cases from a folder, or random cases whose expected outputs come from the TS reference. */
-function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target: string): { cases: GoldenCase[]; oracle: string } {
+function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target: string, progress: Progress): { cases: GoldenCase[]; oracle: string } {
   if ((opts.golden === undefined) === (opts.random === undefined)) throw new TinyforgeError('give exactly one of --golden <dir> or --random <n>');
   const { inputs, outputs } = compiled.summary;
   if (opts.random !== undefined) {
     const n = Number(opts.random);
     if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
     if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
+    progress.start(n, 'reference outputs', 'cases');
     const cases = Array.from({ length: n }, (_, k) => {
       const caseInputs = randomInputs(inputs, k);
-      return { id: `rand${k}`, inputs: caseInputs, expected: runReference(compiled.model.graph, compiled.layers, caseInputs) };
+      const expected = runReference(compiled.model.graph, compiled.layers, caseInputs);
+      progress.update(k + 1);
+      return { id: `rand${k}`, inputs: caseInputs, expected };
     });
+    progress.stop();
     return { cases, oracle: 'tinyforge TS reference' };
   }
   const golden = loadGolden(opts.golden as string);
@@ -51,13 +57,46 @@ function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target
   return { cases: golden.cases, oracle: `golden ${opts.golden}` };
 }
 
+/**
+ * Outputs of every case on the target. The reference runs case by case, with a progress bar over
+ * cases; host and QEMU build once and run all cases in one process, so their bar counts steps.
+ */
+async function runCases(target: TargetName, compiled: CompiledModel, cases: GoldenCase[], opts: ValidateCommandOptions, progress: Progress): Promise<Uint8Array[][]> {
+  if (target === 'ref') {
+    progress.start(cases.length, 'running on ref', 'cases');
+    const actual: Uint8Array[][] = [];
+    for (const [i, c] of cases.entries()) {
+      actual.push(...(await runOnTarget(target, compiled, [c.inputs])));
+      progress.update(i + 1);
+    }
+    return actual;
+  }
+  log.info(`building for ${target} and running ${cases.length} case(s) in one process`);
+  progress.start(1, `build + run on ${target}`, 'steps');
+  const t0 = Date.now();
+  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize });
+  progress.update(1);
+  log.verbose(`build + run on ${target}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return actual;
+}
+
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
   const target = parseTarget(opts.target);
   const compiled = compileModel(loadModel(modelPath));
-  const { cases, oracle } = testCases(compiled, opts, target);
-  const started = Date.now();
-  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize });
+  const progress = createProgress({ json: opts.json });
+  let cases: GoldenCase[];
+  let oracle: string;
+  let actual: Uint8Array[][];
+  let started: number;
+  try {
+    ({ cases, oracle } = testCases(compiled, opts, target, progress));
+    log.info(`validating ${compiled.summary.model} on ${target}: ${cases.length} case(s) against ${oracle}`);
+    started = Date.now();
+    actual = await runCases(target, compiled, cases, opts, progress);
+  } finally {
+    progress.stop();
+  }
   const results = cases.map((c, i) => compareOutputs(c.id, c.expected, actual[i] ?? []));
   const passed = results.filter((r) => r.pass).length;
   if (opts.json) {

@@ -1,0 +1,48 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { findBoard } from '../../boards/load_boards.ts';
+import { writeProjectConfig, type ProjectConfigFile } from '../../config/project_config.ts';
+import { log } from '../log.ts';
+
+export interface InitCommandOptions {
+  board?: string;
+  model?: string;
+  force?: boolean;
+}
+
+export const DEFAULT_INIT_BOARD = 'qemu-mps2-an386';
+
+/** A path as written in the config: relative to its directory, with forward slashes. */
+function relativeTo(dir: string, file: string): string {
+  const rel = path.relative(dir, path.resolve(file));
+  return (rel === '' ? '.' : rel).split(path.sep).join('/');
+}
+
+/** The model to put in a new config: --model, else the only .tflite file next to the config. */
+function pickModel(dir: string, given: string | undefined): string {
+  if (given !== undefined) {
+    if (!existsSync(given)) log.warn(`${given} does not exist (yet); the config names it anyway`);
+    return relativeTo(dir, given);
+  }
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tflite')).sort() : [];
+  if (found.length === 1) return found[0] as string;
+  log.warn(
+    found.length === 0
+      ? 'no --model given and no .tflite file here: "model" is set to model.tflite; edit it'
+      : `no --model given and several .tflite files here (${found.join(', ')}): "model" is set to ${found[0]}; edit it if needed`,
+  );
+  return found[0] ?? 'model.tflite';
+}
+
+/** Writes tinyforge.config.json (or the --config file); refuses to replace one without --force. */
+export function initCommand(configFile: string, opts: InitCommandOptions): void {
+  const dir = path.dirname(configFile);
+  const board = findBoard(opts.board ?? DEFAULT_INIT_BOARD);
+  const model = pickModel(dir, opts.model);
+  const stem = path.basename(model).replace(/\.tflite$/i, '') || 'model';
+  const config: ProjectConfigFile = { board: board.id, model, out: `out/${stem}` };
+  writeProjectConfig(configFile, config, { force: opts.force });
+  const shown = path.relative(process.cwd(), configFile) || configFile;
+  console.log(`wrote ${shown}: board ${config.board}, model ${config.model}, out ${config.out}`);
+  log.info(`commands run here now default to these settings; flags still override them (see tinyforge --help)`);
+}

@@ -1,0 +1,111 @@
+// Validation on a device: build (QEMU boards) or flash the agent firmware, open its UART, stream
+// every case through the agent, and compare each output byte with the expected bytes.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Board } from '../compiler/boards/board_schema.ts';
+import { writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { TinyforgeError } from '../compiler/errors.ts';
+import { agentModelSpec, AGENT_C_SOURCES, generateAgentModelSource } from '../compiler/targets/agent_model_source.ts';
+import { buildAgentFirmware, firmwareFamilyOf, type FirmwareBuild } from '../compiler/targets/firmware.ts';
+import { defaultWorkDir, RUNTIME_TEMPLATES_DIR } from '../compiler/targets/target.ts';
+import { compareOutputs, type CaseResult } from '../compiler/validate/compare.ts';
+import type { GoldenCase } from '../compiler/validate/golden.ts';
+import { AgentSession, type AgentStats, type HelloInfo } from './agent_session.ts';
+import { createFlashBackend, type FlashProgress, type FlashResult } from './backend.ts';
+import { launchQemu } from './backends/qemu.ts';
+import { choosePort } from './ports.ts';
+import { SerialTransport, type ByteTransport } from './transport/serial_transport.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+export function isEmulated(board: Board): boolean {
+  return board.flashing.method === 'qemu';
+}
+
+/** Builds the agent firmware of a model for a QEMU board (the toolchains we drive ourselves). */
+export async function buildQemuFirmware(compiled: CompiledModel, board: Board, workDir = defaultWorkDir()): Promise<FirmwareBuild> {
+  if (!firmwareFamilyOf(board)) throw new TinyforgeError(`${board.id}: tinyforge builds firmware itself only for QEMU boards; use tinyforge build to get a project for the board's SDK`);
+  const dir = path.join(workDir, 'firmware-src', `${board.id}-${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`);
+  const mod = writeCModule(compiled, dir);
+  const agentModel = path.join(dir, 'tf_agent_model.c');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(agentModel, generateAgentModelSource(agentModelSpec(compiled, board.id)));
+  return buildAgentFirmware(board, mod, [...AGENT_C_SOURCES.map((f) => path.join(RUNTIME_TEMPLATES_DIR, f)), agentModel], { workDir });
+}
+
+export interface OpenDeviceOptions {
+  port?: string;
+  /** Flash `image` first (real boards). */
+  flashImage?: { path: string; address?: number };
+  onFlashProgress?: (p: FlashProgress) => void;
+  log?: (line: string) => void;
+}
+
+export interface OpenDevice {
+  transport: ByteTransport;
+  /** e.g. `serial:/dev/pts/3` */
+  description: string;
+  flashed?: FlashResult;
+  close(): Promise<void>;
+}
+
+/** QEMU boards boot the ELF with the UART on a pty; real boards are flashed (if asked) and opened. */
+export async function openDevice(board: Board, firmware: FirmwareBuild | undefined, opts: OpenDeviceOptions = {}): Promise<OpenDevice> {
+  if (isEmulated(board)) {
+    if (!firmware) throw new TinyforgeError(`${board.id}: no firmware to boot`);
+    const session = await launchQemu(board, firmware.elf);
+    return { transport: session.transport, description: `serial:${session.ptyPath}`, close: () => session.stop() };
+  }
+  const port = await choosePort(board, opts.port);
+  let flashed: FlashResult | undefined;
+  if (opts.flashImage) {
+    const data = new Uint8Array(await readFile(opts.flashImage.path));
+    const address = opts.flashImage.address ?? (board.flashing.method === 'esp-rom' ? board.flashing.appOffset : board.memory.flash.base);
+    flashed = await createFlashBackend(board).flash({ data, address, imagePath: opts.flashImage.path }, { port, onProgress: opts.onFlashProgress, log: opts.log });
+  }
+  const transport = await SerialTransport.open({ path: port, baudRate: board.uart.baud });
+  return { transport, description: transport.description, flashed, close: () => transport.close() };
+}
+
+export interface DeviceCaseResult extends CaseResult {
+  cycles: number;
+  milliseconds: number;
+}
+
+export interface DeviceValidationReport {
+  board: string;
+  transport: string;
+  hello: HelloInfo;
+  cases: DeviceCaseResult[];
+  passed: number;
+  failed: number;
+  stats: AgentStats;
+  clockHz: number;
+}
+
+/** Streams every case through the agent; never reports a case whose outputs were not fully received. */
+export async function validateOnDevice(
+  compiled: CompiledModel,
+  board: Board,
+  device: OpenDevice,
+  cases: readonly GoldenCase[],
+  onCase?: (done: number, total: number) => void,
+): Promise<DeviceValidationReport> {
+  const session = new AgentSession(device.transport, {
+    expectModelSha256: compiled.model.sha256,
+    baudRate: isEmulated(board) ? undefined : board.uart.baud,
+    // QEMU notices that the host opened its pty only about once a second.
+    connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
+  });
+  const hello = await session.connect();
+  const results: DeviceCaseResult[] = [];
+  for (const [i, c] of cases.entries()) {
+    const r = await session.infer(c.inputs);
+    const cmp = compareOutputs(c.id, c.expected, r.outputs);
+    results.push({ ...cmp, cycles: r.cycles, milliseconds: (r.cycles / board.clockHz) * 1000 });
+    onCase?.(i + 1, cases.length);
+  }
+  const stats = await session.stats();
+  const passed = results.filter((r) => r.pass).length;
+  return { board: board.id, transport: device.description, hello, cases: results, passed, failed: results.length - passed, stats, clockHz: board.clockHz };
+}

@@ -1,0 +1,64 @@
+// End to end over serial: the agent firmware for each QEMU board, its UART on a pty opened with
+// serialport, every golden case streamed through the wire protocol and compared byte for byte.
+
+import { describe, expect, it } from 'vitest';
+import { findBoard } from '../compiler/boards/load_boards.ts';
+import { buildQemuFirmware, openDevice, validateOnDevice } from '../flasher/device_validation.ts';
+import { liveQemuCount } from '../flasher/backends/qemu.ts';
+import { sharedModel, type SharedModel } from './helpers/shared.ts';
+
+const RUNS: Array<[string, SharedModel]> = [
+  ['qemu-mps2-an386', 'micro_speech'],
+  ['qemu-mps2-an386', 'kws_dscnn'],
+  ['qemu-mps2-an385', 'micro_speech'],
+  ['qemu-mps2-an500', 'kws_dscnn'],
+  ['qemu-mps3-an547', 'micro_speech'],
+  ['qemu-riscv32-virt', 'micro_speech'],
+  ['qemu-riscv32-virt', 'ad_autoencoder'],
+];
+
+describe('validation on emulated boards over the serial agent', () => {
+  for (const [boardId, model] of RUNS) {
+    it(`${model} on ${boardId}: every golden case matches TFLite Micro`, async () => {
+      const board = findBoard(boardId);
+      const { compiled, golden } = sharedModel(model);
+      const firmware = await buildQemuFirmware(compiled, board);
+      expect(firmware.size.text).toBeLessThan(board.memory.flash.size);
+      const device = await openDevice(board, firmware);
+      expect(device.description).toMatch(/^serial:\/dev\/pts\/\d+$/);
+      let report;
+      try {
+        report = await validateOnDevice(compiled, board, device, golden.cases);
+      } finally {
+        await device.close();
+      }
+      expect(report.hello.boardId).toBe(boardId);
+      expect(report.hello.modelSha256).toBe(compiled.model.sha256);
+      expect(report.cases).toHaveLength(golden.cases.length);
+      for (const c of report.cases) {
+        expect(c.pass, `case ${c.id}: ${JSON.stringify(c.outputs)}`).toBe(true);
+        expect(c.cycles).toBeGreaterThan(0);
+      }
+      expect(report.failed).toBe(0);
+      expect(report.stats.invokeCount).toBe(golden.cases.length);
+      expect(report.stats.stackHighWaterBytes).toBeGreaterThan(0);
+      expect(report.stats.stackHighWaterBytes).toBeLessThan(report.stats.stackSizeBytes);
+      expect(liveQemuCount()).toBe(0);
+    });
+  }
+
+  it('reports a mismatch instead of a pass when the expected bytes differ', async () => {
+    const board = findBoard('qemu-mps2-an386');
+    const { compiled, golden } = sharedModel('micro_speech');
+    const tampered = golden.cases.slice(0, 2).map((c, i) => ({ ...c, expected: i === 1 ? c.expected.map((b) => b.map((x, j) => (j === 3 ? x ^ 4 : x))) : c.expected }));
+    const device = await openDevice(board, await buildQemuFirmware(compiled, board));
+    try {
+      const report = await validateOnDevice(compiled, board, device, tampered);
+      expect(report.passed).toBe(1);
+      expect(report.cases[1]?.pass).toBe(false);
+      expect(report.cases[1]?.outputs[0]).toMatchObject({ firstIndex: 3, differing: 1 });
+    } finally {
+      await device.close();
+    }
+  });
+});
