@@ -251,7 +251,11 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_min: c.actMin,
         act_max: c.actMax,
         requant: call.requant,
-        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
+        wide: call.filter instanceof Int16Array ? 1 : 0,
+        filter:
+          call.filter instanceof Int16Array
+            ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-element steps`)
+            : w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
         multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
         shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),

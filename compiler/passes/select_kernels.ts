@@ -19,7 +19,8 @@ export interface ConvGemmCall {
   /** A convolution; a depthwise layer with one input channel is rewritten as one. */
   layer: ConvS8Layer;
   k4: number;
-  filter: Int8Array;
+  /** int8, or int16 when widened at compile time (faster inner loop, twice the flash). */
+  filter: Int8Array | Int16Array;
   bias: Int32Array;
   requant: RequantMode;
   scratchBytes: number;
@@ -111,15 +112,18 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
     const base = (oc >> 1) * 2 * k4 + (oc & 1) * 4;
     for (let i = 0; i < k; i++) filter[base + (i >> 2) * 8 + (i & 3)] = filterAt(oc, i);
   }
+  // Even row count: the odd last row pairs with a zero row whose results are dropped.
+  const bias = new Int32Array(pairs * 2);
+  bias.set(folded.bias);
   return {
     kind: 'conv_gemm_s8',
     layer: l,
     k4,
     filter,
-    bias: folded.bias,
+    bias,
     requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    // two gathered int8 rows + two interleaved int16 columns
-    scratchBytes: 2 * k4 + 2 * k4 * 2,
+    // two gathered int8 rows, two interleaved int16 columns, accumulators for two pixels
+    scratchBytes: 2 * k4 + 2 * k4 * 2 + 2 * pairs * 2 * 4,
   };
 }
 
@@ -184,7 +188,54 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCal
   };
 }
 
-export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
+/** int8 row-pair layout -> int16 in SXTB16 lane order: per row and step (w0, w2, w1, w3). */
+export function widenGemmFilter(filter: Int8Array): Int16Array {
+  const wide = new Int16Array(filter.length);
+  for (let i = 0; i < filter.length; i += 4) {
+    wide[i] = filter[i] as number;
+    wide[i + 1] = filter[i + 2] as number;
+    wide[i + 2] = filter[i + 1] as number;
+    wide[i + 3] = filter[i + 3] as number;
+  }
+  return wide;
+}
+
+/**
+ * Widens GEMM filters to int16 where it buys the most instructions per extra flash byte
+ * (MACs per filter byte), until `budgetBytes` of extra flash are spent.
+ */
+function widenWithinBudget(calls: KernelCall[], budgetBytes: number): void {
+  const gemm = calls.filter((c): c is ConvGemmCall => c.kind === 'conv_gemm_s8');
+  gemm.sort((a, b) => b.layer.macs / b.filter.byteLength - a.layer.macs / a.filter.byteLength);
+  let spent = 0;
+  for (const c of gemm) {
+    if (spent + c.filter.byteLength > budgetBytes) continue;
+    spent += c.filter.byteLength;
+    c.filter = widenGemmFilter(c.filter as Int8Array);
+  }
+}
+
+export interface SelectOptions {
+  /**
+   * Extra flash the compiler may spend on int16 copies of GEMM filters for speed. Default: a
+   * quarter of the model's weight bytes plus 16 KiB.
+   */
+  widenBudgetBytes?: number;
+}
+
+export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
+  let weights = 0;
+  for (const l of layers) if ('weights' in l) weights += graph.tensors[l.weights]?.data?.byteLength ?? 0;
+  return Math.floor(weights / 4) + 16 * 1024;
+}
+
+export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {
+  const calls = chooseKernels(graph, layers, mode);
+  widenWithinBudget(calls, options.widenBudgetBytes ?? defaultWidenBudget(graph, layers));
+  return calls;
+}
+
+function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
   return layers.map((l): KernelCall => {
     if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
     switch (l.kernel) {

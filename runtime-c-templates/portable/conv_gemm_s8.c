@@ -1,10 +1,11 @@
-/* tinyforge kernel: int8 convolution as im2col + GEMM, two output pixels by two output channels
- * at a time. Compile-time preparation (compiler/passes/select_kernels.ts) folds the input offset
- * into the bias, pads the image with the input zero point, pads each filter row to a multiple of
- * 4 and the rows to an even count, and interleaves row pairs in steps of 4 bytes
- * (row 2i: k..k+3, row 2i+1: k..k+3, row 2i: k+4..k+7, ...). The two columns are int16,
- * interleaved the same way, each 4-step in the lane order SXTB16 gives the filter bytes:
- * (x0, x2), (x1, x3). */
+/* tinyforge kernel: int8 convolution as im2col + GEMM, two output pixels at a time against all
+ * output channels, two channels per step. Compile-time preparation (compiler/passes/
+ * select_kernels.ts) folds the input offset into the bias, pads the image with the input zero
+ * point, pads each filter row to a multiple of 4 and the rows to an even count, and interleaves
+ * row pairs in steps of 4 elements. Filters are int8 (row 2i: k..k+3, row 2i+1: k..k+3, ...) or,
+ * where the flash budget allows, pre-widened int16 in SXTB16 lane order ((w0, w2), (w1, w3) of
+ * row 2i, then of row 2i+1), which saves the widening in the inner loop. The two columns are
+ * int16, interleaved the same way, each 4-step in lane order (x0, x2), (x1, x3). */
 #include "tf_simd.h"
 
 typedef struct {
@@ -14,7 +15,8 @@ typedef struct {
     int32_t pad_value;   /* input zero point */
     int32_t output_offset, act_min, act_max;
     int32_t requant;     /* TF_REQUANT_* */
-    const int8_t *filter;      /* [(out_c + 1) / 2][k4 / 4][2][4] */
+    int32_t wide;        /* 1: filter is int16 */
+    const void *filter;        /* int8 [(out_c + 1) / 2][k4 / 4][2][4] or int16 [..][2][2][2] */
     const int32_t *bias;       /* [out_c], offset folded */
     const int32_t *multiplier; /* [out_c] */
     const int8_t *shift;       /* [out_c] */
@@ -83,102 +85,129 @@ static void tf_expand_pair_q15(const int8_t *row0, const int8_t *row1, int16_t *
 }
 
 #if TF_HAVE_DSP && defined(__thumb2__)
-/* acc[0..3] += (col0, col1) x (row0, row1) over `steps` 4-element steps.
- * AAPCS: r0 = cols, r1 = filter pair, r2 = steps (>= 1), r3 = acc[4] (in/out). */
-void tf_mac_2x2_q15_s8(const int16_t *cols, const int8_t *filter, int32_t steps, int32_t *acc);
-__asm__(
-    "    .text\n"
-    "    .thumb\n"
-    "    .syntax unified\n"
-    "    .p2align 2\n"
-    "    .type tf_mac_2x2_q15_s8, %function\n"
-    "tf_mac_2x2_q15_s8:\n"
-    "    push {r4-r11, lr}\n"
-    "    ldm r3, {r4, r5, r6, r7}\n"          /* a00 a01 a10 a11 */
-    "1:\n"
-    "    ldm r0!, {r8, r9, r10, r11}\n"       /* col0 (x0,x2) (x1,x3), col1 (x0,x2) (x1,x3) */
-    "    ldr r12, [r1], #4\n"                 /* row0 bytes */
+/* For each pair of filter rows: acc0[2p..2p+1] (column 0) and acc1[...] (column 1) = bias +
+ * dot products over `steps` 4-element steps. AAPCS: r0 = columns, r1 = filter, r2 = steps (>= 1),
+ * r3 = row pairs (>= 1), [sp] = bias (2 * pairs), [sp + 4] = acc0 (acc1 follows at acc0 + 2 * pairs). */
+void tf_gemm_cols_s8w(const int16_t *cols, const int8_t *filter, int32_t steps, int32_t pairs, const int32_t *bias, int32_t *acc);
+void tf_gemm_cols_s16w(const int16_t *cols, const int16_t *filter, int32_t steps, int32_t pairs, const int32_t *bias, int32_t *acc);
+#define TF_GEMM_COLS_PROLOGUE(name)                                                              \
+    "    .text\n"                                                                               \
+    "    .thumb\n"                                                                              \
+    "    .syntax unified\n"                                                                     \
+    "    .p2align 2\n"                                                                          \
+    "    .type " name ", %function\n" name ":\n"                                                \
+    "    push {r4-r11, lr}\n"                                                                   \
+    "    sub sp, sp, #24\n"                                                                     \
+    "    ldr r4, [sp, #60]\n"      /* bias */                                                   \
+    "    ldr r5, [sp, #64]\n"      /* acc0 */                                                   \
+    "    add r6, r5, r3, lsl #3\n" /* acc1 */                                                   \
+    "    strd r0, r2, [sp, #0]\n"  /* columns, steps */                                         \
+    "    str r3, [sp, #8]\n"       /* pairs left */                                             \
+    "    strd r4, r5, [sp, #12]\n" /* bias, acc0 */                                             \
+    "    str r6, [sp, #20]\n"      /* acc1 */                                                   \
+    "1:\n"                                                                                      \
+    "    ldrd r0, r2, [sp, #0]\n"                                                               \
+    "    ldr r12, [sp, #12]\n"                                                                  \
+    "    ldrd r4, r6, [r12], #8\n"                                                              \
+    "    str r12, [sp, #12]\n"                                                                  \
+    "    mov r5, r4\n"                                                                          \
+    "    mov r7, r6\n"                                                                          \
+    "2:\n"
+#define TF_GEMM_COLS_EPILOGUE(name)                                                              \
+    "    subs r2, r2, #1\n"                                                                     \
+    "    bne 2b\n"                                                                              \
+    "    ldr r12, [sp, #16]\n"                                                                  \
+    "    strd r4, r6, [r12], #8\n"                                                              \
+    "    str r12, [sp, #16]\n"                                                                  \
+    "    ldr r12, [sp, #20]\n"                                                                  \
+    "    strd r5, r7, [r12], #8\n"                                                              \
+    "    str r12, [sp, #20]\n"                                                                  \
+    "    ldr r12, [sp, #8]\n"                                                                   \
+    "    subs r12, r12, #1\n"                                                                   \
+    "    str r12, [sp, #8]\n"                                                                   \
+    "    bne 1b\n"                                                                              \
+    "    add sp, sp, #24\n"                                                                     \
+    "    pop {r4-r11, pc}\n"                                                                    \
+    "    .size " name ", . - " name "\n"
+__asm__(TF_GEMM_COLS_PROLOGUE("tf_gemm_cols_s8w")
+    "    ldm r0!, {r8, r9, r10, r11}\n" /* column 0 (x0,x2) (x1,x3), column 1 (x0,x2) (x1,x3) */
+    "    ldr r12, [r1], #4\n"           /* row 2p */
     "    sxtb16 lr, r12\n"
     "    sxtb16 r12, r12, ror #8\n"
     "    smlad r4, r8, lr, r4\n"
     "    smlad r4, r9, r12, r4\n"
     "    smlad r5, r10, lr, r5\n"
     "    smlad r5, r11, r12, r5\n"
-    "    ldr r12, [r1], #4\n"                 /* row1 bytes */
+    "    ldr r12, [r1], #4\n"           /* row 2p + 1 */
     "    sxtb16 lr, r12\n"
     "    sxtb16 r12, r12, ror #8\n"
     "    smlad r6, r8, lr, r6\n"
     "    smlad r6, r9, r12, r6\n"
     "    smlad r7, r10, lr, r7\n"
     "    smlad r7, r11, r12, r7\n"
-    "    subs r2, r2, #1\n"
-    "    bne 1b\n"
-    "    stm r3, {r4, r5, r6, r7}\n"
-    "    pop {r4-r11, pc}\n"
-    "    .size tf_mac_2x2_q15_s8, . - tf_mac_2x2_q15_s8\n");
+    TF_GEMM_COLS_EPILOGUE("tf_gemm_cols_s8w"));
+__asm__(TF_GEMM_COLS_PROLOGUE("tf_gemm_cols_s16w")
+    "    ldm r0!, {r8, r9, r10, r11}\n"
+    "    ldrd r12, lr, [r1], #8\n"      /* row 2p: (w0,w2) (w1,w3) */
+    "    smlad r4, r8, r12, r4\n"
+    "    smlad r4, r9, lr, r4\n"
+    "    smlad r5, r10, r12, r5\n"
+    "    smlad r5, r11, lr, r5\n"
+    "    ldrd r12, lr, [r1], #8\n"      /* row 2p + 1 */
+    "    smlad r6, r8, r12, r6\n"
+    "    smlad r6, r9, lr, r6\n"
+    "    smlad r7, r10, r12, r7\n"
+    "    smlad r7, r11, lr, r7\n"
+    TF_GEMM_COLS_EPILOGUE("tf_gemm_cols_s16w"));
 #else
-static void tf_mac_2x2_q15_s8(const int16_t *cols, const int8_t *filter, int32_t steps, int32_t *acc) {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    for (int32_t s = 0; s < steps; ++s, cols += 8, filter += 8) {
-        /* Column lane j holds row element (0, 2, 1, 3)[j]. */
-        a00 += cols[0] * filter[0] + cols[1] * filter[2] + cols[2] * filter[1] + cols[3] * filter[3];
-        a01 += cols[4] * filter[0] + cols[5] * filter[2] + cols[6] * filter[1] + cols[7] * filter[3];
-        a10 += cols[0] * filter[4] + cols[1] * filter[6] + cols[2] * filter[5] + cols[3] * filter[7];
-        a11 += cols[4] * filter[4] + cols[5] * filter[6] + cols[6] * filter[5] + cols[7] * filter[7];
+/* Column lane j holds row element (0, 2, 1, 3)[j] of each 4-step. */
+static void tf_gemm_cols_s8w(const int16_t *cols, const int8_t *filter, int32_t steps, int32_t pairs, const int32_t *bias, int32_t *acc) {
+    int32_t *acc1 = acc + 2 * pairs;
+    for (int32_t p = 0; p < pairs; ++p) {
+        int32_t a00 = bias[2 * p], a01 = a00, a10 = bias[2 * p + 1], a11 = a10;
+        const int16_t *c = cols;
+        for (int32_t s = 0; s < steps; ++s, c += 8, filter += 8) {
+            a00 += c[0] * filter[0] + c[1] * filter[2] + c[2] * filter[1] + c[3] * filter[3];
+            a01 += c[4] * filter[0] + c[5] * filter[2] + c[6] * filter[1] + c[7] * filter[3];
+            a10 += c[0] * filter[4] + c[1] * filter[6] + c[2] * filter[5] + c[3] * filter[7];
+            a11 += c[4] * filter[4] + c[5] * filter[6] + c[6] * filter[5] + c[7] * filter[7];
+        }
+        acc[2 * p] = a00;
+        acc[2 * p + 1] = a10;
+        acc1[2 * p] = a01;
+        acc1[2 * p + 1] = a11;
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+}
+/* Filter lanes are already in column lane order. */
+static void tf_gemm_cols_s16w(const int16_t *cols, const int16_t *filter, int32_t steps, int32_t pairs, const int32_t *bias, int32_t *acc) {
+    int32_t *acc1 = acc + 2 * pairs;
+    for (int32_t p = 0; p < pairs; ++p) {
+        int32_t a00 = bias[2 * p], a01 = a00, a10 = bias[2 * p + 1], a11 = a10;
+        const int16_t *c = cols;
+        for (int32_t s = 0; s < steps; ++s, c += 8, filter += 8) {
+            for (int j = 0; j < 4; ++j) {
+                a00 += c[j] * filter[j];
+                a01 += c[4 + j] * filter[j];
+                a10 += c[j] * filter[4 + j];
+                a11 += c[4 + j] * filter[4 + j];
+            }
+        }
+        acc[2 * p] = a00;
+        acc[2 * p + 1] = a10;
+        acc1[2 * p] = a01;
+        acc1[2 * p + 1] = a11;
+    }
 }
 #endif
 
-/* Requantizes the 2x2 block for channels oc (and oc + 1 when it exists). */
-static inline __attribute__((always_inline)) void tf_gemm_store_2x2(const tf_conv_gemm_s8_params *p, const int32_t acc[4], int32_t oc, int8_t *out0, int8_t *out1, int mode) {
-    const int32_t out_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
-    for (int r = 0; r < 2 && oc + r < p->out_c; ++r) {
-        const int32_t m = p->multiplier[oc + r], s = p->shift[oc + r];
-        int32_t q0, q1;
-        if (mode == TF_REQUANT_FAST) {
-            q0 = tf_requantize_fast(acc[2 * r], m, -s);
-            q1 = tf_requantize_fast(acc[2 * r + 1], m, -s);
-        } else {
-            q0 = tf_requantize_mode(mode, acc[2 * r], m, s);
-            q1 = tf_requantize_mode(mode, acc[2 * r + 1], m, s);
-        }
-        out0[oc + r] = tf_clamp_s8(q0 + out_offset, act_min, act_max);
-        if (out1) out1[oc + r] = tf_clamp_s8(q1 + out_offset, act_min, act_max);
-    }
-}
-
-static inline __attribute__((always_inline)) void tf_gemm_pair_body(const tf_conv_gemm_s8_params *p, const int16_t *cols, int8_t *out0, int8_t *out1, int mode) {
-    const int32_t k4 = p->k4, out_c = p->out_c, steps = k4 / 4;
-    const int32_t *bias = p->bias;
-    const int8_t *w = p->filter;
-    for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * k4) {
-        int32_t acc[4];
-        acc[0] = acc[1] = bias[oc];
-        acc[2] = acc[3] = oc + 1 < out_c ? bias[oc + 1] : 0;
-        tf_mac_2x2_q15_s8(cols, w, steps, acc);
-        tf_gemm_store_2x2(p, acc, oc, out0, out1, mode);
-    }
-}
-
-/* All output channels of one or two pixels; out1 may be NULL. */
-static void tf_gemm_pair_s8(const tf_conv_gemm_s8_params *p, const int16_t *cols, int8_t *out0, int8_t *out1) {
-    if (p->requant == TF_REQUANT_FAST) {
-        tf_gemm_pair_body(p, cols, out0, out1, TF_REQUANT_FAST);
-    } else {
-        tf_gemm_pair_body(p, cols, out0, out1, (int)p->requant);
-    }
-}
-
-/* scratch: 2 * k4 int8 rows + 2 * k4 int16 columns, 8-byte aligned. */
+/* scratch: 2 * k4 int8 rows, 2 * k4 int16 columns, 2 * out_c (rounded up to even) int32 accumulators. */
 static void tf_conv_gemm_s8(const tf_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch) {
-    const int32_t k4 = p->k4, out_c = p->out_c, out_w = p->out_w;
+    const int32_t k4 = p->k4, out_c = p->out_c, out_w = p->out_w, steps = k4 / 4;
+    const int mode = (int)p->requant;
     int8_t *row0 = (int8_t *)scratch;
     int8_t *row1 = row0 + k4;
     int16_t *cols = (int16_t *)(row1 + k4);
+    int32_t *acc = (int32_t *)(cols + 2 * k4);
     const int pixels = p->out_h * out_w;
     /* A 1x1, stride-1, unpadded convolution reads its rows straight from the input. */
     const int direct = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
@@ -195,6 +224,10 @@ static void tf_conv_gemm_s8(const tf_conv_gemm_s8_params *p, const int8_t *input
             else r1 = row0;
         }
         tf_expand_pair_q15(r0, r1, cols, k4);
-        tf_gemm_pair_s8(p, cols, output + px * out_c, second ? output + (px + 1) * out_c : 0);
+        const int32_t pairs = (out_c + 1) / 2;
+        if (p->wide) tf_gemm_cols_s16w(cols, (const int16_t *)p->filter, steps, pairs, p->bias, acc);
+        else tf_gemm_cols_s8w(cols, (const int8_t *)p->filter, steps, pairs, p->bias, acc);
+        tf_requantize_row_s8(acc, out_c, p->multiplier, p->shift, output + px * out_c, p->output_offset, p->act_min, p->act_max, mode);
+        if (second) tf_requantize_row_s8(acc + 2 * pairs, out_c, p->multiplier, p->shift, output + (px + 1) * out_c, p->output_offset, p->act_min, p->act_max, mode);
     }
 }
