@@ -5,21 +5,23 @@ import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
 import { writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
-import { ARM_GCC, ARM_LINK_FLAGS, armCompilerFlags, MPS2_LINKER_SCRIPT, qemuArgs, sizeOf, type Mps2BoardName } from '../targets/qemu_mps2.ts';
+import { findBoard } from '../boards/load_boards.ts';
+import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir, defaultWorkDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
 import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
 
 export interface BenchBoard {
   id: string;
-  mps2: Mps2BoardName;
   timer: BenchTimer;
+  linkerScript: string;
 }
 
 export const BENCH_BOARDS: readonly BenchBoard[] = [
-  { id: 'qemu-mps2-an385', mps2: 'mps2-an385', timer: 'apb-timer' },
-  { id: 'qemu-mps2-an386', mps2: 'mps2-an386', timer: 'apb-timer' },
-  { id: 'qemu-mps2-an500', mps2: 'mps2-an500', timer: 'apb-timer' },
+  { id: 'qemu-mps2-an385', timer: 'apb-timer', linkerScript: 'mps2.ld' },
+  { id: 'qemu-mps2-an386', timer: 'apb-timer', linkerScript: 'mps2.ld' },
+  { id: 'qemu-mps2-an500', timer: 'apb-timer', linkerScript: 'mps2.ld' },
+  { id: 'qemu-mps3-an547', timer: 'systick', linkerScript: 'mps3_an547.ld' },
 ];
 
 export interface BenchResult {
@@ -74,13 +76,16 @@ export function findBenchBoard(id: string): BenchBoard {
 
 export async function runBench(compiled: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
   const board = findBenchBoard(boardId);
+  const boardFile = findBoard(board.id);
+  const machine = boardFile.emulator?.machine ?? '';
+  const linkerScript = path.join(CORTEX_M_DIR, board.linkerScript);
   const workDir = resolveWorkDir(undefined);
   const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`));
   const gcc = requireTool(ARM_GCC);
-  const cflags = [...armCompilerFlags(board.mps2), ...(profile ? ['-DTF_PROFILE'] : [])];
+  const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
   const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs });
-  const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), MPS2_LINKER_SCRIPT];
+  const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), linkerScript];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {
     const mainC = path.join(dir, 'bench_main.c');
@@ -94,7 +99,7 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
         path.join(mod.dir, `${mod.prefix}.c`),
         mainC,
         ...templates.slice(0, 2),
-        '-T', MPS2_LINKER_SCRIPT,
+        '-T', linkerScript,
         ...ARM_LINK_FLAGS,
         '-o', path.join(dir, 'bench.elf'),
       ],
@@ -104,7 +109,8 @@ export async function runBench(compiled: CompiledModel, boardId: string, runs = 
   });
   const qemu = requireTool('qemu-system-arm');
   const words = await withRunDir(workDir, new Uint8Array(0), async (dir) => {
-    const r = await execTool(qemu, ['-icount', 'shift=0', ...qemuArgs(board.mps2, build.binary)], { cwd: dir, timeoutMs: 600_000 });
+    const args = ['-M', machine, '-icount', 'shift=0', '-nographic', '-monitor', 'none', '-serial', 'null', '-semihosting-config', 'enable=on,target=native', '-kernel', build.binary];
+    const r = await execTool(qemu, args, { cwd: dir, timeoutMs: 600_000 });
     if (r.code !== 0 || r.timedOut) throw new ToolError(`bench of ${mod.prefix} on ${board.id} failed: exit ${r.code}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
     const { readFile } = await import('node:fs/promises');
     const data = await readFile(path.join(dir, 'tf_out.bin'));
