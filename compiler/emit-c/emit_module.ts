@@ -328,20 +328,7 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
     case 'conv_s8':
     case 'depthwise_conv_s8': {
       const fields: Record<string, string | number> = {
-        in_h: l.inH,
-        in_w: l.inW,
-        in_c: l.inC,
-        out_h: l.outH,
-        out_w: l.outW,
-        out_c: l.outC,
-        k_h: l.kH,
-        k_w: l.kW,
-        stride_h: l.strideH,
-        stride_w: l.strideW,
-        dilation_h: l.dilationH,
-        dilation_w: l.dilationW,
-        pad_top: l.padTop,
-        pad_left: l.padLeft,
+        ...convFields(l),
         input_offset: l.inputOffset,
         output_offset: l.outputOffset,
         act_min: l.actMin,
