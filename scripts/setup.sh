@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm socat
-  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc)
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

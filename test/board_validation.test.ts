@@ -62,3 +62,20 @@ describe('validation on emulated boards over the serial agent', () => {
     }
   });
 });
+
+describe('tinyforge validate --board (CLI)', () => {
+  it('validates over the serial agent and reports the transport, cycles and stack per case', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { goldenDir, modelPath } = await import('./helpers/shared.ts');
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'validate', modelPath('micro_speech'), '--board', 'qemu-mps2-an386', '--golden', goldenDir('micro_speech'), '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { transport: string; passed: number; failed: number; cases: Array<{ cycles: number; milliseconds: number; pass: boolean }>; stats: { stackHighWaterBytes: number } };
+    expect(report.transport).toMatch(/^serial:\/dev\/pts\/\d+$/);
+    expect(report.passed).toBe(12);
+    expect(report.failed).toBe(0);
+    expect(report.cases.every((c) => c.pass && c.cycles > 0 && c.milliseconds > 0)).toBe(true);
+    expect(report.stats.stackHighWaterBytes).toBeGreaterThan(0);
+  });
+});

@@ -2,7 +2,6 @@
 // validation mismatches exit 1. Only bugs print a stack trace.
 
 import { Command, CommanderError, Option } from 'commander';
-import pc from 'picocolors';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { benchCommand } from './commands/bench.ts';
@@ -10,7 +9,14 @@ import { boardsCommand } from './commands/boards.ts';
 import { compileCommand } from './commands/compile.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { runCommand } from './commands/run.ts';
+import { reportCommand } from './commands/report.ts';
 import { validateCommand } from './commands/validate.ts';
+import { buildCommand, flashCommand, portsCommand } from './commands/device.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { initCommand } from './commands/init.ts';
+import { configFilePath, projectConfig, requireSetting, withConfig } from './config_options.ts';
+import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
+import { log } from './log.ts';
 import { TARGETS } from './targets.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -22,11 +28,13 @@ function buildProgram(): Command {
     .version(TOOL_VERSION)
     .showHelpAfterError()
     .exitOverride();
+  applyGlobalOptions(program);
 
   program
     .command('boards')
     .description('List the boards tinyforge knows (boards/*.json)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  tinyforge boards\n  tinyforge boards --json')
     .action((opts: { json?: boolean }) => boardsCommand(opts));
 
   program
@@ -40,13 +48,24 @@ function buildProgram(): Command {
   program
     .command('compile')
     .description('Emit a static C99 module (<prefix>.c/.h) for a model')
-    .argument('<model>', '.tflite file')
+    .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .option('--board <board>', 'board the module is for (checked for flash/RAM fit)', 'qemu-mps2-an386')
-    .requiredOption('--out <dir>', 'output directory')
+    .option('--out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
     .option('--prefix <name>', 'C symbol prefix (default: from the model file name)')
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge compile ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --out out/micro_speech')
-    .action((model: string, opts: { board: string; out: string; prefix?: string; json?: boolean }) => compileCommand(model, opts));
+    .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
+    .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
+    .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --out out/micro_speech\n' +
+        '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
+    )
+    .action((model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean }, cmd: Command) => {
+      // The config's prefix belongs to the config's model: another model keeps its own default.
+      const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
+      return compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
+    });
 
   program
     .command('run')
@@ -60,21 +79,83 @@ function buildProgram(): Command {
 
   program
     .command('validate')
-    .description('Run every case of a golden folder and compare outputs byte for byte')
-    .argument('<model>', '.tflite file')
+    .description('Run every case of a golden folder (or random cases) and compare outputs byte for byte')
+    .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .addOption(targetOption())
+    .option('--board <board>', 'validate on a board through the serial agent (QEMU boards are built and booted for you)')
+    .option('--port <path>', 'serial port of a real board (default: the only matching USB serial device)')
+    .option('--image <file>', 'real boards: firmware image to flash first')
+    .option('--no-flash', 'real boards: the board already runs the agent firmware')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
-        '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize',
+      '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
+        '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
+        '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize\n' +
+        '  tinyforge validate model.tflite --board esp32-devkitc --port /dev/ttyUSB0 --image build/app.bin --random 8\n' +
+        '  tinyforge validate           # model, golden and board from ./tinyforge.config.json',
     )
-    .action(async (model: string, opts: { target: string; golden?: string; random?: string; json?: boolean; sanitize?: boolean }) => {
-      process.exitCode = await validateCommand(model, opts);
+    .action(
+      async (
+        model: string | undefined,
+        opts: { target: string; board?: string; port?: string; image?: string; flash?: boolean; golden?: string; random?: string; json?: boolean; sanitize?: boolean },
+        cmd: Command,
+      ) => {
+        const config = projectConfig();
+        // The config's golden folder belongs to the config's model; --random replaces it.
+        const o = withConfig({ ...opts, model }, config, model !== undefined ? [] : opts.random === undefined ? ['model', 'golden'] : ['model'], cmd);
+        const targetGiven = cmd.getOptionValueSource('target') === 'cli';
+        // Without --target, a configured board is validated through its serial agent.
+        if (o.board === undefined && !targetGiven && config !== undefined) o.board = config.board;
+        if (o.board === undefined) o.target = targetFromConfig(o.target, config, TARGETS, cmd);
+        process.exitCode = await validateCommand(requireSetting(o.model, '<model>', 'model'), o);
+      },
+    );
+
+  program
+    .command('build')
+    .description('Build the model with the on-device validation agent: an ELF for QEMU boards, an SDK project otherwise')
+    .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
+    .option('--board <board>', 'target board (see tinyforge boards)')
+    .option('--out <dir>', 'output directory')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge build ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --out out/kws-fw\n' +
+        '  tinyforge build ../shared/models/kws_dscnn.tflite --board esp32-s3-devkitc-1 --out out/kws-esp32s3   # ESP-IDF project',
+    )
+    .action(async (model: string | undefined, opts: { board?: string; out?: string; json?: boolean }, cmd: Command) => {
+      const o = withConfig({ ...opts, model }, projectConfig(), ['model', 'board', 'out'], cmd);
+      await buildCommand(requireSetting(o.model, '<model>', 'model'), {
+        board: requireSetting(o.board, '--board', 'board'),
+        out: requireSetting(o.out, '--out', 'out'),
+        json: o.json,
+      });
     });
+
+  program
+    .command('flash')
+    .description('Write a firmware image to a real board (ESP ROM loader, STM32 UART bootloader, UF2 drive or an external tool)')
+    .option('--board <board>', 'target board (see tinyforge boards)')
+    .option('--port <path>', 'serial port (default: the only matching USB serial device)')
+    .option('--image <file>', 'raw binary image to write')
+    .option('--address <addr>', 'where the image goes (default: the board file\'s app offset / flash base)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  tinyforge flash --board esp32-devkitc --port /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash --board rpi-pico --image build/tinyforge_agent.bin')
+    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; json?: boolean }, cmd: Command) => {
+      const o = withConfig(opts, projectConfig(), ['board', 'port'], cmd);
+      await flashCommand({ ...o, board: requireSetting(o.board, '--board', 'board') });
+    });
+
+  program
+    .command('ports')
+    .description('List serial ports and the boards whose USB ids they match')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  tinyforge ports')
+    .action(async (opts: { json?: boolean }) => portsCommand(opts));
 
   program
     .command('bench')
@@ -85,6 +166,44 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json')
     .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => benchCommand(model, opts));
+
+  program
+    .command('init')
+    .description('Write tinyforge.config.json (board, model, out) so that commands run here need fewer flags')
+    .option('--board <board>', 'board id (default: qemu-mps2-an386)')
+    .option('--model <file>', '.tflite model (default: the only .tflite file in the directory)')
+    .option('--force', 'overwrite an existing config file')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge init --board qemu-mps2-an386 --model models/kws.tflite\n' +
+        '  tinyforge init --board nucleo-f446re --force   # replace the existing tinyforge.config.json',
+    )
+    .action((opts: { board?: string; model?: string; force?: boolean }) => initCommand(configFilePath(), opts));
+
+  program
+    .command('doctor')
+    .description('Check Node, npm packages, cross toolchains, QEMU, serial permissions and attached boards')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExit code 0 when everything the QEMU boards need is present, else 2; missing items for\n' +
+        'real boards, the host target or the test suites are listed with their install command.\n' +
+        '\nExamples:\n  tinyforge doctor\n  tinyforge doctor --json',
+    )
+    .action(async (opts: { json?: boolean }) => {
+      process.exitCode = await doctorCommand(opts);
+    });
+
+  program
+    .command('report')
+    .description('Write a self-contained HTML report: summary, layers, arena picture, flash/RAM budget')
+    .argument('<model>', '.tflite file')
+    .option('--board <board>', 'board whose flash and RAM budget to show', 'qemu-mps2-an386')
+    .requiredOption('--out <file>', 'HTML file to write')
+    .option('--profile <file>', 'per-layer cycles: {"layers": [{"index": 0, "cycles": 1234}, ...]}')
+    .option('--json', 'also print the report data as JSON')
+    .addHelpText('after', '\nExample:\n  tinyforge report ../shared/models/kws_dscnn.tflite --board nucleo-f446re --out report.html')
+    .action((model: string, opts: { board: string; out: string; profile?: string; json?: boolean }) => reportCommand(model, opts));
 
   return program;
 }
@@ -99,7 +218,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : EXIT_USER_ERROR;
     }
     if (e instanceof TinyforgeError) {
-      process.stderr.write(`${pc.red('error:')} ${e.message}\n`);
+      log.error(e.message);
       return e.exitCode;
     }
     throw e;

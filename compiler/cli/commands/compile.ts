@@ -2,9 +2,10 @@ import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { compileModel, loadModel, writeCModule } from '../../compile.ts';
+import { prepareTsCompanion, type TsCompanionCliOptions } from '../../emit-ts/write_companion.ts';
 import { formatInt, printJson, table } from '../format.ts';
 
-export interface CompileCommandOptions {
+export interface CompileCommandOptions extends TsCompanionCliOptions {
   board: string;
   out: string;
   prefix?: string;
@@ -16,7 +17,9 @@ export function compileCommand(modelPath: string, opts: CompileCommandOptions): 
   const model = loadModel(modelPath);
   const compiled = compileModel(model, opts.prefix);
   const fit = checkFitsBoard(compiled, board);
+  const companion = prepareTsCompanion(compiled, opts);
   const written = writeCModule(compiled, opts.out);
+  if (companion) written.files.push(companion.write(opts.out));
   const s = compiled.summary;
   if (opts.json) {
     printJson({ ...s, board: board.id, flashBytesEstimate: fit.flashBytes, ramBytesEstimate: fit.ramBytes, files: written.files });

@@ -1,4 +1,6 @@
+import { findBoard } from '../../boards/load_boards.ts';
 import { compileModel, loadModel } from '../../compile.ts';
+import { validateOnBoardCommand } from './device.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
@@ -11,7 +13,14 @@ import { createProgress, type Progress } from '../progress.ts';
 import { parseTarget, runOnTarget, type TargetName } from '../targets.ts';
 
 export interface ValidateCommandOptions {
+  /** A run target (ref, host, qemu-mps2-an386); ignored when `board` is given. */
   target: string;
+  /** Validate on a board through the serial agent (QEMU boards are built and booted). */
+  board?: string;
+  port?: string;
+  /** false with --no-flash. */
+  flash?: boolean;
+  image?: string;
   golden?: string;
   random?: string;
   json?: boolean;
@@ -82,6 +91,20 @@ async function runCases(target: TargetName, compiled: CompiledModel, cases: Gold
 
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
+  if (opts.board !== undefined) {
+    const board = findBoard(opts.board);
+    const compiled = compileModel(loadModel(modelPath));
+    const progress = createProgress({ json: opts.json });
+    let prepared: { cases: GoldenCase[]; oracle: string };
+    try {
+      // --random on a board compares with the TS reference, like a host target does.
+      prepared = testCases(compiled, opts, 'board', progress);
+    } finally {
+      progress.stop();
+    }
+    log.info(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${prepared.cases.length} case(s) against ${prepared.oracle}`);
+    return validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, { board, port: opts.port, flash: opts.flash ?? true, image: opts.image, json: opts.json });
+  }
   const target = parseTarget(opts.target);
   const compiled = compileModel(loadModel(modelPath));
   const progress = createProgress({ json: opts.json });

@@ -1,0 +1,40 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { findBoard } from '../../boards/load_boards.ts';
+import { compileModel, loadModel } from '../../compile.ts';
+import { TinyforgeError } from '../../errors.ts';
+import { renderReportHtml } from '../../report/render_html.ts';
+import { buildReportData, loadProfile } from '../../report/report_data.ts';
+import { formatInt, printJson } from '../format.ts';
+
+export interface ReportCommandOptions {
+  board: string;
+  out: string;
+  profile?: string;
+  json?: boolean;
+}
+
+export function reportCommand(modelPath: string, opts: ReportCommandOptions): void {
+  const board = findBoard(opts.board);
+  const profile = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
+  const compiled = compileModel(loadModel(modelPath));
+  const data = buildReportData(compiled, board, { profile, profileSource: opts.profile && path.basename(opts.profile) });
+  const html = renderReportHtml(data);
+  try {
+    mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+    writeFileSync(opts.out, html);
+  } catch (e) {
+    throw new TinyforgeError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (opts.json) {
+    printJson({ file: opts.out, ...data });
+    return;
+  }
+  const m = data.memory;
+  console.log(
+    `wrote ${opts.out} (${formatInt(Buffer.byteLength(html))} bytes): ${data.model.file} on ${board.id}, ` +
+      `${data.summary.ops} ops, ${formatInt(data.summary.macs)} MACs, arena ${formatInt(data.arena.bytes)} bytes, ` +
+      `flash ${formatInt(m.flash.used)}/${formatInt(m.flash.budget)}, RAM ${formatInt(m.ram.used)}/${formatInt(m.ram.budget)}` +
+      (m.fits ? '' : ' (does not fit)'),
+  );
+}
