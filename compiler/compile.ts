@@ -12,7 +12,7 @@ import type { Layer } from './ir/layers.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
-import { selectKernels, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
+import { selectKernels, type Isa, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export interface LoadedModel {
@@ -95,6 +95,10 @@ export interface CompileSummary {
 
 export interface CompiledModel {
   model: LoadedModel;
+  /** The options it was compiled with (to recompile it for another board). */
+  options: CompileOptions;
+  /** The instruction set its kernel data layouts are prepared for. */
+  isa: Isa;
   layers: Layer[];
   calls: KernelCall[];
   plan: MemoryPlan;
@@ -131,6 +135,26 @@ export interface CompileOptions {
   inPlace?: boolean;
   /** Plan graph inputs inside the arena so their bytes are reused (default true). */
   inputsInArena?: boolean;
+  /**
+   * Kernel data layouts for 'dsp' (Cortex-M4/M7/M33, the default) or 'mve' (Cortex-M55 Helium).
+   * Both run on any target (each kernel keeps a portable C path); see isaForBoard.
+   */
+  isa?: Isa;
+}
+
+/** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
+export function isaForBoard(board: { features: readonly string[] }): Isa {
+  return board.features.includes('mve') ? 'mve' : 'dsp';
+}
+
+/**
+ * `compiled` for building on `board`: recompiled with the board's ISA when it was compiled
+ * without an explicit `isa` for a different one; an explicit choice is kept.
+ */
+export function compiledForBoard(compiled: CompiledModel, board: { features: readonly string[] }): CompiledModel {
+  if (compiled.options.isa !== undefined) return compiled;
+  const isa = isaForBoard(board);
+  return isa === compiled.isa ? compiled : compileModel(compiled.model, { ...compiled.options, prefix: compiled.prefix, isa });
 }
 
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
@@ -138,7 +162,8 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const prefix = opts.prefix;
   const graph = model.graph;
   const layers = lowerGraph(graph);
-  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized');
+  const isa = opts.isa ?? 'dsp';
+  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa });
   const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};
@@ -165,7 +190,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     layers: layerSummaries,
   };
-  return { model, layers, calls, plan, prefix: summary.prefix, summary };
+  return { model, options: { ...opts }, isa, layers, calls, plan, prefix: summary.prefix, summary };
 }
 
 export interface WrittenModule {

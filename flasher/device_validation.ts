@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Board } from '../compiler/boards/board_schema.ts';
-import { writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { compiledForBoard, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { TinyforgeError } from '../compiler/errors.ts';
 import { agentModelSpec, AGENT_C_SOURCES, generateAgentModelSource } from '../compiler/targets/agent_model_source.ts';
 import { buildAgentFirmware, firmwareFamilyOf, type FirmwareBuild } from '../compiler/targets/firmware.ts';
@@ -23,9 +23,11 @@ export function isEmulated(board: Board): boolean {
 }
 
 /** Builds the agent firmware of a model for a QEMU board (the toolchains we drive ourselves). */
-export async function buildQemuFirmware(compiled: CompiledModel, board: Board, workDir = defaultWorkDir()): Promise<FirmwareBuild> {
+export async function buildQemuFirmware(model: CompiledModel, board: Board, workDir = defaultWorkDir()): Promise<FirmwareBuild> {
+  // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.
+  const compiled = compiledForBoard(model, board);
   if (!firmwareFamilyOf(board)) throw new TinyforgeError(`${board.id}: tinyforge builds firmware itself only for QEMU boards; use tinyforge build to get a project for the board's SDK`);
-  const dir = path.join(workDir, 'firmware-src', `${board.id}-${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`);
+  const dir = path.join(workDir, 'firmware-src', `${board.id}-${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}-${compiled.isa}`);
   const mod = writeCModule(compiled, dir);
   const agentModel = path.join(dir, 'tf_agent_model.c');
   mkdirSync(dir, { recursive: true });

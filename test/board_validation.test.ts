@@ -79,3 +79,27 @@ describe('tinyforge validate --board (CLI)', () => {
     expect(report.stats.stackHighWaterBytes).toBeGreaterThan(0);
   });
 });
+
+describe('tinyforge validate --profile', () => {
+  it('prints per-layer instruction counts that add up, and writes the profile report reads', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { modelPath } = await import('./helpers/shared.ts');
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'tinyforge-profile-')), 'profile.json');
+    const r = spawnSync(process.execPath, [bin, 'validate', modelPath('kws_dscnn'), '--board', 'qemu-mps2-an386', '--random', '2', '--profile', '--profile-out', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2\/2 cases match/);
+    expect(r.stdout).toMatch(/DEPTHWISE_CONV_2D\s+depthwise_conv_s8_fast/);
+    const profile = JSON.parse(readFileSync(out, 'utf8')) as { layers: Array<{ index: number; cycles: number }> };
+    const { compiled } = sharedModel('kws_dscnn');
+    expect(profile.layers).toHaveLength(compiled.layers.length);
+    const convs = profile.layers.filter((l) => compiled.layers[l.index]?.kernel === 'conv_s8');
+    expect(convs.every((l) => l.cycles > 100_000)).toBe(true);
+    const total = Number(/([\d,]+) in all/.exec(r.stdout)?.[1]?.replace(/,/g, ''));
+    expect(total).toBe(profile.layers.reduce((s, l) => s + l.cycles, 0));
+  });
+});

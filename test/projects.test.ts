@@ -340,8 +340,15 @@ describe('generateBoardProject', () => {
       const readme = read(p.dir, 'README.md');
       expect(readme).toContain(p.buildInstructions.trim());
       expect(p.buildInstructions).toMatch(new RegExp(`^cd ${p.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
-      expect(p.buildInstructions).toContain(`tinyforge validate ${path.resolve(compiled.model.path)} --target ${board.id} --port <PORT>`);
-      expect(p.buildInstructions).toMatch(new RegExp(`tinyforge flash \\S+ --board ${board.id}`));
+      expect(p.buildInstructions).toContain(`tinyforge validate ${path.resolve(compiled.model.path)} --board ${board.id} --port <PORT> --no-flash --random 16`);
+      // Flashing with the board file's method: tinyforge flash, or the board file's own command for
+      // a tool that takes the ELF.
+      const f = board.flashing;
+      if (f.method === 'external' && f.command.some((a) => a.includes('{elf}'))) {
+        expect(p.buildInstructions).toContain(`${f.command.slice(0, -1).join(' ')} build/tinyforge_agent.elf`);
+      } else {
+        expect(p.buildInstructions).toMatch(new RegExp(`tinyforge flash --board ${board.id}( --port <(BOOTLOADER_)?PORT>)? --image \\S+`));
+      }
       expect(readme).toContain(`${board.uart.baud} baud`);
       expect(readme).toContain(boardSupport(board).serial);
       expect(readme).toContain(compiled.model.sha256);
@@ -419,6 +426,10 @@ describe.each(CORTEX_M.map((b) => [b.id, b] as const))('%s (bare-metal CMake)', 
       '-lm',
     ], p.dir);
     await checkFirmware(board, elf, support.numIrqs as number);
+    if (support.family === 'nrf52840') {
+      // The hardware flow control variant of the HAL compiles too.
+      await run(gcc, [...board.toolchain.cflags, '-std=c99', ...STRICT, '-I', 'agent', '-I', 'board', '-DTF_NRF_UART_HWFC=1', '-c', hal, '-o', path.join(p.dir, 'hwfc.o')], p.dir);
+    }
   });
 
   it.skipIf(ARM_GCC === undefined || CMAKE === undefined)('builds through its own CMakeLists.txt and toolchain file', async () => {
@@ -678,7 +689,7 @@ describe.each(ESP.map((b) => [b.id, b] as const))('%s (ESP-IDF)', (id, board) =>
   });
 
   const compiler = espCompiler(board);
-  it.skipIf(compiler === undefined)(`compiles the model, the agent (main renamed) and the HAL against stand-in ESP-IDF headers`, async () => {
+  it.skipIf(compiler === undefined)(`compiles the model, the agent (main renamed) and the HAL against stand-in ESP-IDF headers (${compiler?.what ?? 'no compiler'})`, async () => {
     const p = project(id);
     const { cc, flags } = compiler as { cc: string; flags: string[] };
     const nm = (/-gcc$/.test(cc) ? findExecutable(cc.replace(/gcc$/, 'nm')) : undefined) ?? (findExecutable('nm') as string);

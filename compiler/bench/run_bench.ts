@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
-import { writeCModule } from '../compile.ts';
+import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
@@ -74,13 +74,15 @@ export function findBenchBoard(id: string): BenchBoard {
   return b;
 }
 
-export async function runBench(compiled: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
+export async function runBench(model: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
   const board = findBenchBoard(boardId);
   const boardFile = findBoard(board.id);
+  // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.
+  const compiled = compiledForBoard(model, boardFile);
   const machine = boardFile.emulator?.machine ?? '';
   const linkerScript = path.join(CORTEX_M_DIR, board.linkerScript);
   const workDir = resolveWorkDir(undefined);
-  const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`));
+  const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}-${compiled.isa}`));
   const gcc = requireTool(ARM_GCC);
   const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');

@@ -86,6 +86,8 @@ function buildProgram(): Command {
     .option('--port <path>', 'serial port of a real board (default: the only matching USB serial device)')
     .option('--image <file>', 'real boards: firmware image to flash first')
     .option('--no-flash', 'real boards: the board already runs the agent firmware')
+    .option('--profile', 'emulated boards: also print per-layer instruction counts')
+    .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
@@ -96,12 +98,25 @@ function buildProgram(): Command {
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
         '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize\n' +
         '  tinyforge validate model.tflite --board esp32-devkitc --port /dev/ttyUSB0 --image build/app.bin --random 8\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --random 4 --profile\n' +
         '  tinyforge validate           # model, golden and board from ./tinyforge.config.json',
     )
     .action(
       async (
         model: string | undefined,
-        opts: { target: string; board?: string; port?: string; image?: string; flash?: boolean; golden?: string; random?: string; json?: boolean; sanitize?: boolean },
+        opts: {
+          target: string;
+          board?: string;
+          port?: string;
+          image?: string;
+          flash?: boolean;
+          profile?: boolean;
+          profileOut?: string;
+          golden?: string;
+          random?: string;
+          json?: boolean;
+          sanitize?: boolean;
+        },
         cmd: Command,
       ) => {
         const config = projectConfig();

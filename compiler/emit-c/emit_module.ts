@@ -4,7 +4,7 @@
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
-import type { KernelCall } from '../passes/select_kernels.ts';
+import type { KernelCall, MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -141,9 +141,9 @@ class SourceWriter {
   }
 
   /** Per-channel requantization multipliers (int32) or shifts (int8): model data, named tf_qparam_*. */
-  qparams(name: string, ctype: 'int32_t' | 'int8_t', values: Int32Array): string {
+  qparams(name: string, ctype: 'int32_t' | 'int8_t', values: Int32Array, aligned = false): string {
     const full = `tf_qparam_${name}`;
-    this.constants.push(`static const ${ctype} ${full}[${values.length}] = {\n${arrayBody(values)}\n};`);
+    this.constants.push(`static const ${ctype} ${full}[${values.length}]${aligned ? ' TF_ALIGNED(16)' : ''} = {\n${arrayBody(values)}\n};`);
     return full;
   }
 
@@ -226,9 +226,18 @@ function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, numbe
   };
 }
 
+/** The vector kernels' requantization tables: multiplier, right shift and (if any is positive) left shift. */
+function mveRequantFields(w: SourceWriter, name: string, r: MveRequant): Record<string, string> {
+  return {
+    multiplier: w.qparams(`${name}_multiplier`, 'int32_t', r.multipliers, true),
+    left: r.left ? w.qparams(`${name}_left_shift`, 'int32_t', r.left, true) : 'NULL',
+    right: w.qparams(`${name}_right_shift`, 'int32_t', r.right, true),
+  };
+}
+
 function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
   if (call.kind === 'generic') {
-    emitLayer(w, call.layer, index, graph);
+    emitLayer(w, call.layer, index, graph, call.variant);
     return;
   }
   const l = call.layer;
@@ -312,10 +321,71 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
     }
+    case 'conv_gemm_s8_mve': {
+      const c = call.layer;
+      declare('tf_conv_gemm_s8_mve_params', {
+        ...convFields(c),
+        k16: call.k16,
+        pad_value: -c.inputOffset,
+        output_offset: c.outputOffset,
+        act_min: c.actMin,
+        act_max: c.actMax,
+        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        ...mveRequantFields(w, name, call.requant),
+      });
+      w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      return;
+    }
+    case 'depthwise_conv_s8_mve': {
+      const c = call.layer;
+      declare('tf_depthwise_conv_s8_mve_params', {
+        in_h: c.inH,
+        in_w: c.inW,
+        channels: c.outC,
+        out_h: c.outH,
+        out_w: c.outW,
+        k_h: c.kH,
+        k_w: c.kW,
+        stride_h: c.strideH,
+        stride_w: c.strideW,
+        dilation_h: c.dilationH,
+        dilation_w: c.dilationW,
+        pad_top: c.padTop,
+        pad_left: c.padLeft,
+        pad_value: -c.inputOffset,
+        output_offset: c.outputOffset,
+        act_min: c.actMin,
+        act_max: c.actMax,
+        filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16: groups of 8 channels, then taps`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in, per 8 channels in order 0 2 4 6 1 3 5 7`),
+        ...mveRequantFields(w, name, call.requant),
+      });
+      w.calls.push(`    tf_depthwise_conv_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      return;
+    }
+    case 'fully_connected_s8_mve': {
+      const f = call.layer;
+      declare('tf_fully_connected_s8_mve_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        k16: call.k16,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+      });
+      w.calls.push(`    tf_fully_connected_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      return;
+    }
   }
 }
 
-function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void {
+function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, variant?: 'mve'): void {
   const name = `tf_layer${index}`;
   const inRef = w.ref(l.inputs[0] as number, false);
   const outRef = w.ref(l.outputs[0] as number, true);
@@ -387,7 +457,7 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph): void
         // (x + offset) << 20 stays below 2^28, so these shifts keep every product below 2^31.
         small: l.leftShift === 20 && l.input1Shift <= 0 && l.input2Shift <= 0 && l.outputShift <= 1 ? 1 : 0,
       });
-      w.calls.push(`    tf_add_s8(&${name}, ${inRef}, ${w.ref(l.inputs[1] as number, false)}, ${outRef});`);
+      w.calls.push(`    tf_add_s8${variant === 'mve' ? '_mve' : ''}(&${name}, ${inRef}, ${w.ref(l.inputs[1] as number, false)}, ${outRef});`);
       return;
     case 'mul_s8':
       declare('tf_mul_s8_params', {
@@ -462,7 +532,7 @@ function copyInputsIn(graph: Graph, plan: MemoryPlan): string[] {
 export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: MemoryPlan, opts: EmitOptions): string {
   const w = new SourceWriter(graph, plan);
   calls.forEach((c, i) => emitCall(w, c, i, graph));
-  const kernels = kernelSources(new Set<KernelSourceName>(calls.map((c) => (c.kind === 'generic' ? c.layer.kernel : c.kind))));
+  const kernels = kernelSources(new Set<KernelSourceName>(calls.map((c) => (c.kind !== 'generic' ? c.kind : c.variant === 'mve' && c.layer.kernel === 'add_s8' ? 'add_s8_mve' : c.layer.kernel))));
   const arenaDecl =
     plan.arenaBytes > 0
       ? `static uint8_t tf_arena[${plan.arenaBytes}] TF_ALIGNED(16);`

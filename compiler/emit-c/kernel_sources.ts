@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { KernelName } from '../ir/layers.ts';
 import type { KernelCall } from '../passes/select_kernels.ts';
 
-/** A generic layer kernel or one of the optimized kernels. */
-export type KernelSourceName = KernelName | Exclude<KernelCall['kind'], 'generic'>;
+/** A generic layer kernel, one of the optimized kernels, or a generic kernel's Helium variant. */
+export type KernelSourceName = KernelName | Exclude<KernelCall['kind'], 'generic'> | 'add_s8_mve';
 
 export const TEMPLATE_ROOT = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
 
@@ -27,6 +27,10 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   conv_gemm_s8: { file: 'portable/conv_gemm_s8.c', needs: ['portable/tf_simd.h'] },
   depthwise_conv_s8_fast: { file: 'portable/depthwise_conv_s8_fast.c', needs: ['portable/tf_simd.h'] },
   fully_connected_s8_fast: { file: 'portable/fully_connected_s8_fast.c', needs: ['portable/tf_simd.h'] },
+  conv_gemm_s8_mve: { file: 'portable/conv_gemm_s8_mve.c', needs: ['portable/tf_mve.h'] },
+  depthwise_conv_s8_mve: { file: 'portable/depthwise_conv_s8_mve.c', needs: ['portable/tf_mve.h'] },
+  fully_connected_s8_mve: { file: 'portable/fully_connected_s8_mve.c', needs: ['portable/tf_mve.h'] },
+  add_s8_mve: { file: 'portable/add_s8_mve.c', needs: ['portable/tf_simd.h', 'portable/add_s8.c', 'portable/tf_mve.h'] },
 };
 
 function readTemplate(relativePath: string): string {

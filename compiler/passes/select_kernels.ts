@@ -8,10 +8,19 @@ import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 
 export type KernelMode = 'optimized' | 'portable';
 
+/**
+ * The instruction set the optimized kernels' data layouts are prepared for: 'dsp' (Cortex-M4/M7/M33
+ * SIMD, the default) or 'mve' (Cortex-M55 Helium). Every layout's kernel also has a portable C path,
+ * so either choice runs anywhere; it is only fast on its own cores.
+ */
+export type Isa = 'dsp' | 'mve';
+
 export interface GenericCall {
   kind: 'generic';
   layer: Layer;
   scratchBytes: 0;
+  /** A variant of the generic kernel with the same parameters: 'mve' for ADD's Helium loop. */
+  variant?: 'mve';
 }
 
 export interface ConvGemmCall {
@@ -45,7 +54,51 @@ export interface FullyConnectedFastCall {
   scratchBytes: 0;
 }
 
-export type KernelCall = GenericCall | ConvGemmCall | DepthwiseFastCall | FullyConnectedFastCall;
+/**
+ * Requantization tables of the Helium kernels (int32 lanes): multiplier, right = min(shift, 0),
+ * and left = max(shift, 0) only when some shift is positive; padded (and for depthwise permuted)
+ * like the kernel's accumulators.
+ */
+export interface MveRequant {
+  multipliers: Int32Array;
+  left: Int32Array | undefined;
+  right: Int32Array;
+}
+
+export interface ConvGemmMveCall {
+  kind: 'conv_gemm_s8_mve';
+  /** A convolution; a depthwise layer with one input channel is rewritten as one. */
+  layer: ConvS8Layer;
+  k16: number;
+  /** [groups of 4 rows][k16 / 16][4][16], rows zero-padded. */
+  filter: Int8Array;
+  bias: Int32Array;
+  requant: MveRequant;
+  scratchBytes: number;
+}
+
+export interface DepthwiseMveCall {
+  kind: 'depthwise_conv_s8_mve';
+  layer: DepthwiseConvS8Layer;
+  /** [groups of 8 channels][taps][8], channel order. */
+  filter: Int16Array;
+  /** Per group of 8 channels in accumulator order c0 c2 c4 c6 c1 c3 c5 c7. */
+  bias: Int32Array;
+  requant: MveRequant;
+  scratchBytes: number;
+}
+
+export interface FullyConnectedMveCall {
+  kind: 'fully_connected_s8_mve';
+  layer: FullyConnectedS8Layer;
+  k16: number;
+  /** [groups of 4 rows][k16 / 16][4][16], rows zero-padded. */
+  filter: Int8Array;
+  bias: Int32Array;
+  scratchBytes: number;
+}
+
+export type KernelCall = GenericCall | ConvGemmCall | DepthwiseFastCall | FullyConnectedFastCall | ConvGemmMveCall | DepthwiseMveCall | FullyConnectedMveCall;
 
 const INT32_LIMIT = 2 ** 31;
 /** Pointer slots in scratch are sized for 64-bit hosts too. */
@@ -53,6 +106,10 @@ const POINTER_BYTES = 8;
 
 function roundUp4(n: number): number {
   return Math.ceil(n / 4) * 4;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
 }
 
 /**
@@ -188,6 +245,121 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCal
   };
 }
 
+// ---- Helium (MVE) layouts ----
+
+/** Rows of k values -> [groups of 4 rows][k16 / 16][4][16], zero-padded rows and row count. */
+function mveGemmFilter(rows: number, k: number, weightAt: (row: number, i: number) => number): { filter: Int8Array; k16: number } {
+  const k16 = roundUp(k, 16);
+  const filter = new Int8Array(roundUp(rows, 4) * k16);
+  for (let r = 0; r < rows; r++) {
+    const base = (r >> 2) * 4 * k16 + (r & 3) * 16;
+    for (let i = 0; i < k; i++) filter[base + (i >> 4) * 64 + (i & 15)] = weightAt(r, i);
+  }
+  return { filter, k16 };
+}
+
+/** Per-channel requantization tables for the vector kernels; `order[j]` is the channel of slot j (-1: padding). */
+function mveRequant(multipliers: Int32Array, shifts: Int32Array, order: readonly number[]): MveRequant {
+  const n = order.length;
+  const m = new Int32Array(n);
+  const left = new Int32Array(n);
+  const right = new Int32Array(n);
+  for (let j = 0; j < n; j++) {
+    const c = order[j] as number;
+    if (c < 0) continue;
+    const shift = (shifts.length === 1 ? shifts[0] : shifts[c]) as number;
+    m[j] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
+    left[j] = Math.max(shift, 0);
+    right[j] = Math.min(shift, 0);
+  }
+  return { multipliers: m, left: left.some((v) => v > 0) ? left : undefined, right };
+}
+
+function padded(values: Int32Array, order: readonly number[]): Int32Array {
+  return Int32Array.from(order, (c) => (c < 0 ? 0 : (values[c] as number)));
+}
+
+function identityOrder(n: number, multiple: number): number[] {
+  return Array.from({ length: roundUp(n, multiple) }, (_, i) => (i < n ? i : -1));
+}
+
+function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number): ConvGemmMveCall | undefined {
+  const k = l.kH * l.kW * l.inC;
+  const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
+  if (!folded) return undefined;
+  const { filter, k16 } = mveGemmFilter(l.outC, k, filterAt);
+  const order = identityOrder(l.outC, 4);
+  return {
+    kind: 'conv_gemm_s8_mve',
+    layer: l,
+    k16,
+    filter,
+    bias: padded(folded.bias, order),
+    requant: mveRequant(l.multipliers, l.shifts, order),
+    // accumulators for two pixels, two gathered rows
+    scratchBytes: 2 * order.length * 4 + 2 * k16,
+  };
+}
+
+function selectConvMve(graph: Graph, l: ConvS8Layer): KernelCall {
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const k = l.kH * l.kW * l.inC;
+  return convGemmMve(graph, l, (oc, i) => w[oc * k + i] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+}
+
+/** Accumulator order of a group of 8 depthwise channels: even lanes (VMULLB), then odd (VMULLT). */
+const DEPTHWISE_SLOTS = [0, 2, 4, 6, 1, 3, 5, 7];
+
+function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const taps = l.kH * l.kW;
+  if (l.inC === 1) {
+    const asConv: ConvS8Layer = { ...l, kernel: 'conv_s8' };
+    return convGemmMve(graph, asConv, (oc, t) => w[t * l.outC + oc] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+  }
+  if (l.depthMultiplier !== 1) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const C = l.outC;
+  const folded = foldBias(C, taps, (c, t) => w[t * C + c] as number, biasOrZero(graph, l.bias, C), l.inputOffset);
+  if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const groups = Math.ceil(C / 8);
+  const filter = new Int16Array(groups * taps * 8);
+  for (let c = 0; c < C; c++) {
+    for (let t = 0; t < taps; t++) filter[((c >> 3) * taps + t) * 8 + (c & 7)] = w[t * C + c] as number;
+  }
+  const order = Array.from({ length: groups * 8 }, (_, j) => {
+    const c = (j & ~7) + (DEPTHWISE_SLOTS[j & 7] as number);
+    return c < C ? c : -1;
+  });
+  return {
+    kind: 'depthwise_conv_s8_mve',
+    layer: l,
+    filter,
+    bias: padded(folded.bias, order),
+    requant: mveRequant(l.multipliers, l.shifts, order),
+    // a row of zero points, then the tap pointers
+    scratchBytes: groups * 8 + taps * POINTER_BYTES,
+  };
+}
+
+function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
+  if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const k = l.accumDepth;
+  const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
+  if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const { filter, k16 } = mveGemmFilter(l.outDepth, k, (o, i) => w[o * k + i] as number);
+  const order = identityOrder(l.outDepth, 4);
+  return {
+    kind: 'fully_connected_s8_mve',
+    layer: l,
+    k16,
+    filter,
+    bias: padded(folded.bias, order),
+    // accumulators for two batches, two zero-padded input rows
+    scratchBytes: 2 * order.length * 4 + 2 * k16,
+  };
+}
+
 /** int8 row-pair layout -> int16 in SXTB16 lane order: per row and step (w0, w2, w1, w3). */
 export function widenGemmFilter(filter: Int8Array): Int16Array {
   const wide = new Int16Array(filter.length);
@@ -216,6 +388,8 @@ function widenWithinBudget(calls: KernelCall[], budgetBytes: number): void {
 }
 
 export interface SelectOptions {
+  /** Data layouts for this instruction set (default 'dsp'). */
+  isa?: Isa;
   /**
    * Extra flash the compiler may spend on int16 copies of GEMM filters for speed. Default: a
    * quarter of the model's weight bytes plus 16 KiB.
@@ -230,9 +404,28 @@ export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): numb
 }
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {
+  if (options.isa === 'mve') return chooseMveKernels(graph, layers, mode);
   const calls = chooseKernels(graph, layers, mode);
   widenWithinBudget(calls, options.widenBudgetBytes ?? defaultWidenBudget(graph, layers));
   return calls;
+}
+
+function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
+  return layers.map((l): KernelCall => {
+    if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
+    switch (l.kernel) {
+      case 'conv_s8':
+        return selectConvMve(graph, l);
+      case 'depthwise_conv_s8':
+        return selectDepthwiseMve(graph, l);
+      case 'fully_connected_s8':
+        return selectFullyConnectedMve(graph, l);
+      case 'add_s8':
+        return { kind: 'generic', layer: l, scratchBytes: 0, variant: 'mve' };
+      default:
+        return { kind: 'generic', layer: l, scratchBytes: 0 };
+    }
+  });
 }
 
 function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {

@@ -26,6 +26,9 @@ export interface BoardSupport {
   notes: string[];
 }
 
+const STM32_RESET_NOTE =
+  "After flashing through the system bootloader, set BOOT0 low and press RESET before validating: the bootloader's GO command starts the firmware with whatever clock and peripheral state the bootloader left, and the UART set-up assumes the reset clock.";
+
 const SUPPORT: Readonly<Record<string, BoardSupport>> = {
   'nucleo-f446re': {
     kind: 'cortex-m-cmake',
@@ -38,6 +41,7 @@ const SUPPORT: Readonly<Record<string, BoardSupport>> = {
     numIrqs: 97,
     notes: [
       "The board file flashes through the STM32 system bootloader (stm32-uart): BOOT0 high at reset and a 3.3 V USB-serial adapter on a bootloader USART, which on the F446 is USART1 (PA9 = D8, PA10 = D2) or USART3 (PB10/PB11, PC10/PC11), not the ST-LINK's PA2/PA3 (ST AN2606). Without an adapter, copy build/tinyforge_agent.bin to the ST-LINK's NODE_F446RE drive, or use st-flash / probe-rs with the ELF.",
+      STM32_RESET_NOTE,
     ],
   },
   'nucleo-h743zi': {
@@ -51,6 +55,7 @@ const SUPPORT: Readonly<Record<string, BoardSupport>> = {
     numIrqs: 150,
     notes: [
       'The board file flashes through the STM32 system bootloader (stm32-uart): BOOT0 high at reset and a USB-serial adapter on a USART that ST AN2606 lists for the STM32H743 (USART1 on PA9/PA10 is one). Without one, copy build/tinyforge_agent.bin to the ST-LINK drive, or use STM32CubeProgrammer / probe-rs with the ELF.',
+      STM32_RESET_NOTE,
     ],
   },
   'nrf52840-dk': {

@@ -22,12 +22,10 @@ static void tf_fully_connected_s8_mve(const tf_fully_connected_s8_mve_params *p,
         const int pair = b + 1 < p->batches;
         const int8_t *x0 = input + b * depth, *x1 = x0 + depth;
         if (depth != k16) {
-            tf_mve_copy(row0, x0, depth);
-            tf_mve_fill(row0 + depth, 0, k16 - depth);
+            tf_mve_copy_padded(row0, x0, depth, k16);
             x0 = row0;
             if (pair) {
-                tf_mve_copy(row1, x1, depth);
-                tf_mve_fill(row1 + depth, 0, k16 - depth);
+                tf_mve_copy_padded(row1, x1, depth, k16);
                 x1 = row1;
             }
         }

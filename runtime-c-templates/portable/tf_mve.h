@@ -105,7 +105,19 @@ static inline void tf_mve_copy(int8_t *dst, const int8_t *src, int32_t n) {
         vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
     }
 #else
-    if (n > 0) memcpy(dst, src, (size_t)n);
+    for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+#endif
+}
+
+/* dst[0..n) = src[0..n), dst[n..total) = 0. */
+static inline void tf_mve_copy_padded(int8_t *dst, const int8_t *src, int32_t n, int32_t total) {
+#if TF_HAVE_MVE
+    for (int32_t i = 0; i < total; i += 16) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n > i ? n - i : 0));
+        vstrbq_s8(dst + i, vldrbq_z_s8(src + i, p));
+    }
+#else
+    for (int32_t i = 0; i < total; ++i) dst[i] = i < n ? src[i] : 0;
 #endif
 }
 
@@ -114,7 +126,7 @@ static inline void tf_mve_fill(int8_t *dst, int8_t value, int32_t n) {
     const int8x16_t v = vdupq_n_s8(value);
     for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
 #else
-    if (n > 0) memset(dst, value, (size_t)n);
+    for (int32_t i = 0; i < n; ++i) dst[i] = value;
 #endif
 }
 

@@ -1,6 +1,7 @@
 import { findBoard } from '../../boards/load_boards.ts';
 import { compileModel, loadModel } from '../../compile.ts';
 import { validateOnBoardCommand } from './device.ts';
+import { printProfile, profileLayers, writeProfileJson } from './profile.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
@@ -21,6 +22,10 @@ export interface ValidateCommandOptions {
   /** false with --no-flash. */
   flash?: boolean;
   image?: string;
+  /** After validating on an emulated board, print per-layer instruction counts. */
+  profile?: boolean;
+  /** Write the per-layer profile as JSON (the format tinyforge report --profile reads). */
+  profileOut?: string;
   golden?: string;
   random?: string;
   json?: boolean;
@@ -103,7 +108,17 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
       progress.stop();
     }
     log.info(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${prepared.cases.length} case(s) against ${prepared.oracle}`);
-    return validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, { board, port: opts.port, flash: opts.flash ?? true, image: opts.image, json: opts.json });
+    const code = await validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, { board, port: opts.port, flash: opts.flash ?? true, image: opts.image, json: opts.json });
+    if (opts.profile || opts.profileOut) {
+      const profile = await profileLayers(compiled, board.id);
+      if (opts.profileOut) writeProfileJson(opts.profileOut, profile);
+      if (opts.json) printJson({ profile });
+      else {
+        console.log('');
+        printProfile(profile, board.id);
+      }
+    }
+    return code;
   }
   const target = parseTarget(opts.target);
   const compiled = compileModel(loadModel(modelPath));

@@ -7,8 +7,8 @@
  * TF_BOARD_NUM_IRQS device interrupt entries (tf_board_config.h). Nothing in the firmware
  * enables a device interrupt; every entry but Reset leads to the fault report below.
  *
- * Reset_Handler: grant access to the FPU when the code is compiled for one, copy .data from its
- * load address in flash, zero .bss, call main(). The C library is not initialised (no
+ * Reset_Handler: grant access to the FPU when the code is compiled for one, point VTOR at this
+ * table, copy .data from its load address in flash, zero .bss, call main(). The C library is not initialised (no
  * constructors, no stdio): the agent and the generated model use neither.
  *
  * Faults: the handler prints one line on the agent's UART,
@@ -30,6 +30,7 @@
 
 #define TF_SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
 #define TF_SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
+#define TF_SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
 #define TF_SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
 #define TF_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 #define TF_AIRCR_RESET ((0x05FAu << 16) | (1u << 2))
@@ -80,6 +81,9 @@ void Reset_Handler(void) {
   TF_SCB_CPACR |= 0xFu << 20;
   __asm__ volatile("dsb\n\tisb" ::: "memory");
 #endif
+  /* This table, also when a bootloader jumped here with VTOR pointing at its own (the STM32
+   * system bootloader's GO command does not set it). */
+  TF_SCB_VTOR = (uint32_t)(uintptr_t)tf_vectors;
   /* MemManage, BusFault and UsageFault report under their own names instead of as HardFault. */
   TF_SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
 
