@@ -22,6 +22,8 @@ import {
   decodeInvokeReply,
   decodeReadOutputReply,
   decodeStatsReply,
+  decodeProfileReply,
+  encodeProfileRequest,
   decodeWriteInputReply,
   describeError,
   encodeReadOutput,
@@ -228,6 +230,25 @@ export class AgentSession {
         await this.resync(e.during);
         throw new TransportError(`the agent on ${this.transport.description} reset before answering STATS; its statistics were lost`);
       }
+    });
+  }
+
+  /**
+   * Counter ticks of each layer in the last inference (firmware built with -DTF_PROFILE; an agent
+   * without profiling answers with no marks, and this returns an empty list).
+   */
+  profile(): Promise<number[]> {
+    return this.exclusive(async () => {
+      const marks: number[] = [];
+      let total = Number.POSITIVE_INFINITY;
+      while (marks.length < total) {
+        const chunk = decodeProfileReply((await this.request(MsgType.PROFILE, encodeProfileRequest(marks.length), this.timeoutMs)).payload);
+        total = chunk.totalMarks;
+        if (chunk.ticks.length === 0 && marks.length < total) throw new TransportError(`PROFILE: the agent sent no marks from ${marks.length} of ${total}`);
+        marks.push(...chunk.ticks);
+      }
+      // Counter values wrap at 2^32.
+      return marks.slice(1).map((t, i) => (t - (marks[i] as number)) >>> 0);
     });
   }
 

@@ -23,7 +23,8 @@ export function isEmulated(board: Board): boolean {
 }
 
 /** Builds the agent firmware of a model for a QEMU board (the toolchains we drive ourselves). */
-export async function buildQemuFirmware(model: CompiledModel, board: Board, workDir = defaultWorkDir()): Promise<FirmwareBuild> {
+export async function buildQemuFirmware(model: CompiledModel, board: Board, opts: { workDir?: string; profile?: boolean } = {}): Promise<FirmwareBuild> {
+  const workDir = opts.workDir ?? defaultWorkDir();
   // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.
   const compiled = compiledForBoard(model, board);
   if (!firmwareFamilyOf(board)) throw new TinyforgeError(`${board.id}: tinyforge builds firmware itself only for QEMU boards; use tinyforge build to get a project for the board's SDK`);
@@ -32,7 +33,11 @@ export async function buildQemuFirmware(model: CompiledModel, board: Board, work
   const agentModel = path.join(dir, 'tf_agent_model.c');
   mkdirSync(dir, { recursive: true });
   writeFileSync(agentModel, generateAgentModelSource(agentModelSpec(compiled, board.id)));
-  return buildAgentFirmware(board, mod, [...AGENT_C_SOURCES.map((f) => path.join(RUNTIME_TEMPLATES_DIR, f)), agentModel], { workDir });
+  return buildAgentFirmware(board, mod, [...AGENT_C_SOURCES.map((f) => path.join(RUNTIME_TEMPLATES_DIR, f)), agentModel], {
+    workDir,
+    // Per-layer counter marks (PROFILE command); a separate cache entry from the plain firmware.
+    ...(opts.profile ? { cflags: ['-DTF_PROFILE'], name: 'tf_agent_profile' } : {}),
+  });
 }
 
 export interface OpenDeviceOptions {
@@ -83,6 +88,8 @@ export interface DeviceValidationReport {
   failed: number;
   stats: AgentStats;
   clockHz: number;
+  /** Counter ticks of each layer in the last case (firmware built with -DTF_PROFILE). */
+  layerTicks?: number[];
 }
 
 /** Streams every case through the agent; never reports a case whose outputs were not fully received. */
@@ -92,6 +99,7 @@ export async function validateOnDevice(
   device: OpenDevice,
   cases: readonly GoldenCase[],
   onCase?: (done: number, total: number) => void,
+  options: { profile?: boolean } = {},
 ): Promise<DeviceValidationReport> {
   const session = new AgentSession(device.transport, {
     expectModelSha256: compiled.model.sha256,
@@ -108,6 +116,7 @@ export async function validateOnDevice(
     onCase?.(i + 1, cases.length);
   }
   const stats = await session.stats();
+  const layerTicks = options.profile ? await session.profile() : undefined;
   const passed = results.filter((r) => r.pass).length;
-  return { board: board.id, transport: device.description, hello, cases: results, passed, failed: results.length - passed, stats, clockHz: board.clockHz };
+  return { board: board.id, transport: device.description, hello, cases: results, passed, failed: results.length - passed, stats, clockHz: board.clockHz, ...(layerTicks ? { layerTicks } : {}) };
 }

@@ -81,7 +81,7 @@ describe('tinyforge validate --board (CLI)', () => {
 });
 
 describe('tinyforge validate --profile', () => {
-  it('prints per-layer instruction counts that add up, and writes the profile report reads', async () => {
+  it('prints per-layer cycles from the agent that add up, and writes the profile report reads', async () => {
     const { spawnSync } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
     const { mkdtempSync, readFileSync } = await import('node:fs');
@@ -97,8 +97,11 @@ describe('tinyforge validate --profile', () => {
     const profile = JSON.parse(readFileSync(out, 'utf8')) as { layers: Array<{ index: number; cycles: number }> };
     const { compiled } = sharedModel('kws_dscnn');
     expect(profile.layers).toHaveLength(compiled.layers.length);
+    // 25 MHz cycles of the emulated clock: a 512k-MAC convolution takes thousands of them.
     const convs = profile.layers.filter((l) => compiled.layers[l.index]?.kernel === 'conv_s8');
-    expect(convs.every((l) => l.cycles > 100_000)).toBe(true);
+    expect(convs.length).toBe(5);
+    expect(convs.every((l) => l.cycles > 5_000)).toBe(true);
+    expect(r.stdout).toMatch(/counted by apb-timer/);
     const total = Number(/([\d,]+) in all/.exec(r.stdout)?.[1]?.replace(/,/g, ''));
     expect(total).toBe(profile.layers.reduce((s, l) => s + l.cycles, 0));
   });

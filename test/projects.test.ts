@@ -1,15 +1,23 @@
 // `tinyforge build` projects (compiler/projects/generate_project.ts) for every board that is not a
 // QEMU board, generated for micro_speech: the files are there, the build files parse and name only
-// files that exist, and the C compiles with the board's flags. The bare-metal Cortex-M projects
-// are compiled and linked for real (their own startup code and generated linker script, directly
-// with arm-none-eabi-gcc and through the generated CMake project when cmake is installed) and
-// the ELF's vector table and size are checked against the board file. For the SDK-based projects
-// (pico-sdk, ESP-IDF, Arduino), whose SDKs are not installed here, the portable parts compile with
-// the board's flags and the HAL compiles against small stand-in headers written below, which
-// declare the SDK functions the HAL calls with the SDKs' signatures: that proves the HAL is valid
-// C/C++ against those declarations, not that it links or runs against the real SDK.
+// files that exist, and the C compiles with the board's flags.
+//
+// - Bare-metal Cortex-M projects (NUCLEO-F446RE, NUCLEO-H743ZI, nRF52840 DK) are compiled with
+//   -Werror and linked for real, with their own startup code and generated linker script, both
+//   directly with arm-none-eabi-gcc and through the generated CMake project (when cmake is
+//   installed); the ELF's vector table and size are checked against the board file.
+// - The NUCLEO-F446RE firmware also runs: QEMU's netduinoplus2 (STM32F405) has the same USART2 and
+//   memory map, so the agent answers over the HAL's USART2 and every golden case must match.
+// - SDK-based projects (pico-sdk, ESP-IDF, Arduino), whose SDKs are not installed here: the
+//   portable parts compile with the board's flags (arm-none-eabi-gcc for the Cortex-M boards, a
+//   stock RISC-V GCC for the ESP32-C3, the host cc for the Xtensa boards, whose compiler is not
+//   installed), and the HAL compiles against small stand-in headers written below that declare
+//   the SDK functions it calls with the SDKs' signatures. That proves the HAL is valid C/C++
+//   against those declarations and defines every tf_hal.h function, not that it links or runs
+//   against the real SDK.
 
 import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +31,9 @@ import { DEFAULT_STACK_BYTES } from '../compiler/projects/cmake_project.ts';
 import { generateBoardProject, PROJECT_MARKER, type BoardProject } from '../compiler/projects/generate_project.ts';
 import { RUNTIME_TEMPLATES_DIR } from '../compiler/targets/target.ts';
 import { execTool, findExecutable } from '../compiler/targets/toolchain.ts';
-import { sharedModel } from './helpers/shared.ts';
+import { AgentSession } from '../flasher/agent_session.ts';
+import { SerialTransport } from '../flasher/transport/serial_transport.ts';
+import { firstDifference, sharedModel } from './helpers/shared.ts';
 
 const { compiled } = sharedModel('micro_speech');
 const BOARDS = loadBoards().filter((b) => b.project !== 'bare-metal');
@@ -368,6 +378,34 @@ describe('generateBoardProject', () => {
   }
 });
 
+const directElfs = new Map<string, Promise<string>>();
+
+/** The project's firmware compiled with -Werror and linked straight with arm-none-eabi-gcc (once per board). */
+function linkDirect(board: Board): Promise<string> {
+  let elf = directElfs.get(board.id);
+  if (elf === undefined) {
+    const p = project(board.id);
+    const exe = cmakeCommand(parseCMake(read(p.dir, 'CMakeLists.txt')), 'add_executable').args.slice(1);
+    const out = path.join(p.dir, 'direct.elf');
+    elf = run(ARM_GCC as string, [
+      ...board.toolchain.cflags,
+      '-std=c99',
+      ...STRICT,
+      '-ffunction-sections',
+      '-fdata-sections',
+      '-I', 'agent', '-I', 'model', '-I', 'board',
+      ...exe,
+      '-T', `ld/${board.id}.ld`,
+      '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs',
+      '-Wl,--gc-sections',
+      '-o', out,
+      '-lm',
+    ], p.dir).then(() => out);
+    directElfs.set(board.id, elf);
+  }
+  return elf;
+}
+
 // ---- bare-metal Cortex-M CMake projects ----
 
 const CORTEX_M = BOARDS.filter((b) => boardSupport(b).kind === 'cortex-m-cmake');
@@ -409,22 +447,7 @@ describe.each(CORTEX_M.map((b) => [b.id, b] as const))('%s (bare-metal CMake)', 
   it.skipIf(ARM_GCC === undefined)('compiles with -Werror and links with its startup and linker script: vector table at the flash base, fits the board', async () => {
     const p = project(id);
     const gcc = ARM_GCC as string;
-    const exe = cmakeCommand(parseCMake(read(p.dir, 'CMakeLists.txt')), 'add_executable').args.slice(1);
-    const elf = path.join(p.dir, 'direct.elf');
-    await run(gcc, [
-      ...board.toolchain.cflags,
-      '-std=c99',
-      ...STRICT,
-      '-ffunction-sections',
-      '-fdata-sections',
-      '-I', 'agent', '-I', 'model', '-I', 'board',
-      ...exe,
-      '-T', `ld/${id}.ld`,
-      '-nostartfiles', '--specs=nano.specs', '--specs=nosys.specs',
-      '-Wl,--gc-sections',
-      '-o', elf,
-      '-lm',
-    ], p.dir);
+    const elf = await linkDirect(board);
     await checkFirmware(board, elf, support.numIrqs as number);
     if (support.family === 'nrf52840') {
       // The hardware flow control variant of the HAL compiles too.
@@ -445,6 +468,75 @@ describe.each(CORTEX_M.map((b) => [b.id, b] as const))('%s (bare-metal CMake)', 
     const sp = bin.readUInt32LE(0);
     expect(sp).toBe(board.memory.ram.base + board.memory.ram.size);
     expect(existsSync(path.join(build, 'tinyforge_agent.hex'))).toBe(true);
+  });
+});
+
+// ---- the NUCLEO-F446RE firmware, run: QEMU's netduinoplus2 is an STM32F405, whose USART2 and
+// memory map (flash at 0x08000000, 128 KiB SRAM at 0x20000000) are those the F446 project uses.
+// QEMU does not model the RCC, GPIO or DWT (writes ignored, reads 0: cycle counts are 0), but it
+// does model the USART registers the HAL drives, so the generated startup code, linker script,
+// HAL and agent are exercised end to end, and every golden case must match byte for byte.
+
+const QEMU_ARM = findExecutable('qemu-system-arm');
+
+/** Starts QEMU with USART1 unconnected and USART2 on a pty; resolves with the pty path. */
+function startNetduino(elf: string): Promise<{ child: ChildProcess; pty: string }> {
+  const child = spawn(QEMU_ARM as string, ['-M', 'netduinoplus2', '-nographic', '-monitor', 'none', '-serial', 'null', '-serial', 'pty', '-kernel', elf], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`QEMU announced no pty within 15 s:\n${text}`));
+    }, 15_000);
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      const m = /char device redirected to (\/dev\/[^\s]+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, pty: m[1] as string });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`QEMU exited (${code}) before announcing its pty:\n${text}`));
+    });
+  });
+}
+
+describe.skipIf(ARM_GCC === undefined || QEMU_ARM === undefined || !BOARDS.some((b) => b.id === 'nucleo-f446re'))('nucleo-f446re firmware under QEMU netduinoplus2 (STM32F405)', () => {
+  it('boots, answers HELLO as nucleo-f446re over USART2, and matches every golden case', async () => {
+    const board = findBoard('nucleo-f446re');
+    const elf = await linkDirect(board);
+    const { child, pty } = await startNetduino(elf);
+    let transport: SerialTransport | undefined;
+    try {
+      transport = await SerialTransport.open({ path: pty, baudRate: board.uart.baud });
+      // QEMU notices that the pty was opened about once a second.
+      const session = new AgentSession(transport, { expectModelSha256: compiled.model.sha256, connectTimeoutMs: 10_000 });
+      const hello = await session.connect();
+      expect(hello).toMatchObject({ boardId: 'nucleo-f446re', counterName: 'dwt-cyccnt', cyclesPerTick: 1, modelSha256: compiled.model.sha256 });
+      const { golden } = sharedModel('micro_speech');
+      for (const c of golden.cases) {
+        const r = await session.infer(c.inputs);
+        expect(firstDifference(c.expected, r.outputs), c.id).toBeUndefined();
+      }
+      const stats = await session.stats();
+      expect(stats.invokeCount).toBe(golden.cases.length);
+      expect(stats.stackSizeBytes).toBe(DEFAULT_STACK_BYTES); // __StackLimit .. __StackTop
+      expect(stats.stackHighWaterBytes).toBeGreaterThan(0);
+      expect(stats.stackHighWaterBytes).toBeLessThan(DEFAULT_STACK_BYTES);
+    } finally {
+      await transport?.close();
+      child.kill('SIGKILL');
+    }
   });
 });
 

@@ -86,7 +86,7 @@ function buildProgram(): Command {
     .option('--port <path>', 'serial port of a real board (default: the only matching USB serial device)')
     .option('--image <file>', 'real boards: firmware image to flash first')
     .option('--no-flash', 'real boards: the board already runs the agent firmware')
-    .option('--profile', 'emulated boards: also print per-layer instruction counts')
+    .option('--profile', 'with --board: per-layer cycles of the last case (QEMU firmware is built with -DTF_PROFILE)')
     .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')

@@ -11,6 +11,7 @@ export const MsgType = {
   INVOKE: 0x03,
   READ_OUTPUT: 0x04,
   STATS: 0x05,
+  PROFILE: 0x06,
   BOOT: 0xfe,
   ERROR: 0xff,
 } as const;
@@ -230,6 +231,33 @@ export function decodeStatsReply(p: Uint8Array): AgentStats {
     invokeCount: v.getUint32(16, true),
     rxErrors: v.getUint32(20, true),
   };
+}
+
+// ---- PROFILE ----
+
+export const PROFILE_REPLY_HEADER_BYTES = 4;
+
+export function encodeProfileRequest(first: number): Uint8Array {
+  const p = new Uint8Array(2);
+  view(p).setUint16(0, first, true);
+  return p;
+}
+
+/** Counter values the model recorded before each layer (and after the last) in the last inference. */
+export interface ProfileChunk {
+  totalMarks: number;
+  ticks: number[];
+}
+
+export function decodeProfileReply(p: Uint8Array): ProfileChunk {
+  need('PROFILE reply', p, PROFILE_REPLY_HEADER_BYTES);
+  const v = view(p);
+  const total = v.getUint16(0, true);
+  const n = v.getUint16(2, true);
+  if (p.byteLength !== PROFILE_REPLY_HEADER_BYTES + 4 * n) {
+    throw new TransportError(`PROFILE reply: ${p.byteLength} bytes for ${n} marks`);
+  }
+  return { totalMarks: total, ticks: Array.from({ length: n }, (_, i) => v.getUint32(PROFILE_REPLY_HEADER_BYTES + 4 * i, true)) };
 }
 
 // ---- ERROR ----

@@ -397,6 +397,49 @@ static tf_result_t tf_cmd_stats(uint32_t len) {
   return tf_ok(TF_STATS_REPLY_BYTES);
 }
 
+/* ---- per-layer profile ----
+ * Firmware built with -DTF_PROFILE has the model call tf_profile_mark(i) before layer i and
+ * after the last one; PROFILE reads those counter values of the last inference. */
+#ifdef TF_PROFILE
+#define TF_PROFILE_MAX_MARKS 256u
+static uint32_t tf_profile_ticks[TF_PROFILE_MAX_MARKS];
+static uint32_t tf_profile_marks;
+
+void tf_profile_mark(int layer);
+void tf_profile_mark(int layer) {
+  if (layer < 0 || (uint32_t)layer >= TF_PROFILE_MAX_MARKS) return;
+  tf_profile_ticks[layer] = tf_hal_cycles();
+  if ((uint32_t)layer + 1u > tf_profile_marks) tf_profile_marks = (uint32_t)layer + 1u;
+}
+#endif
+
+static tf_result_t tf_cmd_profile(const uint8_t *p, uint32_t len) {
+  uint8_t *out = tf_tx_frame + TF_PROTO_HEADER_BYTES;
+  uint32_t first;
+  uint32_t total = 0u;
+  uint32_t n = 0u;
+  if (len != TF_PROFILE_REQUEST_BYTES) {
+    return tf_fail(TF_ERR_BAD_REQUEST, TF_PROFILE_REQUEST_BYTES);
+  }
+  first = tf_get_u16(p);
+#ifdef TF_PROFILE
+  total = tf_profile_marks;
+  if (first > total) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, total);
+  }
+  n = total - first;
+  if (n > (TF_AGENT_MAX_PAYLOAD - TF_PROFILE_REPLY_HEADER_BYTES) / 4u) n = (TF_AGENT_MAX_PAYLOAD - TF_PROFILE_REPLY_HEADER_BYTES) / 4u;
+  for (uint32_t i = 0; i < n; ++i) tf_put_u32(out + TF_PROFILE_REPLY_HEADER_BYTES + 4u * i, tf_profile_ticks[first + i]);
+#else
+  (void)first;
+#endif
+  out[0] = (uint8_t)total;
+  out[1] = (uint8_t)(total >> 8);
+  out[2] = (uint8_t)n;
+  out[3] = (uint8_t)(n >> 8);
+  return tf_ok(TF_PROFILE_REPLY_HEADER_BYTES + 4u * n);
+}
+
 static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t len) {
   switch (type) {
     case TF_MSG_HELLO:
@@ -409,6 +452,8 @@ static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t l
       return tf_cmd_read_output(payload, len);
     case TF_MSG_STATS:
       return tf_cmd_stats(len);
+    case TF_MSG_PROFILE:
+      return tf_cmd_profile(payload, len);
     default:
       return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
   }

@@ -23,6 +23,7 @@
 #define TF_MSG_INVOKE 0x03u
 #define TF_MSG_READ_OUTPUT 0x04u
 #define TF_MSG_STATS 0x05u
+#define TF_MSG_PROFILE 0x06u
 #define TF_MSG_REPLY 0x80u
 #define TF_MSG_BOOT 0xFEu
 #define TF_MSG_ERROR 0xFFu
@@ -47,6 +48,8 @@
 #define TF_IO_HEADER_BYTES 8u /* WRITE_INPUT / READ_OUTPUT request header and their reply header */
 #define TF_INVOKE_REPLY_BYTES 8u
 #define TF_STATS_REPLY_BYTES 24u
+#define TF_PROFILE_REQUEST_BYTES 2u
+#define TF_PROFILE_REPLY_HEADER_BYTES 4u
 #define TF_ERROR_PAYLOAD_BYTES 8u
 
 /* CRC-32 (IEEE 802.3 / zlib): reflected 0xEDB88320, init and final XOR 0xFFFFFFFF.

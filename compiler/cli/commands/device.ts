@@ -14,6 +14,7 @@ import { buildQemuFirmware, isEmulated, openDevice, validateOnDevice } from '../
 import { choosePort, listPorts } from '../../../flasher/ports.ts';
 import { readFile } from 'node:fs/promises';
 import { formatInt, printJson, table } from '../format.ts';
+import { layerProfile, printProfile, writeProfileJson } from './profile.ts';
 
 export async function buildCommand(modelPath: string, opts: { board: string; out: string; json?: boolean }): Promise<void> {
   const board = findBoard(opts.board);
@@ -94,25 +95,30 @@ export interface BoardValidateOptions {
   flash: boolean;
   image?: string;
   json?: boolean;
+  /** Per-layer counter ticks of the last case (QEMU firmware is built with -DTF_PROFILE). */
+  profile?: boolean;
+  profileOut?: string;
 }
 
 /** `tinyforge validate --board`: through the on-device agent over the board's UART. Returns the exit code. */
 export async function validateOnBoardCommand(compiled: CompiledModel, cases: GoldenCase[], oracle: string, opts: BoardValidateOptions): Promise<number> {
   const board = opts.board;
   checkFitsBoard(compiled, board);
-  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board) : undefined;
+  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board, { profile: opts.profile }) : undefined;
   if (!isEmulated(board) && opts.flash && !opts.image) {
     throw new TinyforgeError(`${board.id}: give --image <file> to flash (built from tinyforge build's project), or --no-flash if the board already runs it`);
   }
   const device = await openDevice(board, firmware, { port: opts.port, flashImage: opts.flash && opts.image ? { path: opts.image } : undefined });
   let report;
   try {
-    report = await validateOnDevice(compiled, board, device, cases);
+    report = await validateOnDevice(compiled, board, device, cases, undefined, { profile: opts.profile });
   } finally {
     await device.close();
   }
+  const profile = opts.profile ? layerProfile(compiled, report.layerTicks ?? [], report.hello.cyclesPerTick, board) : undefined;
+  if (opts.profileOut && profile) writeProfileJson(opts.profileOut, profile);
   if (opts.json) {
-    printJson({ model: compiled.summary.model, oracle, ...report });
+    printJson({ model: compiled.summary.model, oracle, ...report, ...(profile ? { profile } : {}) });
   } else {
     console.log(
       table(
@@ -128,6 +134,10 @@ export async function validateOnBoardCommand(compiled: CompiledModel, cases: Gol
         `arena ${formatInt(report.hello.arenaBytes)} bytes, stack high-water ${formatInt(report.stats.stackHighWaterBytes)} of ${formatInt(report.stats.stackSizeBytes)} bytes, ` +
         `cycles counted by ${report.hello.counterName} at ${board.clockHz / 1e6} MHz`,
     );
+    if (profile) {
+      console.log('');
+      printProfile(profile, board, report.hello.counterName);
+    }
   }
   return report.failed === 0 ? 0 : EXIT_MISMATCH;
 }

@@ -1,7 +1,6 @@
 import { findBoard } from '../../boards/load_boards.ts';
 import { compileModel, loadModel } from '../../compile.ts';
 import { validateOnBoardCommand } from './device.ts';
-import { printProfile, profileLayers, writeProfileJson } from './profile.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
@@ -22,7 +21,7 @@ export interface ValidateCommandOptions {
   /** false with --no-flash. */
   flash?: boolean;
   image?: string;
-  /** After validating on an emulated board, print per-layer instruction counts. */
+  /** Also report per-layer cycles of the last case (from the agent's PROFILE command). */
   profile?: boolean;
   /** Write the per-layer profile as JSON (the format tinyforge report --profile reads). */
   profileOut?: string;
@@ -108,17 +107,15 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
       progress.stop();
     }
     log.info(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${prepared.cases.length} case(s) against ${prepared.oracle}`);
-    const code = await validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, { board, port: opts.port, flash: opts.flash ?? true, image: opts.image, json: opts.json });
-    if (opts.profile || opts.profileOut) {
-      const profile = await profileLayers(compiled, board.id);
-      if (opts.profileOut) writeProfileJson(opts.profileOut, profile);
-      if (opts.json) printJson({ profile });
-      else {
-        console.log('');
-        printProfile(profile, board.id);
-      }
-    }
-    return code;
+    return validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, {
+      board,
+      port: opts.port,
+      flash: opts.flash ?? true,
+      image: opts.image,
+      json: opts.json,
+      profile: opts.profile || opts.profileOut !== undefined,
+      profileOut: opts.profileOut,
+    });
   }
   const target = parseTarget(opts.target);
   const compiled = compileModel(loadModel(modelPath));
