@@ -33,9 +33,12 @@ export interface Mps2Board {
   cpuFlags: readonly string[];
   /** Extra qemu-system-arm arguments, if any. */
   qemuArgs?: readonly string[];
+  /** Linker script in runtime-c-templates/cortex-m (default mps2.ld). */
+  linkerScript?: string;
 }
 
-/** Boards sharing mps2.ld's memory map (4 MiB code at 0, 4 MiB SRAM at 0x20000000). */
+/** The Arm MPS boards QEMU emulates: mps2 machines share mps2.ld's memory map (4 MiB code at 0,
+ * 4 MiB SRAM at 0x20000000); mps3-an547 (Cortex-M55) boots from its ITCM at 0x10000000. */
 export const MPS2_BOARDS = {
   'mps2-an385': {
     machine: 'mps2-an385',
@@ -52,6 +55,12 @@ export const MPS2_BOARDS = {
     core: 'cortex-m7',
     cpuFlags: ['-mcpu=cortex-m7', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv5-d16'],
   },
+  'mps3-an547': {
+    machine: 'mps3-an547',
+    core: 'cortex-m55',
+    cpuFlags: ['-mcpu=cortex-m55', '-mthumb', '-mfloat-abi=hard'],
+    linkerScript: 'mps3_an547.ld',
+  },
 } as const satisfies Record<string, Mps2Board>;
 
 export type Mps2BoardName = keyof typeof MPS2_BOARDS;
@@ -67,6 +76,11 @@ export const ARM_LINK_FLAGS: readonly string[] = ['-nostartfiles', '--specs=nano
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
 export const MPS2_LINKER_SCRIPT = path.join(CORTEX_M_DIR, 'mps2.ld');
+
+function linkerScriptOf(board: Mps2BoardName): string {
+  const b: Mps2Board = MPS2_BOARDS[board];
+  return b.linkerScript ? path.join(CORTEX_M_DIR, b.linkerScript) : MPS2_LINKER_SCRIPT;
+}
 
 function boardOf(name: Mps2BoardName): Mps2Board {
   const board: Mps2Board | undefined = MPS2_BOARDS[name];
@@ -108,7 +122,7 @@ export async function buildForQemuMps2(board: Mps2BoardName, mod: CompiledModule
     path.join(RUNTIME_TEMPLATES_DIR, 'runner_io.h'),
     path.join(CORTEX_M_DIR, 'io_semihost.c'),
     path.join(CORTEX_M_DIR, 'startup_cortex_m.c'),
-    MPS2_LINKER_SCRIPT,
+    linkerScriptOf(board),
   ];
   const hash = await contentHash(
     [board, gcc, await toolVersion(gcc), mod.prefix, ...cflags, ...ARM_LINK_FLAGS, runnerSource],
@@ -126,7 +140,7 @@ export async function buildForQemuMps2(board: Mps2BoardName, mod: CompiledModule
       runnerC,
       path.join(CORTEX_M_DIR, 'io_semihost.c'),
       path.join(CORTEX_M_DIR, 'startup_cortex_m.c'),
-      '-T', MPS2_LINKER_SCRIPT,
+      '-T', linkerScriptOf(board),
       ...ARM_LINK_FLAGS,
       `-Wl,-Map=${path.join(dir, 'tf_runner.map')}`,
       '-o', path.join(dir, 'tf_runner.elf'),
