@@ -46,7 +46,7 @@ export async function buildCommand(modelPath: string, opts: { board: string; out
   console.log(project.buildInstructions);
 }
 
-export async function flashCommand(opts: { board: string; port?: string; image?: string; address?: string; json?: boolean }): Promise<void> {
+export async function flashCommand(opts: { board: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; json?: boolean }): Promise<void> {
   const board = findBoard(opts.board);
   if (isEmulated(board)) {
     throw new TinyforgeError(`${board.id} runs under QEMU, which loads the firmware when it starts: use tinyforge validate --board ${board.id}`);
@@ -55,11 +55,13 @@ export async function flashCommand(opts: { board: string; port?: string; image?:
   const port = board.flashing.method === 'uf2' || board.flashing.method === 'external' ? opts.port : await choosePort(board, opts.port);
   const data = new Uint8Array(await readFile(opts.image));
   const address = opts.address !== undefined ? Number(opts.address) : board.flashing.method === 'esp-rom' ? board.flashing.appOffset : board.memory.flash.base;
+  if (!Number.isSafeInteger(address) || address < 0) throw new TinyforgeError(`--address ${opts.address}: not an address (use decimal or 0x hex)`);
   let lastPhase = '';
   const result = await createFlashBackend(board).flash(
-    { data, address, imagePath: opts.image },
+    { data, address, imagePath: opts.image, ...(opts.elf ? { elfPath: opts.elf } : {}) },
     {
       port,
+      drive: opts.drive,
       onProgress: (p) => {
         if (opts.json || !process.stderr.isTTY) return;
         if (p.phase !== lastPhase) process.stderr.write(`\n${p.phase}: `);
