@@ -92,6 +92,7 @@ framework = arduino
 monitor_speed = ${board.uart.baud}
 ; -O2 like tinyforge's other targets (the core's default is -Os).
 build_unflags = -Os
+; Add -DTF_PROFILE for per-layer cycle counts (tinyforge validate --profile).
 build_flags = -O2
 `,
   );

@@ -228,6 +228,12 @@ target_link_options(${CMAKE_TARGET} PRIVATE
   "-Wl,-Map=\${CMAKE_CURRENT_BINARY_DIR}/${CMAKE_TARGET}.map"${ldflags})
 target_link_libraries(${CMAKE_TARGET} PRIVATE m)
 
+# Per-layer cycle counts for tinyforge validate --profile (the model marks every layer boundary).
+option(TF_PROFILE "Record the cycle counter before every layer (PROFILE command)" OFF)
+if(TF_PROFILE)
+  target_compile_definitions(${CMAKE_TARGET} PRIVATE TF_PROFILE=1)
+endif()
+
 # build/${CMAKE_TARGET}.bin (flat image from the flash base, what \`tinyforge flash\` writes) and
 # build/${CMAKE_TARGET}.hex, then the section sizes.
 add_custom_command(TARGET ${CMAKE_TARGET} POST_BUILD
@@ -290,6 +296,12 @@ ${cmakeList(sources)}
 target_include_directories(${CMAKE_TARGET} PRIVATE agent model board)
 target_compile_options(${CMAKE_TARGET} PRIVATE -O2 -Wall -Wextra)
 target_link_libraries(${CMAKE_TARGET} PRIVATE pico_stdlib hardware_uart hardware_gpio)
+
+# Per-layer cycle counts for tinyforge validate --profile (the model marks every layer boundary).
+option(TF_PROFILE "Record the cycle counter before every layer (PROFILE command)" OFF)
+if(TF_PROFILE)
+  target_compile_definitions(${CMAKE_TARGET} PRIVATE TF_PROFILE=1)
+endif()
 
 # The agent owns the serial line: the SDK's stdio never goes to the UART, and to USB only in
 # TF_PICO_USB_CDC mode, where the HAL reads and writes it raw.

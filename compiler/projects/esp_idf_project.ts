@@ -109,6 +109,11 @@ ${srcs.map((s) => `    "${s}"`).join('\n')}
 # ESP-IDF's entry point is app_main() (hal_esp_idf.c); the agent's is main(), compiled here as
 # tf_agent_main(), which app_main() runs in a task of its own.
 set_source_files_properties("${agentMain}" PROPERTIES COMPILE_DEFINITIONS "main=tf_agent_main")
+
+# Per-layer cycle counts for tinyforge validate --profile: idf.py -DTF_PROFILE=1 build
+if(TF_PROFILE)
+  target_compile_definitions(\${COMPONENT_LIB} PRIVATE TF_PROFILE=1)
+endif()
 `,
   );
   await w.text(
