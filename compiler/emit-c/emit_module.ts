@@ -154,10 +154,11 @@ class SourceWriter {
     return full;
   }
 
-  scratchRef(layerIndex: number): string {
+  /** The scratch region of a layer: TF_SCRATCH(arena offset, planned bytes). */
+  scratchRef(layerIndex: number, bytes: number): string {
     const offset = this.plan.scratchOffsetOf.get(layerIndex);
     if (offset === undefined) throw new Error(`internal: layer ${layerIndex} has no scratch space`);
-    return `(void *)(tf_arena + ${offset})`;
+    return `TF_SCRATCH(${offset}, ${bytes})`;
   }
 
   /** A pointer expression to tensor `id`'s storage. */
@@ -269,7 +270,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
         shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
       });
-      w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
     case 'depthwise_conv_s8_fast': {
@@ -299,7 +300,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
         shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
       });
-      w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
     case 'fully_connected_s8_fast': {
@@ -326,15 +327,24 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       declare('tf_conv_gemm_s8_mve_params', {
         ...convFields(c),
         k16: call.k16,
+        nseg: call.nseg,
+        seg_len: call.segLen,
+        gathers: call.gathers ? 1 : 0,
+        pack: call.pack,
         pad_value: -c.inputOffset,
         output_offset: c.outputOffset,
         act_min: c.actMin,
         act_max: c.actMax,
-        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
+        filter: w.packed(
+          `layer${index}_filter`,
+          'int8_t',
+          call.filter,
+          `layer ${index} filter: ${call.pack > 1 ? `${call.pack} pixels x ${c.outC}` : c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`,
+        ),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
         ...mveRequantFields(w, name, call.requant),
       });
-      w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
     case 'depthwise_conv_s8_mve': {
@@ -353,15 +363,26 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         dilation_w: c.dilationW,
         pad_top: c.padTop,
         pad_left: c.padLeft,
+        pack: call.pack,
         pad_value: -c.inputOffset,
         output_offset: c.outputOffset,
         act_min: c.actMin,
         act_max: c.actMax,
-        filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16: groups of 8 channels, then taps`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in, per 8 channels in order 0 2 4 6 1 3 5 7`),
-        ...mveRequantFields(w, name, call.requant),
+        filter: w.packed(
+          `layer${index}_filter`,
+          'int8_t',
+          call.filter,
+          `layer ${index} filter: groups of 16 lanes (${call.pack > 1 ? `${call.pack} pixels of ${c.outC} channels` : '16 channels'}), then taps`,
+        ),
+        qp: w.packed(
+          `layer${index}_bias_requant`,
+          'int32_t',
+          call.table,
+          `layer ${index} per 16 lanes: bias with the input offset folded in, multipliers, min(shift, 0); lane order 0 4 8 12 2 6 10 14 1 5 9 13 3 7 11 15`,
+        ),
+        left: call.left ? w.qparams(`${name}_left_shift`, 'int32_t', call.left, true) : 'NULL',
       });
-      w.calls.push(`    tf_depthwise_conv_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      w.calls.push(`    tf_depthwise_conv_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
     case 'fully_connected_s8_mve': {
@@ -379,7 +400,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
       });
-      w.calls.push(`    tf_fully_connected_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index)});`);
+      w.calls.push(`    tf_fully_connected_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
   }
@@ -557,6 +578,12 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     '#define TF_ALIGNED(n) __attribute__((aligned(n)))',
     '#else',
     '#define TF_ALIGNED(n)',
+    '#endif',
+    '',
+    '/* A layer kernel\'s scratch space: a region of the arena. Tests may define TF_SCRATCH to give',
+    ' * each call a buffer of exactly its planned size, which the sanitizers bound-check. */',
+    '#ifndef TF_SCRATCH',
+    '#define TF_SCRATCH(offset, bytes) ((void *)(tf_arena + (offset)))',
     '#endif',
     '',
     '#ifdef TF_PROFILE',

@@ -70,6 +70,20 @@ export interface ConvGemmMveCall {
   /** A convolution; a depthwise layer with one input channel is rewritten as one. */
   layer: ConvS8Layer;
   k16: number;
+  /**
+   * Filter rows split into `nseg` segments of `segLen` bytes (whole 16-byte steps) that the kernel
+   * reads in place: one per kernel row, or one per tap; segLen 0 gathers whole rows (nseg 1).
+   */
+  nseg: number;
+  segLen: number;
+  /** Some pixel gathers a row (whole-row mode, or a kernel row cut by an image edge): scratch holds two rows. */
+  gathers: boolean;
+  /**
+   * 1x1, stride 1, unpadded: the input is read as 16-byte vectors of `pack` = 16 / inC pixels (inC
+   * 2, 4 or 8; the filter then has pack * outC rows, [pixel][channel]), or of k16 bytes (pack 1,
+   * inC a multiple of 16). 0 otherwise.
+   */
+  pack: number;
   /** [groups of 4 rows][k16 / 16][4][16], rows zero-padded. */
   filter: Int8Array;
   bias: Int32Array;
@@ -80,11 +94,16 @@ export interface ConvGemmMveCall {
 export interface DepthwiseMveCall {
   kind: 'depthwise_conv_s8_mve';
   layer: DepthwiseConvS8Layer;
-  /** [groups of 8 channels][taps][8], channel order. */
-  filter: Int16Array;
-  /** Per group of 8 channels in accumulator order c0 c2 c4 c6 c1 c3 c5 c7. */
+  /** Pixels per 16 lanes: 16 / channels for 2, 4 or 8 channels at stride 1 along x, else 1. */
+  pack: number;
+  /** [groups of 16 lanes][taps][16]: lane j of group g is channel 16g + j, or j % channels when packed. */
+  filter: Int8Array;
+  /** Folded bias, zero-padded to whole groups (channel order). */
   bias: Int32Array;
-  requant: MveRequant;
+  /** Per group: bias, multipliers and min(shift, 0), 16 each in accumulator order (lanes 0 4 8 12, 2 6 10 14, 1 5 9 13, 3 7 11 15). */
+  table: Int32Array;
+  /** Per group: max(shift, 0) in accumulator order, when some shift is positive. */
+  left: Int32Array | undefined;
   scratchBytes: number;
 }
 
@@ -287,18 +306,57 @@ function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: num
   const k = l.kH * l.kW * l.inC;
   const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
   if (!folded) return undefined;
+  const direct = l.kH === 1 && l.kW === 1 && l.strideH === 1 && l.strideW === 1 && l.padTop === 0 && l.padLeft === 0;
+  const pack = !direct ? 0 : l.inC % 16 === 0 ? 1 : [2, 4, 8].includes(l.inC) ? 16 / l.inC : 0;
+  if (pack > 0) {
+    // Row s * outC + oc: channel oc of the vector's pixel s, whose inputs are lanes s * inC...
+    const rows = pack * l.outC;
+    const { filter, k16 } =
+      pack === 1
+        ? mveGemmFilter(l.outC, k, filterAt)
+        : mveGemmFilter(rows, 16, (r, i) => (Math.floor(i / l.inC) === Math.floor(r / l.outC) ? filterAt(r % l.outC, i % l.inC) : 0));
+    const order = Array.from({ length: roundUp(rows, 4) }, (_, r) => (r < rows ? r % l.outC : -1));
+    return {
+      kind: 'conv_gemm_s8_mve',
+      layer: l,
+      k16,
+      nseg: 1,
+      segLen: 0,
+      gathers: false,
+      pack,
+      filter,
+      bias: padded(folded.bias, order),
+      requant: mveRequant(l.multipliers, l.shifts, order),
+      // accumulators for two vectors, a zero-padded vector for the last pixels
+      scratchBytes: 2 * order.length * 4 + (pack > 1 ? 16 : 0),
+    };
+  }
   const { filter, k16 } = mveGemmFilter(l.outC, k, filterAt);
   const order = identityOrder(l.outC, 4);
+  const rowLen = l.kW * l.inC;
+  const [nseg, segLen] = l.dilationW === 1 && rowLen % 16 === 0 ? [l.kH, rowLen] : l.inC % 16 === 0 ? [l.kH * l.kW, l.inC] : [1, 0];
   return {
     kind: 'conv_gemm_s8_mve',
     layer: l,
     k16,
+    nseg,
+    segLen,
+    gathers: gathers(l, segLen),
+    pack,
     filter,
     bias: padded(folded.bias, order),
     requant: mveRequant(l.multipliers, l.shifts, order),
-    // accumulators for two pixels, two gathered rows
-    scratchBytes: 2 * order.length * 4 + 2 * k16,
+    // accumulators for two pixels, segment pointers, a segment of padding, two gather rows
+    scratchBytes: 2 * order.length * 4 + 2 * nseg * POINTER_BYTES + roundUp(segLen, 16) + (gathers(l, segLen) ? 2 * k16 : 0),
   };
+}
+
+/** Whether some pixel of a segmented convolution gathers a kernel row (one cut by the left or right edge). */
+function gathers(l: ConvS8Layer, segLen: number): boolean {
+  if (segLen === 0) return true;
+  if (segLen !== l.kW * l.inC) return false;
+  const lastX = (l.outW - 1) * l.strideW - l.padLeft + (l.kW - 1) * l.dilationW;
+  return l.padLeft > 0 || lastX >= l.inW;
 }
 
 function selectConvMve(graph: Graph, l: ConvS8Layer): KernelCall {
@@ -307,8 +365,8 @@ function selectConvMve(graph: Graph, l: ConvS8Layer): KernelCall {
   return convGemmMve(graph, l, (oc, i) => w[oc * k + i] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
 }
 
-/** Accumulator order of a group of 8 depthwise channels: even lanes (VMULLB), then odd (VMULLT). */
-const DEPTHWISE_SLOTS = [0, 2, 4, 6, 1, 3, 5, 7];
+/** Lane of each accumulator slot in a depthwise group of 16 (VMULLB/T.S8, then VMOVLB/T.S16). */
+const DEPTHWISE_SLOT_LANES = [0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15];
 
 function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -320,26 +378,45 @@ function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
   if (l.depthMultiplier !== 1) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const C = l.outC;
   const folded = foldBias(C, taps, (c, t) => w[t * C + c] as number, biasOrZero(graph, l.bias, C), l.inputOffset);
-  if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  const groups = Math.ceil(C / 8);
-  const filter = new Int16Array(groups * taps * 8);
-  for (let c = 0; c < C; c++) {
-    for (let t = 0; t < taps; t++) filter[((c >> 3) * taps + t) * 8 + (c & 7)] = w[t * C + c] as number;
+  // The kernel narrows requantized values to int16 with saturation before adding the output
+  // offset; with bounded accumulators no value comes near the int32 limits, where that differs.
+  if (!folded || !accumulatorsSmall(folded.absSums, folded.bias, l.shifts)) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  const allShifts = Array.from({ length: C }, (_, c) => (l.shifts.length === 1 ? l.shifts[0] : l.shifts[c]) as number);
+  // Neighbouring pixels share the 16 lanes where the nine-tap kernel can step through them.
+  const pack = taps === 9 && l.strideW === 1 && [2, 4, 8].includes(C) && allShifts.every((v) => v <= 0) ? 16 / C : 1;
+  const lanes = roundUp(C * pack, 16);
+  const groups = lanes / 16;
+  const channelOfLane = (lane: number): number => (pack > 1 ? lane % C : lane < C ? lane : -1);
+  const filter = new Int8Array(lanes * taps);
+  for (let lane = 0; lane < lanes; lane++) {
+    const c = channelOfLane(lane);
+    if (c < 0) continue;
+    for (let t = 0; t < taps; t++) filter[((lane >> 4) * taps + t) * 16 + (lane & 15)] = w[t * C + c] as number;
   }
-  const order = Array.from({ length: groups * 8 }, (_, j) => {
-    const c = (j & ~7) + (DEPTHWISE_SLOTS[j & 7] as number);
-    return c < C ? c : -1;
-  });
+  const order = Array.from({ length: lanes }, (_, j) => channelOfLane((j & ~15) + (DEPTHWISE_SLOT_LANES[j & 15] as number)));
+  const bias = padded(folded.bias, order);
+  const rq = mveRequant(l.multipliers, l.shifts, order);
+  const table = new Int32Array(groups * 48);
+  for (let g = 0; g < groups; g++) {
+    table.set(bias.subarray(g * 16, g * 16 + 16), g * 48);
+    table.set(rq.multipliers.subarray(g * 16, g * 16 + 16), g * 48 + 16);
+    table.set(rq.right.subarray(g * 16, g * 16 + 16), g * 48 + 32);
+  }
   return {
     kind: 'depthwise_conv_s8_mve',
     layer: l,
+    pack,
     filter,
-    bias: padded(folded.bias, order),
-    requant: mveRequant(l.multipliers, l.shifts, order),
+    bias: padded(folded.bias, identityOrder(C, 16)),
+    table,
+    left: rq.left,
     // a row of zero points, then the tap pointers
-    scratchBytes: groups * 8 + taps * POINTER_BYTES,
+    scratchBytes: lanes + taps * POINTER_BYTES,
   };
 }
+
+/** TF_FC_MVE_CHUNK_GROUPS in fully_connected_s8_mve.c: row groups per GEMM call. */
+const FC_MVE_CHUNK_GROUPS = 16;
 
 function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
@@ -349,14 +426,15 @@ function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer): Kernel
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const { filter, k16 } = mveGemmFilter(l.outDepth, k, (o, i) => w[o * k + i] as number);
   const order = identityOrder(l.outDepth, 4);
+  const chunkGroups = Math.min(order.length / 4, FC_MVE_CHUNK_GROUPS);
   return {
     kind: 'fully_connected_s8_mve',
     layer: l,
     k16,
     filter,
     bias: padded(folded.bias, order),
-    // accumulators for two batches, two zero-padded input rows
-    scratchBytes: 2 * order.length * 4 + 2 * k16,
+    // accumulators of one chunk of rows for two batches, zero-padded input rows if needed
+    scratchBytes: 2 * chunkGroups * 16 + (k16 !== k ? Math.min(l.batches, 2) * k16 : 0),
   };
 }
 
@@ -391,8 +469,8 @@ export interface SelectOptions {
   /** Data layouts for this instruction set (default 'dsp'). */
   isa?: Isa;
   /**
-   * Extra flash the compiler may spend on int16 copies of GEMM filters for speed. Default: a
-   * quarter of the model's weight bytes plus 16 KiB.
+   * Extra flash the compiler may spend on int16 copies of GEMM filters for speed (DSP layouts).
+   * Default: a quarter of the model's weight bytes plus 16 KiB.
    */
   widenBudgetBytes?: number;
 }

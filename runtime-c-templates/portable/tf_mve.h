@@ -40,6 +40,13 @@ static inline int32x4_t tf_mve_requantize(int32x4_t acc, int32x4_t multiplier, i
 }
 #endif
 
+/* The output offset is added in wrapping int32 arithmetic on both paths, as TFLite's int32
+ * `acc += output_offset` behaves on every compiler (it matters only for requantized values
+ * within 255 of the int32 limits). */
+static inline int32_t tf_add_wrap(int32_t a, int32_t b) {
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 /* out[i] = clamp(requantize(acc[i], multiplier[i], left[i] + right[i]) + out_offset) for i < n.
  * acc and the tables hold at least n rounded up to 4 entries. */
 static inline void tf_mve_requantize_row(const int32_t *acc, int32_t n, const int32_t *multiplier, const int32_t *left,
@@ -70,7 +77,7 @@ static inline void tf_mve_requantize_row(const int32_t *acc, int32_t n, const in
 #else
     for (int32_t i = 0; i < n; ++i) {
         const int32_t shift = (left ? left[i] : 0) + right[i];
-        out[i] = tf_clamp_s8(tf_requantize(acc[i], multiplier[i], shift) + out_offset, act_min, act_max);
+        out[i] = tf_clamp_s8(tf_add_wrap(tf_requantize(acc[i], multiplier[i], shift), out_offset), act_min, act_max);
     }
 #endif
 }
@@ -93,14 +100,15 @@ static inline void tf_mve_requantize_row_tensor(const int32_t *acc, int32_t n, i
         vstrbq_p_s32(out + i, vminq_s32(vmaxq_s32(vaddq_n_s32(q, out_offset), lo), hi), p);
     }
 #else
-    for (int32_t i = 0; i < n; ++i) out[i] = tf_clamp_s8(tf_requantize(acc[i], multiplier, shift) + out_offset, act_min, act_max);
+    for (int32_t i = 0; i < n; ++i) out[i] = tf_clamp_s8(tf_add_wrap(tf_requantize(acc[i], multiplier, shift), out_offset), act_min, act_max);
 #endif
 }
 
 /* Copies n bytes (n >= 0); on MVE 16 at a time, the last step predicated so nothing past src + n is read. */
 static inline void tf_mve_copy(int8_t *dst, const int8_t *src, int32_t n) {
 #if TF_HAVE_MVE
-    for (; n > 0; n -= 16, dst += 16, src += 16) {
+    for (; n > 16; n -= 16, dst += 16, src += 16) vstrbq_s8(dst, vldrbq_s8(src));
+    if (n > 0) {
         const mve_pred16_t p = vctp8q((uint32_t)n);
         vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
     }
@@ -124,11 +132,23 @@ static inline void tf_mve_copy_padded(int8_t *dst, const int8_t *src, int32_t n,
 static inline void tf_mve_fill(int8_t *dst, int8_t value, int32_t n) {
 #if TF_HAVE_MVE
     const int8x16_t v = vdupq_n_s8(value);
-    for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    for (; n > 16; n -= 16, dst += 16) vstrbq_s8(dst, v);
+    if (n > 0) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
 #else
     for (int32_t i = 0; i < n; ++i) dst[i] = value;
 #endif
 }
+
+/* A GEMM whose two input rows are each `nseg` segments of 16 * seg_steps bytes anywhere in
+ * memory (the rows of a receptive field inside the image, a row of padding, a gathered row). */
+typedef struct {
+    const int8_t *const *segs; /* [nseg][2]: segment s of row 0, of row 1 */
+    int32_t nseg, seg_steps;
+    const int8_t *filter; /* [groups][nseg * seg_steps][4][16] */
+    int32_t groups;
+    const int32_t *bias; /* [4 * groups] */
+    int32_t *acc;        /* [2][4 * groups]: row 0, then row 1 */
+} tf_mve_seg_gemm;
 
 #if TF_HAVE_MVE && defined(__thumb2__)
 /* acc0[4g..4g+3] = bias[4g..] + x0 . rows 4g..4g+3 and acc1[...] likewise for x1, for each of
@@ -189,6 +209,69 @@ __asm__(
     "    .size tf_mve_gemm_4x2, . - tf_mve_gemm_4x2\n"
     "    .text\n");
 
+/* tf_mve_gemm_4x2 over segmented rows. AAPCS: r0 = the descriptor. */
+void tf_mve_gemm_4x2_seg(const tf_mve_seg_gemm *g);
+__asm__(
+    "    .section .text.tf_mve_gemm_4x2_seg,\"ax\",%progbits\n"
+    "    .thumb\n"
+    "    .syntax unified\n"
+    "    .p2align 2\n"
+    "    .type tf_mve_gemm_4x2_seg, %function\n"
+    "tf_mve_gemm_4x2_seg:\n"
+    "    push {r4-r11, lr}\n"
+    "    sub sp, sp, #28\n"
+    "    ldm r0, {r1-r7}\n"         /* segs, nseg, seg_steps, filter, groups, bias, acc */
+    "    strd r1, r2, [sp, #0]\n"
+    "    str r3, [sp, #8]\n"
+    "    str r6, [sp, #12]\n"
+    "    str r7, [sp, #16]\n"       /* acc0 */
+    "    add r7, r7, r5, lsl #4\n"
+    "    str r7, [sp, #20]\n"       /* acc1 */
+    "    str r5, [sp, #24]\n"       /* groups left */
+    "    mov r5, r4\n"              /* filter */
+    "1:\n"
+    "    ldr r1, [sp, #12]\n"
+    "    ldm r1, {r8, r10, r12, lr}\n"
+    "    ldm r1!, {r0, r2, r4, r6}\n"
+    "    str r1, [sp, #12]\n"
+    "    ldrd r9, r11, [sp, #0]\n"
+    "2:\n"
+    "    ldrd r1, r3, [r9], #8\n"
+    "    ldr r7, [sp, #8]\n"
+    "3:\n"
+    "    vldrb.8 q0, [r1], #16\n"
+    "    vldrb.8 q1, [r3], #16\n"
+    "    vldrb.8 q2, [r5], #16\n"
+    "    vmladava.s8 r0, q0, q2\n"
+    "    vmladava.s8 r8, q1, q2\n"
+    "    vldrb.8 q3, [r5], #16\n"
+    "    vmladava.s8 r2, q0, q3\n"
+    "    vmladava.s8 r10, q1, q3\n"
+    "    vldrb.8 q2, [r5], #16\n"
+    "    vmladava.s8 r4, q0, q2\n"
+    "    vmladava.s8 r12, q1, q2\n"
+    "    vldrb.8 q3, [r5], #16\n"
+    "    vmladava.s8 r6, q0, q3\n"
+    "    vmladava.s8 lr, q1, q3\n"
+    "    subs r7, r7, #1\n"
+    "    bne 3b\n"
+    "    subs r11, r11, #1\n"
+    "    bne 2b\n"
+    "    ldr r9, [sp, #16]\n"
+    "    stm r9!, {r0, r2, r4, r6}\n"
+    "    str r9, [sp, #16]\n"
+    "    ldr r9, [sp, #20]\n"
+    "    stm r9!, {r8, r10, r12, lr}\n"
+    "    str r9, [sp, #20]\n"
+    "    ldr r9, [sp, #24]\n"
+    "    subs r9, r9, #1\n"
+    "    str r9, [sp, #24]\n"
+    "    bne 1b\n"
+    "    add sp, sp, #28\n"
+    "    pop {r4-r11, pc}\n"
+    "    .size tf_mve_gemm_4x2_seg, . - tf_mve_gemm_4x2_seg\n"
+    "    .text\n");
+
 /* acc[4g..4g+3] = bias[4g..] + x . rows 4g..4g+3 for each of `groups` row groups, over `steps`
  * 16-byte steps. AAPCS: r0 = x, r1 = filter, r2 = steps (>= 1), r3 = groups (>= 1), [sp] = bias,
  * [sp + 4] = acc. A low-overhead loop (lr) over the steps. */
@@ -243,6 +326,28 @@ static inline void tf_mve_gemm_4x2(const int8_t *x0, const int8_t *x1, const int
         }
         memcpy(acc + 4 * g, a0, sizeof a0);
         memcpy(acc1 + 4 * g, a1, sizeof a1);
+    }
+}
+
+static inline void tf_mve_gemm_4x2_seg(const tf_mve_seg_gemm *g) {
+    const int8_t *filter = g->filter;
+    int32_t *acc1 = g->acc + 4 * g->groups;
+    for (int32_t grp = 0; grp < g->groups; ++grp) {
+        int32_t a0[4], a1[4];
+        for (int r = 0; r < 4; ++r) a0[r] = a1[r] = g->bias[4 * grp + r];
+        for (int32_t s = 0; s < g->nseg; ++s) {
+            const int8_t *x0 = g->segs[2 * s], *x1 = g->segs[2 * s + 1];
+            for (int32_t k = 0; k < g->seg_steps; ++k, filter += 64) {
+                for (int r = 0; r < 4; ++r) {
+                    for (int j = 0; j < 16; ++j) {
+                        a0[r] += x0[16 * k + j] * filter[16 * r + j];
+                        a1[r] += x1[16 * k + j] * filter[16 * r + j];
+                    }
+                }
+            }
+        }
+        memcpy(g->acc + 4 * grp, a0, sizeof a0);
+        memcpy(acc1 + 4 * grp, a1, sizeof a1);
     }
 }
 
