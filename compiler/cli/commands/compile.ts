@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
 import { checkFitsBoard } from '../../boards/fit.ts';
-import { compileModel, loadModel, writeCModule } from '../../compile.ts';
+import { compileModel, isaForBoard, loadModel, writeCModule } from '../../compile.ts';
 import { prepareTsCompanion, type TsCompanionCliOptions } from '../../emit-ts/write_companion.ts';
 import { formatInt, printJson, table } from '../format.ts';
 
@@ -15,7 +15,8 @@ export interface CompileCommandOptions extends TsCompanionCliOptions {
 export function compileCommand(modelPath: string, opts: CompileCommandOptions): void {
   const board = findBoard(opts.board);
   const model = loadModel(modelPath);
-  const compiled = compileModel(model, opts.prefix);
+  // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
+  const compiled = compileModel(model, { prefix: opts.prefix, isa: isaForBoard(board) });
   const fit = checkFitsBoard(compiled, board);
   const companion = prepareTsCompanion(compiled, opts);
   const written = writeCModule(compiled, opts.out);

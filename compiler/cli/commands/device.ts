@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Board } from '../../boards/board_schema.ts';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { findBoard, loadBoards } from '../../boards/load_boards.ts';
-import { compileModel, loadModel, type CompiledModel } from '../../compile.ts';
+import { compileModel, isaForBoard, loadModel, type CompiledModel } from '../../compile.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { generateBoardProject } from '../../projects/generate_project.ts';
 import type { GoldenCase } from '../../validate/golden.ts';
@@ -18,7 +18,7 @@ import { layerProfile, printProfile, writeProfileJson } from './profile.ts';
 
 export async function buildCommand(modelPath: string, opts: { board: string; out: string; json?: boolean }): Promise<void> {
   const board = findBoard(opts.board);
-  const compiled = compileModel(loadModel(modelPath));
+  const compiled = compileModel(loadModel(modelPath), { isa: isaForBoard(board) });
   checkFitsBoard(compiled, board);
   mkdirSync(opts.out, { recursive: true });
   if (isEmulated(board)) {
