@@ -236,6 +236,12 @@ function mveRequantFields(w: SourceWriter, name: string, r: MveRequant): Record<
   };
 }
 
+/** Geometry of a depthwise layer as the depthwise kernels' parameter blocks name it. */
+function depthwiseFields(l: DepthwiseConvS8Layer): Record<string, number> {
+  const { in_c: _inC, out_c: _outC, ...rest } = convFields(l);
+  return { ...rest, channels: l.outC };
+}
+
 function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
   if (call.kind === 'generic') {
     emitLayer(w, call.layer, index, graph, call.variant);
@@ -275,21 +281,8 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
     }
     case 'depthwise_conv_s8_fast': {
       const c = call.layer;
-      const fields = convFields(c);
       declare('tf_depthwise_conv_s8_fast_params', {
-        in_h: fields.in_h as number,
-        in_w: fields.in_w as number,
-        channels: c.outC,
-        out_h: c.outH,
-        out_w: c.outW,
-        k_h: c.kH,
-        k_w: c.kW,
-        stride_h: c.strideH,
-        stride_w: c.strideW,
-        dilation_h: c.dilationH,
-        dilation_w: c.dilationW,
-        pad_top: c.padTop,
-        pad_left: c.padLeft,
+        ...depthwiseFields(c),
         pad_value: -c.inputOffset,
         output_offset: c.outputOffset,
         act_min: c.actMin,
@@ -350,19 +343,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
     case 'depthwise_conv_s8_mve': {
       const c = call.layer;
       declare('tf_depthwise_conv_s8_mve_params', {
-        in_h: c.inH,
-        in_w: c.inW,
-        channels: c.outC,
-        out_h: c.outH,
-        out_w: c.outW,
-        k_h: c.kH,
-        k_w: c.kW,
-        stride_h: c.strideH,
-        stride_w: c.strideW,
-        dilation_h: c.dilationH,
-        dilation_w: c.dilationW,
-        pad_top: c.padTop,
-        pad_left: c.padLeft,
+        ...depthwiseFields(c),
         pack: call.pack,
         pad_value: -c.inputOffset,
         output_offset: c.outputOffset,
