@@ -1,13 +1,13 @@
 // `tinyforge bench`: instructions per inference under QEMU -icount, flash and RAM from the ELF.
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
-import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir, defaultWorkDir } from '../targets/target.ts';
+import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
 import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
 
@@ -82,7 +82,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const machine = boardFile.emulator?.machine ?? '';
   const linkerScript = path.join(CORTEX_M_DIR, board.linkerScript);
   const workDir = resolveWorkDir(undefined);
-  const mod = writeCModule(compiled, path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}-${compiled.isa}`));
+  const mod = writeCModule(compiled, path.join(workDir, 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}-${compiled.isa}`));
   const gcc = requireTool(ARM_GCC);
   const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
@@ -114,7 +114,6 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
     const args = ['-M', machine, '-icount', 'shift=0', '-nographic', '-monitor', 'none', '-serial', 'null', '-semihosting-config', 'enable=on,target=native', '-kernel', build.binary];
     const r = await execTool(qemu, args, { cwd: dir, timeoutMs: 600_000 });
     if (r.code !== 0 || r.timedOut) throw new ToolError(`bench of ${mod.prefix} on ${board.id} failed: exit ${r.code}${r.timedOut ? ' (timed out)' : ''} ${r.stderr.trim()}`);
-    const { readFile } = await import('node:fs/promises');
     const data = await readFile(path.join(dir, 'tf_out.bin'));
     return new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   });
