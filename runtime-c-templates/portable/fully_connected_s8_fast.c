@@ -52,13 +52,23 @@ __asm__(
     "    pop {r3-r11, pc}\n"
     "    .size tf_mac_4rows_s8, . - tf_mac_4rows_s8\n");
 #else
+/* Accumulators in locals and each input loaded once for the four rows: on cores without SIMD
+ * (Cortex-M3, RV32IMC) loads, not multiplies, are what this loop spends. */
 static void tf_mac_4rows_s8(const int8_t *input, const int8_t *filter, int32_t steps, int32_t *acc) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (int32_t s = 0; s < steps; ++s, input += 4, filter += 16) {
-        for (int r = 0; r < 4; ++r) {
-            const int8_t *w = filter + 4 * r;
-            acc[r] += input[0] * w[0] + input[1] * w[1] + input[2] * w[2] + input[3] * w[3];
+        for (int j = 0; j < 4; ++j) {
+            const int32_t x = input[j];
+            a0 += x * filter[j];
+            a1 += x * filter[4 + j];
+            a2 += x * filter[8 + j];
+            a3 += x * filter[12 + j];
         }
     }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 #endif
 
