@@ -1,0 +1,154 @@
+// A plain float32 interpreter for FloatGraph: calibration statistics and the float side of SQNR.
+
+import { TinyforgeError } from '../../errors.ts';
+import { elementCount, type Activation, type Padding } from '../../ir/graph.ts';
+import type { FloatGraph, FloatTensor } from './float_graph.ts';
+
+function act(a: Activation, x: number): number {
+  switch (a) {
+    case 'none':
+      return x;
+    case 'relu':
+      return x < 0 ? 0 : x;
+    case 'relu6':
+      return x < 0 ? 0 : x > 6 ? 6 : x;
+    case 'relu_n1_to_1':
+      return x < -1 ? -1 : x > 1 ? 1 : x;
+  }
+}
+
+function leadingPad(padding: Padding, inSize: number, filter: number, stride: number, dilation: number, out: number): number {
+  if (padding === 'valid') return 0;
+  const effective = (filter - 1) * dilation + 1;
+  return Math.floor(Math.max(0, (out - 1) * stride + effective - inSize) / 2);
+}
+
+/** Runs the graph on one case; returns every activation tensor's values by tensor id. */
+export function runFloat(graph: FloatGraph, inputs: readonly Float32Array[]): Map<number, Float32Array> {
+  const values = new Map<number, Float32Array>();
+  graph.inputs.forEach((id, i) => {
+    const t = graph.tensors[id] as FloatTensor;
+    const v = inputs[i];
+    if (!v || v.length !== elementCount(t.shape)) throw new TinyforgeError(`${graph.name}: input ${i} '${t.name}' needs ${elementCount(t.shape)} values, got ${v?.length ?? 0}`);
+    values.set(id, v);
+  });
+  const get = (id: number): Float32Array => {
+    const t = graph.tensors[id] as FloatTensor;
+    const v = t.data ?? values.get(id);
+    if (!v) throw new TinyforgeError(`${graph.name}: internal: tensor '${t.name}' used before it is computed`);
+    return v;
+  };
+  const shape = (id: number): number[] => (graph.tensors[id] as FloatTensor).shape;
+  for (const op of graph.ops) {
+    const outId = op.outputs[0] as number;
+    const out = new Float32Array(elementCount(shape(outId)));
+    const x = get(op.inputs[0] as number);
+    switch (op.kind) {
+      case 'conv2d':
+      case 'depthwise_conv2d': {
+        const [, inH, inW, inC] = shape(op.inputs[0] as number) as [number, number, number, number];
+        const [, outH, outW, outC] = shape(outId) as [number, number, number, number];
+        const fShape = shape(op.inputs[1] as number);
+        const kH = fShape[1] as number;
+        const kW = fShape[2] as number;
+        const w = get(op.inputs[1] as number);
+        const b = (op.inputs[2] as number) >= 0 ? get(op.inputs[2] as number) : null;
+        const a = op.attrs;
+        const padT = leadingPad(a.padding, inH, kH, a.strideH, a.dilationH, outH);
+        const padL = leadingPad(a.padding, inW, kW, a.strideW, a.dilationW, outW);
+        const dw = op.kind === 'depthwise_conv2d';
+        const mult = dw ? outC / inC : 1;
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            for (let oc = 0; oc < outC; oc++) {
+              let s = b ? (b[oc] as number) : 0;
+              for (let ky = 0; ky < kH; ky++) {
+                const iy = oy * a.strideH - padT + ky * a.dilationH;
+                if (iy < 0 || iy >= inH) continue;
+                for (let kx = 0; kx < kW; kx++) {
+                  const ix = ox * a.strideW - padL + kx * a.dilationW;
+                  if (ix < 0 || ix >= inW) continue;
+                  const base = (iy * inW + ix) * inC;
+                  if (dw) {
+                    s += (x[base + Math.floor(oc / mult)] as number) * (w[(ky * kW + kx) * outC + oc] as number);
+                  } else {
+                    const wb = ((oc * kH + ky) * kW + kx) * inC;
+                    for (let ic = 0; ic < inC; ic++) s += (x[base + ic] as number) * (w[wb + ic] as number);
+                  }
+                }
+              }
+              out[(oy * outW + ox) * outC + oc] = act(a.activation, s);
+            }
+          }
+        }
+        break;
+      }
+      case 'fully_connected': {
+        const [o, n] = shape(op.inputs[1] as number) as [number, number];
+        const w = get(op.inputs[1] as number);
+        const b = (op.inputs[2] as number) >= 0 ? get(op.inputs[2] as number) : null;
+        for (let j = 0; j < o; j++) {
+          let s = b ? (b[j] as number) : 0;
+          for (let i = 0; i < n; i++) s += (x[i] as number) * (w[j * n + i] as number);
+          out[j] = act(op.attrs.activation, s);
+        }
+        break;
+      }
+      case 'average_pool2d':
+      case 'max_pool2d': {
+        const [, inH, inW, c] = shape(op.inputs[0] as number) as [number, number, number, number];
+        const [, outH, outW] = shape(outId) as [number, number, number, number];
+        const a = op.attrs;
+        const padT = leadingPad(a.padding, inH, a.filterH, a.strideH, 1, outH);
+        const padL = leadingPad(a.padding, inW, a.filterW, a.strideW, 1, outW);
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox++) {
+            for (let ch = 0; ch < c; ch++) {
+              let s = op.kind === 'max_pool2d' ? -Infinity : 0;
+              let n = 0;
+              for (let ky = 0; ky < a.filterH; ky++) {
+                const iy = oy * a.strideH - padT + ky;
+                if (iy < 0 || iy >= inH) continue;
+                for (let kx = 0; kx < a.filterW; kx++) {
+                  const ix = ox * a.strideW - padL + kx;
+                  if (ix < 0 || ix >= inW) continue;
+                  const v = x[(iy * inW + ix) * c + ch] as number;
+                  s = op.kind === 'max_pool2d' ? Math.max(s, v) : s + v;
+                  n++;
+                }
+              }
+              out[(oy * outW + ox) * c + ch] = act(a.activation, op.kind === 'max_pool2d' ? s : s / n);
+            }
+          }
+        }
+        break;
+      }
+      case 'add':
+      case 'mul': {
+        const y = get(op.inputs[1] as number);
+        for (let i = 0; i < out.length; i++) {
+          const v = op.kind === 'add' ? (x[i] as number) + (y[i] as number) : (x[i] as number) * (y[i] as number);
+          out[i] = act(op.attrs.activation, v);
+        }
+        break;
+      }
+      case 'softmax': {
+        const shp = shape(outId);
+        const depth = shp[shp.length - 1] as number;
+        for (let r = 0; r < out.length / depth; r++) {
+          let m = -Infinity;
+          for (let i = 0; i < depth; i++) m = Math.max(m, x[r * depth + i] as number);
+          let sum = 0;
+          for (let i = 0; i < depth; i++) sum += Math.exp(op.attrs.beta * ((x[r * depth + i] as number) - m));
+          for (let i = 0; i < depth; i++) out[r * depth + i] = Math.exp(op.attrs.beta * ((x[r * depth + i] as number) - m)) / sum;
+        }
+        break;
+      }
+      case 'reshape':
+        out.set(x);
+        break;
+    }
+    values.set(outId, out);
+  }
+  return values;
+}

@@ -1,0 +1,297 @@
+// Post-training quantization: FloatGraph + calibration samples -> int8 `Graph` (TFLite conventions).
+// Weights: symmetric int8 ([-127, 127]), per-channel for conv (axis 0, OHWI) and depthwise (axis 3),
+// per-tensor for fully connected. Activations: asymmetric int8 from calibration min/max (or
+// percentiles), always containing 0. Biases: int32 at input_scale * weight_scale, zero point 0.
+// Softmax outputs: scale 1/256, zero point -128. Pooling and reshape keep their input's parameters.
+
+import type { LoadedModel } from '../compile.ts';
+import type { FloatGraph, FloatTensor } from '../frontends/tfjs/float_graph.ts';
+import { runFloat } from '../frontends/tfjs/float_run.ts';
+import { elementCount, type Graph, type Op, type Quantization, type Tensor } from '../ir/graph.ts';
+import { lowerGraph } from '../passes/lower.ts';
+import { runReference } from '../reference/run_reference.ts';
+import { roundHalfAwayFromZero } from '../quant/multiplier.ts';
+import { CalibrationError, checkSamples } from './calibration.ts';
+
+export interface PtqOptions {
+  /** 'minmax' (default) or 'percentile' (clip each activation to [100-p, p] percentiles). */
+  method?: 'minmax' | 'percentile';
+  /** Percentile for method 'percentile', default 99.99. */
+  percentile?: number;
+}
+
+export interface IoQuant {
+  name: string;
+  shape: number[];
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface PtqResult {
+  graph: Graph;
+  /** int8 graph inputs: quantize float data with these (see quantizeInput). */
+  inputs: IoQuant[];
+  /** int8 graph outputs: dequantize with these (see dequantizeOutput). */
+  outputs: IoQuant[];
+  /** Calibrated float range per activation tensor id (after the fused activation). */
+  ranges: Map<number, { min: number; max: number }>;
+}
+
+function int8Params(min: number, max: number): { scale: number; zeroPoint: number } {
+  const lo = Math.min(min, 0);
+  let hi = Math.max(max, 0);
+  if (hi - lo < 1e-8) hi = lo + 1e-8;
+  const scale = Math.fround((hi - lo) / 255);
+  const zeroPoint = Math.max(-128, Math.min(127, roundHalfAwayFromZero(-128 - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+function perTensor(scale: number, zeroPoint: number): Quantization {
+  return { scale: [scale], zeroPoint: [zeroPoint], axis: 0 };
+}
+
+function percentileRange(values: Float32Array, p: number): { min: number; max: number } {
+  const sorted = Float32Array.from(values).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((q / 100) * (sorted.length - 1))))] as number;
+  return { min: at(100 - p), max: at(p) };
+}
+
+/** Float ranges of every activation (and input) over the calibration set. */
+export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array[])[], opts: PtqOptions = {}): Map<number, { min: number; max: number }> {
+  if (cases.length === 0) throw new CalibrationError(`${fg.name}: calibration data is empty`);
+  fg.inputs.forEach((id, i) => {
+    const t = fg.tensors[id] as FloatTensor;
+    const samples = cases.map((c, k) => {
+      const s = c[i];
+      if (!s || s.length !== elementCount(t.shape)) throw new CalibrationError(`${fg.name}: calibration case ${k} input ${i} '${t.name}' has ${s?.length ?? 0} values; the input [${t.shape}] needs ${elementCount(t.shape)}`);
+      return s;
+    });
+    checkSamples(samples, `${fg.name}: input '${t.name}'`);
+  });
+  const method = opts.method ?? 'minmax';
+  const p = opts.percentile ?? 99.99;
+  if (method === 'percentile' && !(p > 50 && p <= 100)) throw new CalibrationError(`percentile ${p} must be in (50, 100]`);
+  const ranges = new Map<number, { min: number; max: number }>();
+  const collected = new Map<number, Float32Array[]>();
+  for (const c of cases) {
+    const values = runFloat(fg, c);
+    for (const [id, v] of values) {
+      if (method === 'percentile') {
+        const list = collected.get(id) ?? [];
+        list.push(v);
+        collected.set(id, list);
+      }
+      let r = ranges.get(id);
+      if (!r) {
+        r = { min: Infinity, max: -Infinity };
+        ranges.set(id, r);
+      }
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i] as number;
+        if (!Number.isFinite(x)) throw new CalibrationError(`${fg.name}: tensor '${(fg.tensors[id] as FloatTensor).name}' became ${x} on the calibration data`);
+        if (x < r.min) r.min = x;
+        if (x > r.max) r.max = x;
+      }
+    }
+  }
+  if (method === 'percentile') {
+    for (const [id, list] of collected) {
+      const all = new Float32Array(list.reduce((n, a) => n + a.length, 0));
+      let at = 0;
+      for (const a of list) {
+        all.set(a, at);
+        at += a.length;
+      }
+      ranges.set(id, percentileRange(all, p));
+    }
+  }
+  return ranges;
+}
+
+function int8Bytes(v: Int8Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function int32Bytes(v: Int32Array): Uint8Array {
+  const out = new Uint8Array(v.length * 4);
+  const view = new DataView(out.buffer);
+  v.forEach((x, i) => view.setInt32(i * 4, x, true));
+  return out;
+}
+
+/** Symmetric int8 weights with one scale per index of `axis` (or one scale when axis is -1). */
+function quantizeWeights(t: FloatTensor, axis: number): { data: Int8Array; scales: number[] } {
+  const w = t.data as Float32Array;
+  const channels = axis < 0 ? 1 : (t.shape[axis] as number);
+  const inner = axis < 0 ? 1 : t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const channelOf = (i: number): number => (axis < 0 ? 0 : Math.floor(i / inner) % channels);
+  const maxAbs = new Array<number>(channels).fill(0);
+  w.forEach((x, i) => {
+    const c = channelOf(i);
+    maxAbs[c] = Math.max(maxAbs[c] as number, Math.abs(x));
+  });
+  const scales = maxAbs.map((m) => (m > 0 ? Math.fround(m / 127) : 1));
+  const data = new Int8Array(w.length);
+  w.forEach((x, i) => {
+    data[i] = Math.max(-127, Math.min(127, roundHalfAwayFromZero(x / (scales[channelOf(i)] as number))));
+  });
+  return { data, scales };
+}
+
+function quantizeBias(b: Float32Array, inputScale: number, weightScales: number[], float32Product: boolean): Int32Array {
+  const out = new Int32Array(b.length);
+  b.forEach((x, i) => {
+    const ws = (weightScales.length === 1 ? weightScales[0] : weightScales[i]) as number;
+    const s = float32Product ? Math.fround(inputScale * ws) : inputScale * ws;
+    out[i] = Math.max(-2147483648, Math.min(2147483647, roundHalfAwayFromZero(x / s)));
+  });
+  return out;
+}
+
+/** Quantizes `fg` to an int8 Graph with int8 inputs and outputs. `cases[k][i]` is input i of case k. */
+export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Float32Array[])[], opts: PtqOptions = {}): PtqResult {
+  const ranges = calibrate(fg, cases, opts);
+  const tensors: Tensor[] = fg.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], dtype: 'int8' }));
+  const setQ = (id: number, scale: number, zeroPoint: number): void => {
+    (tensors[id] as Tensor).quant = perTensor(scale, zeroPoint);
+  };
+  const qOf = (id: number): { scale: number; zeroPoint: number } => {
+    const q = (tensors[id] as Tensor).quant;
+    if (!q) throw new Error(`internal: tensor ${id} has no quantization yet`);
+    return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] as number };
+  };
+  const fromRange = (id: number): void => {
+    const r = ranges.get(id);
+    if (!r) throw new Error(`internal: no calibration range for tensor ${id}`);
+    const q = int8Params(r.min, r.max);
+    setQ(id, q.scale, q.zeroPoint);
+  };
+  for (const id of fg.inputs) fromRange(id);
+  const ops: Op[] = fg.ops.map((fop, index) => {
+    const out = fop.outputs[0] as number;
+    const x = fop.inputs[0] as number;
+    switch (fop.kind) {
+      case 'conv2d':
+      case 'depthwise_conv2d':
+      case 'fully_connected': {
+        const wId = fop.inputs[1] as number;
+        const bId = fop.inputs[2] as number;
+        const axis = fop.kind === 'conv2d' ? 0 : fop.kind === 'depthwise_conv2d' ? 3 : -1;
+        const w = quantizeWeights(fg.tensors[wId] as FloatTensor, axis);
+        const wt = tensors[wId] as Tensor;
+        wt.data = int8Bytes(w.data);
+        wt.quant = { scale: w.scales, zeroPoint: w.scales.map(() => 0), axis: Math.max(axis, 0) };
+        if (bId >= 0) {
+          const bt = tensors[bId] as Tensor;
+          const bias = quantizeBias((fg.tensors[bId] as FloatTensor).data as Float32Array, qOf(x).scale, w.scales, fop.kind === 'fully_connected');
+          bt.dtype = 'int32';
+          bt.data = int32Bytes(bias);
+          bt.quant = { scale: w.scales.map((s) => (fop.kind === 'fully_connected' ? Math.fround(qOf(x).scale * s) : qOf(x).scale * s)), zeroPoint: w.scales.map(() => 0), axis: 0 };
+        }
+        fromRange(out);
+        break;
+      }
+      case 'average_pool2d':
+      case 'max_pool2d':
+      case 'reshape': {
+        const q = qOf(x);
+        setQ(out, q.scale, q.zeroPoint);
+        break;
+      }
+      case 'softmax':
+        setQ(out, 1 / 256, -128);
+        break;
+      case 'add':
+      case 'mul':
+        fromRange(out);
+        break;
+    }
+    const base = { sourceIndex: index, inputs: [...fop.inputs], outputs: [...fop.outputs] };
+    switch (fop.kind) {
+      case 'conv2d':
+        return { kind: 'conv2d', ...base, attrs: { ...fop.attrs } };
+      case 'depthwise_conv2d':
+        return { kind: 'depthwise_conv2d', ...base, attrs: { ...fop.attrs } };
+      case 'fully_connected':
+        return { kind: 'fully_connected', ...base, attrs: { activation: fop.attrs.activation, keepNumDims: false } };
+      case 'average_pool2d':
+        return { kind: 'average_pool2d', ...base, attrs: { ...fop.attrs } };
+      case 'max_pool2d':
+        return { kind: 'max_pool2d', ...base, attrs: { ...fop.attrs } };
+      case 'add':
+        return { kind: 'add', ...base, attrs: { ...fop.attrs } };
+      case 'mul':
+        return { kind: 'mul', ...base, attrs: { ...fop.attrs } };
+      case 'softmax':
+        return { kind: 'softmax', ...base, attrs: { ...fop.attrs } };
+      case 'reshape':
+        return { kind: 'reshape', ...base, attrs: { newShape: [...fop.attrs.newShape] } };
+    }
+  });
+  const graph: Graph = { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };
+  const io = (id: number): IoQuant => {
+    const t = tensors[id] as Tensor;
+    return { name: t.name, shape: [...t.shape], ...qOf(id) };
+  };
+  return { graph, inputs: graph.inputs.map(io), outputs: graph.outputs.map(io), ranges };
+}
+
+/** What compileModel takes. `sha256` identifies the source model (e.g. LoadedTfjsModel.sha256). */
+export function ptqLoadedModel(result: PtqResult, modelPath: string, sha256: string): LoadedModel {
+  return { path: modelPath, bytes: new Uint8Array(0), sha256, graph: result.graph };
+}
+
+/** TFLite QUANTIZE: q = clamp(round(x / scale) + zero_point). Returns raw int8 bytes. */
+export function quantizeInput(x: Float32Array, q: { scale: number; zeroPoint: number }): Uint8Array {
+  const out = new Int8Array(x.length);
+  x.forEach((v, i) => {
+    out[i] = Math.max(-128, Math.min(127, roundHalfAwayFromZero(v / q.scale) + q.zeroPoint));
+  });
+  return int8Bytes(out);
+}
+
+export function dequantizeOutput(bytes: Uint8Array, q: { scale: number; zeroPoint: number }): Float32Array {
+  const v = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from(v, (x) => (x - q.zeroPoint) * q.scale);
+}
+
+export interface LayerSqnr {
+  /** Index in FloatGraph.ops (= sourceIndex of the int8 op). */
+  index: number;
+  kind: string;
+  source: string;
+  /** 10*log10(signal power / noise power) in dB over all cases; Infinity when exact. */
+  sqnrDb: number;
+}
+
+/**
+ * Per-layer SQNR: the float graph's output of every op vs the dequantized output of the same op in
+ * the int8 TS reference (fed the quantized inputs), accumulated over `cases`.
+ */
+export function layerSqnr(fg: FloatGraph, result: PtqResult, cases: readonly (readonly Float32Array[])[]): LayerSqnr[] {
+  const layers = lowerGraph(result.graph);
+  const all = fg.ops.map((o) => o.outputs[0] as number);
+  const probe: Graph = { ...result.graph, outputs: all };
+  const signal = new Array<number>(all.length).fill(0);
+  const noise = new Array<number>(all.length).fill(0);
+  for (const c of cases) {
+    const f = runFloat(fg, c);
+    const q = runReference(probe, layers, c.map((x, i) => quantizeInput(x, result.inputs[i] as IoQuant)));
+    all.forEach((id, k) => {
+      const t = result.graph.tensors[id] as Tensor;
+      const d = dequantizeOutput(q[k] as Uint8Array, { scale: t.quant?.scale[0] as number, zeroPoint: t.quant?.zeroPoint[0] as number });
+      const fv = f.get(id) as Float32Array;
+      for (let i = 0; i < fv.length; i++) {
+        const e = (fv[i] as number) - (d[i] as number);
+        signal[k] = (signal[k] as number) + (fv[i] as number) ** 2;
+        noise[k] = (noise[k] as number) + e * e;
+      }
+    });
+  }
+  return fg.ops.map((o, k) => ({
+    index: k,
+    kind: o.kind,
+    source: o.source,
+    sqnrDb: (noise[k] as number) === 0 ? Infinity : 10 * Math.log10((signal[k] as number) / (noise[k] as number)),
+  }));
+}
