@@ -20,7 +20,13 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
     // int32 multipliers and int8 shifts per channel
     if ('multipliers' in l) flashBytes += l.multipliers.byteLength + l.shifts.length;
     if (call.kind !== 'generic') {
-      flashBytes += call.filter.byteLength + call.bias.byteLength;
+      const filterBytes =
+        call.kind === 'fully_connected_s8_sparse'
+          ? call.tiles.byteLength + call.steps.byteLength + call.counts.byteLength
+          : call.kind === 'fully_connected_s8_csr_sparse'
+            ? call.values.byteLength + call.deltas.byteLength + call.counts.byteLength
+            : call.filter.byteLength;
+      flashBytes += filterBytes + call.bias.byteLength;
     } else if ('weights' in l) {
       for (const id of [l.weights, l.bias]) {
         if (id < 0 || counted.has(id)) continue;

@@ -148,7 +148,7 @@ class SourceWriter {
   }
 
   /** A compile-time prepared weight or bias array (named tf_const_* so size reports count it as model data). */
-  packed(name: string, ctype: 'int8_t' | 'int16_t' | 'int32_t', values: ArrayLike<number>, what: string): string {
+  packed(name: string, ctype: 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'uint16_t', values: ArrayLike<number>, what: string): string {
     const full = `tf_const_${name}`;
     this.constants.push(`/* ${safeComment(what)} */`, `static const ${ctype} ${full}[${values.length}] TF_ALIGNED(16) = {\n${arrayBody(values)}\n};`);
     return full;
@@ -313,6 +313,47 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
       });
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
+    case 'fully_connected_s8_sparse': {
+      const f = call.layer;
+      declare('tf_fully_connected_s8_sparse_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        requant: call.requant,
+        counts: w.packed(`layer${index}_tile_counts`, 'uint16_t', call.counts, `layer ${index} kept 4x4 weight tiles per group of four rows`),
+        steps: w.packed(`layer${index}_tile_steps`, 'uint16_t', call.steps.length > 0 ? call.steps : [0], `layer ${index} input step (4 bytes) of each kept tile`),
+        tiles: w.packed(`layer${index}_tiles`, 'int8_t', call.tiles.length > 0 ? call.tiles : [0], `layer ${index} filter: ${call.steps.length} of ${call.cost.groups * call.cost.steps} 4x4 tiles (all-zero tiles dropped), rows interleaved in 4-byte steps`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+      });
+      w.calls.push(`    tf_fully_connected_s8_sparse(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
+    case 'fully_connected_s8_csr_sparse': {
+      const f = call.layer;
+      const some = (a: Uint8Array | Int8Array): ArrayLike<number> => (a.length > 0 ? a : [0]);
+      declare('tf_fully_connected_s8_csr_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        requant: call.requant,
+        counts: w.packed(`layer${index}_csr_counts`, 'uint16_t', call.counts, `layer ${index} non-zero weights (and gap bridges) per row`),
+        deltas: w.packed(`layer${index}_csr_deltas`, 'uint8_t', some(call.deltas), `layer ${index} column distance of each entry from the previous one`),
+        values: w.packed(`layer${index}_csr_values`, 'int8_t', some(call.values), `layer ${index} filter: the ${call.cost.entries} stored weights of ${f.outDepth} x ${f.accumDepth}`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+      });
+      w.calls.push(`    tf_fully_connected_s8_csr(&${name}, ${inRef}, ${outRef});`);
       return;
     }
     case 'conv_gemm_s8_mve': {

@@ -5,6 +5,7 @@
 import type { Graph, Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer } from '../ir/layers.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
+import { csrCost, csrLayout, csrPays, sparseCost, sparsePays, tileSparseLayout, type CsrCost, type SparseCost } from '../prune/sparse_layout.ts';
 
 export type KernelMode = 'optimized' | 'portable';
 
@@ -117,7 +118,47 @@ export interface FullyConnectedMveCall {
   scratchBytes: number;
 }
 
-export type KernelCall = GenericCall | ConvGemmCall | DepthwiseFastCall | FullyConnectedFastCall | ConvGemmMveCall | DepthwiseMveCall | FullyConnectedMveCall;
+/** Fully connected over tile-sparse weights (compiler/prune/sparse_layout.ts), chosen when it saves flash. */
+export interface FullyConnectedSparseCall {
+  kind: 'fully_connected_s8_sparse';
+  layer: FullyConnectedS8Layer;
+  /** Kept 4x4 tiles per group of four rows. */
+  counts: Uint16Array;
+  /** Column step (4-byte input word) of each kept tile. */
+  steps: Uint16Array;
+  /** [tiles][4 rows][4] */
+  tiles: Int8Array;
+  bias: Int32Array;
+  requant: RequantMode;
+  cost: SparseCost;
+  scratchBytes: 0;
+}
+
+/** Fully connected over element-sparse (CSR) weights, chosen for unstructured pruning when it saves flash. */
+export interface FullyConnectedCsrCall {
+  kind: 'fully_connected_s8_csr_sparse';
+  layer: FullyConnectedS8Layer;
+  /** Entries per row. */
+  counts: Uint16Array;
+  /** Column distance of each entry from the previous one of its row. */
+  deltas: Uint8Array;
+  values: Int8Array;
+  bias: Int32Array;
+  requant: RequantMode;
+  cost: CsrCost;
+  scratchBytes: 0;
+}
+
+export type KernelCall =
+  | GenericCall
+  | ConvGemmCall
+  | DepthwiseFastCall
+  | FullyConnectedFastCall
+  | FullyConnectedSparseCall
+  | FullyConnectedCsrCall
+  | ConvGemmMveCall
+  | DepthwiseMveCall
+  | FullyConnectedMveCall;
 
 const INT32_LIMIT = 2 ** 31;
 /** Pointer slots in scratch are sized for 64-bit hosts too. */
@@ -252,6 +293,35 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCal
   for (let o = 0; o < l.outDepth; o++) {
     const base = (o >> 2) * 4 * k4 + (o & 3) * 4;
     for (let i = 0; i < k; i++) filter[base + (i >> 2) * 16 + (i & 3)] = w[o * k + i] as number;
+  }
+  // Pruned weights: skip all-zero 4x4 tiles, or store only the non-zero weights (CSR), when that
+  // saves flash without costing instructions; the smaller layout wins.
+  const sparse = tileSparseLayout(l.outDepth, k, (o, i) => w[o * k + i] as number);
+  const cost = sparse && sparseCost(l.outDepth, k, l.batches, sparse);
+  const tilePays = sparse !== undefined && cost !== undefined && sparsePays(cost);
+  const csr = csrLayout(l.outDepth, k, (o, i) => w[o * k + i] as number);
+  const csrC = csr && csrCost(l.outDepth, k, l.batches, csr);
+  if (csr && csrC && csrPays(csrC) && (!tilePays || csrC.csrFilterBytes < (cost as SparseCost).sparseFilterBytes)) {
+    return {
+      kind: 'fully_connected_s8_csr_sparse',
+      layer: l,
+      ...csr,
+      bias: folded.bias,
+      requant: requantMode(folded.absSums, folded.bias, [l.shift]),
+      cost: csrC,
+      scratchBytes: 0,
+    };
+  }
+  if (sparse && cost && tilePays) {
+    return {
+      kind: 'fully_connected_s8_sparse',
+      layer: l,
+      ...sparse,
+      bias: folded.bias,
+      requant: requantMode(folded.absSums, folded.bias, [l.shift]),
+      cost,
+      scratchBytes: 0,
+    };
   }
   return {
     kind: 'fully_connected_s8_fast',

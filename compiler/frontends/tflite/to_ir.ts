@@ -159,7 +159,7 @@ function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number
     // One copy per buffer (tensors sharing a buffer share it), detached from the file and aligned at 0.
     let copy = bufferCopies.get(raw.buffer);
     if (!copy) {
-      copy = view.slice();
+      copy = new Uint8Array(view); // a real copy: Buffer#slice would return a view of the file
       bufferCopies.set(raw.buffer, copy);
     }
     tensor.data = copy;

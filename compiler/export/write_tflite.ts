@@ -1,0 +1,282 @@
+// Writes a tinyforge IR graph back to a .tflite flatbuffer (schema version 3), so that a graph
+// changed by the compiler (e.g. magnitude-pruned) can be fed to TFLite / TFLite Micro again.
+// The frontend reads the result back to an identical IR: every tensor (shape, type, name,
+// quantization with its per-channel axis, constant data; tensors that shared a buffer share one
+// again), every op with its builtin options, and the graph inputs and outputs.
+
+import { Builder } from 'flatbuffers';
+import { TinyforgeError } from '../errors.ts';
+import type { Activation, DType, Graph, Op, OpKind, Padding, Quantization, Tensor } from '../ir/graph.ts';
+import { BuiltinOp, BuiltinOptionsType, F, FILE_IDENTIFIER, Padding as PaddingEnum, TensorType } from '../frontends/tflite/schema.ts';
+
+type Offset = number;
+
+const TENSOR_TYPE: Readonly<Record<DType, number>> = {
+  int8: TensorType.INT8,
+  uint8: TensorType.UINT8,
+  int16: TensorType.INT16,
+  int32: TensorType.INT32,
+  int64: TensorType.INT64,
+  float32: TensorType.FLOAT32,
+  float16: TensorType.FLOAT16,
+  bool: TensorType.BOOL,
+};
+
+const BUILTIN_CODE: Readonly<Record<OpKind, number>> = {
+  conv2d: BuiltinOp.CONV_2D,
+  depthwise_conv2d: BuiltinOp.DEPTHWISE_CONV_2D,
+  fully_connected: BuiltinOp.FULLY_CONNECTED,
+  average_pool2d: BuiltinOp.AVERAGE_POOL_2D,
+  max_pool2d: BuiltinOp.MAX_POOL_2D,
+  add: BuiltinOp.ADD,
+  mul: BuiltinOp.MUL,
+  softmax: BuiltinOp.SOFTMAX,
+  reshape: BuiltinOp.RESHAPE,
+  quantize: BuiltinOp.QUANTIZE,
+  dequantize: BuiltinOp.DEQUANTIZE,
+};
+
+/** Operator versions of the int8 forms of each op, as the TFLite converter writes them (TFLite Micro does not check them). */
+const OP_VERSION: Readonly<Record<OpKind, number>> = {
+  conv2d: 3,
+  depthwise_conv2d: 3,
+  fully_connected: 4,
+  average_pool2d: 2,
+  max_pool2d: 2,
+  add: 2,
+  mul: 2,
+  softmax: 2,
+  reshape: 1,
+  quantize: 2,
+  dequantize: 2,
+};
+
+const ACTIVATION_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, relu_n1_to_1: 2, relu6: 3 };
+
+function paddingCode(p: Padding): number {
+  return p === 'same' ? PaddingEnum.SAME : PaddingEnum.VALID;
+}
+
+function intVector(b: Builder, values: readonly number[]): Offset {
+  b.startVector(4, values.length, 4);
+  for (let i = values.length - 1; i >= 0; i--) b.addInt32(values[i] as number);
+  return b.endVector();
+}
+
+function floatVector(b: Builder, values: readonly number[]): Offset {
+  b.startVector(4, values.length, 4);
+  for (let i = values.length - 1; i >= 0; i--) b.addFloat32(values[i] as number);
+  return b.endVector();
+}
+
+function longVector(b: Builder, values: readonly number[]): Offset {
+  b.startVector(8, values.length, 8);
+  for (let i = values.length - 1; i >= 0; i--) b.addInt64(BigInt(values[i] as number));
+  return b.endVector();
+}
+
+function offsetVector(b: Builder, offsets: readonly Offset[]): Offset {
+  b.startVector(4, offsets.length, 4);
+  for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i] as number);
+  return b.endVector();
+}
+
+/** A ubyte vector whose first byte is 16-byte aligned (as the TFLite converter aligns buffers). */
+function dataVector(b: Builder, data: Uint8Array): Offset {
+  b.startVector(1, data.length, 16);
+  for (let i = data.length - 1; i >= 0; i--) b.writeInt8(data[i] as number);
+  return b.endVector();
+}
+
+function buildQuant(b: Builder, q: Quantization): Offset {
+  const f = F.QuantizationParameters;
+  const scale = floatVector(b, q.scale);
+  const zp = longVector(b, q.zeroPoint);
+  b.startObject(7);
+  b.addFieldOffset(f.scale, scale, 0);
+  b.addFieldOffset(f.zeroPoint, zp, 0);
+  b.addFieldInt32(f.quantizedDimension, q.axis, null);
+  return b.endObject();
+}
+
+function buildTensor(b: Builder, t: Tensor, buffer: number): Offset {
+  const f = F.Tensor;
+  const shape = intVector(b, t.shape);
+  const name = b.createString(t.name);
+  const quant = t.quant ? buildQuant(b, t.quant) : 0;
+  b.startObject(10);
+  b.addFieldOffset(f.shape, shape, 0);
+  b.addFieldInt8(f.type, TENSOR_TYPE[t.dtype], null);
+  b.addFieldInt32(f.buffer, buffer, null);
+  b.addFieldOffset(f.name, name, 0);
+  if (quant) b.addFieldOffset(f.quantization, quant, 0);
+  return b.endObject();
+}
+
+/** The builtin options of an op: union type and table (type NONE for ops without options). */
+function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
+  switch (op.kind) {
+    case 'conv2d': {
+      const f = F.Conv2DOptions;
+      const a = op.attrs;
+      b.startObject(7);
+      b.addFieldInt8(f.padding, paddingCode(a.padding), null);
+      b.addFieldInt32(f.strideW, a.strideW, null);
+      b.addFieldInt32(f.strideH, a.strideH, null);
+      b.addFieldInt8(f.fusedActivation, ACTIVATION_CODE[a.activation], null);
+      b.addFieldInt32(f.dilationW, a.dilationW, null);
+      b.addFieldInt32(f.dilationH, a.dilationH, null);
+      return { type: BuiltinOptionsType.Conv2DOptions, table: b.endObject() };
+    }
+    case 'depthwise_conv2d': {
+      const f = F.DepthwiseConv2DOptions;
+      const a = op.attrs;
+      b.startObject(7);
+      b.addFieldInt8(f.padding, paddingCode(a.padding), null);
+      b.addFieldInt32(f.strideW, a.strideW, null);
+      b.addFieldInt32(f.strideH, a.strideH, null);
+      b.addFieldInt32(f.depthMultiplier, a.depthMultiplier, null);
+      b.addFieldInt8(f.fusedActivation, ACTIVATION_CODE[a.activation], null);
+      b.addFieldInt32(f.dilationW, a.dilationW, null);
+      b.addFieldInt32(f.dilationH, a.dilationH, null);
+      return { type: BuiltinOptionsType.DepthwiseConv2DOptions, table: b.endObject() };
+    }
+    case 'fully_connected': {
+      const f = F.FullyConnectedOptions;
+      b.startObject(5);
+      b.addFieldInt8(f.fusedActivation, ACTIVATION_CODE[op.attrs.activation], null);
+      b.addFieldInt8(f.weightsFormat, 0, null);
+      b.addFieldInt8(f.keepNumDims, op.attrs.keepNumDims ? 1 : 0, null);
+      return { type: BuiltinOptionsType.FullyConnectedOptions, table: b.endObject() };
+    }
+    case 'average_pool2d':
+    case 'max_pool2d': {
+      const f = F.Pool2DOptions;
+      const a = op.attrs;
+      b.startObject(6);
+      b.addFieldInt8(f.padding, paddingCode(a.padding), null);
+      b.addFieldInt32(f.strideW, a.strideW, null);
+      b.addFieldInt32(f.strideH, a.strideH, null);
+      b.addFieldInt32(f.filterW, a.filterW, null);
+      b.addFieldInt32(f.filterH, a.filterH, null);
+      b.addFieldInt8(f.fusedActivation, ACTIVATION_CODE[a.activation], null);
+      return { type: BuiltinOptionsType.Pool2DOptions, table: b.endObject() };
+    }
+    case 'add':
+    case 'mul': {
+      b.startObject(op.kind === 'add' ? 2 : 1);
+      b.addFieldInt8(F.AddOptions.fusedActivation, ACTIVATION_CODE[op.attrs.activation], null);
+      return { type: op.kind === 'add' ? BuiltinOptionsType.AddOptions : BuiltinOptionsType.MulOptions, table: b.endObject() };
+    }
+    case 'softmax': {
+      b.startObject(1);
+      b.addFieldFloat32(F.SoftmaxOptions.beta, op.attrs.beta, null);
+      return { type: BuiltinOptionsType.SoftmaxOptions, table: b.endObject() };
+    }
+    case 'reshape': {
+      const shape = intVector(b, op.attrs.newShape);
+      b.startObject(1);
+      b.addFieldOffset(F.ReshapeOptions.newShape, shape, 0);
+      return { type: BuiltinOptionsType.ReshapeOptions, table: b.endObject() };
+    }
+    case 'quantize':
+    case 'dequantize':
+      return { type: BuiltinOptionsType.NONE, table: 0 };
+  }
+}
+
+function buildOperator(b: Builder, op: Op, opcodeIndex: number): Offset {
+  const f = F.Operator;
+  // The IR keeps RESHAPE's target shape as an attribute (no shape input); it goes into ReshapeOptions.
+  const inputs = intVector(b, op.inputs);
+  const outputs = intVector(b, op.outputs);
+  const options = buildOptions(b, op);
+  b.startObject(13);
+  b.addFieldInt32(f.opcodeIndex, opcodeIndex, null);
+  b.addFieldOffset(f.inputs, inputs, 0);
+  b.addFieldOffset(f.outputs, outputs, 0);
+  if (options.type !== BuiltinOptionsType.NONE) {
+    b.addFieldInt8(f.builtinOptionsType, options.type, null);
+    b.addFieldOffset(f.builtinOptions, options.table, 0);
+  }
+  return b.endObject();
+}
+
+function buildOperatorCode(b: Builder, kind: OpKind): Offset {
+  const f = F.OperatorCode;
+  const code = BUILTIN_CODE[kind];
+  b.startObject(4);
+  // Codes below 127 go in both fields (old readers use the int8 one); higher codes use the
+  // placeholder 127 there, as the converter writes them.
+  b.addFieldInt8(f.deprecatedBuiltinCode, Math.min(code, 127), null);
+  b.addFieldInt32(f.version, OP_VERSION[kind], null);
+  b.addFieldInt32(f.builtinCode, code, null);
+  return b.endObject();
+}
+
+export interface WriteTfliteOptions {
+  /** Model description string (default "tinyforge"). */
+  description?: string;
+}
+
+/** Serializes `graph` as a .tflite file. */
+export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uint8Array {
+  graph.tensors.forEach((t, i) => {
+    if (t.id !== i) throw new TinyforgeError(`tensor ${i} '${t.name}' has id ${t.id}: tensor ids must be their indices`);
+  });
+  const b = new Builder(1024);
+  // Buffers: 0 is the empty sentinel; tensors that share a data array share a buffer.
+  const bufferOf = new Map<Uint8Array, number>();
+  const bufferData: (Uint8Array | undefined)[] = [undefined];
+  const tensorBuffer = graph.tensors.map((t) => {
+    if (!t.data || t.data.byteLength === 0) return 0;
+    let index = bufferOf.get(t.data);
+    if (index === undefined) {
+      index = bufferData.length;
+      bufferData.push(t.data);
+      bufferOf.set(t.data, index);
+    }
+    return index;
+  });
+  // Operator codes in first-use order.
+  const kinds: OpKind[] = [];
+  for (const op of graph.ops) if (!kinds.includes(op.kind)) kinds.push(op.kind);
+
+  const buffers = bufferData.map((data) => {
+    const vec = data ? dataVector(b, data) : 0;
+    b.startObject(3);
+    if (vec) b.addFieldOffset(F.Buffer.data, vec, 0);
+    return b.endObject();
+  });
+  const tensors = graph.tensors.map((t, i) => buildTensor(b, t, tensorBuffer[i] as number));
+  const operators = graph.ops.map((op) => buildOperator(b, op, kinds.indexOf(op.kind)));
+  const codes = kinds.map((k) => buildOperatorCode(b, k));
+
+  const sf = F.SubGraph;
+  const tensorVec = offsetVector(b, tensors);
+  const inputVec = intVector(b, graph.inputs);
+  const outputVec = intVector(b, graph.outputs);
+  const opVec = offsetVector(b, operators);
+  const sgName = b.createString(graph.name);
+  b.startObject(5);
+  b.addFieldOffset(sf.tensors, tensorVec, 0);
+  b.addFieldOffset(sf.inputs, inputVec, 0);
+  b.addFieldOffset(sf.outputs, outputVec, 0);
+  b.addFieldOffset(sf.operators, opVec, 0);
+  b.addFieldOffset(sf.name, sgName, 0);
+  const subgraph = b.endObject();
+
+  const mf = F.Model;
+  const codeVec = offsetVector(b, codes);
+  const subgraphVec = offsetVector(b, [subgraph]);
+  const description = b.createString(options.description ?? 'tinyforge');
+  const bufferVec = offsetVector(b, buffers);
+  b.startObject(5);
+  b.addFieldInt32(mf.version, 3, null);
+  b.addFieldOffset(mf.operatorCodes, codeVec, 0);
+  b.addFieldOffset(mf.subgraphs, subgraphVec, 0);
+  b.addFieldOffset(mf.description, description, 0);
+  b.addFieldOffset(mf.buffers, bufferVec, 0);
+  b.finish(b.endObject(), FILE_IDENTIFIER);
+  return b.asUint8Array().slice();
+}
