@@ -12,6 +12,7 @@ import { runCommand } from './commands/run.ts';
 import { reportCommand } from './commands/report.ts';
 import { validateCommand } from './commands/validate.ts';
 import { buildCommand, flashCommand, portsCommand } from './commands/device.ts';
+import { quantizeCommand } from './commands/quantize.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { initCommand } from './commands/init.ts';
 import { configFilePath, projectConfig, requireSetting, withConfig } from './config_options.ts';
@@ -129,6 +130,19 @@ function buildProgram(): Command {
         process.exitCode = await validateCommand(requireSetting(o.model, '<model>', 'model'), o);
       },
     );
+
+  program
+    .command('quantize')
+    .description('Quantize a float TF.js model (model.json) to an int8 .tflite, optionally pruned')
+    .argument('<model.json>', 'TF.js layers or graph model')
+    .requiredOption('--calib <data>', 'calibration inputs: a .npy file or a folder of .npy / raw float32 files')
+    .requiredOption('--out <file.tflite>', 'where to write the int8 model')
+    .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
+    .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
+    .option('--percentile <p>', 'clip activation ranges to the p-th percentile instead of min/max')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy --out model_int8.tflite\n  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 --out model_pruned.tflite')
+    .action(async (model: string, opts: { calib: string; out: string; prune?: string; pruneBlock?: string; percentile?: string; json?: boolean }) => quantizeCommand(model, opts));
 
   program
     .command('build')

@@ -1,11 +1,16 @@
 // TF.js frontends: model.json (+ weight shards) -> FloatGraph. Quantize with compiler/quantize/ptq.ts.
 
 import '@tensorflow/tfjs-backend-cpu';
+import { env } from '@tensorflow/tfjs-core';
 import path from 'node:path';
 import type { FloatGraph } from './float_graph.ts';
 import { loadGraphFloatGraph } from './graph_frontend.ts';
 import { readArtifacts } from './io.ts';
 import { loadLayersFloatGraph } from './layers_frontend.ts';
+
+// The CPU backend otherwise tells every Node user to install tfjs-node, which tinyforge avoids on
+// purpose (its install downloads a binary); a CLI that prints that on every run is noise.
+env().set('PROD', true);
 
 export type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
 export { runFloat } from './float_run.ts';
