@@ -227,6 +227,21 @@ function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, numbe
   };
 }
 
+/** The bias array of an optimized kernel: the model's bias with the input offset folded in. */
+function foldedBias(w: SourceWriter, index: number, bias: Int32Array): string {
+  return w.packed(`layer${index}_bias`, 'int32_t', bias, `layer ${index} bias with the input offset folded in`);
+}
+
+/** Padding value and output requantization range shared by the convolution kernels' parameter blocks. */
+function outputStage(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
+  return { pad_value: -l.inputOffset, output_offset: l.outputOffset, act_min: l.actMin, act_max: l.actMax };
+}
+
+/** Per-channel int32 multipliers and int8 shifts. */
+function perChannelRequant(w: SourceWriter, name: string, l: { multipliers: Int32Array; shifts: Int32Array }): Record<string, string> {
+  return { multiplier: w.qparams(`${name}_multiplier`, 'int32_t', l.multipliers), shift: w.qparams(`${name}_shift`, 'int8_t', l.shifts) };
+}
+
 /** The vector kernels' requantization tables: multiplier, right shift and (if any is positive) left shift. */
 function mveRequantFields(w: SourceWriter, name: string, r: MveRequant): Record<string, string> {
   return {
@@ -262,19 +277,15 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       declare('tf_conv_gemm_s8_params', {
         ...convFields(c),
         k4: call.k4,
-        pad_value: -c.inputOffset,
-        output_offset: c.outputOffset,
-        act_min: c.actMin,
-        act_max: c.actMax,
+        ...outputStage(c),
         requant: call.requant,
         wide: call.filter instanceof Int16Array ? 1 : 0,
         filter:
           call.filter instanceof Int16Array
             ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-element steps`)
             : w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
-        multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
-        shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
+        bias: foldedBias(w, index, call.bias),
+        ...perChannelRequant(w, name, c),
       });
       w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
@@ -283,15 +294,11 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       const c = call.layer;
       declare('tf_depthwise_conv_s8_fast_params', {
         ...depthwiseFields(c),
-        pad_value: -c.inputOffset,
-        output_offset: c.outputOffset,
-        act_min: c.actMin,
-        act_max: c.actMax,
+        ...outputStage(c),
         requant: call.requant,
         filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16, lanes c0 c2 c1 c3`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
-        multiplier: w.qparams(`${name}_multiplier`, 'int32_t', c.multipliers),
-        shift: w.qparams(`${name}_shift`, 'int8_t', c.shifts),
+        bias: foldedBias(w, index, call.bias),
+        ...perChannelRequant(w, name, c),
       });
       w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
@@ -310,7 +317,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_max: f.actMax,
         requant: call.requant,
         filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k4}, groups of four rows interleaved in 4-byte steps`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        bias: foldedBias(w, index, call.bias),
       });
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
@@ -330,7 +337,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         counts: w.packed(`layer${index}_tile_counts`, 'uint16_t', call.counts, `layer ${index} kept 4x4 weight tiles per group of four rows`),
         steps: w.packed(`layer${index}_tile_steps`, 'uint16_t', call.steps.length > 0 ? call.steps : [0], `layer ${index} input step (4 bytes) of each kept tile`),
         tiles: w.packed(`layer${index}_tiles`, 'int8_t', call.tiles.length > 0 ? call.tiles : [0], `layer ${index} filter: ${call.steps.length} of ${call.cost.groups * call.cost.steps} 4x4 tiles (all-zero tiles dropped), rows interleaved in 4-byte steps`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        bias: foldedBias(w, index, call.bias),
       });
       w.calls.push(`    tf_fully_connected_s8_sparse(&${name}, ${inRef}, ${outRef});`);
       return;
@@ -351,7 +358,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         counts: w.packed(`layer${index}_csr_counts`, 'uint16_t', call.counts, `layer ${index} non-zero weights (and gap bridges) per row`),
         deltas: w.packed(`layer${index}_csr_deltas`, 'uint8_t', some(call.deltas), `layer ${index} column distance of each entry from the previous one`),
         values: w.packed(`layer${index}_csr_values`, 'int8_t', some(call.values), `layer ${index} filter: the ${call.cost.entries} stored weights of ${f.outDepth} x ${f.accumDepth}`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        bias: foldedBias(w, index, call.bias),
       });
       w.calls.push(`    tf_fully_connected_s8_csr(&${name}, ${inRef}, ${outRef});`);
       return;
@@ -365,17 +372,14 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         seg_len: call.segLen,
         gathers: call.gathers ? 1 : 0,
         pack: call.pack,
-        pad_value: -c.inputOffset,
-        output_offset: c.outputOffset,
-        act_min: c.actMin,
-        act_max: c.actMax,
+        ...outputStage(c),
         filter: w.packed(
           `layer${index}_filter`,
           'int8_t',
           call.filter,
           `layer ${index} filter: ${call.pack > 1 ? `${call.pack} pixels x ${c.outC}` : c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`,
         ),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        bias: foldedBias(w, index, call.bias),
         ...mveRequantFields(w, name, call.requant),
       });
       w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
@@ -386,10 +390,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       declare('tf_depthwise_conv_s8_mve_params', {
         ...depthwiseFields(c),
         pack: call.pack,
-        pad_value: -c.inputOffset,
-        output_offset: c.outputOffset,
-        act_min: c.actMin,
-        act_max: c.actMax,
+        ...outputStage(c),
         filter: w.packed(
           `layer${index}_filter`,
           'int8_t',
@@ -420,7 +421,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_min: f.actMin,
         act_max: f.actMax,
         filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
-        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`),
+        bias: foldedBias(w, index, call.bias),
       });
       w.calls.push(`    tf_fully_connected_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
