@@ -139,10 +139,11 @@ function buildProgram(): Command {
     .requiredOption('--out <file.tflite>', 'where to write the int8 model')
     .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
     .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
+    .option('--prune-channels <fraction>', 'remove this fraction of the output channels of CONV_2D/FC layers whose consumers can follow (0..0.95), lowest L1 norm first')
     .option('--percentile <p>', 'clip activation ranges to the p-th percentile instead of min/max')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy --out model_int8.tflite\n  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 --out model_pruned.tflite')
-    .action(async (model: string, opts: { calib: string; out: string; prune?: string; pruneBlock?: string; percentile?: string; json?: boolean }) => quantizeCommand(model, opts));
+    .action(async (model: string, opts: { calib: string; out: string; prune?: string; pruneBlock?: string; pruneChannels?: string; percentile?: string; json?: boolean }) => quantizeCommand(model, opts));
 
   program
     .command('build')
