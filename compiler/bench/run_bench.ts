@@ -87,7 +87,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
   const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs });
-  const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), linkerScript];
+  const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), path.join(CORTEX_M_DIR, 'cortex_m_reset.h'), linkerScript];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {
     const mainC = path.join(dir, 'bench_main.c');
@@ -100,7 +100,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
         '-I', RUNTIME_TEMPLATES_DIR,
         path.join(mod.dir, `${mod.prefix}.c`),
         mainC,
-        ...templates.slice(0, 2),
+        ...templates.slice(0, 2), // the two C files; the header and linker script are hashed only
         '-T', linkerScript,
         ...ARM_LINK_FLAGS,
         '-o', path.join(dir, 'bench.elf'),

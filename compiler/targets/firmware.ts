@@ -89,14 +89,15 @@ const FAMILIES: Readonly<Record<FirmwareFamily, FirmwareFamilySpec>> = {
     family: 'mps2',
     sources: [path.join(CORTEX_M_DIR, 'hal_mps2.c'), path.join(CORTEX_M_DIR, 'startup_agent_cortex_m.c')],
     linkerScript: path.join(CORTEX_M_DIR, 'mps2.ld'),
-    includeDirs: [],
+    // cortex_m_reset.h, shared by the startups (listed so the build cache sees it)
+    includeDirs: [CORTEX_M_DIR],
     libFlags: ARM_LIB_FLAGS,
   },
   'mps3-an547': {
     family: 'mps3-an547',
     sources: [path.join(CORTEX_M_DIR, 'hal_mps3_an547.c'), path.join(CORTEX_M_DIR, 'startup_agent_cortex_m.c')],
     linkerScript: path.join(CORTEX_M_DIR, 'mps3_an547.ld'),
-    includeDirs: [],
+    includeDirs: [CORTEX_M_DIR],
     libFlags: ARM_LIB_FLAGS,
   },
   'riscv-virt': {

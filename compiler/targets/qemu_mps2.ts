@@ -122,6 +122,7 @@ export async function buildForQemuMps2(board: Mps2BoardName, mod: CompiledModule
     path.join(RUNTIME_TEMPLATES_DIR, 'runner_io.h'),
     path.join(CORTEX_M_DIR, 'io_semihost.c'),
     path.join(CORTEX_M_DIR, 'startup_cortex_m.c'),
+    path.join(CORTEX_M_DIR, 'cortex_m_reset.h'),
     linkerScriptOf(board),
   ];
   const hash = await contentHash(

@@ -21,13 +21,12 @@
  * A HAL that needs interrupts (SysTick on an547) defines the strong SysTick_Handler. */
 #include <stdint.h>
 
+#include "cortex_m_reset.h"
+
 /* System control block registers (ARMv7-M / ARMv8-M). */
-#define TF_SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
-#define TF_SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
 #define TF_SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
 #define TF_SCB_HFSR (*(volatile uint32_t *)0xE000ED2Cu)
 #define TF_SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
-#define TF_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 
 #define TF_FAULT_NMI 2u
 #define TF_FAULT_HARDFAULT 3u
@@ -37,13 +36,6 @@
 #define TF_FAULT_SECUREFAULT 7u
 #define TF_FAULT_MAIN_RETURNED 0xFFu
 
-/* Symbols from the linker script. */
-extern uint32_t __data_load__[];
-extern uint32_t __data_start__[];
-extern uint32_t __data_end__[];
-extern uint32_t __bss_start__[];
-extern uint32_t __bss_end__[];
-extern uint32_t __StackTop[];
 
 int main(void);
 
@@ -97,27 +89,7 @@ __attribute__((section(".isr_vector"), used)) const tf_vector_t tf_vector_table[
 };
 
 void Reset_Handler(void) {
-  uint32_t *src;
-  uint32_t *dst;
-
-#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
-  /* Full access to CP10/CP11 (FPU and, on Armv8.1-M, MVE) before any such instruction runs. */
-  TF_SCB_CPACR |= 0xFu << 20;
-  __asm__ volatile("dsb\n\tisb" ::: "memory");
-#endif
-
-  /* MemManage/BusFault/UsageFault under their own names instead of escalating to HardFault,
-   * and trap integer division by zero. */
-  TF_SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
-  TF_SCB_CCR |= 1u << 4;
-
-  src = __data_load__;
-  for (dst = __data_start__; dst < __data_end__; ++dst, ++src) {
-    *dst = *src;
-  }
-  for (dst = __bss_start__; dst < __bss_end__; ++dst) {
-    *dst = 0;
-  }
+  tf_cortex_m_prepare();
 
   {
     uint32_t frame[8] = {0, 0, 0, 0, 0, 0, 0, 0};

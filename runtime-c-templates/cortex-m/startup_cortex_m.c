@@ -9,6 +9,8 @@
  *   105 any other exception or interrupt. */
 #include <stdint.h>
 
+#include "cortex_m_reset.h"
+
 #define TF_EXIT_NMI 100
 #define TF_EXIT_HARDFAULT 101
 #define TF_EXIT_MEMMANAGE 102
@@ -16,18 +18,7 @@
 #define TF_EXIT_USAGEFAULT 104
 #define TF_EXIT_UNEXPECTED_IRQ 105
 
-/* System control block registers (ARMv7-M). */
-#define TF_SCB_CCR (*(volatile uint32_t *)0xE000ED14u)
-#define TF_SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
-#define TF_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 
-/* Symbols from mps2.ld. */
-extern uint32_t __data_load__[];
-extern uint32_t __data_start__[];
-extern uint32_t __data_end__[];
-extern uint32_t __bss_start__[];
-extern uint32_t __bss_end__[];
-extern uint32_t __StackTop[];
 
 int main(void);
 
@@ -91,27 +82,7 @@ __attribute__((section(".isr_vector"), used)) const tf_vector_t tf_vector_table[
 };
 
 void Reset_Handler(void) {
-  uint32_t *src;
-  uint32_t *dst;
-
-#if defined(__ARM_FP)
-  /* Full access to CP10/CP11 before any floating-point instruction can run. */
-  TF_SCB_CPACR |= 0xFu << 20;
-  __asm__ volatile("dsb\n\tisb" ::: "memory");
-#endif
-
-  /* Report MemManage/BusFault/UsageFault under their own exit codes instead of escalating
-   * everything to HardFault, and trap integer division by zero like a host would. */
-  TF_SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
-  TF_SCB_CCR |= 1u << 4;
-
-  src = __data_load__;
-  for (dst = __data_start__; dst < __data_end__; ++dst, ++src) {
-    *dst = *src;
-  }
-  for (dst = __bss_start__; dst < __bss_end__; ++dst) {
-    *dst = 0;
-  }
+  tf_cortex_m_prepare();
 
   tf_semihost_exit(main());
 }
