@@ -257,20 +257,34 @@ function depthwiseFields(l: DepthwiseConvS8Layer): Record<string, number> {
   return { ...rest, channels: l.outC };
 }
 
+/** What every layer's emission starts with: its name, storage pointers, a comment line in invoke,
+ * and a way to declare its parameter block. */
+function startLayer(
+  w: SourceWriter,
+  l: Layer,
+  index: number,
+  graph: Graph,
+  kernel: string,
+): { name: string; inRef: string; outRef: string; declare: (type: string, fields: Record<string, string | number>) => void } {
+  const name = `tf_layer${index}`;
+  const shapeOf = (id: number): string => `[${(graph.tensors[id] as Tensor).shape.join('x')}]`;
+  w.calls.push(`    /* layer ${index}: op ${l.sourceIndex} ${kernel} ${shapeOf(l.inputs[0] as number)} -> ${shapeOf(l.outputs[0] as number)} */`);
+  return {
+    name,
+    inRef: w.ref(l.inputs[0] as number, false),
+    outRef: w.ref(l.outputs[0] as number, true),
+    declare: (type, fields) => {
+      w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
+    },
+  };
+}
+
 function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
   if (call.kind === 'generic') {
     emitLayer(w, call.layer, index, graph, call.variant);
     return;
   }
-  const l = call.layer;
-  const name = `tf_layer${index}`;
-  const inRef = w.ref(l.inputs[0] as number, false);
-  const outRef = w.ref(l.outputs[0] as number, true);
-  const shapeOf = (id: number): string => `[${(graph.tensors[id] as Tensor).shape.join('x')}]`;
-  w.calls.push(`    /* layer ${index}: op ${l.sourceIndex} ${call.kind} ${shapeOf(l.inputs[0] as number)} -> ${shapeOf(l.outputs[0] as number)} */`);
-  const declare = (type: string, fields: Record<string, string | number>): void => {
-    w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
-  };
+  const { name, inRef, outRef, declare } = startLayer(w, call.layer, index, graph, call.kind);
   switch (call.kind) {
     case 'conv_gemm_s8': {
       const c = call.layer;
@@ -430,14 +444,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
 }
 
 function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, variant?: 'mve'): void {
-  const name = `tf_layer${index}`;
-  const inRef = w.ref(l.inputs[0] as number, false);
-  const outRef = w.ref(l.outputs[0] as number, true);
-  const shapeOf = (id: number): string => `[${(graph.tensors[id] as Tensor).shape.join('x')}]`;
-  w.calls.push(`    /* layer ${index}: op ${l.sourceIndex} ${l.kernel} ${shapeOf(l.inputs[0] as number)} -> ${shapeOf(l.outputs[0] as number)} */`);
-  const declare = (type: string, fields: Record<string, string | number>): void => {
-    w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
-  };
+  const { name, inRef, outRef, declare } = startLayer(w, l, index, graph, l.kernel);
   switch (l.kernel) {
     case 'conv_s8':
     case 'depthwise_conv_s8': {
