@@ -6,6 +6,7 @@ import {
   elementCount,
   tensorBytes,
   type Activation,
+  type Conv2DAttrs,
   type DType,
   type Graph,
   type Op,
@@ -288,14 +289,24 @@ function convertConv2D(o: OpReader): Op {
     sourceIndex: o.raw.index,
     inputs: [x.id, w.id, b ? b.id : -1],
     outputs: [y.id],
-    attrs: {
-      padding: o.padding(t, f.padding),
-      strideH: o.positive(t, f.strideH, 0, 'stride_h'),
-      strideW: o.positive(t, f.strideW, 0, 'stride_w'),
-      dilationH: o.positive(t, f.dilationH, 1, 'dilation_h_factor'),
-      dilationW: o.positive(t, f.dilationW, 1, 'dilation_w_factor'),
-      activation: o.activation(t, f.fusedActivation),
-    },
+    attrs: convAttrs(o, t, f),
+  };
+}
+
+/** Padding, strides, dilations and fused activation: the same fields (at different ids) in
+ * Conv2DOptions and DepthwiseConv2DOptions. */
+function convAttrs(
+  o: OpReader,
+  t: Table | undefined,
+  f: { padding: number; strideH: number; strideW: number; dilationH: number; dilationW: number; fusedActivation: number },
+): Conv2DAttrs {
+  return {
+    padding: o.padding(t, f.padding),
+    strideH: o.positive(t, f.strideH, 0, 'stride_h'),
+    strideW: o.positive(t, f.strideW, 0, 'stride_w'),
+    dilationH: o.positive(t, f.dilationH, 1, 'dilation_h_factor'),
+    dilationW: o.positive(t, f.dilationW, 1, 'dilation_w_factor'),
+    activation: o.activation(t, f.fusedActivation),
   };
 }
 
@@ -330,15 +341,7 @@ function convertDepthwise(o: OpReader): Op {
     sourceIndex: o.raw.index,
     inputs: [x.id, w.id, b ? b.id : -1],
     outputs: [y.id],
-    attrs: {
-      padding: o.padding(t, f.padding),
-      strideH: o.positive(t, f.strideH, 0, 'stride_h'),
-      strideW: o.positive(t, f.strideW, 0, 'stride_w'),
-      dilationH: o.positive(t, f.dilationH, 1, 'dilation_h_factor'),
-      dilationW: o.positive(t, f.dilationW, 1, 'dilation_w_factor'),
-      activation: o.activation(t, f.fusedActivation),
-      depthMultiplier,
-    },
+    attrs: { ...convAttrs(o, t, f), depthMultiplier },
   };
 }
 
