@@ -73,8 +73,8 @@ describe('TF.js layers frontend', () => {
   });
 
   it('names an unsupported layer and lists the supported ones', () => {
-    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3 }), tfl.layers.batchNormalization({})] });
-    expect(() => layersModelToFloatGraph(model, 'bn')).toThrow(/layer 'batch_normalization\w*' \(BatchNormalization\) is not supported; supported layers: InputLayer, Dense/);
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3 }), tfl.layers.layerNormalization({})] });
+    expect(() => layersModelToFloatGraph(model, 'ln')).toThrow(/layer 'layer_normalization\w*' \(LayerNormalization\) is not supported; supported layers: InputLayer, Dense/);
     const tanh = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3, activation: 'tanh', name: 'd_tanh' })] });
     expect(() => layersModelToFloatGraph(tanh, 'tanh')).toThrow(/'d_tanh': activation 'tanh' of layer Dense is not supported/);
   });

@@ -316,7 +316,7 @@ describe('builder-made models', () => {
     const gelu = build((s) => {
       s.opcodes[1] = { builtin: 150, deprecated: 127 };
     });
-    expectModelError(gelu, /^m\.tflite: operator 1 is GELU, which tinyforge does not support \(supported: ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, MUL, QUANTIZE, RESHAPE, SOFTMAX\)$/);
+    expectModelError(gelu, /^m\.tflite: operator 1 is GELU, which tinyforge does not support \(supported: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, MUL, PAD, PADV2, QUANTIZE, RESHAPE, SOFTMAX\)$/);
   });
 
   it('accepts an FC without a bias slot and marks the bias absent', () => {
@@ -462,7 +462,7 @@ describe('corrupt and unsupported files', () => {
     });
     expectModelError(
       bad,
-      new RegExp(`^micro_speech\\.tflite: operator ${firstUser} is TANH, which tinyforge does not support \\(supported: ADD, AVERAGE_POOL_2D, CONV_2D, .*SOFTMAX\\)$`),
+      new RegExp(`^micro_speech\\.tflite: operator ${firstUser} is TANH, which tinyforge does not support \\(supported: ADD, AVERAGE_POOL_2D, CONCATENATION, CONV_2D, .*SOFTMAX\\)$`),
       'micro_speech.tflite',
     );
     expectModelError(

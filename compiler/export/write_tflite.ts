@@ -32,9 +32,16 @@ const BUILTIN_CODE: Readonly<Record<OpKind, number>> = {
   mul: BuiltinOp.MUL,
   softmax: BuiltinOp.SOFTMAX,
   reshape: BuiltinOp.RESHAPE,
+  pad: BuiltinOp.PAD,
+  concatenation: BuiltinOp.CONCATENATION,
   quantize: BuiltinOp.QUANTIZE,
   dequantize: BuiltinOp.DEQUANTIZE,
 };
+
+/** The builtin code of an op: the kind's, except that a PAD with constant_values (three inputs) is PADV2. */
+function builtinCode(op: Op): number {
+  return op.kind === 'pad' && op.inputs.length === 3 ? BuiltinOp.PADV2 : BUILTIN_CODE[op.kind];
+}
 
 /** Operator versions of the int8 forms of each op, as the TFLite converter writes them (TFLite Micro does not check them). */
 const OP_VERSION: Readonly<Record<OpKind, number>> = {
@@ -47,6 +54,8 @@ const OP_VERSION: Readonly<Record<OpKind, number>> = {
   mul: 2,
   softmax: 2,
   reshape: 1,
+  pad: 2,
+  concatenation: 2,
   quantize: 2,
   dequantize: 2,
 };
@@ -179,6 +188,18 @@ function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
       b.addFieldOffset(F.ReshapeOptions.newShape, shape, 0);
       return { type: BuiltinOptionsType.ReshapeOptions, table: b.endObject() };
     }
+    case 'pad': {
+      // PadOptions and PadV2Options are empty tables; the converter writes them anyway.
+      b.startObject(0);
+      return { type: op.inputs.length === 3 ? BuiltinOptionsType.PadV2Options : BuiltinOptionsType.PadOptions, table: b.endObject() };
+    }
+    case 'concatenation': {
+      const f = F.ConcatenationOptions;
+      b.startObject(2);
+      b.addFieldInt32(f.axis, op.attrs.axis, null);
+      b.addFieldInt8(f.fusedActivation, ACTIVATION_CODE[op.attrs.activation], null);
+      return { type: BuiltinOptionsType.ConcatenationOptions, table: b.endObject() };
+    }
     case 'quantize':
     case 'dequantize':
       return { type: BuiltinOptionsType.NONE, table: 0 };
@@ -202,9 +223,8 @@ function buildOperator(b: Builder, op: Op, opcodeIndex: number): Offset {
   return b.endObject();
 }
 
-function buildOperatorCode(b: Builder, kind: OpKind): Offset {
+function buildOperatorCode(b: Builder, kind: OpKind, code: number): Offset {
   const f = F.OperatorCode;
-  const code = BUILTIN_CODE[kind];
   b.startObject(4);
   // Codes below 127 go in both fields (old readers use the int8 one); higher codes use the
   // placeholder 127 there, as the converter writes them.
@@ -238,9 +258,10 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
     }
     return index;
   });
-  // Operator codes in first-use order.
-  const kinds: OpKind[] = [];
-  for (const op of graph.ops) if (!kinds.includes(op.kind)) kinds.push(op.kind);
+  // Operator codes in first-use order (PAD and PADV2 are one IR kind but two codes).
+  const codes: { kind: OpKind; code: number }[] = [];
+  for (const op of graph.ops) if (!codes.some((c) => c.code === builtinCode(op))) codes.push({ kind: op.kind, code: builtinCode(op) });
+  const codeIndex = (op: Op): number => codes.findIndex((c) => c.code === builtinCode(op));
 
   const buffers = bufferData.map((data) => {
     const vec = data ? dataVector(b, data) : 0;
@@ -249,8 +270,8 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
     return b.endObject();
   });
   const tensors = graph.tensors.map((t, i) => buildTensor(b, t, tensorBuffer[i] as number));
-  const operators = graph.ops.map((op) => buildOperator(b, op, kinds.indexOf(op.kind)));
-  const codes = kinds.map((k) => buildOperatorCode(b, k));
+  const operators = graph.ops.map((op) => buildOperator(b, op, codeIndex(op)));
+  const codeTables = codes.map((c) => buildOperatorCode(b, c.kind, c.code));
 
   const sf = F.SubGraph;
   const tensorVec = offsetVector(b, tensors);
@@ -267,7 +288,7 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
   const subgraph = b.endObject();
 
   const mf = F.Model;
-  const codeVec = offsetVector(b, codes);
+  const codeVec = offsetVector(b, codeTables);
   const subgraphVec = offsetVector(b, [subgraph]);
   const description = b.createString(options.description ?? 'tinyforge');
   const bufferVec = offsetVector(b, buffers);

@@ -75,6 +75,13 @@ export interface ReshapeAttrs {
   newShape: number[];
 }
 
+/** CONCATENATION along `axis` (always normalized to 0 <= axis < rank). TFLite Micro accepts only
+ * activation 'none'; it is kept so a model round-trips through the .tflite writer unchanged. */
+export interface ConcatenationAttrs {
+  axis: number;
+  activation: Activation;
+}
+
 /** Inputs are tensor ids in the order the op defines; -1 marks an absent optional input (e.g. no bias). */
 interface OpBase<K extends string, A> {
   kind: K;
@@ -94,6 +101,14 @@ export type AddOp = OpBase<'add', ElementwiseAttrs>;
 export type MulOp = OpBase<'mul', ElementwiseAttrs>;
 export type SoftmaxOp = OpBase<'softmax', SoftmaxAttrs>;
 export type ReshapeOp = OpBase<'reshape', ReshapeAttrs>;
+/**
+ * TFLite PAD (inputs [input, paddings]) or PADV2 (inputs [input, paddings, constant_values]):
+ * paddings is a constant int32 [rank, 2] tensor of (before, after) per dimension, as in the file,
+ * so the writer can emit the op unchanged; PAD fills with the output zero point, PADV2 with its
+ * int8 scalar constant.
+ */
+export type PadOp = OpBase<'pad', Record<string, never>>;
+export type ConcatenationOp = OpBase<'concatenation', ConcatenationAttrs>;
 export type QuantizeOp = OpBase<'quantize', Record<string, never>>;
 export type DequantizeOp = OpBase<'dequantize', Record<string, never>>;
 
@@ -107,6 +122,8 @@ export type Op =
   | MulOp
   | SoftmaxOp
   | ReshapeOp
+  | PadOp
+  | ConcatenationOp
   | QuantizeOp
   | DequantizeOp;
 

@@ -118,6 +118,30 @@ export interface ReshapeLayer extends LayerBase<'reshape'> {
   bytes: number;
 }
 
+/**
+ * Constant padding of an int8 tensor of up to 4 dimensions, seen as 4-D (leading dimensions of 1
+ * added): output[i] = input[i - before] inside the copied region, padValue elsewhere.
+ */
+export interface PadS8Layer extends LayerBase<'pad_s8'> {
+  /** Input dimensions, 4-D. */
+  inDims: [number, number, number, number];
+  /** Output dimensions, 4-D: inDims + before + after. */
+  outDims: [number, number, number, number];
+  before: [number, number, number, number];
+  after: [number, number, number, number];
+  padValue: number;
+}
+
+/**
+ * Concatenation of int8 tensors along one axis as TFLite's reference does it: for each of `outer`
+ * slices, copy `copySizes[i]` bytes from input i in turn (copySizes[i] = input i's extent along the
+ * axis times the product of the dimensions after it).
+ */
+export interface ConcatenationS8Layer extends LayerBase<'concatenation_s8'> {
+  outer: number;
+  copySizes: number[];
+}
+
 /** int8 -> int8 requantization (TFLite QUANTIZE between two int8 scales). */
 export interface RequantizeS8Layer extends LayerBase<'requantize_s8'> {
   size: number;
@@ -151,6 +175,8 @@ export type Layer =
   | MulS8Layer
   | SoftmaxS8Layer
   | ReshapeLayer
+  | PadS8Layer
+  | ConcatenationS8Layer
   | RequantizeS8Layer
   | QuantizeF32S8Layer
   | DequantizeS8F32Layer;

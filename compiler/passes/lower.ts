@@ -5,6 +5,7 @@ import { TinyforgeError } from '../errors.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Op, type Padding, type Tensor } from '../ir/graph.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+import { int32Constant as int32Values } from '../reference/run_reference.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Op['kind'], string>> = {
   conv2d: 'CONV_2D',
@@ -16,11 +17,15 @@ const OP_DISPLAY_NAME: Readonly<Record<Op['kind'], string>> = {
   mul: 'MUL',
   softmax: 'SOFTMAX',
   reshape: 'RESHAPE',
+  pad: 'PAD',
+  concatenation: 'CONCATENATION',
   quantize: 'QUANTIZE',
   dequantize: 'DEQUANTIZE',
 };
 
 export function opDisplayName(op: Op): string {
+  // PADV2 is PAD with a third (constant_values) input; the IR has one kind for both.
+  if (op.kind === 'pad' && op.inputs.length === 3) return 'PADV2';
   return OP_DISPLAY_NAME[op.kind];
 }
 
@@ -366,6 +371,119 @@ function lowerReshape(ctx: LoweringContext): Layer {
   return { kernel: 'reshape', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], bytes, macs: 0 };
 }
 
+/** Dimensions of a rank <= 4 shape as 4-D, leading dimensions of 1 added (TFLite's extended shape). */
+function extend4(values: readonly number[], fill: number): [number, number, number, number] {
+  const out: [number, number, number, number] = [fill, fill, fill, fill];
+  values.forEach((v, i) => (out[4 - values.length + i] = v));
+  return out;
+}
+
+function sameInt8Quant(a: { scale: number; zeroPoint: number }, b: { scale: number; zeroPoint: number }): boolean {
+  return a.scale === b.scale && a.zeroPoint === b.zeroPoint;
+}
+
+function lowerPad(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'pad') ctx.fail('internal: not pad');
+  const input = ctx.tensor(0);
+  const paddings = ctx.tensor(1);
+  const output = ctx.tensor(0, 'output');
+  const inQ = ctx.int8(input, 'input');
+  const outQ = ctx.int8(output, 'output');
+  // TFLite's int8 PAD copies bytes, which is only right when both sides share one quantization
+  // (the converter guarantees it; a hand-made model might not).
+  if (!sameInt8Quant(inQ, outQ)) ctx.fail(`input quantization (scale ${inQ.scale}, zero point ${inQ.zeroPoint}) differs from the output's (scale ${outQ.scale}, zero point ${outQ.zeroPoint}); int8 PAD needs them equal`);
+  const rank = input.shape.length;
+  if (rank > 4) ctx.fail(`input '${input.name}' has rank ${rank}; PAD supports at most 4 dimensions`);
+  if (output.shape.length !== rank) ctx.fail(`output '${output.name}' has rank ${output.shape.length}, input ${rank}`);
+  ctx.constantWeights(paddings, 'paddings');
+  if (paddings.dtype !== 'int32' || elementCount(paddings.shape) !== 2 * rank) ctx.fail(`paddings '${paddings.name}' must be int32 [${rank}, 2]`);
+  const pads = Array.from(int32Values(paddings));
+  const before: number[] = [];
+  const after: number[] = [];
+  for (let d = 0; d < rank; d++) {
+    const b = pads[2 * d] as number;
+    const a = pads[2 * d + 1] as number;
+    if (b < 0 || a < 0) ctx.fail(`negative padding (${b}, ${a}) in dimension ${d}`);
+    if ((input.shape[d] as number) + b + a !== output.shape[d]) ctx.fail(`output dimension ${d} is ${output.shape[d]}, not ${input.shape[d]} + ${b} + ${a}`);
+    before.push(b);
+    after.push(a);
+  }
+  // PAD fills with the output zero point; PADV2 with its constant, which TFLite Micro requires to
+  // share the output's quantization (so its int8 value is used as is).
+  let padValue = outQ.zeroPoint;
+  const constantId = op.inputs[2] ?? -1;
+  if (constantId >= 0) {
+    const c = ctx.tensor(2);
+    ctx.constantWeights(c, 'constant_values');
+    const cQ = ctx.int8(c, 'constant_values');
+    if (!sameInt8Quant(cQ, outQ)) ctx.fail(`constant_values '${c.name}' quantization (scale ${cQ.scale}, zero point ${cQ.zeroPoint}) differs from the output's; PADV2 needs them equal`);
+    if (elementCount(c.shape) !== 1) ctx.fail(`constant_values '${c.name}' must hold one value`);
+    padValue = (c.data as Uint8Array)[0] as number;
+    if (padValue > 127) padValue -= 256;
+  } else if (padValue < -128 || padValue > 127) {
+    ctx.fail(`output zero point ${padValue} is outside the int8 range`);
+  }
+  return {
+    kernel: 'pad_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [op.inputs[0] as number],
+    outputs: [op.outputs[0] as number],
+    inDims: extend4(input.shape, 1),
+    outDims: extend4(output.shape, 1),
+    before: extend4(before, 0),
+    after: extend4(after, 0),
+    padValue,
+    macs: 0,
+  };
+}
+
+/** Most inputs of one CONCATENATION (TFLite Micro's kMaxInputNum). */
+const MAX_CONCAT_INPUTS = 10;
+
+function lowerConcatenation(ctx: LoweringContext): Layer {
+  const op = ctx.op;
+  if (op.kind !== 'concatenation') ctx.fail('internal: not concatenation');
+  const output = ctx.tensor(0, 'output');
+  const outQ = ctx.int8(output, 'output');
+  if (op.attrs.activation !== 'none') ctx.fail(`fused activation ${op.attrs.activation.toUpperCase()} is not supported (TFLite Micro requires NONE)`);
+  const n = op.inputs.length;
+  if (n < 1 || n > MAX_CONCAT_INPUTS) ctx.fail(`has ${n} inputs; TFLite Micro supports 1 to ${MAX_CONCAT_INPUTS}`);
+  const rank = output.shape.length;
+  if (rank > 4) ctx.fail(`output '${output.name}' has rank ${rank}; CONCATENATION supports at most 4 dimensions`);
+  const axis = op.attrs.axis;
+  if (axis < 0 || axis >= rank) ctx.fail(`axis ${axis} is outside the output's rank ${rank}`);
+  const inner = elementCount(output.shape.slice(axis + 1));
+  const outer = elementCount(output.shape.slice(0, axis));
+  let total = 0;
+  const copySizes = op.inputs.map((_, i) => {
+    const x = ctx.tensor(i);
+    const q = ctx.int8(x, `input ${i}`);
+    // TFLite Micro's int8 CONCATENATION copies bytes without looking at the scales (TFLite's
+    // converter gives every input the output's quantization). Inputs quantized differently would
+    // need a requantizing concatenation, which TFLite Micro does not have, so tinyforge rejects
+    // them rather than produce bytes that mean something else.
+    if (!sameInt8Quant(q, outQ)) {
+      ctx.fail(`input ${i} '${x.name}' quantization (scale ${q.scale}, zero point ${q.zeroPoint}) differs from the output's (scale ${outQ.scale}, zero point ${outQ.zeroPoint}); TFLite Micro's int8 CONCATENATION copies bytes and needs them equal`);
+    }
+    if (x.shape.length !== rank || x.shape.some((d, k) => k !== axis && d !== output.shape[k])) {
+      ctx.fail(`input ${i} '${x.name}' [${x.shape}] does not match output [${output.shape}] outside axis ${axis}`);
+    }
+    total += x.shape[axis] as number;
+    return (x.shape[axis] as number) * inner;
+  });
+  if (total !== output.shape[axis]) ctx.fail(`inputs add up to ${total} along axis ${axis}, the output has ${output.shape[axis]}`);
+  return {
+    kernel: 'concatenation_s8',
+    sourceIndex: op.sourceIndex,
+    inputs: [...op.inputs],
+    outputs: [op.outputs[0] as number],
+    outer,
+    copySizes,
+    macs: 0,
+  };
+}
+
 function lowerQuantize(ctx: LoweringContext): Layer {
   const op = ctx.op;
   const input = ctx.tensor(0);
@@ -408,6 +526,10 @@ export function lowerOp(graph: Graph, op: Op): Layer {
       return lowerSoftmax(ctx);
     case 'reshape':
       return lowerReshape(ctx);
+    case 'pad':
+      return lowerPad(ctx);
+    case 'concatenation':
+      return lowerConcatenation(ctx);
     case 'quantize':
       return lowerQuantize(ctx);
     case 'dequantize':

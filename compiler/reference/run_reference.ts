@@ -6,11 +6,13 @@ import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from '../ir/graph.
 import type { Layer } from '../ir/layers.ts';
 import { addS8 } from '../kernels/add_s8.ts';
 import { avgPoolS8 } from '../kernels/avg_pool_s8.ts';
+import { concatenationS8 } from '../kernels/concatenation_s8.ts';
 import { convS8 } from '../kernels/conv_s8.ts';
 import { depthwiseConvS8 } from '../kernels/depthwise_conv_s8.ts';
 import { fullyConnectedS8 } from '../kernels/fully_connected_s8.ts';
 import { maxPoolS8 } from '../kernels/max_pool_s8.ts';
 import { mulS8 } from '../kernels/mul_s8.ts';
+import { padS8 } from '../kernels/pad_s8.ts';
 import { dequantizeS8F32, quantizeF32S8, requantizeS8 } from '../kernels/quantize.ts';
 import { softmaxS8 } from '../kernels/softmax_s8.ts';
 
@@ -92,6 +94,12 @@ export function runReference(graph: Graph, layers: readonly Layer[], inputs: rea
         break;
       case 'reshape':
         buffer(out0).set(buffer(in0).subarray(0, l.bytes));
+        break;
+      case 'pad_s8':
+        padS8(l, s8(in0), s8(out0));
+        break;
+      case 'concatenation_s8':
+        concatenationS8(l, l.inputs.map((id) => s8(id)), s8(out0));
         break;
       case 'requantize_s8':
         requantizeS8(l, s8(in0), s8(out0));

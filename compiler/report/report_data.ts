@@ -157,6 +157,11 @@ function filterText(l: Layer): string {
       return `${l.filterH}x${l.filterW} s${l.strideH},${l.strideW}`;
     case 'fully_connected_s8':
       return `${l.accumDepth}→${l.outDepth}`;
+    case 'pad_s8':
+      // Padding before and after each dimension of the 4-D (NHWC) view.
+      return `before ${l.before.join(',')} after ${l.after.join(',')}`;
+    case 'concatenation_s8':
+      return `${l.inputs.length} inputs`;
     default:
       return '';
   }

@@ -147,6 +147,40 @@ export function runFloat(graph: FloatGraph, inputs: readonly Float32Array[]): Ma
       case 'reshape':
         out.set(x);
         break;
+      case 'pad': {
+        const inShape = shape(op.inputs[0] as number);
+        const outShape = shape(outId);
+        const p = get(op.inputs[1] as number);
+        const valueId = op.inputs[2] ?? -1;
+        out.fill(valueId >= 0 ? (get(valueId)[0] as number) : 0);
+        // Every input element goes to its index shifted by the leading pads.
+        const idx = new Array<number>(inShape.length).fill(0);
+        for (let i = 0; i < x.length; i++) {
+          let o = 0;
+          for (let d = 0; d < inShape.length; d++) o = o * (outShape[d] as number) + (idx[d] as number) + (p[2 * d] as number);
+          out[o] = x[i] as number;
+          for (let d = inShape.length - 1; d >= 0; d--) {
+            idx[d] = (idx[d] as number) + 1;
+            if ((idx[d] as number) < (inShape[d] as number)) break;
+            idx[d] = 0;
+          }
+        }
+        break;
+      }
+      case 'concatenation': {
+        const outShape = shape(outId);
+        const axis = op.attrs.axis;
+        const outer = elementCount(outShape.slice(0, axis));
+        let at = 0;
+        for (let k = 0; k < outer; k++) {
+          for (const id of op.inputs) {
+            const size = elementCount(shape(id).slice(axis));
+            out.set(get(id).subarray(k * size, (k + 1) * size), at);
+            at += size;
+          }
+        }
+        break;
+      }
     }
     values.set(outId, out);
   }

@@ -27,6 +27,9 @@ export const SUPPORTED_LAYERS: readonly string[] = [
   'Dropout',
   'Add',
   'Multiply',
+  'ZeroPadding2D',
+  'Concatenate',
+  'BatchNormalization (folded into the Conv2D, DepthwiseConv2D or Dense before it)',
 ];
 
 interface SymbolicLike {
@@ -51,6 +54,17 @@ function pair(v: unknown, fallback: number): [number, number] {
   return [Number(v), Number(v)];
 }
 
+/** ZeroPadding2D's padding config: n, [h, w] or [[top, bottom], [left, right]]. */
+function zeroPadding(v: unknown): [[number, number], [number, number]] | undefined {
+  if (typeof v === 'number') return [[v, v], [v, v]];
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const side = (e: unknown): [number, number] | undefined =>
+    typeof e === 'number' ? [e, e] : Array.isArray(e) && e.length === 2 ? [Number(e[0]), Number(e[1])] : undefined;
+  const h = side(v[0]);
+  const w = side(v[1]);
+  return h && w ? [h, w] : undefined;
+}
+
 function activationName(v: unknown): string {
   if (v === undefined || v === null) return 'linear';
   if (typeof v === 'string') return v;
@@ -71,6 +85,13 @@ export function layersModelToFloatGraph(model: LayersModel, name: string): Float
   for (const [i, s] of inputs.entries()) {
     ids.set(s.id, b.input(model.inputNames[i] ?? `input_${i}`, s.shape.map((d) => d ?? 1)));
   }
+  // How many layers read each symbolic tensor (and whether it is a model output): a batch
+  // normalization rewrites its producer's output when it folds, so it must be the only reader.
+  const readers = new Map<number, number>();
+  for (const raw of model.layers) {
+    for (const node of (raw as unknown as LayerLike).inboundNodes) for (const s of node.inputTensors) readers.set(s.id, (readers.get(s.id) ?? 0) + 1);
+  }
+  for (const s of model.outputs as unknown as SymbolicLike[]) readers.set(s.id, (readers.get(s.id) ?? 0) + 1);
   const tensorOf = (layer: LayerLike, s: SymbolicLike): number => {
     const id = ids.get(s.id);
     if (id === undefined) b.fail(layer.name, 'input comes from a layer this frontend has not seen (shared or nested layers are not supported)');
@@ -211,6 +232,45 @@ export function layersModelToFloatGraph(model: LayersModel, name: string): Float
       case 'Softmax':
         y = b.softmax(layer.name, x);
         break;
+      case 'ZeroPadding2D': {
+        channelsLast();
+        const p = zeroPadding(cfg['padding']);
+        if (!p) b.fail(layer.name, `padding ${JSON.stringify(cfg['padding'])} is not understood`);
+        y = b.pad(layer.name, x, [[0, 0], p[0], p[1], [0, 0]]);
+        break;
+      }
+      case 'Concatenate': {
+        const axis = Number(cfg['axis'] ?? -1);
+        y = b.concatenation(layer.name, xs, axis);
+        break;
+      }
+      case 'BatchNormalization': {
+        const rank = shapeOf(x).length;
+        const rawAxis = cfg['axis'] ?? -1;
+        const axis = Array.isArray(rawAxis) && rawAxis.length === 1 ? Number(rawAxis[0]) : Number(rawAxis);
+        if (axis !== -1 && axis !== rank - 1) b.fail(layer.name, `normalizes axis ${String(rawAxis)}; only the channel (last) axis can be folded`);
+        const inSym = node.inputTensors[0] as SymbolicLike;
+        const count = readers.get(inSym.id) ?? 0;
+        if (count > 1) b.fail(layer.name, `cannot be folded: its input is also read by ${count - 1} other layer(s) or is a model output`);
+        const ws = weights();
+        const scale = cfg['scale'] !== false;
+        const center = cfg['center'] !== false;
+        let k = 0;
+        const gamma = scale ? (ws[k++] as Float32Array) : undefined;
+        const beta = center ? (ws[k++] as Float32Array) : undefined;
+        const mean = ws[k++];
+        const variance = ws[k++];
+        if (!mean || !variance) b.fail(layer.name, `has ${ws.length} weights; expected gamma, beta, moving mean and variance`);
+        const channels = mean.length;
+        y = b.foldBatchNorm(layer.name, x, {
+          gamma: gamma ?? new Float32Array(channels).fill(1),
+          beta: beta ?? new Float32Array(channels),
+          mean,
+          variance,
+          epsilon: Number(cfg['epsilon'] ?? 1e-3),
+        });
+        break;
+      }
       case 'Add':
       case 'Multiply': {
         if (xs.length !== 2) b.fail(layer.name, `${cls} of ${xs.length} inputs is not supported (exactly 2)`);

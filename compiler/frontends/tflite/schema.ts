@@ -76,6 +76,7 @@ export const F = {
   AddOptions: { fusedActivation: 0, potScaleInt16: 1 },
   MulOptions: { fusedActivation: 0 },
   ReshapeOptions: { newShape: 0 },
+  ConcatenationOptions: { axis: 0, fusedActivation: 1 },
 } as const;
 
 /** TensorType enum. */
@@ -136,10 +137,13 @@ export const BuiltinOptionsType = {
   Pool2DOptions: 5,
   FullyConnectedOptions: 8,
   SoftmaxOptions: 9,
+  ConcatenationOptions: 10,
   AddOptions: 11,
   ReshapeOptions: 17,
   MulOptions: 21,
+  PadOptions: 22,
   DequantizeOptions: 38,
+  PadV2Options: 43,
   QuantizeOptions: 89,
 } as const;
 
@@ -147,6 +151,7 @@ export const BuiltinOptionsType = {
 export const BuiltinOp = {
   ADD: 0,
   AVERAGE_POOL_2D: 1,
+  CONCATENATION: 2,
   CONV_2D: 3,
   DEPTHWISE_CONV_2D: 4,
   DEQUANTIZE: 6,
@@ -156,6 +161,8 @@ export const BuiltinOp = {
   RESHAPE: 22,
   SOFTMAX: 25,
   CUSTOM: 32,
+  PAD: 34,
+  PADV2: 60,
   QUANTIZE: 114,
 } as const;
 

@@ -52,6 +52,9 @@ export const BUILTIN_FOR_KIND: Readonly<Record<OpKind, string>> = {
   mul: 'MUL',
   softmax: 'SOFTMAX',
   reshape: 'RESHAPE',
+  // PADV2 reads to the same op kind (with a third, constant_values input).
+  pad: 'PAD',
+  concatenation: 'CONCATENATION',
   quantize: 'QUANTIZE',
   dequantize: 'DEQUANTIZE',
 };
@@ -59,12 +62,15 @@ export const BUILTIN_FOR_KIND: Readonly<Record<OpKind, string>> = {
 const SUPPORTED_BUILTINS = new Set<number>([
   BuiltinOp.ADD,
   BuiltinOp.AVERAGE_POOL_2D,
+  BuiltinOp.CONCATENATION,
   BuiltinOp.CONV_2D,
   BuiltinOp.DEPTHWISE_CONV_2D,
   BuiltinOp.DEQUANTIZE,
   BuiltinOp.FULLY_CONNECTED,
   BuiltinOp.MAX_POOL_2D,
   BuiltinOp.MUL,
+  BuiltinOp.PAD,
+  BuiltinOp.PADV2,
   BuiltinOp.RESHAPE,
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
@@ -463,6 +469,70 @@ function convertReshape(o: OpReader): Op {
   return { kind: 'reshape', sourceIndex: o.raw.index, inputs: [x.id], outputs: [y.id], attrs: { newShape } };
 }
 
+/** Largest rank of a PAD input (TFLite Micro's reference Pad handles at most 4 dimensions here). */
+const MAX_PAD_RANK = 4;
+
+function convertPad(o: OpReader, v2: boolean): Op {
+  if (v2) o.arity(3, 3, 1);
+  else o.arity(2, 2, 1);
+  const x = o.input(0, 'input');
+  const p = o.input(1, 'paddings');
+  const c = v2 ? o.optionalInput(2, 'constant_values') : undefined;
+  const y = o.output(0);
+  const rank = x.shape.length;
+  if (rank > MAX_PAD_RANK) o.fail(`${o.label} input ${tensorLabel(x)} has rank ${rank}; PAD supports at most ${MAX_PAD_RANK} dimensions`);
+  o.rank(y, 'output', rank);
+  // TFLite Micro reads the paddings at Prepare time from the flatbuffer, so they must be constant.
+  const pads = constantInts(p);
+  if (!pads || p.dtype !== 'int32') o.fail(`${o.label} paddings ${tensorLabel(p)} must be a constant int32 tensor`);
+  if (p.shape.length !== 2 || p.shape[0] !== rank || p.shape[1] !== 2) {
+    o.fail(`${o.label} paddings ${tensorLabel(p)} has shape ${showShape(p.shape)} (expected [${rank}, 2])`);
+  }
+  for (let d = 0; d < rank; d++) {
+    const before = pads[2 * d] as number;
+    const after = pads[2 * d + 1] as number;
+    if (before < 0 || after < 0) o.fail(`${o.label} has negative padding (${before}, ${after}) in dimension ${d}`);
+    const want = (x.shape[d] as number) + before + after;
+    if (y.shape[d] !== want) o.fail(`${o.label} output ${tensorLabel(y)} has dimension ${y.shape[d]} at axis ${d} but input ${x.shape[d]} + padding ${before} + ${after} = ${want}`);
+  }
+  if (c && elementCount(c.shape) !== 1) o.fail(`${o.label} constant_values ${tensorLabel(c)} has shape ${showShape(c.shape)} (must be a scalar)`);
+  // The IR keeps the file's inputs (PADV2: three, even when constant_values is absent) so the
+  // writer can tell PAD from PADV2.
+  const inputs = v2 ? [x.id, p.id, c ? c.id : -1] : [x.id, p.id];
+  return { kind: 'pad', sourceIndex: o.raw.index, inputs, outputs: [y.id], attrs: {} };
+}
+
+function convertConcatenation(o: OpReader): Op {
+  const n = o.raw.inputs.length;
+  if (n < 1) o.fail(`${o.label} has no inputs`);
+  o.arity(n, n, 1);
+  const xs = o.raw.inputs.map((_, i) => o.input(i, 'input'));
+  const y = o.output(0);
+  const rank = y.shape.length;
+  const t = o.options(BuiltinOptionsType.ConcatenationOptions, 'ConcatenationOptions');
+  const f = F.ConcatenationOptions;
+  const raw = t ? t.i32(f.axis, 0, 'axis') : 0;
+  // A negative axis counts from the end, as TFLite's CalculatePositiveAxis does; the IR keeps it normalized.
+  const axis = raw < 0 ? raw + rank : raw;
+  if (axis < 0 || axis >= rank) o.fail(`${o.label} has axis ${raw} but its output has rank ${rank}`);
+  let total = 0;
+  xs.forEach((x, i) => {
+    if (x.shape.length !== rank) o.fail(`${o.label} input ${i} ${tensorLabel(x)} has shape ${showShape(x.shape)} (expected rank ${rank})`);
+    x.shape.forEach((d, k) => {
+      if (k !== axis && d !== y.shape[k]) o.fail(`${o.label} input ${i} ${tensorLabel(x)} shape ${showShape(x.shape)} differs from output ${showShape(y.shape)} outside axis ${axis}`);
+    });
+    total += x.shape[axis] as number;
+  });
+  if (total !== y.shape[axis]) o.fail(`${o.label} inputs add up to ${total} along axis ${axis} but the output has ${y.shape[axis]}`);
+  return {
+    kind: 'concatenation',
+    sourceIndex: o.raw.index,
+    inputs: xs.map((x) => x.id),
+    outputs: [y.id],
+    attrs: { axis, activation: o.activation(t, f.fusedActivation) },
+  };
+}
+
 function convertQuantizeLike(o: OpReader, kind: 'quantize' | 'dequantize'): Op {
   o.arity(1, 1, 1);
   const x = o.input(0, 'input');
@@ -493,6 +563,12 @@ function convertOp(o: OpReader, code: number): Op {
       return convertSoftmax(o);
     case BuiltinOp.RESHAPE:
       return convertReshape(o);
+    case BuiltinOp.PAD:
+      return convertPad(o, false);
+    case BuiltinOp.PADV2:
+      return convertPad(o, true);
+    case BuiltinOp.CONCATENATION:
+      return convertConcatenation(o);
     case BuiltinOp.QUANTIZE:
       return convertQuantizeLike(o, 'quantize');
     case BuiltinOp.DEQUANTIZE:
