@@ -43,8 +43,10 @@ describe('boards', () => {
   it('refuses a model that does not fit and says by how many bytes', () => {
     const { compiled } = sharedModel('vww_mobilenet');
     const need = estimateFootprint(compiled);
-    // Constants as laid out in flash: packed weights, biases and requantization tables.
-    expect(need.flashBytes).toBeGreaterThan(219064);
+    // Constants as laid out in flash: packed weights, biases and requantization tables. The deep
+    // 1x1 convolutions are mostly all-zero blocks and are stored block-sparse, so this is below the
+    // model's 219,064 weight bytes.
+    expect(need.flashBytes).toBeGreaterThan(150_000);
     expect(need.ramBytes).toBeGreaterThanOrEqual(compiled.plan.arenaBytes);
     const board = { ...findBoard('nucleo-f446re') };
     board.memory = { flash: { base: 0x08000000, size: need.flashBytes - 1000 }, ram: { base: 0x20000000, size: need.ramBytes - 500 } };

@@ -2,13 +2,12 @@
 // host C (ASan + UBSan) and emulated Cortex-M4 agree byte for byte, and flash and instructions
 // fall with sparsity.
 
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBench, type BenchResult } from '../compiler/bench/run_bench.ts';
-import { compileModel, loadModel, writeCModule, type CompiledModel, type LoadedModel } from '../compiler/compile.ts';
+import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
 import type { FullyConnectedSparseCall } from '../compiler/passes/select_kernels.ts';
 import { pruneMagnitude } from '../compiler/prune/magnitude.ts';
@@ -17,18 +16,13 @@ import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
 import { randomInputs } from '../compiler/validate/random_cases.ts';
+import { loadedWith } from './helpers/pruned.ts';
 import { firstDifference, modelPath } from './helpers/shared.ts';
 import { GraphBuilder, loadSynthetic, Prng, q } from './helpers/synthetic_models.ts';
 import { BuiltinOp } from '../compiler/frontends/tflite/schema.ts';
 import { fullyConnectedOptions } from './helpers/tflite_builder.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-prune-test-'));
-
-function loadedWith(base: LoadedModel, graph: Graph, tag: string): LoadedModel {
-  const h = createHash('sha256').update(base.sha256).update(tag);
-  for (const t of graph.tensors) if (t.data) h.update(t.data);
-  return { ...base, graph, sha256: h.digest('hex') };
-}
 
 function int8Of(g: Graph, id: number): Int8Array {
   const d = g.tensors[id]?.data as Uint8Array;

@@ -25,7 +25,9 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
           ? call.tiles.byteLength + call.steps.byteLength + call.counts.byteLength
           : call.kind === 'fully_connected_s8_csr_sparse'
             ? call.values.byteLength + call.deltas.byteLength + call.counts.byteLength
-            : call.filter.byteLength;
+            : call.kind === 'conv_gemm_s8_sparse'
+              ? call.filter.byteLength + call.index.byteLength
+              : call.filter.byteLength;
       flashBytes += filterBytes + call.bias.byteLength;
     } else if ('weights' in l) {
       for (const id of [l.weights, l.bias]) {

@@ -148,9 +148,10 @@ class SourceWriter {
   }
 
   /** A compile-time prepared weight or bias array (named tf_const_* so size reports count it as model data). */
-  packed(name: string, ctype: 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'uint16_t', values: ArrayLike<number>, what: string): string {
+  packed(name: string, ctype: 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'uint16_t', values: ArrayLike<number>, what: string, aligned = true): string {
     const full = `tf_const_${name}`;
-    this.constants.push(`/* ${safeComment(what)} */`, `static const ${ctype} ${full}[${values.length}] TF_ALIGNED(16) = {\n${arrayBody(values)}\n};`);
+    // Byte tables read one byte at a time skip the alignment, whose padding would cost flash.
+    this.constants.push(`/* ${safeComment(what)} */`, `static const ${ctype} ${full}[${values.length}]${aligned ? ' TF_ALIGNED(16)' : ''} = {\n${arrayBody(values)}\n};`);
     return full;
   }
 
@@ -302,6 +303,30 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         ...perChannelRequant(w, name, c),
       });
       w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
+      return;
+    }
+    case 'conv_gemm_s8_sparse': {
+      const c = call.layer;
+      const blocks = `layer ${index} filter: ${call.cost.blocks} of ${call.cost.pairs * call.cost.steps} [2 x 4] blocks of ${c.outC} rows of ${call.k4} (all-zero blocks dropped)`;
+      declare('tf_conv_gemm_s8_sparse_params', {
+        // The dense kernel's parameter block, whose filter is the kept blocks.
+        gemm: `{ ${params({
+          ...convFields(c),
+          k4: call.k4,
+          ...outputStage(c),
+          requant: call.requant,
+          wide: call.filter instanceof Int16Array ? 1 : 0,
+          filter:
+            call.filter instanceof Int16Array
+              ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, `${blocks}, widened to int16`)
+              : w.packed(`layer${index}_filter`, 'int8_t', call.filter, `${blocks}, row pairs interleaved in 4-byte steps`),
+          bias: foldedBias(w, index, call.bias),
+          ...perChannelRequant(w, name, c),
+        })} }`,
+        index: w.packed(`layer${index}_block_index`, 'uint8_t', call.index, `layer ${index} kept steps per group of ${call.groupPairs * 2} rows: (step gap << 1) | last`, false),
+        group_pairs: call.groupPairs,
+      });
+      w.calls.push(`    tf_conv_gemm_s8_sparse(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
     case 'depthwise_conv_s8_fast': {
@@ -540,6 +565,27 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
         w.calls.push(`    memmove(${outRef}, ${inRef}, ${l.bytes});`);
       }
       return;
+    case 'pad_s8': {
+      const dims = (v: readonly number[]): string => `{ ${v.map((x) => int32Literal(x)).join(', ')} }`;
+      declare('tf_pad_s8_params', {
+        in_dims: dims(l.inDims),
+        out_dims: dims(l.outDims),
+        before: dims(l.before),
+        after: dims(l.after),
+        pad_value: l.padValue,
+      });
+      w.calls.push(`    tf_pad_s8(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
+    case 'concatenation_s8': {
+      const sizes = `${name}_copy_sizes`;
+      w.constants.push(`static const int32_t ${sizes}[${l.copySizes.length}] = {\n${arrayBody(Int32Array.from(l.copySizes))}\n};`);
+      declare('tf_concatenation_s8_params', { outer: l.outer, num_inputs: l.inputs.length, copy_sizes: sizes });
+      // The input pointers may be invoke's own arguments, so the array lives in invoke.
+      const refs = l.inputs.map((id) => w.ref(id, false)).join(', ');
+      w.calls.push(`    {`, `        const int8_t *const ${name}_inputs[${l.inputs.length}] = { ${refs} };`, `        tf_concatenation_s8(&${name}, ${name}_inputs, ${outRef});`, `    }`);
+      return;
+    }
     case 'requantize_s8':
       declare('tf_requantize_s8_params', {
         size: l.size,

@@ -149,3 +149,125 @@ export function csrCost(rows: number, k: number, batches: number, layout: CsrLay
 export function csrPays(cost: CsrCost): boolean {
   return cost.csrFilterBytes < cost.denseFilterBytes && cost.csrInstructions <= cost.denseInstructions;
 }
+
+// ---- Block-sparse convolution filters (conv_gemm_s8_sparse.c) ----
+//
+// The GEMM view of a convolution filter is [outC][K = kH * kW * inC]. The dense kernel
+// (conv_gemm_s8.c) runs it as row pairs x 4-element steps against two pixels' columns, so the
+// unit it can skip is a [2 rows x 4] block. Row pairs are grouped (one pair, or two for 4x4
+// tiles) to share one list of kept steps; a step is kept for the group when any of its weights
+// is non-zero, and each pair of the group stores its block at every kept step (zeros included).
+// Index: one byte per list entry, (step distance from the previous entry << 1) | last.
+
+/** Instructions of the DSP loops per 4-element step of a row pair (conv_gemm_s8.c) and per kept block (conv_gemm_s8_sparse.c), int8 / int16 filters. */
+export const CONV_DENSE_INSTR_PER_STEP = 17;
+export const CONV_DENSE_WIDE_INSTR_PER_STEP = 13;
+export const CONV_SPARSE_INSTR_PER_BLOCK = 18;
+export const CONV_SPARSE_WIDE_INSTR_PER_BLOCK = 15;
+/** Per row pair: accumulator set-up and stores (dense), plus the group bookkeeping (sparse). */
+export const CONV_DENSE_INSTR_PER_PAIR = 16;
+export const CONV_SPARSE_INSTR_PER_PAIR = 21;
+export const CONV_SPARSE_INSTR_PER_GROUP = 2;
+/** The longest step distance one index byte encodes; longer gaps get an all-zero block. */
+const MAX_STEP_GAP = 127;
+
+export interface ConvSparseLayout {
+  /** Row pairs per index list: 1 ([2 x 4] blocks) or 2 (4x4 tiles). */
+  groupPairs: 1 | 2;
+  /** Per group, its entries: (step gap << 1) | last. */
+  index: Uint8Array;
+  /** int8 [blocks][2 rows][4], the dense kernel's row-pair interleaving; pairs in order. */
+  blocks: Int8Array;
+}
+
+export interface ConvSparseCost {
+  pairs: number;
+  steps: number;
+  /** Blocks stored (zero-filled ones of a group and gap bridges included). */
+  blocks: number;
+  denseFilterBytes: number;
+  /** int8 blocks plus the index. */
+  sparseFilterBytes: number;
+  indexBytes: number;
+  /** Per inference, int8 filters and int16 (widened) filters. */
+  denseInstructions: number;
+  sparseInstructions: number;
+  denseWideInstructions: number;
+  sparseWideInstructions: number;
+}
+
+/**
+ * The block-sparse layout of a [rows][k] GEMM filter whose row pairs share index lists in groups
+ * of `groupPairs`. Rows past `rows` and columns past `k` are zero.
+ */
+export function convSparseLayout(rows: number, k: number, groupPairs: 1 | 2, weightAt: (row: number, i: number) => number): ConvSparseLayout {
+  const pairs = Math.ceil(rows / 2);
+  const steps = Math.ceil(k / 4);
+  const w = (r: number, i: number): number => (r < rows && i < k ? weightAt(r, i) : 0);
+  const index: number[] = [];
+  const blocks: number[] = [];
+  for (let p0 = 0; p0 < pairs; p0 += groupPairs) {
+    const groupRows = Math.min(groupPairs, pairs - p0) * 2;
+    const kept: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      let any = false;
+      for (let r = 0; r < groupRows && !any; r++) for (let j = 0; j < 4 && !any; j++) any = w(p0 * 2 + r, s * 4 + j) !== 0;
+      if (!any) continue;
+      // Bridge gaps the index byte cannot express with blocks that happen to be zero.
+      for (let prev = kept.at(-1) ?? 0; s - prev > MAX_STEP_GAP; prev += MAX_STEP_GAP) kept.push(prev + MAX_STEP_GAP);
+      kept.push(s);
+    }
+    // Every list needs an entry: the kernel's loop ends on the last one.
+    if (kept.length === 0) kept.push(0);
+    kept.forEach((s, i) => index.push(((s - (i === 0 ? 0 : (kept[i - 1] as number))) << 1) | (i === kept.length - 1 ? 1 : 0)));
+    for (let p = p0; p < Math.min(p0 + groupPairs, pairs); p++) {
+      for (const s of kept) for (let r = 0; r < 2; r++) for (let j = 0; j < 4; j++) blocks.push(w(p * 2 + r, s * 4 + j));
+    }
+  }
+  return { groupPairs, index: Uint8Array.from(index), blocks: Int8Array.from(blocks) };
+}
+
+/** Costs of the dense and the sparse layout of one convolution with `pixels` output pixels. */
+export function convSparseCost(rows: number, k: number, pixels: number, layout: ConvSparseLayout): ConvSparseCost {
+  const pairs = Math.ceil(rows / 2);
+  const steps = Math.ceil(k / 4);
+  const groups = Math.ceil(pairs / layout.groupPairs);
+  const blocks = layout.blocks.length / 8;
+  const pixelPairs = Math.ceil(pixels / 2);
+  const dense = (perStep: number): number => pixelPairs * pairs * (steps * perStep + CONV_DENSE_INSTR_PER_PAIR);
+  const sparse = (perBlock: number): number => pixelPairs * (blocks * perBlock + pairs * CONV_SPARSE_INSTR_PER_PAIR + groups * CONV_SPARSE_INSTR_PER_GROUP);
+  return {
+    pairs,
+    steps,
+    blocks,
+    denseFilterBytes: pairs * steps * 8,
+    sparseFilterBytes: blocks * 8 + layout.index.length,
+    indexBytes: layout.index.length,
+    denseInstructions: dense(CONV_DENSE_INSTR_PER_STEP),
+    sparseInstructions: sparse(CONV_SPARSE_INSTR_PER_BLOCK),
+    denseWideInstructions: dense(CONV_DENSE_WIDE_INSTR_PER_STEP),
+    sparseWideInstructions: sparse(CONV_SPARSE_WIDE_INSTR_PER_BLOCK),
+  };
+}
+
+/**
+ * The sparse layout is used only when it saves flash and costs no instructions, with int8 filters
+ * and with both widened to int16 (the widening budget may pick either afterwards).
+ */
+export function convSparsePays(cost: ConvSparseCost): boolean {
+  return cost.sparseFilterBytes < cost.denseFilterBytes && cost.sparseInstructions <= cost.denseInstructions && cost.sparseWideInstructions <= cost.denseWideInstructions;
+}
+
+/** The better-paying of the one-pair and two-pair groupings: fewer flash bytes, then fewer instructions. */
+export function bestConvSparseLayout(rows: number, k: number, pixels: number, weightAt: (row: number, i: number) => number): { layout: ConvSparseLayout; cost: ConvSparseCost } | undefined {
+  let best: { layout: ConvSparseLayout; cost: ConvSparseCost } | undefined;
+  for (const groupPairs of [1, 2] as const) {
+    const layout = convSparseLayout(rows, k, groupPairs, weightAt);
+    const cost = convSparseCost(rows, k, pixels, layout);
+    if (!convSparsePays(cost)) continue;
+    if (!best || cost.sparseFilterBytes < best.cost.sparseFilterBytes || (cost.sparseFilterBytes === best.cost.sparseFilterBytes && cost.sparseInstructions < best.cost.sparseInstructions)) {
+      best = { layout, cost };
+    }
+  }
+  return best;
+}
