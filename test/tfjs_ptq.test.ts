@@ -197,9 +197,12 @@ describe('calibration data', () => {
     const emptyNpy = path.join(dir, 'empty.npy');
     writeFileSync(emptyNpy, encodeNpy([0, 8, 8, 1], new Float32Array(0)));
     expect(() => loadCalibration(emptyNpy, shape)).toThrow(/calibration data is empty/);
+    const bigEndian = Buffer.from(encodeNpy([8, 8, 1], new Float32Array(64)));
+    bigEndian.write("'>f4'", bigEndian.indexOf("'<f4'"), 'latin1');
+    expect(() => parseNpy(bigEndian, 'be.npy')).toThrow(/dtype '>f4' is not supported; use float32/);
     const f64 = Buffer.from(encodeNpy([8, 8, 1], new Float32Array(64)));
     f64.write("'<f8'", f64.indexOf("'<f4'"), 'latin1');
-    expect(() => parseNpy(f64, 'f64.npy')).toThrow(/dtype '<f8' is not supported; save calibration data as float32/);
+    expect(() => parseNpy(f64, 'f64.npy')).toThrow(/holds 32 values but its shape \[8,8,1\] needs 64/);
     const raw = path.join(dir, 'short.raw');
     writeFileSync(raw, Buffer.alloc(100));
     expect(() => loadCalibration(raw, shape)).toThrow(/100 bytes is not a whole number of float32 samples of shape \[1,8,8,1\] \(256 bytes each\)/);

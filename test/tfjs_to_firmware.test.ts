@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeArtifacts } from '../compiler/frontends/tfjs/index.ts';
-import { intentData, intentModel, saveLayersArtifacts, train } from '../compiler/frontends/tfjs/synthetic.ts';
+import { intentData, intentModel, saveLayersArtifacts, train, type Dataset } from '../compiler/frontends/tfjs/synthetic.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { encodeNpy } from '../compiler/quantize/calibration.ts';
 
@@ -24,26 +24,41 @@ function tinyforge(...args: string[]): { code: number; stdout: string; stderr: s
 
 let modelJson: string;
 let calib: string;
+let calibLabels: string;
+let testData: string;
+let testLabels: string;
+
+function writeSet(name: string, d: Dataset): [string, string] {
+  const flat = new Float32Array(d.x.length * (d.x[0]?.length ?? 0));
+  d.x.forEach((x, i) => flat.set(x, i * x.length));
+  const data = path.join(dir, `${name}.npy`);
+  writeFileSync(data, encodeNpy([d.x.length, ...d.shape], flat));
+  const labels = path.join(dir, `${name}_labels.txt`);
+  writeFileSync(labels, `${d.y.join('\n')}\n`);
+  return [data, labels];
+}
+
 beforeAll(async () => {
   await tf.setBackend('cpu');
   const model = intentModel();
   await train(model, intentData(400, 1), 8);
   modelJson = writeArtifacts(path.join(dir, 'intent'), await saveLayersArtifacts(model));
-  const samples = intentData(32, 2);
-  const flat = new Float32Array(samples.x.length * (samples.x[0]?.length ?? 0));
-  samples.x.forEach((x, i) => flat.set(x, i * x.length));
-  calib = path.join(dir, 'calib.npy');
-  writeFileSync(calib, encodeNpy([samples.x.length, ...samples.shape], flat));
+  [calib, calibLabels] = writeSet('calib', intentData(400, 2));
+  [testData, testLabels] = writeSet('test', intentData(300, 3));
 });
 
 describe('float TF.js model to validated firmware', () => {
   it('quantize -> prune -> .tflite -> compile -> validate on the emulated Cortex-M4 over serial', () => {
     const out = path.join(dir, 'intent_int8.tflite');
-    const q = tinyforge('quantize', modelJson, '--calib', calib, '--prune', '0.5', '--prune-block', '4', '--out', out, '--json');
+    const q = tinyforge('quantize', modelJson, '--calib', calib, '--labels', calibLabels, '--test-data', testData, '--test-labels', testLabels, '--prune', '0.5', '--prune-block', '4', '--finetune', '3', '--calibration', 'mse', '--out', out, '--json');
     expect(q.code, q.stderr).toBe(0);
-    const report = JSON.parse(q.stdout) as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }> };
+    const report = JSON.parse(q.stdout) as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }>; accuracy: Array<{ stage: string; accuracy: number }>; accuracyOn: string; finetuneLosses: number[] };
     expect(report.prune.sparsity).toBeGreaterThanOrEqual(0.45);
     expect(report.sqnr.length).toBeGreaterThan(0);
+    expect(report.accuracy.map((a) => a.stage)).toEqual(['float', 'float, pruned', 'float, pruned, fine-tuned 3 epochs', 'int8, final']);
+    expect(report.accuracyOn).toMatch(/300 test samples/);
+    expect(report.finetuneLosses).toHaveLength(3);
+    for (const a of report.accuracy) expect(a.accuracy).toBeGreaterThan(0.4);
     const graph = parseTflite(new Uint8Array(readFileSync(out)), out);
     expect(graph.ops.map((o) => o.kind)).toContain('fully_connected');
     expect(graph.tensors.find((t) => t.dtype === 'int8' && t.data)).toBeDefined();
@@ -53,6 +68,29 @@ describe('float TF.js model to validated firmware', () => {
     const v = tinyforge('validate', out, '--board', 'qemu-mps2-an386', '--random', '4', '--json');
     expect(v.code, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ passed: 4, failed: 0 });
+  });
+
+  it('prints the accuracy table and refuses fine-tuning it cannot do', () => {
+    const out = path.join(dir, 'intent_ch.tflite');
+    const q = tinyforge('quantize', modelJson, '--calib', calib, '--labels', calibLabels, '--prune', '0.8', '--finetune', '2', '--out', out);
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stdout).toMatch(/accuracy on the 400 labelled calibration samples:\n {2}float +\d+\.\d\d %\n {2}float, pruned +\d+\.\d\d % +\([+-]\d+\.\d\d\)/);
+    expect(q.stdout).toMatch(/fine-tuned 2 epochs: loss \d+\.\d+ -> \d+\.\d+/);
+    const errors: Array<[string[], RegExp]> = [
+      [['--prune', '0.5', '--finetune', '2'], /--finetune trains on the calibration samples and needs their --labels/],
+      [['--labels', calibLabels, '--finetune', '2'], /--finetune recovers accuracy after pruning; add --prune or --prune-channels/],
+      [['--labels', calibLabels, '--prune', '0.5', '--finetune', '1.5'], /--finetune wants a whole number/],
+      [['--test-data', testData], /--test-data and --test-labels go together/],
+      [['--calibration', 'kl'], /--calibration is minmax, percentile or mse, not 'kl'/],
+      [['--calibration', 'mse', '--percentile', '99'], /--percentile goes with --calibration percentile/],
+      [['--labels', testLabels], /300 labels for 400 samples/],
+    ];
+    for (const [args, message] of errors) {
+      const r = tinyforge('quantize', modelJson, '--calib', calib, ...args, '--out', path.join(dir, 'never.tflite'));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:')), args.join(' ')).toHaveLength(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
   });
 
   it('reports bad calibration data on one line', () => {

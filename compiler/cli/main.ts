@@ -12,7 +12,7 @@ import { runCommand } from './commands/run.ts';
 import { reportCommand } from './commands/report.ts';
 import { validateCommand } from './commands/validate.ts';
 import { buildCommand, flashCommand, portsCommand } from './commands/device.ts';
-import { quantizeCommand } from './commands/quantize.ts';
+import { quantizeCommand, type QuantizeCommandOptions } from './commands/quantize.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { initCommand } from './commands/init.ts';
 import { configFilePath, projectConfig, requireSetting, withConfig } from './config_options.ts';
@@ -140,10 +140,23 @@ function buildProgram(): Command {
     .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
     .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
     .option('--prune-channels <fraction>', 'remove this fraction of the output channels of CONV_2D/FC layers whose consumers can follow (0..0.95), lowest L1 norm first')
-    .option('--percentile <p>', 'clip activation ranges to the p-th percentile instead of min/max')
+    .option('--calibration <method>', 'activation ranges: minmax (default), percentile, or mse (least quantization error)')
+    .option('--percentile <p>', 'with --calibration percentile (implied): clip activation ranges to the p-th percentile')
+    .option('--labels <file>', 'class labels of the --calib samples (.npy or one integer per line): accuracy table and fine-tuning data')
+    .option('--test-data <data>', 'held-out samples for the accuracy table (.npy or folder); with --test-labels')
+    .option('--test-labels <file>', 'labels of --test-data')
+    .option('--finetune <epochs>', 'after pruning, train the pruned float model on the labelled --calib samples for this many epochs (pruned weights stay zero)')
+    .option('--learning-rate <lr>', 'Adam learning rate for --finetune (default 0.001)')
+    .option('--batch-size <n>', 'batch size for --finetune (default 32)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy --out model_int8.tflite\n  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 --out model_pruned.tflite')
-    .action(async (model: string, opts: { calib: string; out: string; prune?: string; pruneBlock?: string; pruneChannels?: string; percentile?: string; json?: boolean }) => quantizeCommand(model, opts));
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy --out model_int8.tflite\n' +
+        '  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 --out model_pruned.tflite\n' +
+        '  tinyforge quantize model/model.json --calib train_x.npy --labels train_y.npy --test-data test_x.npy --test-labels test_y.npy \\\n' +
+        '      --prune 0.8 --finetune 5 --calibration mse --out model_pruned.tflite',
+    )
+    .action(async (model: string, opts: QuantizeCommandOptions) => quantizeCommand(model, opts));
 
   program
     .command('build')

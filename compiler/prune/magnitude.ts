@@ -2,6 +2,9 @@
 // of smallest |q| in the int8 domain until a target sparsity is reached. Quantization parameters
 // are kept, so the pruned graph is still a valid int8 model; the compiler's folded biases are
 // computed from the pruned weights, so every kernel stays bit-exact with the reference.
+// float32 weights (a float model seen through frontends/tfjs/float_graph_view.ts) are pruned the
+// same way by |w|, which is how a pruned model is fine-tuned before quantization: its zeros then
+// quantize to zeros, and pruning the int8 model to the same target finds them already in place.
 
 import type { Graph, Op, Tensor } from '../ir/graph.ts';
 
@@ -21,8 +24,9 @@ export interface PruneOptions {
   /**
    * Pruning granularity over the weights viewed as [rows = dim 0][cols = the rest] (depthwise:
    * [taps][channels]): [1, 1] zeroes single weights; [4, 4] zeroes whole 4x4 tiles (rows 4i..4i+3,
-   * columns 4j..4j+3) by their sum of |q|, the layout of the tile-sparse fully connected kernel.
-   * Default [1, 1].
+   * columns 4j..4j+3) by their sum of |q|, the layout of the tile-sparse fully connected kernel
+   * and of the sparse convolution (one index list per two row pairs); [2, 4] gives the sparse
+   * convolution's own [2 x 4] blocks (one list per row pair). Default [1, 1].
    */
   block?: readonly [number, number];
   /** Op kinds to prune (default fully_connected and conv2d). */
@@ -79,14 +83,14 @@ function candidates(graph: Graph, opts: PruneOptions): Candidate[] {
     if (!kinds.has(op.kind)) return;
     const id = op.inputs[1] as number;
     const t = graph.tensors[id];
-    if (!t?.data || t.dtype !== 'int8' || seen.has(id)) return;
+    if (!t?.data || (t.dtype !== 'int8' && t.dtype !== 'float32') || seen.has(id)) return;
     seen.add(id);
     const [d0 = 1, ...rest] = t.shape;
     const target = opts.perLayer?.[index] ?? opts.sparsity;
     if (!(target >= 0 && target <= 1)) throw new RangeError(`sparsity ${target} for op ${index} is not in [0, 1]`);
     if (op.kind === 'depthwise_conv2d') {
       const channels = t.shape[3] ?? 1;
-      const taps = t.data.byteLength / channels;
+      const taps = t.shape.reduce((a, b) => a * b, 1) / channels;
       out.push({ op, kind: op.kind, tensor: t, rows: taps, cols: channels, at: (r, c) => r * channels + c, target });
     } else {
       const cols = rest.reduce((a, b) => a * b, 1);
@@ -96,7 +100,21 @@ function candidates(graph: Graph, opts: PruneOptions): Candidate[] {
   return out;
 }
 
-function zerosOf(data: Int8Array): number {
+/** Pruned weights: int8 after quantization, or float32 before it (fine-tuning a pruned float model). */
+type Weights = Int8Array | Float32Array;
+
+function weightsOf(t: Tensor): Weights {
+  const d = t.data as Uint8Array;
+  // Fresh copies: tensors may share buffers with others (and float32 views need 4-byte alignment).
+  if (t.dtype === 'float32') {
+    const out = new Float32Array(d.byteLength / 4);
+    new Uint8Array(out.buffer).set(d);
+    return out;
+  }
+  return new Int8Array(new Int8Array(d.buffer, d.byteOffset, d.byteLength));
+}
+
+function zerosOf(data: Weights): number {
   let z = 0;
   for (const v of data) if (v === 0) z++;
   return z;
@@ -108,15 +126,11 @@ export function pruneMagnitude(graph: Graph, opts: PruneOptions): PruneResult {
   const [bh, bw] = opts.block ?? [1, 1];
   if (!(bh >= 1 && bw >= 1 && Number.isInteger(bh) && Number.isInteger(bw))) throw new RangeError(`block [${bh}, ${bw}] must be positive integers`);
   const cands = candidates(graph, opts);
-  // Fresh copies of the pruned tensors' data: tensors may share buffers with others.
-  const copies = cands.map((c) => {
-    const d = c.tensor.data as Uint8Array;
-    return new Int8Array(new Int8Array(d.buffer, d.byteOffset, d.byteLength));
-  });
+  const copies = cands.map((c) => weightsOf(c.tensor));
   const before = copies.map(zerosOf);
   const blocksOf = (ci: number): Block[] => {
     const c = cands[ci] as Candidate;
-    const w = copies[ci] as Int8Array;
+    const w = copies[ci] as Weights;
     const blocks: Block[] = [];
     for (let r0 = 0; r0 < c.rows; r0 += bh) {
       for (let c0 = 0; c0 < c.cols; c0 += bw) {
@@ -129,7 +143,7 @@ export function pruneMagnitude(graph: Graph, opts: PruneOptions): PruneResult {
   };
   const zeroBlock = (b: Block): void => {
     const c = cands[b.cand] as Candidate;
-    const w = copies[b.cand] as Int8Array;
+    const w = copies[b.cand] as Weights;
     for (let r = b.r0; r < Math.min(b.r0 + bh, c.rows); r++) {
       for (let k = b.c0; k < Math.min(b.c0 + bw, c.cols); k++) w[c.at(r, k)] = 0;
     }
@@ -149,7 +163,7 @@ export function pruneMagnitude(graph: Graph, opts: PruneOptions): PruneResult {
   }
   const tensors = graph.tensors.map((t) => ({ ...t }));
   const layers: LayerPruneReport[] = cands.map((c, ci) => {
-    const w = copies[ci] as Int8Array;
+    const w = copies[ci] as Weights;
     (tensors[c.tensor.id] as Tensor).data = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
     const zerosAfter = zerosOf(w);
     return {

@@ -18,12 +18,14 @@
 //     lose the same channels, and its output carries them on),
 //   - RESHAPE whose output's last dimension is a multiple of C (an NHWC flatten: feature index
 //     (y*W + x)*C + c, so channel c sits at every index = c mod C),
+//   - PAD / PADV2 that does not pad the channel (last) dimension (its paddings do not depend on
+//     the channel count and its input and output share one per-tensor quantization),
 // and ends at
 //   - CONV_2D (the input-channel slice of its OHWI filter),
 //   - FULLY_CONNECTED with accumDepth a multiple of C (the filter columns of every removed
 //     channel at every flattened position).
 // A layer is only pruned when every path from its output ends like that; anything else (ADD, MUL,
-// SOFTMAX, QUANTIZE, a graph output, a depthwise multiplier > 1, shared constant tensors) skips
+// CONCATENATION, SOFTMAX, QUANTIZE, a graph output, a depthwise multiplier > 1, shared constant tensors) skips
 // the layer and the report says why. Per-channel quantization arrays shrink with their channels;
 // per-tensor ones stay. The input graph and its buffers are not changed.
 
@@ -79,6 +81,7 @@ type Step =
   | { kind: 'fc_columns'; op: number } // slice the columns of the [O, K] filter
   | { kind: 'depthwise'; op: number } // slice filter axis 3, bias, output (continues)
   | { kind: 'pool'; op: number } // output shrinks (continues)
+  | { kind: 'pad'; op: number } // output shrinks, paddings unchanged (continues)
   | { kind: 'reshape'; op: number }; // output shrinks, newShape follows (continues)
 
 interface Plan {
@@ -101,6 +104,8 @@ const OP_NAMES: Readonly<Record<string, string>> = {
   mul: 'MUL',
   softmax: 'SOFTMAX',
   reshape: 'RESHAPE',
+  pad: 'PAD',
+  concatenation: 'CONCATENATION',
   quantize: 'QUANTIZE',
   dequantize: 'DEQUANTIZE',
 };
@@ -123,7 +128,7 @@ function plan(graph: Graph, index: number, uses: Map<number, number>, consumers:
   if (op.kind !== 'conv2d' && op.kind !== 'fully_connected') throw new Error('internal: not a producer');
   const filter = graph.tensors[op.inputs[1] as number] as Tensor;
   const biasId = op.inputs[2] ?? -1;
-  if (!filter.data || filter.dtype !== 'int8') throw new Skip('filter is not a constant int8 tensor');
+  if (!filter.data || (filter.dtype !== 'int8' && filter.dtype !== 'float32')) throw new Skip('filter is not a constant int8 or float32 tensor');
   const exclusive = (id: number, what: string): void => {
     if (id >= 0 && (uses.get(id) ?? 0) > 1) throw new Skip(`${what} '${graph.tensors[id]?.name}' is shared with another op`);
   };
@@ -146,7 +151,10 @@ function plan(graph: Graph, index: number, uses: Map<number, number>, consumers:
     for (const ci of users) {
       const c = graph.ops[ci] as Op;
       const label = `${OP_NAMES[c.kind] ?? c.kind} (op ${ci})`;
-      const follows = ['conv2d', 'fully_connected', 'depthwise_conv2d', 'average_pool2d', 'max_pool2d', 'reshape'].includes(c.kind);
+      // Dropping channels of one CONCATENATION input would shift the other inputs' channels in
+      // its output, so a concatenation ends the path without following it.
+      if (c.kind === 'concatenation') throw new Skip(`feeds ${label}, whose output mixes it with other inputs (channels cannot be dropped through a concatenation)`);
+      const follows = ['conv2d', 'fully_connected', 'depthwise_conv2d', 'average_pool2d', 'max_pool2d', 'reshape', 'pad'].includes(c.kind);
       if (!follows) throw new Skip(`feeds ${label}, which cannot drop channels`);
       if (c.inputs.filter((id) => id === tid).length !== 1 || c.inputs[0] !== tid) throw new Skip(`feeds ${label} other than as its only data input`);
       switch (c.kind) {
@@ -185,6 +193,15 @@ function plan(graph: Graph, index: number, uses: Map<number, number>, consumers:
           steps.push({ kind: 'reshape', op: ci });
           visit(c.outputs[0] as number);
           break;
+        case 'pad': {
+          const p = graph.tensors[c.inputs[1] as number] as Tensor;
+          const last = padOfLastDim(p);
+          if (last === undefined) throw new Skip(`${label} has non-constant paddings`);
+          if (last[0] !== 0 || last[1] !== 0) throw new Skip(`${label} pads the channel dimension (${last[0]}, ${last[1]})`);
+          steps.push({ kind: 'pad', op: ci });
+          visit(c.outputs[0] as number);
+          break;
+        }
         default:
           throw new Skip(`feeds ${label}, which cannot drop channels`);
       }
@@ -194,12 +211,24 @@ function plan(graph: Graph, index: number, uses: Map<number, number>, consumers:
   return { op: index, kind: op.kind, channels, steps, carried, scores: [] };
 }
 
+/** (before, after) of the last dimension from a PAD's constant [rank, 2] paddings (int32, or float32 in a float model's view). */
+function padOfLastDim(p: Tensor): [number, number] | undefined {
+  const d = p.data;
+  if (!d || d.byteLength < 8) return undefined;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const at = d.byteLength - 8;
+  if (p.dtype === 'int32') return [view.getInt32(at, true), view.getInt32(at + 4, true)];
+  if (p.dtype === 'float32') return [view.getFloat32(at, true), view.getFloat32(at + 4, true)];
+  return undefined;
+}
+
 function int8View(t: Tensor): Int8Array {
   const d = t.data as Uint8Array;
   return new Int8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 function scores(filter: Tensor, weighting: 'scale' | 'none'): number[] {
+  if (filter.dtype === 'float32') return floatScores(filter);
   const w = int8View(filter);
   const channels = filter.shape[0] ?? 1;
   const row = w.length / channels;
@@ -211,6 +240,20 @@ function scores(filter: Tensor, weighting: 'scale' | 'none'): number[] {
     for (let k = c * row; k < (c + 1) * row; k++) s += Math.abs((w[k] as number) - zp);
     const scale = (perChannel ? q?.scale[c] : q?.scale[0]) ?? 1;
     return weighting === 'scale' ? s * scale : s;
+  });
+}
+
+/** A float32 filter (pruning before quantization) is already in real units: its rows' L1 norms. */
+function floatScores(filter: Tensor): number[] {
+  const d = filter.data as Uint8Array;
+  const w = new Float32Array(d.byteLength / 4);
+  new Uint8Array(w.buffer).set(d);
+  const channels = filter.shape[0] ?? 1;
+  const row = w.length / channels;
+  return Array.from({ length: channels }, (_, c) => {
+    let s = 0;
+    for (let k = c * row; k < (c + 1) * row; k++) s += Math.abs(w[k] as number);
+    return s;
   });
 }
 
@@ -277,6 +320,7 @@ function apply(p: Plan, removed: ReadonlySet<number>, tensors: Tensor[], ops: Op
         slice(op.inputs[2] ?? -1, 0);
         break;
       case 'pool':
+      case 'pad':
         break;
       case 'reshape': {
         if (op.kind !== 'reshape') throw new Error('internal: not a reshape');

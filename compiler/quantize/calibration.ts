@@ -13,7 +13,23 @@ export interface NpyArray {
   data: Float32Array;
 }
 
-/** Parses a .npy file holding float32 little-endian data in C order. */
+// NumPy's defaults are float64 and int64, so those are read too (and narrowed to float32, which is
+// what the float model computes in); labels are usually integer arrays.
+const NPY_DTYPES: Readonly<Record<string, { bytes: number; read: (v: DataView, at: number) => number }>> = {
+  '<f4': { bytes: 4, read: (v, at) => v.getFloat32(at, true) },
+  '<f8': { bytes: 8, read: (v, at) => v.getFloat64(at, true) },
+  '|i1': { bytes: 1, read: (v, at) => v.getInt8(at) },
+  '|u1': { bytes: 1, read: (v, at) => v.getUint8(at) },
+  '|b1': { bytes: 1, read: (v, at) => v.getUint8(at) },
+  '<i2': { bytes: 2, read: (v, at) => v.getInt16(at, true) },
+  '<u2': { bytes: 2, read: (v, at) => v.getUint16(at, true) },
+  '<i4': { bytes: 4, read: (v, at) => v.getInt32(at, true) },
+  '<u4': { bytes: 4, read: (v, at) => v.getUint32(at, true) },
+  '<i8': { bytes: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
+  '<u8': { bytes: 8, read: (v, at) => Number(v.getBigUint64(at, true)) },
+};
+
+/** Parses a C-order little-endian .npy file (float32/float64 or integers) into float32 values. */
 export function parseNpy(bytes: Uint8Array, where = '.npy'): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.byteLength < 10 || magic.some((m, i) => bytes[i] !== m)) throw new CalibrationError(`${where}: not a .npy file (bad magic)`);
@@ -27,7 +43,8 @@ export function parseNpy(bytes: Uint8Array, where = '.npy'): NpyArray {
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new CalibrationError(`${where}: cannot parse the .npy header ${header.trim()}`);
-  if (descr !== '<f4') throw new CalibrationError(`${where}: dtype '${descr}' is not supported; save calibration data as float32 ('<f4')`);
+  const dtype = NPY_DTYPES[descr.replace(/^=/, '<')];
+  if (!dtype) throw new CalibrationError(`${where}: dtype '${descr}' is not supported; use float32 ('<f4'), float64, or a little-endian integer type`);
   if (fortran === 'True') throw new CalibrationError(`${where}: Fortran-ordered arrays are not supported; save in C order`);
   const shape = shapeText
     .split(',')
@@ -36,9 +53,9 @@ export function parseNpy(bytes: Uint8Array, where = '.npy'): NpyArray {
     .map(Number);
   const count = elementCount(shape);
   const dataStart = headerStart + headerLen;
-  if (bytes.byteLength - dataStart < count * 4) throw new CalibrationError(`${where}: holds ${(bytes.byteLength - dataStart) / 4} values but its shape [${shape}] needs ${count}`);
+  if (bytes.byteLength - dataStart < count * dtype.bytes) throw new CalibrationError(`${where}: holds ${Math.floor((bytes.byteLength - dataStart) / dtype.bytes)} values but its shape [${shape}] needs ${count}`);
   const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + i * 4, true);
+  for (let i = 0; i < count; i++) data[i] = dtype.read(view, dataStart + i * dtype.bytes);
   return { shape, data };
 }
 
@@ -119,4 +136,39 @@ export function loadCalibration(source: string, inputShape: readonly number[]): 
   }
   checkSamples(samples, source);
   return samples;
+}
+
+/**
+ * Class labels, one per sample: a .npy array of N integers (or N x classes one-hot / scores, whose
+ * argmax is the label), or a text file with one integer per line.
+ */
+export function loadLabels(source: string, expected: number): number[] {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(source));
+  } catch {
+    throw new CalibrationError(`${source}: no such labels file`);
+  }
+  let labels: number[];
+  if (source.toLowerCase().endsWith('.npy')) {
+    const arr = parseNpy(bytes, source);
+    const rows = arr.shape[0] ?? 1;
+    const per = arr.shape.length <= 1 ? 1 : arr.data.length / rows;
+    labels = [];
+    for (let r = 0; r < arr.data.length / per; r++) {
+      const row = arr.data.subarray(r * per, (r + 1) * per);
+      let best = 0;
+      for (let i = 1; i < per; i++) if ((row[i] as number) > (row[best] as number)) best = i;
+      labels.push(per === 1 ? (row[0] as number) : best);
+    }
+  } else {
+    const lines = new TextDecoder().decode(bytes).split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+    labels = lines.map(Number);
+    const bad = lines.findIndex((l, i) => l === '' || !Number.isFinite(labels[i]));
+    if (bad >= 0) throw new CalibrationError(`${source}: line ${bad + 1} '${lines[bad]}' is not a class index`);
+  }
+  const bad = labels.findIndex((y) => !Number.isInteger(y) || y < 0);
+  if (bad >= 0) throw new CalibrationError(`${source}: label ${bad} is ${labels[bad]}; labels are class indices 0, 1, 2, ...`);
+  if (labels.length !== expected) throw new CalibrationError(`${source}: ${labels.length} labels for ${expected} samples`);
+  return labels;
 }

@@ -3,31 +3,65 @@
 import type { LoadedModel } from '../compile.ts';
 import { loadTfjsModel, type LoadedTfjsModel } from '../frontends/tfjs/index.ts';
 import { TinyforgeError } from '../errors.ts';
-import { loadCalibration } from './calibration.ts';
-import { layerSqnr, ptqLoadedModel, quantizeFloatGraph, type LayerSqnr, type PtqOptions, type PtqResult } from './ptq.ts';
+import { loadCalibration, loadLabels } from './calibration.ts';
+import { compressFloatGraph, type CompressOptions, type CompressResult } from './compress.ts';
+import { ptqLoadedModel, type LayerSqnr, type PtqResult } from './ptq.ts';
 
-export { loadCalibration, parseNpy, encodeNpy, CalibrationError } from './calibration.ts';
+export { loadCalibration, loadLabels, parseNpy, encodeNpy, CalibrationError } from './calibration.ts';
+export { compressFloatGraph, formatAccuracy } from './compress.ts';
+export type { CompressOptions, CompressResult, CompressData, StageAccuracy } from './compress.ts';
+export { floatAccuracy, int8Accuracy } from './accuracy.ts';
 export { quantizeFloatGraph, layerSqnr, quantizeInput, dequantizeOutput, ptqLoadedModel } from './ptq.ts';
 export type { PtqOptions, PtqResult, LayerSqnr, IoQuant } from './ptq.ts';
 
 export interface QuantizedTfjsModel {
   source: LoadedTfjsModel;
+  /** Quantization of the (pruned, fine-tuned) float model. */
   result: PtqResult;
-  /** Pass to compileModel. */
+  /** Pass to compileModel: the final (pruned) int8 graph. */
   model: LoadedModel;
   /** Per-layer SQNR over (up to `sqnrCases` of) the calibration set. */
   sqnr: LayerSqnr[];
+  /** Pruning reports, accuracy per stage, fine-tuning losses. */
+  compressed: CompressResult;
+  /** What the accuracy table was measured on. */
+  accuracyOn?: string;
 }
 
-/** Loads a TF.js model, calibrates on a .npy file or folder of samples, quantizes it to int8. */
-export async function quantizeTfjsModel(modelJson: string, calibration: string, opts: PtqOptions & { sqnrCases?: number } = {}): Promise<QuantizedTfjsModel> {
+export interface QuantizeTfjsOptions extends CompressOptions {
+  /** Class labels of the calibration samples (.npy or one integer per line): accuracy and fine-tuning data. */
+  labels?: string;
+  /** Held-out samples and labels for the accuracy table (default: the labelled calibration data). */
+  test?: { data: string; labels: string };
+}
+
+/**
+ * Loads a TF.js model, calibrates on a .npy file or folder of samples and quantizes it to int8,
+ * pruning and fine-tuning when asked.
+ */
+export async function quantizeTfjsModel(modelJson: string, calibration: string, opts: QuantizeTfjsOptions = {}): Promise<QuantizedTfjsModel> {
   const source = await loadTfjsModel(modelJson);
   if (source.graph.inputs.length !== 1) throw new TinyforgeError(`${modelJson}: calibration from files supports single-input models; this one has ${source.graph.inputs.length}`);
   const shape = source.graph.tensors[source.graph.inputs[0] as number]?.shape ?? [];
-  const cases = loadCalibration(calibration, shape).map((x) => [x]);
-  const result = quantizeFloatGraph(source.graph, cases, opts);
-  const sqnr = layerSqnr(source.graph, result, cases.slice(0, opts.sqnrCases ?? 64));
-  return { source, result, model: ptqLoadedModel(result, modelJson, source.sha256), sqnr };
+  const calib = loadCalibration(calibration, shape);
+  const train = opts.labels === undefined ? undefined : { x: calib, labels: loadLabels(opts.labels, calib.length) };
+  if (opts.finetune && !train) throw new TinyforgeError('fine-tuning needs --labels for the calibration samples');
+  let test = train;
+  let accuracyOn = train ? `the ${calib.length} labelled calibration samples` : undefined;
+  if (opts.test) {
+    const x = loadCalibration(opts.test.data, shape);
+    test = { x, labels: loadLabels(opts.test.labels, x.length) };
+    accuracyOn = `the ${x.length} test samples of ${opts.test.data}`;
+  }
+  const compressed = compressFloatGraph(source.graph, { calibration: calib, ...(train ? { train } : {}), ...(test ? { test } : {}) }, opts);
+  return {
+    source,
+    result: compressed.ptq,
+    model: { ...ptqLoadedModel(compressed.ptq, modelJson, source.sha256), graph: compressed.graph },
+    sqnr: compressed.sqnr,
+    compressed,
+    ...(accuracyOn ? { accuracyOn } : {}),
+  };
 }
 
 /** One line per layer: index, op, source node/layer and SQNR in dB. */

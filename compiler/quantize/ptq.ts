@@ -2,7 +2,8 @@
 // Weights: symmetric int8 ([-127, 127]), per-channel for conv (axis 0, OHWI) and depthwise (axis 3),
 // per-tensor for fully connected. Activations: asymmetric int8 from calibration min/max (or
 // percentiles), always containing 0. Biases: int32 at input_scale * weight_scale, zero point 0.
-// Softmax outputs: scale 1/256, zero point -128. Pooling and reshape keep their input's parameters.
+// Softmax outputs: scale 1/256, zero point -128. Pooling, reshape and pad keep their input's
+// parameters; a concatenation's inputs and output all share one (see sharedQuantization).
 
 import type { LoadedModel } from '../compile.ts';
 import type { FloatGraph, FloatTensor } from '../frontends/tfjs/float_graph.ts';
@@ -14,8 +15,11 @@ import { roundHalfAwayFromZero } from '../quant/multiplier.ts';
 import { CalibrationError, checkSamples } from './calibration.ts';
 
 export interface PtqOptions {
-  /** 'minmax' (default) or 'percentile' (clip each activation to [100-p, p] percentiles). */
-  method?: 'minmax' | 'percentile';
+  /**
+   * 'minmax' (default), 'percentile' (clip each activation to its [100-p, p] percentiles) or 'mse'
+   * (the clipping range that minimizes the mean squared quantization error on the calibration data).
+   */
+  method?: 'minmax' | 'percentile' | 'mse';
   /** Percentile for method 'percentile', default 99.99. */
   percentile?: number;
 }
@@ -56,6 +60,46 @@ function percentileRange(values: Float32Array, p: number): { min: number; max: n
   return { min: at(100 - p), max: at(p) };
 }
 
+/** Quantize-dequantize error of `values` (a deterministic subsample) with the int8 range [lo, hi]. */
+function rangeError(values: Float32Array, lo: number, hi: number): number {
+  const { scale, zeroPoint } = int8Params(lo, hi);
+  const step = Math.max(1, Math.floor(values.length / 65536));
+  let e = 0;
+  for (let i = 0; i < values.length; i += step) {
+    const x = values[i] as number;
+    const q = Math.max(-128, Math.min(127, roundHalfAwayFromZero(x / scale) + zeroPoint));
+    const d = x - (q - zeroPoint) * scale;
+    e += d * d;
+  }
+  return e;
+}
+
+/**
+ * The range [f_lo * min, f_hi * max] with the least quantization error over a grid of shrink
+ * factors. Clipping a few outliers buys a finer step for all other values; the grid search is
+ * cheap next to the float inference that produced the values.
+ */
+function mseRange(values: Float32Array): { min: number; max: number } {
+  let min = 0;
+  let max = 0;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  // Fine steps near the full range, then geometric ones down to ~1% for far outliers.
+  const factors = [1, 0.95, 0.9, 0.85, ...Array.from({ length: 18 }, (_, i) => 0.8 * 0.78 ** i)];
+  const los = min < 0 ? factors : [1];
+  const his = max > 0 ? factors : [1];
+  let best = { min, max, error: Infinity };
+  for (const fl of los) {
+    for (const fh of his) {
+      const error = rangeError(values, fl * min, fh * max);
+      if (error < best.error) best = { min: fl * min, max: fh * max, error };
+    }
+  }
+  return { min: best.min, max: best.max };
+}
+
 /** Float ranges of every activation (and input) over the calibration set. */
 export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array[])[], opts: PtqOptions = {}): Map<number, { min: number; max: number }> {
   if (cases.length === 0) throw new CalibrationError(`${fg.name}: calibration data is empty`);
@@ -76,7 +120,7 @@ export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array
   for (const c of cases) {
     const values = runFloat(fg, c);
     for (const [id, v] of values) {
-      if (method === 'percentile') {
+      if (method !== 'minmax') {
         const list = collected.get(id) ?? [];
         list.push(v);
         collected.set(id, list);
@@ -94,7 +138,7 @@ export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array
       }
     }
   }
-  if (method === 'percentile') {
+  if (method !== 'minmax') {
     for (const [id, list] of collected) {
       const all = new Float32Array(list.reduce((n, a) => n + a.length, 0));
       let at = 0;
@@ -102,7 +146,7 @@ export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array
         all.set(a, at);
         at += a.length;
       }
-      ranges.set(id, percentileRange(all, p));
+      ranges.set(id, method === 'mse' ? mseRange(all) : percentileRange(all, p));
     }
   }
   return ranges;
@@ -148,6 +192,97 @@ function quantizeBias(b: Float32Array, inputScale: number, weightScales: number[
   return out;
 }
 
+/** Union-find over tensor ids. */
+class Groups {
+  private parent = new Map<number, number>();
+  find(x: number): number {
+    const p = this.parent.get(x);
+    if (p === undefined || p === x) return x;
+    const root = this.find(p);
+    this.parent.set(x, root);
+    return root;
+  }
+  union(a: number, b: number): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent.set(ra, rb);
+  }
+}
+
+type QParams = { scale: number; zeroPoint: number };
+
+/**
+ * The quantization of every activation, decided before any op is quantized. Some tensors must
+ * share one: the input and output of pooling, reshape and pad (int8 kernels that move bytes
+ * without rescaling), and all inputs and the output of a concatenation (TFLite Micro's int8
+ * CONCATENATION copies bytes; TFLite's quantizer gives them one scale). Such a group gets one range:
+ * the union of the calibrated ranges of its members that produce new values (model inputs, the
+ * outputs of computing ops and of concatenations, a PADV2 constant), so pass-through outputs add
+ * nothing and a group without a concatenation gets exactly its source's range. Deciding it up
+ * front matters because a producer is quantized before the concatenation that constrains it.
+ * A group holding a softmax output takes the softmax's fixed 1/256, -128 (values outside [0, 1)
+ * from other members then saturate).
+ */
+function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: number; max: number }>): Map<number, QParams> {
+  const groups = new Groups();
+  const derived = new Set<number>();
+  const fixed = new Set<number>();
+  const extra = new Map<number, number[]>();
+  for (const op of fg.ops) {
+    const x = op.inputs[0] as number;
+    const out = op.outputs[0] as number;
+    switch (op.kind) {
+      case 'average_pool2d':
+      case 'max_pool2d':
+      case 'reshape':
+        groups.union(x, out);
+        derived.add(out);
+        break;
+      case 'pad': {
+        groups.union(x, out);
+        derived.add(out);
+        const valueId = op.inputs[2] ?? -1;
+        const value = valueId >= 0 ? (fg.tensors[valueId] as FloatTensor).data?.[0] : undefined;
+        if (value !== undefined) extra.set(out, [value]);
+        break;
+      }
+      case 'concatenation':
+        for (const id of op.inputs) groups.union(id, out);
+        break;
+      case 'softmax':
+        fixed.add(out);
+        break;
+      default:
+        break;
+    }
+  }
+  const activations = new Set<number>([...fg.inputs, ...fg.ops.map((o) => o.outputs[0] as number)]);
+  const span = new Map<number, { min: number; max: number; fixed: boolean }>();
+  for (const id of activations) {
+    const root = groups.find(id);
+    const g = span.get(root) ?? { min: Infinity, max: -Infinity, fixed: false };
+    span.set(root, g);
+    if (fixed.has(id)) g.fixed = true;
+    const values = [...(extra.get(id) ?? [])];
+    if (!derived.has(id)) {
+      const r = ranges.get(id);
+      if (!r) throw new Error(`internal: no calibration range for tensor ${id}`);
+      values.push(r.min, r.max);
+    }
+    for (const v of values) {
+      g.min = Math.min(g.min, v);
+      g.max = Math.max(g.max, v);
+    }
+  }
+  const params = new Map<number, QParams>();
+  for (const id of activations) {
+    const g = span.get(groups.find(id)) as { min: number; max: number; fixed: boolean };
+    // A group of pass-through ops only (impossible: every chain starts at a source) would have no range.
+    params.set(id, g.fixed ? { scale: 1 / 256, zeroPoint: -128 } : int8Params(Number.isFinite(g.min) ? g.min : 0, Number.isFinite(g.max) ? g.max : 0));
+  }
+  return params;
+}
+
 /** Quantizes `fg` to an int8 Graph with int8 inputs and outputs. `cases[k][i]` is input i of case k. */
 export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Float32Array[])[], opts: PtqOptions = {}): PtqResult {
   const ranges = calibrate(fg, cases, opts);
@@ -160,14 +295,14 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
     if (!q) throw new Error(`internal: tensor ${id} has no quantization yet`);
     return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] as number };
   };
+  const shared = sharedQuantization(fg, ranges);
   const fromRange = (id: number): void => {
-    const r = ranges.get(id);
-    if (!r) throw new Error(`internal: no calibration range for tensor ${id}`);
-    const q = int8Params(r.min, r.max);
+    const q = shared.get(id);
+    if (!q) throw new Error(`internal: no calibration range for tensor ${id}`);
     setQ(id, q.scale, q.zeroPoint);
   };
   for (const id of fg.inputs) fromRange(id);
-  const ops: Op[] = fg.ops.map((fop, index) => {
+  const ops: Op[] = fg.ops.map((fop, index): Op => {
     const out = fop.outputs[0] as number;
     const x = fop.inputs[0] as number;
     switch (fop.kind) {
@@ -203,8 +338,27 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         break;
       case 'add':
       case 'mul':
+      case 'concatenation':
         fromRange(out);
         break;
+      case 'pad': {
+        // Input and output share their parameters (fromRange gives the whole group the same).
+        fromRange(out);
+        const pId = fop.inputs[1] as number;
+        const pt = tensors[pId] as Tensor;
+        pt.dtype = 'int32';
+        pt.data = int32Bytes(Int32Array.from((fg.tensors[pId] as FloatTensor).data as Float32Array));
+        const valueId = fop.inputs[2] ?? -1;
+        if (valueId >= 0) {
+          // PADV2's constant is stored with the output's quantization, as TFLite Micro requires.
+          const q = qOf(out);
+          const v = ((fg.tensors[valueId] as FloatTensor).data as Float32Array)[0] as number;
+          const vt = tensors[valueId] as Tensor;
+          vt.data = int8Bytes(Int8Array.of(Math.max(-128, Math.min(127, roundHalfAwayFromZero(v / q.scale) + q.zeroPoint))));
+          vt.quant = perTensor(q.scale, q.zeroPoint);
+        }
+        break;
+      }
     }
     const base = { sourceIndex: index, inputs: [...fop.inputs], outputs: [...fop.outputs] };
     switch (fop.kind) {
@@ -226,6 +380,10 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         return { kind: 'softmax', ...base, attrs: { ...fop.attrs } };
       case 'reshape':
         return { kind: 'reshape', ...base, attrs: { newShape: [...fop.attrs.newShape] } };
+      case 'pad':
+        return { kind: 'pad', ...base, attrs: {} };
+      case 'concatenation':
+        return { kind: 'concatenation', ...base, attrs: { ...fop.attrs } };
     }
   });
   const graph: Graph = { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };

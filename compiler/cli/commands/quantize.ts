@@ -4,10 +4,10 @@
 import { writeFileSync } from 'node:fs';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
-import { pruneMagnitude } from '../../prune/magnitude.ts';
-import { pruneChannels } from '../../prune/structured.ts';
-import { formatSqnr, quantizeTfjsModel } from '../../quantize/index.ts';
+import { formatAccuracy, formatSqnr, quantizeTfjsModel, type PtqOptions } from '../../quantize/index.ts';
 import { formatInt, printJson } from '../format.ts';
+import { log } from '../log.ts';
+import { createProgress } from '../progress.ts';
 
 export interface QuantizeCommandOptions {
   calib: string;
@@ -16,6 +16,13 @@ export interface QuantizeCommandOptions {
   pruneBlock?: string;
   pruneChannels?: string;
   percentile?: string;
+  calibration?: string;
+  labels?: string;
+  testData?: string;
+  testLabels?: string;
+  finetune?: string;
+  learningRate?: string;
+  batchSize?: string;
   json?: boolean;
 }
 
@@ -26,32 +33,82 @@ function fraction(flag: string, value: string | undefined, lo: number, hi: numbe
   return n;
 }
 
+function count(flag: string, value: string | undefined, lo: number, hi: number): number | undefined {
+  const n = fraction(flag, value, lo, hi);
+  if (n !== undefined && !Number.isInteger(n)) throw new TinyforgeError(`${flag} wants a whole number, not '${value}'`);
+  return n;
+}
+
+function calibrationMethod(opts: QuantizeCommandOptions): PtqOptions {
+  const percentile = fraction('--percentile', opts.percentile, 50, 100);
+  const method = opts.calibration ?? (percentile === undefined ? 'minmax' : 'percentile');
+  if (method !== 'minmax' && method !== 'percentile' && method !== 'mse') throw new TinyforgeError(`--calibration is minmax, percentile or mse, not '${method}'`);
+  if (percentile !== undefined && method !== 'percentile') throw new TinyforgeError(`--percentile goes with --calibration percentile, not ${method}`);
+  return method === 'percentile' ? { method, ...(percentile === undefined ? {} : { percentile }) } : { method };
+}
+
 export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOptions): Promise<void> {
   const sparsity = fraction('--prune', opts.prune, 0, 0.99);
   const channelFraction = fraction('--prune-channels', opts.pruneChannels, 0, 0.95);
-  const percentile = fraction('--percentile', opts.percentile, 50, 100);
+  const epochs = count('--finetune', opts.finetune, 1, 10000);
+  const learningRate = fraction('--learning-rate', opts.learningRate, 1e-7, 1);
+  const batchSize = count('--batch-size', opts.batchSize, 1, 65536);
   const block = opts.pruneBlock === undefined ? 1 : Number(opts.pruneBlock);
-  if (![1, 4].includes(block)) throw new TinyforgeError(`--prune-block is 1 (single weights) or 4 (4x4 tiles, what the sparse FC kernel skips), not '${opts.pruneBlock}'`);
-  const q = await quantizeTfjsModel(modelJson, opts.calib, percentile === undefined ? {} : { method: 'percentile', percentile });
-  let graph = q.model.graph;
-  // Channels first (the graph shrinks), then magnitude pruning of what is left.
-  const channels = channelFraction === undefined ? undefined : pruneChannels(graph, { fraction: channelFraction });
-  if (channels) graph = channels.graph;
-  const pruned = sparsity === undefined ? undefined : pruneMagnitude(graph, { sparsity, block: [block, block] });
-  if (pruned) graph = pruned.graph;
-  const bytes = writeTflite(graph);
+  if (![1, 4].includes(block)) throw new TinyforgeError(`--prune-block is 1 (single weights) or 4 (4x4 tiles, what the sparse kernels skip), not '${opts.pruneBlock}'`);
+  if ((opts.testData === undefined) !== (opts.testLabels === undefined)) throw new TinyforgeError('--test-data and --test-labels go together');
+  if (epochs !== undefined && opts.labels === undefined) throw new TinyforgeError('--finetune trains on the calibration samples and needs their --labels');
+  if (epochs !== undefined && sparsity === undefined && channelFraction === undefined) throw new TinyforgeError('--finetune recovers accuracy after pruning; add --prune or --prune-channels');
+  const progress = createProgress({ json: opts.json });
+  if (epochs !== undefined) progress.start(epochs, 'fine-tuning', 'epochs');
+  const q = await quantizeTfjsModel(modelJson, opts.calib, {
+    ...calibrationMethod(opts),
+    ...(sparsity === undefined ? {} : { prune: sparsity, block }),
+    ...(channelFraction === undefined ? {} : { pruneChannels: channelFraction }),
+    ...(opts.labels === undefined ? {} : { labels: opts.labels }),
+    ...(opts.testData !== undefined && opts.testLabels !== undefined ? { test: { data: opts.testData, labels: opts.testLabels } } : {}),
+    ...(epochs === undefined
+      ? {}
+      : {
+          finetune: {
+            epochs,
+            ...(learningRate === undefined ? {} : { learningRate }),
+            ...(batchSize === undefined ? {} : { batchSize }),
+            onEpoch: (epoch: number, loss: number) => {
+              progress.update(epoch, `fine-tuning (loss ${loss.toFixed(4)})`);
+              if (!progress.enabled) log.verbose(`epoch ${epoch}/${epochs}: loss ${loss.toFixed(4)}`);
+            },
+          },
+        }),
+  });
+  progress.stop();
+  const c = q.compressed;
+  const bytes = writeTflite(q.model.graph);
   writeFileSync(opts.out, bytes);
   if (opts.json) {
-    printJson({ model: modelJson, out: opts.out, bytes: bytes.byteLength, inputs: q.result.inputs, outputs: q.result.outputs, sqnr: q.sqnr, prune: pruned?.report ?? null, pruneChannels: channels?.report ?? null });
+    printJson({
+      model: modelJson,
+      out: opts.out,
+      bytes: bytes.byteLength,
+      inputs: q.result.inputs,
+      outputs: q.result.outputs,
+      sqnr: q.sqnr,
+      prune: c.prune ?? null,
+      pruneChannels: c.channels ?? null,
+      accuracy: c.accuracy,
+      accuracyOn: q.accuracyOn ?? null,
+      finetuneLosses: c.losses,
+    });
     return;
   }
   console.log(`per-layer SQNR of the int8 model against the float model on the calibration data:\n${formatSqnr(q.sqnr)}`);
-  if (channels) {
-    const lines = channels.report.layers.map((l) => `  op ${l.op} ${l.kind === 'conv2d' ? 'CONV_2D' : 'FULLY_CONNECTED'} '${l.name}': ${l.before} -> ${l.after} channels`);
-    const skipped = channels.report.skipped.map((s) => `  op ${s.op} '${s.name}' kept: ${s.reason}`);
+  if (c.channels) {
+    const lines = c.channels.layers.map((l) => `  op ${l.op} ${l.kind === 'conv2d' ? 'CONV_2D' : 'FULLY_CONNECTED'} '${l.name}': ${l.before} -> ${l.after} channels`);
+    const skipped = c.channels.skipped.map((s) => `  op ${s.op} '${s.name}' kept: ${s.reason}`);
     console.log(`\nremoved output channels:\n${[...lines, ...skipped].join('\n') || '  (no prunable layer)'}`);
   }
-  if (pruned) console.log(`\npruned to ${(100 * pruned.report.sparsity).toFixed(1)}% zero weights (${formatInt(pruned.report.zeros)} of ${formatInt(pruned.report.weights)})`);
+  if (c.prune) console.log(`\npruned to ${(100 * c.prune.sparsity).toFixed(1)}% zero weights (${formatInt(c.prune.zeros)} of ${formatInt(c.prune.weights)})`);
+  if (c.losses.length > 0) console.log(`\nfine-tuned ${c.losses.length} epochs: loss ${c.losses[0]?.toFixed(4)} -> ${c.losses.at(-1)?.toFixed(4)}`);
+  if (c.accuracy.length > 0) console.log(`\n${formatAccuracy(c.accuracy, q.accuracyOn ?? 'the labelled data')}`);
   const io = (t: { name: string; shape: number[]; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
   console.log(`\nwrote ${opts.out} (${formatInt(bytes.byteLength)} bytes, int8)\n  input:  ${q.result.inputs.map(io).join('\n          ')}\n  output: ${q.result.outputs.map(io).join('\n          ')}`);
   console.log(`next: tinyforge compile ${opts.out} --board <board> --out <dir>`);

@@ -51,7 +51,14 @@ export type FloatOp =
   | FloatOpBase<'add', { activation: Activation }>
   | FloatOpBase<'mul', { activation: Activation }>
   | FloatOpBase<'softmax', { beta: number }>
-  | FloatOpBase<'reshape', { newShape: number[] }>;
+  | FloatOpBase<'reshape', { newShape: number[] }>
+  /**
+   * Constant padding, with the int8 IR's inputs: [x, paddings] (pads with 0) or [x, paddings,
+   * value]; paddings is a constant [rank, 2] tensor of (before, after), value a constant scalar.
+   */
+  | FloatOpBase<'pad', Record<string, never>>
+  /** Concatenation along `axis` (0 <= axis < rank); activation is always 'none', as TFLite Micro requires. */
+  | FloatOpBase<'concatenation', { axis: number; activation: Activation }>;
 
 export type FloatOpKind = FloatOp['kind'];
 
@@ -173,11 +180,133 @@ export class FloatGraphBuilder {
     return this.push({ kind: 'reshape', source, inputs: [x], outputs: [out], attrs: { newShape: shape } });
   }
 
+  /**
+   * The op producing `x`, looking back through reshapes that only feed each other (tfjs-converter
+   * writes Conv1D as ExpandDims -> Conv2D -> Squeeze -> BiasAdd -> Relu); bias and activation
+   * commute with a reshape that keeps the channels last.
+   */
+  producerThroughReshapes(x: number): FloatOp | undefined {
+    let producer = this.ops.find((o) => o.outputs[0] === x);
+    const channels = this.tensor(x).shape.at(-1);
+    while (producer?.kind === 'reshape') {
+      const src = producer.inputs[0] as number;
+      if (this.inputs.includes(src) || this.ops.filter((o) => o.inputs.includes(src)).length !== 1 || this.tensor(src).shape.at(-1) !== channels) break;
+      producer = this.ops.find((o) => o.outputs[0] === src);
+    }
+    return producer;
+  }
+
+  /**
+   * Pads `x` with `value` (default 0): `paddings[d]` is (before, after) for dimension d. A zero value
+   * becomes TFLite PAD (which pads with the zero point, i.e. real 0), any other value PADV2.
+   */
+  pad(source: string, x: number, paddings: readonly (readonly [number, number])[], value = 0): number {
+    const inShape = this.tensor(x).shape;
+    if (paddings.length !== inShape.length) this.fail(source, `has ${paddings.length} padding pairs for an input of rank ${inShape.length} ([${inShape}])`);
+    if (inShape.length > 4) this.fail(source, `pads a rank-${inShape.length} tensor; at most 4 dimensions are supported`);
+    paddings.forEach(([b, a], d) => {
+      if (!Number.isInteger(b) || !Number.isInteger(a) || b < 0 || a < 0) this.fail(source, `padding (${b}, ${a}) of dimension ${d} is not a pair of non-negative integers`);
+    });
+    if (paddings[0]?.[0] !== 0 || paddings[0]?.[1] !== 0) this.fail(source, `pads the batch dimension (${paddings[0]?.[0]}, ${paddings[0]?.[1]}), which is not supported`);
+    if (!Number.isFinite(value)) this.fail(source, `pads with ${value}`);
+    const p = this.addTensor(`${source}/paddings`, [paddings.length, 2], Float32Array.from(paddings.flat()));
+    const inputs = value === 0 ? [x, p] : [x, p, this.addTensor(`${source}/constant_values`, [], Float32Array.of(value))];
+    const out = this.addTensor(source, inShape.map((d, i) => d + (paddings[i]?.[0] as number) + (paddings[i]?.[1] as number)));
+    return this.push({ kind: 'pad', source, inputs, outputs: [out], attrs: {} });
+  }
+
+  /** Concatenates `xs` along `axis` (negative counts from the end); shapes must agree elsewhere. */
+  concatenation(source: string, xs: readonly number[], axis: number): number {
+    if (xs.length < 1) this.fail(source, 'concatenates no inputs');
+    const first = this.tensor(xs[0] as number).shape;
+    const rank = first.length;
+    const ax = axis < 0 ? axis + rank : axis;
+    if (!Number.isInteger(ax) || ax < 0 || ax >= rank) this.fail(source, `axis ${axis} is outside rank ${rank}`);
+    if (ax === 0 && xs.length > 1) this.fail(source, 'concatenating along the batch dimension is not supported');
+    if (rank > 4) this.fail(source, `concatenates rank-${rank} tensors; at most 4 dimensions are supported`);
+    let total = 0;
+    for (const id of xs) {
+      const s = this.tensor(id).shape;
+      if (s.length !== rank || s.some((d, i) => i !== ax && d !== first[i])) this.fail(source, `input shapes [${first}] and [${s}] differ outside axis ${ax}`);
+      total += s[ax] as number;
+    }
+    const shape = [...first];
+    shape[ax] = total;
+    const out = this.addTensor(source, shape);
+    return this.push({ kind: 'concatenation', source, inputs: [...xs], outputs: [out], attrs: { axis: ax, activation: 'none' } });
+  }
+
+  /**
+   * Folds an inference-mode batch normalization of `x` into the CONV_2D, DEPTHWISE_CONV_2D or
+   * FULLY_CONNECTED op producing it (possibly through channel-keeping reshapes): per output channel
+   * c, with s = gamma / sqrt(var + eps), w' = w * s and b' = (b - mean) * s + beta. The producer
+   * must have no activation yet (the normalization comes before it) and nothing else may read x;
+   * the caller also checks that no op built later reads x. Returns x.
+   */
+  foldBatchNorm(source: string, x: number, bn: { gamma: Float32Array; beta: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number }): number {
+    const producer = this.producerThroughReshapes(x);
+    const what = 'a batch normalization (or per-channel scale) can only be folded into a Conv2D, DepthwiseConv2D or Dense/MatMul directly before it';
+    if (this.inputs.includes(x)) return this.fail(source, `cannot be folded: its input is a model input; ${what}`);
+    if (!producer) return this.fail(source, `cannot be folded: its input is not computed by an op; ${what}`);
+    if (producer.kind !== 'conv2d' && producer.kind !== 'depthwise_conv2d' && producer.kind !== 'fully_connected') {
+      return this.fail(source, `cannot be folded into '${producer.source}' (${producer.kind}); ${what}`);
+    }
+    if (producer.attrs.activation !== 'none') this.fail(source, `cannot be folded into '${producer.source}': it applies ${producer.attrs.activation} before the normalization`);
+    if (this.ops.some((o) => o.inputs.includes(x))) this.fail(source, `cannot be folded into '${producer.source}': its output is also used by another op`);
+    const shape = this.tensor(x).shape;
+    const channels = shape[shape.length - 1] as number;
+    for (const [k, v] of Object.entries({ gamma: bn.gamma, beta: bn.beta, mean: bn.mean, variance: bn.variance })) {
+      if (v.length !== channels) this.fail(source, `${k} has ${v.length} values for ${channels} channels`);
+    }
+    const scale = Array.from({ length: channels }, (_, c) => (bn.gamma[c] as number) / Math.sqrt((bn.variance[c] as number) + bn.epsilon));
+    // Folded values go to a new tensor when another op shares the old one (a deduplicated constant).
+    const own = (id: number, name: string, shape: number[], data: Float32Array): number => {
+      if (id >= 0 && !this.ops.some((o) => o !== producer && o.inputs.includes(id))) {
+        (this.tensors[id] as FloatTensor).data = data;
+        return id;
+      }
+      return this.addTensor(name, shape, data);
+    };
+    const wId = producer.inputs[1] as number;
+    const w = this.tensor(wId);
+    const wData = w.data;
+    if (!wData) return this.fail(source, `cannot be folded into '${producer.source}': its weights are not constant`);
+    // Output channel of weight element i: OHWI and [out, in] lead with it, depthwise 1HW(C*M) ends with it.
+    const per = wData.length / channels;
+    const channelOf = producer.kind === 'depthwise_conv2d' ? (i: number): number => i % channels : (i: number): number => Math.floor(i / per);
+    const folded = wData.map((v, i) => v * (scale[channelOf(i)] as number));
+    producer.inputs[1] = own(wId, `${source}/folded_weights`, w.shape, folded);
+    const bId = producer.inputs[2] as number;
+    const b = bId >= 0 ? (this.tensor(bId).data as Float32Array) : new Float32Array(channels);
+    const bias = Float32Array.from({ length: channels }, (_, c) => ((b[c] as number) - (bn.mean[c] as number)) * (scale[c] as number) + (bn.beta[c] as number));
+    producer.inputs[2] = own(bId, `${source}/folded_bias`, [channels], bias);
+    return x;
+  }
+
+  /**
+   * Folds a per-channel affine y = x * mul + add (constant vectors of one value per channel, or
+   * one value) into the op producing x, as tfjs-converter can leave a batch normalization it did
+   * not fuse. Same conditions as foldBatchNorm.
+   */
+  foldAffine(source: string, x: number, mul: Float32Array | undefined, add: Float32Array | undefined): number {
+    const shape = this.tensor(x).shape;
+    const channels = shape[shape.length - 1] as number;
+    const vec = (v: Float32Array | undefined, fill: number, what: string): Float32Array => {
+      if (!v) return new Float32Array(channels).fill(fill);
+      if (v.length === 1) return new Float32Array(channels).fill(v[0] as number);
+      if (v.length !== channels) this.fail(source, `${what} has ${v.length} values for ${channels} channels`);
+      return v;
+    };
+    // gamma = mul, beta = add, mean = 0, variance + epsilon = 1.
+    return this.foldBatchNorm(source, x, { gamma: vec(mul, 1, 'the multiplier'), beta: vec(add, 0, 'the addend'), mean: new Float32Array(channels), variance: new Float32Array(channels).fill(1), epsilon: 0 });
+  }
+
   /** Fuses `activation` into the op producing `x` (which must have none yet); returns x. */
   fuseActivation(source: string, x: number, activation: Activation): number {
     if (activation === 'none') return x;
-    const producer = this.ops.find((o) => o.outputs[0] === x);
-    if (!producer || !('activation' in producer.attrs) || producer.attrs.activation !== 'none' || this.inputs.includes(x)) {
+    const producer = this.producerThroughReshapes(x);
+    // TFLite Micro's CONCATENATION takes no fused activation, so a standalone one after it is refused.
+    if (!producer || !('activation' in producer.attrs) || producer.kind === 'concatenation' || producer.attrs.activation !== 'none' || this.inputs.includes(x)) {
       this.fail(source, `a standalone ${activation} that cannot be fused into the op before it is not supported`);
     }
     if (this.ops.some((o) => o !== producer && o.inputs.includes(x))) this.fail(source, `cannot fuse ${activation}: its input is also used by another op`);

@@ -27,8 +27,13 @@ export const SUPPORTED_GRAPH_OPS: readonly string[] = [
   'AddV2',
   'Mul',
   'Reshape',
+  'ExpandDims',
   'Squeeze',
   'Softmax',
+  'Pad',
+  'PadV2 (constant)',
+  'ConcatV2',
+  'FusedBatchNorm / FusedBatchNormV3 (folded into the Conv2D, DepthwiseConv2dNative or MatMul before it)',
 ];
 
 interface AttrValue {
@@ -66,6 +71,9 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
   const clean = (input: string): string => input.replace(/^\^/, '').replace(/:0$/, '');
   const consumed = new Set<string>();
   for (const n of nodes) for (const i of n.input ?? []) consumed.add(clean(i));
+  // How many inputs name each node: folding into a producer is only safe when nothing else reads it.
+  const readers = new Map<string, number>();
+  for (const n of nodes) for (const i of n.input ?? []) if (!i.startsWith('^')) readers.set(clean(i), (readers.get(clean(i)) ?? 0) + 1);
   const resolved = new Map<string, number>();
   const constIds = new Map<string, number>();
   const visiting = new Set<string>();
@@ -128,7 +136,7 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
   };
   /** Puts a constant bias on the conv/FC op producing x, which has none yet. */
   const attachBias = (n: GraphNode, x: number, c: { data: Float32Array }): number => {
-    const producer = b.ops.find((o) => o.outputs[0] === x);
+    const producer = b.producerThroughReshapes(x);
     if (!producer || (producer.kind !== 'conv2d' && producer.kind !== 'depthwise_conv2d' && producer.kind !== 'fully_connected') || producer.inputs[2] !== -1 || producer.attrs.activation !== 'none') {
       return fail(n, 'adding a constant is supported only as the bias of a preceding Conv2D, DepthwiseConv2dNative or MatMul');
     }
@@ -137,6 +145,14 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
     if (c.data.length !== channels) fail(n, `bias has ${c.data.length} values for ${channels} channels`);
     producer.inputs[2] = b.addTensor(n.name, [channels], c.data);
     return x;
+  };
+
+  /** Folding `n` into the op producing `input` rewrites that op's output, so `n` must be its only reader. */
+  const exclusiveInput = (n: GraphNode, input: string, what: string): void => {
+    // A model input is never foldable; foldBatchNorm says so more precisely.
+    if (byName.get(clean(input))?.op === 'Placeholder') return;
+    const count = readers.get(clean(input)) ?? 0;
+    if (count > 1) fail(n, `${what} cannot be folded into '${clean(input)}': ${count} nodes read its output`);
   };
 
   const resolve = (nm: string): number => {
@@ -236,8 +252,20 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
         const c0 = constOfName(clean(ins[0] ?? ''));
         const c1 = constOfName(clean(ins[1] ?? ''));
         if (c0 || c1) {
-          if (n.op === 'Mul') fail(n, 'multiplying by a constant is not supported');
-          y = attachBias(n, c0 ? x(1) : x(0), (c0 ?? c1) as { data: Float32Array });
+          const k = c0 ? 1 : 0;
+          const input = x(k);
+          const c = (c0 ?? c1) as { data: Float32Array };
+          const producer = b.producerThroughReshapes(input);
+          const convLike = producer?.kind === 'conv2d' || producer?.kind === 'depthwise_conv2d' || producer?.kind === 'fully_connected';
+          const hasBias = convLike && (producer.inputs[2] ?? -1) >= 0;
+          if (n.op === 'Mul' || hasBias) {
+            // A per-channel Mul (and the Add after it) is how an unfused batch normalization
+            // reaches the graph: it folds into the producer's weights and bias.
+            exclusiveInput(n, ins[k] as string, n.op === 'Mul' ? 'the constant multiplier' : 'the constant addend');
+            y = n.op === 'Mul' ? b.foldAffine(n.name, input, c.data, undefined) : b.foldAffine(n.name, input, undefined, c.data);
+          } else {
+            y = attachBias(n, input, c);
+          }
         } else {
           y = b.binary(n.op === 'Mul' ? 'mul' : 'add', n.name, x(0), x(1));
         }
@@ -248,6 +276,17 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
         const shape = Array.from(constOf(n, ins[1], 'shape').data);
         if (shape[0] === -1) shape[0] = 1;
         y = b.reshape(n.name, input, shape);
+        break;
+      }
+      case 'ExpandDims': {
+        // tfjs-converter's form of Conv1D and 1-D pooling: ExpandDims -> 2-D op -> Squeeze.
+        const input = x();
+        const s = b.tensor(input).shape;
+        const axisValues = constOf(n, ins[1], 'axis').data;
+        if (axisValues.length !== 1) fail(n, 'axis must be a single value');
+        const axis = (axisValues[0] as number) < 0 ? (axisValues[0] as number) + s.length + 1 : (axisValues[0] as number);
+        if (!Number.isInteger(axis) || axis < 1 || axis > s.length) fail(n, `axis ${axisValues[0]} cannot insert a dimension after the batch of [${s}]`);
+        y = b.reshape(n.name, input, [...s.slice(0, axis), 1, ...s.slice(axis)]);
         break;
       }
       case 'Squeeze': {
@@ -261,6 +300,41 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
       case 'Softmax':
         y = b.softmax(n.name, x());
         break;
+      case 'Pad':
+      case 'PadV2': {
+        const input = x();
+        const p = constOf(n, ins[1], 'paddings');
+        const rank = b.tensor(input).shape.length;
+        if (p.data.length !== 2 * rank) fail(n, `paddings [${p.shape}] do not hold two values per dimension of the rank-${rank} input`);
+        const pairs = Array.from({ length: rank }, (_, d): [number, number] => [p.data[2 * d] as number, p.data[2 * d + 1] as number]);
+        let value = 0;
+        if (n.op === 'PadV2') {
+          const c = constOf(n, ins[2], 'constant_values');
+          if (c.data.length !== 1) fail(n, 'constant_values must be a scalar');
+          value = c.data[0] as number;
+        }
+        y = b.pad(n.name, input, pairs, value);
+        break;
+      }
+      case 'ConcatV2': {
+        // Inputs: N tensors, then the axis (a constant scalar).
+        if (ins.length < 2) fail(n, 'needs at least one tensor and an axis');
+        const axisData = constOf(n, ins[ins.length - 1], 'axis').data;
+        if (axisData.length !== 1) fail(n, 'axis must be a scalar');
+        const xs = ins.slice(0, -1).map((_, i) => x(i));
+        y = b.concatenation(n.name, xs, axisData[0] as number);
+        break;
+      }
+      case 'FusedBatchNorm':
+      case 'FusedBatchNormV3': {
+        nhwc(n);
+        if (attr(n, 'is_training')?.b) fail(n, 'is_training is set; only inference-mode batch normalization (moving statistics) can be folded');
+        const input = x();
+        exclusiveInput(n, ins[0] as string, 'the batch normalization');
+        const v = (i: number, what: string): Float32Array => constOf(n, ins[i], what).data;
+        y = b.foldBatchNorm(n.name, input, { gamma: v(1, 'scale'), beta: v(2, 'offset'), mean: v(3, 'mean'), variance: v(4, 'variance'), epsilon: attr(n, 'epsilon')?.f ?? 0.0001 });
+        break;
+      }
       default:
         return fail(n, `op ${n.op} is not supported; supported ops: ${SUPPORTED_GRAPH_OPS.join(', ')}`);
     }

@@ -95,11 +95,11 @@ export function toneData(n: number, seed: number, length = 64): Dataset {
 
 const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
 
-export function intentModel(vocab = 32, classes = 4): tfl.Sequential {
+export function intentModel(vocab = 32, classes = 4, hidden = 16): tfl.Sequential {
   return tfl.sequential({
     name: 'intent',
     layers: [
-      tfl.layers.dense({ inputShape: [vocab], units: 16, activation: 'relu', ...init(1) }),
+      tfl.layers.dense({ inputShape: [vocab], units: hidden, activation: 'relu', ...init(1) }),
       tfl.layers.dense({ units: classes, activation: 'softmax', ...init(2) }),
     ],
   });
@@ -119,13 +119,13 @@ export function patternModel(): tfl.Sequential {
   });
 }
 
-export function toneModel(length = 64): tfl.Sequential {
+export function toneModel(length = 64, filters = 8): tfl.Sequential {
   return tfl.sequential({
     name: 'tones',
     layers: [
-      tfl.layers.conv1d({ inputShape: [length, 1], filters: 8, kernelSize: 7, strides: 2, padding: 'same', activation: 'relu', ...init(7) }),
+      tfl.layers.conv1d({ inputShape: [length, 1], filters, kernelSize: 7, strides: 2, padding: 'same', activation: 'relu', ...init(7) }),
       tfl.layers.maxPooling1d({ poolSize: 2 }),
-      tfl.layers.conv1d({ filters: 8, kernelSize: 3, activation: 'relu', ...init(8) }),
+      tfl.layers.conv1d({ filters, kernelSize: 3, activation: 'relu', ...init(8) }),
       tfl.layers.flatten({}),
       tfl.layers.dense({ units: 3, activation: 'softmax', ...init(9) }),
     ],
@@ -207,7 +207,7 @@ const dtFloat = { type: 'DT_FLOAT' };
  * Graph-model artifacts for a trained Sequential model, laid out as tfjs-converter writes them for a
  * Keras model. `fused` false writes Conv2D/MatMul + BiasAdd + Relu nodes instead of the fused forms.
  */
-export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true): tf.io.ModelArtifacts {
+export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true, quantizeWeights?: WeightQuantization): tf.io.ModelArtifacts {
   const nodes: NodeJson[] = [];
   const weights: { name: string; tensor: tf.Tensor }[] = [];
   const inShape = model.inputs[0]!.shape.map((d) => (d === null ? -1 : d));
@@ -252,6 +252,30 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true):
         nodes.push({ name: `${n}/BiasAdd`, op: 'BiasAdd', input: [`${n}/conv`, bias], attr: { T: dtFloat, data_format: { s: b64('NHWC') } } });
         prev = act(n, a, `${n}/BiasAdd`);
       }
+    } else if (cls === 'Conv1D') {
+      // As tfjs-converter writes a Keras Conv1D: ExpandDims -> Conv2D (1 x k filter, folded to a
+      // constant) -> Squeeze -> BiasAdd -> activation; the remapper cannot fuse across the Squeeze.
+      const s = ((cfg['strides'] as number[] | number | undefined) ?? 1) as number[] | number;
+      const stride = Array.isArray(s) ? (s[0] as number) : s;
+      const kernel = w[0]!;
+      const k = addConst(`${n}/conv1d/ExpandDims_1`, tf.reshape(kernel, [1, ...kernel.shape]));
+      const axis = addConst(`${n}/conv1d/ExpandDims/dim`, tf.scalar(1, 'int32'));
+      nodes.push({ name: `${n}/conv1d/ExpandDims`, op: 'ExpandDims', input: [prev, axis], attr: { T: dtFloat, Tdim: { type: 'DT_INT32' } } });
+      nodes.push({ name: `${n}/conv1d`, op: 'Conv2D', input: [`${n}/conv1d/ExpandDims`, k], attr: { T: dtFloat, strides: listI([1, 1, stride, 1]), padding: { s: b64(pad) }, data_format: { s: b64('NHWC') }, dilations: listI([1, 1, 1, 1]) } });
+      nodes.push({ name: `${n}/conv1d/Squeeze`, op: 'Squeeze', input: [`${n}/conv1d`], attr: { T: dtFloat, squeeze_dims: listI([1]) } });
+      const bias = addConst(`${n}/bias`, w[1]!);
+      nodes.push({ name: `${n}/BiasAdd`, op: 'BiasAdd', input: [`${n}/conv1d/Squeeze`, bias], attr: { T: dtFloat, data_format: { s: b64('NHWC') } } });
+      prev = act(n, a, `${n}/BiasAdd`);
+    } else if (cls === 'MaxPooling1D' || cls === 'AveragePooling1D') {
+      const p = cfg['poolSize'] as number[] | number;
+      const size = Array.isArray(p) ? (p[0] as number) : p;
+      const st = (cfg['strides'] as number[] | number | undefined) ?? size;
+      const stride = Array.isArray(st) ? (st[0] as number) : st;
+      const axis = addConst(`${n}/ExpandDims/dim`, tf.scalar(1, 'int32'));
+      nodes.push({ name: `${n}/ExpandDims`, op: 'ExpandDims', input: [prev, axis], attr: { T: dtFloat, Tdim: { type: 'DT_INT32' } } });
+      nodes.push({ name: `${n}/pool`, op: cls === 'MaxPooling1D' ? 'MaxPool' : 'AvgPool', input: [`${n}/ExpandDims`], attr: { T: dtFloat, ksize: listI([1, 1, size, 1]), strides: listI([1, 1, stride, 1]), padding: { s: b64(pad) }, data_format: { s: b64('NHWC') } } });
+      nodes.push({ name: n, op: 'Squeeze', input: [`${n}/pool`], attr: { T: dtFloat, squeeze_dims: listI([1]) } });
+      prev = n;
     } else if (cls === 'Dense') {
       const k = addConst(`${n}/kernel`, w[0]!);
       const bias = addConst(`${n}/bias`, w[1]!);
@@ -282,15 +306,20 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true):
     }
   }
   nodes.push({ name: 'Identity', op: 'Identity', input: [prev], attr: { T: dtFloat } });
-  const specs: tf.io.WeightsManifestEntry[] = weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], dtype: w.tensor.dtype as 'float32' | 'int32' }));
-  const total = weights.reduce((s, w) => s + w.tensor.size * 4, 0);
-  const data = new Uint8Array(total);
-  let at = 0;
-  for (const w of weights) {
+  const encoded = weights.map((w) => {
     const v = w.tensor.dataSync();
-    const bytes = w.tensor.dtype === 'int32' ? new Uint8Array(Int32Array.from(v as Int32Array).buffer) : new Uint8Array(Float32Array.from(v as Float32Array).buffer);
-    data.set(bytes, at);
-    at += bytes.byteLength;
+    if (w.tensor.dtype === 'int32') return { spec: { name: w.name, shape: [...w.tensor.shape], dtype: 'int32' as const }, bytes: new Uint8Array(Int32Array.from(v as Int32Array).buffer) };
+    const spec = { name: w.name, shape: [...w.tensor.shape], dtype: 'float32' as const };
+    if (!quantizeWeights) return { spec, bytes: new Uint8Array(Float32Array.from(v as Float32Array).buffer) };
+    const q = quantizeWeightValues(Float32Array.from(v as Float32Array), quantizeWeights);
+    return { spec: { ...spec, quantization: q.quantization }, bytes: q.bytes };
+  });
+  const specs: tf.io.WeightsManifestEntry[] = encoded.map((e) => e.spec);
+  const data = new Uint8Array(encoded.reduce((n, e) => n + e.bytes.byteLength, 0));
+  let at = 0;
+  for (const e of encoded) {
+    data.set(e.bytes, at);
+    at += e.bytes.byteLength;
   }
   return {
     modelTopology: { node: nodes, library: {}, versions: { producer: 1286 } },
@@ -301,4 +330,42 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true):
     weightData: data.buffer,
     signature: { inputs: { input: { name: 'input:0', dtype: 'DT_FLOAT' } }, outputs: { Identity: { name: 'Identity:0', dtype: 'DT_FLOAT' } } },
   };
+}
+
+/** tfjs-converter's weight compression (--quantize_uint8 / --quantize_uint16 / --quantize_float16). */
+export type WeightQuantization = 'uint8' | 'uint16' | 'float16';
+
+function float16Bits(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0] as number;
+  const sign = (u >>> 16) & 0x8000;
+  const exp = ((u >>> 23) & 0xff) - 127 + 15;
+  const mant = u & 0x7fffff;
+  if (exp <= 0) return sign | (exp < -10 ? 0 : Math.round((mant | 0x800000) / 2 ** (14 - exp)));
+  if (exp >= 31) return sign | 0x7c00;
+  const h = sign | (exp << 10) | Math.round(mant / 8192);
+  return h;
+}
+
+/**
+ * Affine weight quantization as tfjs-converter writes it: the range is nudged so that 0.0 is
+ * exactly representable, and the manifest carries {dtype, min, scale}; float16 stores halves.
+ */
+export function quantizeWeightValues(v: Float32Array, dtype: WeightQuantization): { bytes: Uint8Array; quantization: tf.io.WeightsManifestEntry['quantization'] } {
+  if (dtype === 'float16') {
+    const out = new Uint16Array(v.length);
+    v.forEach((x, i) => {
+      out[i] = float16Bits(x);
+    });
+    return { bytes: new Uint8Array(out.buffer), quantization: { dtype: 'float16' } };
+  }
+  const levels = dtype === 'uint8' ? 255 : 65535;
+  const lo = Math.min(0, ...v);
+  const hi = Math.max(0, ...v);
+  const scale = hi > lo ? (hi - lo) / levels : 1;
+  const zero = Math.round(-lo / scale);
+  const min = -zero * scale;
+  const q = Array.from(v, (x) => Math.max(0, Math.min(levels, Math.round((x - min) / scale))));
+  const bytes = dtype === 'uint8' ? Uint8Array.from(q) : new Uint8Array(Uint16Array.from(q).buffer);
+  return { bytes, quantization: { dtype, min, scale } };
 }

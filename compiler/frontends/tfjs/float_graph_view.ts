@@ -1,0 +1,47 @@
+// FloatGraph <-> IR Graph with float32 constants. The pruners (compiler/prune/) work on the IR
+// Graph and accept float32 weights as well as int8 ones, so the same channel and magnitude
+// pruning can run before quantization (where a pruned model can still be fine-tuned) as after it.
+// Tensor ids and op order are kept, so reports refer to the same ops either way.
+
+import { TinyforgeError } from '../../errors.ts';
+import type { Graph, Op, Tensor } from '../../ir/graph.ts';
+import type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
+
+function bytesOf(data: Float32Array): Uint8Array {
+  // A copy: pruners replace data arrays but must never alias the float model's own weights.
+  const copy = Float32Array.from(data);
+  return new Uint8Array(copy.buffer);
+}
+
+function floatsOf(t: Tensor): Float32Array {
+  const d = t.data as Uint8Array;
+  if (d.byteLength % 4 !== 0) throw new TinyforgeError(`internal: float32 constant '${t.name}' has ${d.byteLength} bytes`);
+  const out = new Float32Array(d.byteLength / 4);
+  new Uint8Array(out.buffer).set(d);
+  return out;
+}
+
+/** The float model as an IR Graph whose constants are float32 and whose tensors carry no quantization. */
+export function floatGraphAsGraph(fg: FloatGraph): Graph {
+  const tensors: Tensor[] = fg.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], dtype: 'float32', ...(t.data ? { data: bytesOf(t.data) } : {}) }));
+  const ops = fg.ops.map((op, index): Op => {
+    const base = { sourceIndex: index, inputs: [...op.inputs], outputs: [...op.outputs] };
+    if (op.kind === 'fully_connected') return { kind: 'fully_connected', ...base, attrs: { activation: op.attrs.activation, keepNumDims: false } };
+    // Every other float op kind is an IR op kind with the same attributes.
+    return { kind: op.kind, ...base, attrs: structuredClone(op.attrs) } as Op;
+  });
+  return { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };
+}
+
+/** Back from `floatGraphAsGraph` (after pruning): shapes, constants and reshape targets follow the graph. */
+export function graphAsFloatGraph(g: Graph, like: FloatGraph): FloatGraph {
+  if (g.ops.length !== like.ops.length) throw new TinyforgeError(`internal: ${g.name} has ${g.ops.length} ops, the float model ${like.ops.length}`);
+  const tensors: FloatTensor[] = g.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], ...(t.data ? { data: floatsOf(t) } : {}) }));
+  const ops = like.ops.map((fop, i): FloatOp => {
+    const op = g.ops[i] as Op;
+    const moved = { ...fop, inputs: [...op.inputs], outputs: [...op.outputs] } as FloatOp;
+    if (moved.kind === 'reshape' && op.kind === 'reshape') return { ...moved, attrs: { newShape: [...op.attrs.newShape] } };
+    return moved;
+  });
+  return { name: like.name, tensors, ops, inputs: [...g.inputs], outputs: [...g.outputs] };
+}

@@ -1,0 +1,266 @@
+// Batched forward pass and fine-tuning of a FloatGraph with TF.js ops. Pruning happens on the
+// FloatGraph (frontends of either format produce one), so training it directly lets graph models
+// be fine-tuned too, not only layers models, and keeps pruned weights at exactly zero: after every
+// optimizer step each masked weight is multiplied by its 0/1 mask.
+
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { TinyforgeError } from '../../errors.ts';
+import type { Activation } from '../../ir/graph.ts';
+import type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
+
+type Params = ReadonlyMap<number, tf.Tensor>;
+
+function activate(a: Activation, x: tf.Tensor): tf.Tensor {
+  switch (a) {
+    case 'none':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'relu_n1_to_1':
+      return tf.clipByValue(x, -1, 1);
+  }
+}
+
+function param(graph: FloatGraph, params: Params, id: number): tf.Tensor {
+  const p = params.get(id);
+  if (p) return p;
+  const t = graph.tensors[id] as FloatTensor;
+  if (!t.data) throw new TinyforgeError(`${graph.name}: internal: tensor '${t.name}' used before it is computed`);
+  return tf.tensor(t.data, t.shape);
+}
+
+/** Batch-size-free shape: the graph is batch 1, training runs B samples at once. */
+function batched(shape: readonly number[]): number[] {
+  return [-1, ...shape.slice(1)];
+}
+
+/**
+ * Runs `graph` on a batch `x` ([B, ...input shape without batch]) and returns the value of tensor
+ * `until` (default: the first graph output). `params` overrides constants by tensor id.
+ */
+export function forwardBatch(graph: FloatGraph, params: Params, x: tf.Tensor, until?: number): tf.Tensor {
+  if (graph.inputs.length !== 1) throw new TinyforgeError(`${graph.name}: training and batched evaluation support single-input models; this one has ${graph.inputs.length}`);
+  const target = until ?? (graph.outputs[0] as number);
+  const values = new Map<number, tf.Tensor>([[graph.inputs[0] as number, x]]);
+  const get = (id: number): tf.Tensor => values.get(id) ?? param(graph, params, id);
+  for (const op of graph.ops) {
+    const out = forwardOp(graph, op, get, params);
+    values.set(op.outputs[0] as number, out);
+    if (op.outputs[0] === target) return out;
+  }
+  const v = values.get(target);
+  if (!v) throw new TinyforgeError(`${graph.name}: internal: tensor ${target} is never computed`);
+  return v;
+}
+
+function forwardOp(graph: FloatGraph, op: FloatOp, get: (id: number) => tf.Tensor, params: Params): tf.Tensor {
+  const x = get(op.inputs[0] as number);
+  const bias = (): tf.Tensor | undefined => ((op.inputs[2] as number) >= 0 ? param(graph, params, op.inputs[2] as number) : undefined);
+  const withBias = (y: tf.Tensor): tf.Tensor => {
+    const b = bias();
+    return b ? tf.add(y, b) : y;
+  };
+  switch (op.kind) {
+    case 'conv2d': {
+      const a = op.attrs;
+      // OHWI -> HWIO
+      const w = tf.transpose(param(graph, params, op.inputs[1] as number), [1, 2, 3, 0]) as tf.Tensor4D;
+      const y = tf.conv2d(x as tf.Tensor4D, w, [a.strideH, a.strideW], a.padding, 'NHWC', [a.dilationH, a.dilationW]);
+      return activate(a.activation, withBias(y));
+    }
+    case 'depthwise_conv2d': {
+      const a = op.attrs;
+      const wt = param(graph, params, op.inputs[1] as number);
+      const [, kh, kw, outC] = wt.shape as [number, number, number, number];
+      const inC = (x.shape[3] as number) ?? 1;
+      // 1HW(C*M) -> HWCM: output channel c*M + m reads input channel c in both layouts.
+      const w = tf.reshape(wt, [kh, kw, inC, outC / inC]) as tf.Tensor4D;
+      const y = tf.depthwiseConv2d(x as tf.Tensor4D, w, [a.strideH, a.strideW], a.padding, 'NHWC', [a.dilationH, a.dilationW]);
+      return activate(a.activation, withBias(y));
+    }
+    case 'fully_connected': {
+      const w = param(graph, params, op.inputs[1] as number);
+      const k = w.shape[1] as number;
+      const y = tf.matMul(tf.reshape(x, [-1, k]) as tf.Tensor2D, w as tf.Tensor2D, false, true);
+      return activate(op.attrs.activation, withBias(y));
+    }
+    case 'average_pool2d':
+    case 'max_pool2d': {
+      const a = op.attrs;
+      const pool = op.kind === 'max_pool2d' ? tf.maxPool : tf.avgPool;
+      return activate(a.activation, pool(x as tf.Tensor4D, [a.filterH, a.filterW], [a.strideH, a.strideW], a.padding));
+    }
+    case 'add':
+    case 'mul': {
+      const y = get(op.inputs[1] as number);
+      return activate(op.attrs.activation, op.kind === 'add' ? tf.add(x, y) : tf.mul(x, y));
+    }
+    case 'softmax':
+      return tf.softmax(op.attrs.beta === 1 ? x : tf.mul(x, op.attrs.beta));
+    case 'reshape':
+      return tf.reshape(x, batched(op.attrs.newShape));
+    case 'pad': {
+      // Paddings are constant (before, after) pairs; the batch pair is (0, 0), so the batch passes through.
+      const p = (graph.tensors[op.inputs[1] as number] as FloatTensor).data as Float32Array;
+      const pairs = Array.from({ length: p.length / 2 }, (_, d): [number, number] => [p[2 * d] as number, p[2 * d + 1] as number]);
+      const valueId = op.inputs[2] ?? -1;
+      const value = valueId >= 0 ? (((graph.tensors[valueId] as FloatTensor).data as Float32Array)[0] as number) : 0;
+      return tf.pad(x, pairs, value);
+    }
+    case 'concatenation':
+      // The axis is never the batch dimension (the frontends refuse that), so it is the same batched.
+      return tf.concat(op.inputs.map((id) => get(id)), op.attrs.axis);
+  }
+}
+
+export interface TrainSet {
+  /** Samples, each the graph input's values (batch 1, row-major). */
+  x: readonly Float32Array[];
+  /** Class index per sample (loss 'crossentropy') ... */
+  labels?: readonly number[];
+  /** ... or the target output per sample (loss 'mse'). */
+  targets?: readonly Float32Array[];
+}
+
+export interface FineTuneOptions {
+  epochs: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** 0/1 masks by constant tensor id; masked weights stay exactly zero. */
+  masks?: ReadonlyMap<number, Float32Array>;
+  /** Shuffle seed (deterministic runs). */
+  seed?: number;
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+export interface FineTuneResult {
+  graph: FloatGraph;
+  /** Mean training loss per epoch. */
+  losses: number[];
+}
+
+function shuffled(n: number, seed: number): number[] {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  return order;
+}
+
+function stack(samples: readonly Float32Array[], idx: readonly number[], shape: readonly number[]): tf.Tensor {
+  const per = (samples[0] as Float32Array).length;
+  const flat = new Float32Array(idx.length * per);
+  idx.forEach((i, k) => flat.set(samples[i] as Float32Array, k * per));
+  return tf.tensor(flat, [idx.length, ...shape.slice(1)]);
+}
+
+/** Trainable constants: weights and biases of convolutions and fully connected layers. */
+function trainableIds(graph: FloatGraph): number[] {
+  const ids = new Set<number>();
+  for (const op of graph.ops) {
+    if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d' && op.kind !== 'fully_connected') continue;
+    for (const id of op.inputs.slice(1)) if (id >= 0 && graph.tensors[id]?.data) ids.add(id);
+  }
+  return [...ids];
+}
+
+/**
+ * Trains the weights and biases of `graph` for `epochs` with Adam. With labels the loss is
+ * cross-entropy on the logits feeding the final softmax (the graph must end in one); with targets
+ * it is the mean squared error of the output. Returns a new graph; `graph` is not changed.
+ */
+export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOptions): FineTuneResult {
+  const n = data.x.length;
+  if (n === 0) throw new TinyforgeError(`${graph.name}: no training samples`);
+  if (!data.labels === !data.targets) throw new TinyforgeError(`${graph.name}: fine-tuning needs either class labels or target outputs`);
+  const inShape = (graph.tensors[graph.inputs[0] as number] as FloatTensor).shape;
+  const outId = graph.outputs[0] as number;
+  const last = graph.ops[graph.ops.length - 1];
+  const logitsId = data.labels ? (last?.kind === 'softmax' && last.outputs[0] === outId ? (last.inputs[0] as number) : undefined) : outId;
+  if (logitsId === undefined) throw new TinyforgeError(`${graph.name}: fine-tuning with class labels needs a model that ends in a softmax`);
+  const beta = last?.kind === 'softmax' ? last.attrs.beta : 1;
+  const classes = (graph.tensors[outId] as FloatTensor).shape.at(-1) ?? 1;
+  if (data.labels?.some((y) => !Number.isInteger(y) || y < 0 || y >= classes)) throw new TinyforgeError(`${graph.name}: labels must be class indices in [0, ${classes})`);
+
+  const vars = new Map<number, tf.Variable>();
+  for (const id of trainableIds(graph)) {
+    const t = graph.tensors[id] as FloatTensor;
+    vars.set(id, tf.variable(tf.tensor(t.data as Float32Array, t.shape)));
+  }
+  const masks = new Map<number, tf.Tensor>();
+  for (const [id, m] of opts.masks ?? []) {
+    const v = vars.get(id);
+    if (!v) continue;
+    if (m.length !== v.size) throw new TinyforgeError(`internal: mask of tensor ${id} has ${m.length} values for ${v.size} weights`);
+    masks.set(id, tf.tensor(m, v.shape));
+    v.assign(tf.mul(v, masks.get(id) as tf.Tensor));
+  }
+  const optimizer = tf.train.adam(opts.learningRate ?? 1e-3);
+  const batchSize = Math.max(1, Math.min(opts.batchSize ?? 32, n));
+  const losses: number[] = [];
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      const order = shuffled(n, (opts.seed ?? 1) + epoch);
+      let total = 0;
+      for (let at = 0; at < n; at += batchSize) {
+        const idx = order.slice(at, at + batchSize);
+        const loss = tf.tidy(() => {
+          const xs = stack(data.x, idx, inShape);
+          const ys = data.labels ? tf.oneHot(tf.tensor1d(idx.map((i) => data.labels?.[i] as number), 'int32'), classes) : stack(data.targets as Float32Array[], idx, [1, ...(graph.tensors[outId] as FloatTensor).shape.slice(1)]);
+          const cost = optimizer.minimize(
+            () => {
+              const y = forwardBatch(graph, vars, xs, logitsId);
+              if (data.labels) return tf.losses.softmaxCrossEntropy(ys, tf.reshape(beta === 1 ? y : tf.mul(y, beta), [idx.length, classes])) as tf.Scalar;
+              return tf.losses.meanSquaredError(tf.reshape(ys, [idx.length, -1]), tf.reshape(y, [idx.length, -1])) as tf.Scalar;
+            },
+            true,
+            [...vars.values()],
+          );
+          for (const [id, m] of masks) {
+            const v = vars.get(id) as tf.Variable;
+            v.assign(tf.mul(v, m));
+          }
+          return cost?.dataSync()[0] ?? NaN;
+        });
+        total += loss * idx.length;
+      }
+      const mean = total / n;
+      if (!Number.isFinite(mean)) throw new TinyforgeError(`${graph.name}: fine-tuning diverged in epoch ${epoch + 1} (loss ${mean}); lower the learning rate`);
+      losses.push(mean);
+      opts.onEpoch?.(epoch + 1, mean);
+    }
+    const tensors = graph.tensors.map((t) => {
+      const v = vars.get(t.id);
+      return v ? { ...t, shape: [...t.shape], data: Float32Array.from(v.dataSync()) } : t;
+    });
+    return { graph: { ...graph, tensors }, losses };
+  } finally {
+    for (const v of vars.values()) v.dispose();
+    for (const m of masks.values()) m.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** The float model's outputs for many samples, computed in batches with TF.js. */
+export function predictBatch(graph: FloatGraph, x: readonly Float32Array[], batchSize = 256): Float32Array[] {
+  const inShape = (graph.tensors[graph.inputs[0] as number] as FloatTensor).shape;
+  const out: Float32Array[] = [];
+  for (let at = 0; at < x.length; at += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, x.length - at) }, (_, k) => at + k);
+    const flat = tf.tidy(() => forwardBatch(graph, new Map(), stack(x, idx, inShape)).dataSync());
+    const per = flat.length / idx.length;
+    for (let k = 0; k < idx.length; k++) out.push(Float32Array.from(flat.subarray(k * per, (k + 1) * per)));
+  }
+  return out;
+}

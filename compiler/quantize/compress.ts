@@ -1,0 +1,124 @@
+// Float model -> (pruned) int8 model, with accuracy at every stage.
+//
+// Without fine-tuning, pruning runs on the int8 model after quantization (what the pruners were
+// written for: the zero pattern is chosen on the weights the device will hold). With fine-tuning,
+// the same pruners run on the float model first (frontends/tfjs/float_graph_view.ts), the pruned
+// float model trains for N epochs with its zeros held at zero, and only then is it calibrated and
+// quantized; pruning the int8 model to the same target then finds the zeros already in place.
+
+import { floatGraphAsGraph, graphAsFloatGraph } from '../frontends/tfjs/float_graph_view.ts';
+import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
+import { fineTune } from '../frontends/tfjs/float_train.ts';
+import { TinyforgeError } from '../errors.ts';
+import type { Graph, Tensor } from '../ir/graph.ts';
+import { pruneMagnitude, type PruneReport } from '../prune/magnitude.ts';
+import { pruneChannels, type ChannelPruneReport } from '../prune/structured.ts';
+import { floatAccuracy, int8Accuracy, type LabelledSet } from './accuracy.ts';
+import { layerSqnr, quantizeFloatGraph, type LayerSqnr, type PtqOptions, type PtqResult } from './ptq.ts';
+
+export interface CompressOptions extends PtqOptions {
+  /** Fraction of output channels to remove per prunable layer (structured pruning). */
+  pruneChannels?: number;
+  /** Target fraction of zero weights (magnitude pruning), in blocks of `block` x `block`. */
+  prune?: number;
+  block?: number;
+  /** Fine-tune the pruned float model for this many epochs on `train` before quantizing. */
+  finetune?: { epochs: number; learningRate?: number; batchSize?: number; onEpoch?: (epoch: number, loss: number) => void };
+  /** Calibration cases used for the SQNR table (default 64). */
+  sqnrCases?: number;
+}
+
+export interface CompressData {
+  calibration: readonly Float32Array[];
+  /** Labelled training data for fine-tuning. */
+  train?: LabelledSet;
+  /** Labelled data the accuracy table is measured on. */
+  test?: LabelledSet;
+}
+
+export interface StageAccuracy {
+  stage: string;
+  accuracy: number;
+}
+
+export interface CompressResult {
+  /** The final int8 graph. */
+  graph: Graph;
+  /** Quantization of the (pruned, fine-tuned) float model, before int8 pruning. */
+  ptq: PtqResult;
+  sqnr: LayerSqnr[];
+  channels?: ChannelPruneReport;
+  prune?: PruneReport;
+  /** Stages in order; empty without test data. */
+  accuracy: StageAccuracy[];
+  /** Mean training loss per fine-tuning epoch. */
+  losses: number[];
+  /** The float model that was quantized (pruned and fine-tuned when asked). */
+  floatGraph: FloatGraph;
+}
+
+/** 0/1 masks of the weights the magnitude pruner zeroed, by tensor id. */
+function zeroMasks(g: Graph, report: PruneReport): Map<number, Float32Array> {
+  const masks = new Map<number, Float32Array>();
+  for (const l of report.layers) {
+    const t = g.tensors[l.tensor] as Tensor;
+    const d = t.data as Uint8Array;
+    const w = new Float32Array(d.byteLength / 4);
+    new Uint8Array(w.buffer).set(d);
+    masks.set(l.tensor, Float32Array.from(w, (v) => (v === 0 ? 0 : 1)));
+  }
+  return masks;
+}
+
+export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: CompressOptions = {}): CompressResult {
+  const accuracy: StageAccuracy[] = [];
+  const test = data.test;
+  const measureFloat = (stage: string, g: FloatGraph): void => {
+    if (test) accuracy.push({ stage, accuracy: floatAccuracy(g, test) });
+  };
+  const measureInt8 = (stage: string, g: Graph, ptq: PtqResult): void => {
+    if (test) accuracy.push({ stage, accuracy: int8Accuracy(g, ptq.inputs[0] as PtqResult['inputs'][number], test) });
+  };
+  const cases = data.calibration.map((x) => [x]);
+  const magnitude = opts.prune === undefined ? undefined : { sparsity: opts.prune, block: [opts.block ?? 1, opts.block ?? 1] as const };
+  measureFloat('float', fg);
+
+  if (opts.finetune) {
+    if (!data.train) throw new TinyforgeError(`${fg.name}: fine-tuning needs labelled training data`);
+    let g = floatGraphAsGraph(fg);
+    const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(g, { fraction: opts.pruneChannels });
+    if (channels) g = channels.graph;
+    const floatPrune = magnitude && pruneMagnitude(g, magnitude);
+    if (floatPrune) g = floatPrune.graph;
+    const pruned = graphAsFloatGraph(g, fg);
+    if (channels || floatPrune) measureFloat('float, pruned', pruned);
+    const masks = floatPrune ? zeroMasks(g, floatPrune.report) : new Map<number, Float32Array>();
+    const { epochs, learningRate, batchSize, onEpoch } = opts.finetune;
+    const tuned = fineTune(pruned, data.train, { epochs, masks, ...(learningRate === undefined ? {} : { learningRate }), ...(batchSize === undefined ? {} : { batchSize }), ...(onEpoch ? { onEpoch } : {}) });
+    measureFloat(`float, pruned, fine-tuned ${epochs} epoch${epochs === 1 ? '' : 's'}`, tuned.graph);
+    const ptq = quantizeFloatGraph(tuned.graph, cases, opts);
+    const sqnr = layerSqnr(tuned.graph, ptq, cases.slice(0, opts.sqnrCases ?? 64));
+    const final = magnitude && pruneMagnitude(ptq.graph, magnitude);
+    const graph = final?.graph ?? ptq.graph;
+    measureInt8('int8, final', graph, ptq);
+    return { graph, ptq, sqnr, ...(channels ? { channels: channels.report } : {}), ...(final ? { prune: final.report } : {}), accuracy, losses: tuned.losses, floatGraph: tuned.graph };
+  }
+
+  const ptq = quantizeFloatGraph(fg, cases, opts);
+  const sqnr = layerSqnr(fg, ptq, cases.slice(0, opts.sqnrCases ?? 64));
+  let graph = ptq.graph;
+  const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(graph, { fraction: opts.pruneChannels });
+  if (channels) graph = channels.graph;
+  const pruned = magnitude && pruneMagnitude(graph, magnitude);
+  if (pruned) graph = pruned.graph;
+  if (channels || pruned) measureInt8('int8', ptq.graph, ptq);
+  measureInt8(channels || pruned ? 'int8, pruned' : 'int8', graph, ptq);
+  return { graph, ptq, sqnr, ...(channels ? { channels: channels.report } : {}), ...(pruned ? { prune: pruned.report } : {}), accuracy, losses: [], floatGraph: fg };
+}
+
+/** The accuracy table: one line per stage, with the change from the float model. */
+export function formatAccuracy(rows: readonly StageAccuracy[], where: string): string {
+  const base = rows[0]?.accuracy ?? 0;
+  const width = Math.max(...rows.map((r) => r.stage.length));
+  return [`accuracy on ${where}:`, ...rows.map((r, i) => `  ${r.stage.padEnd(width)}  ${(100 * r.accuracy).toFixed(2).padStart(6)} %${i === 0 ? '' : `  (${r.accuracy >= base ? '+' : ''}${(100 * (r.accuracy - base)).toFixed(2)})`}`)].join('\n');
+}
