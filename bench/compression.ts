@@ -40,7 +40,7 @@ const rows: Row[] = [];
 const dir = path.join(os.tmpdir(), `tinyforge-bench-compression-${process.pid}`);
 for (const spec of specs) {
   const m = spec.model();
-  await train(m, spec.train, 15);
+  await train(m, spec.train, 15, 0.01, false);
   const fg = (await loadTfjsModel(writeArtifacts(path.join(dir, spec.name.split(' ')[0] as string), await saveLayersArtifacts(m)))).graph;
   const data = { calibration: spec.train.x.slice(0, 300), train: { x: spec.train.x, labels: spec.train.y }, test: { x: spec.test.x, labels: spec.test.y } };
   const settings: Array<[string, CompressOptions]> = [

@@ -16,7 +16,7 @@ import { writeTflite } from '../compiler/export/write_tflite.ts';
 import { forwardBatch } from '../compiler/frontends/tfjs/float_train.ts';
 import { loadGraphFloatGraph } from '../compiler/frontends/tfjs/graph_frontend.ts';
 import { loadTfjsModel, readArtifacts, runFloat, writeArtifacts, type FloatGraph } from '../compiler/frontends/tfjs/index.ts';
-import { saveLayersArtifacts } from '../compiler/frontends/tfjs/synthetic.ts';
+import { constNode, graphModelArtifacts, saveLayersArtifacts, type GraphNodeJson } from '../compiler/frontends/tfjs/synthetic.ts';
 import { parseTflite, readTfliteStructure } from '../compiler/frontends/tflite/index.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import type { Graph } from '../compiler/ir/graph.ts';
@@ -461,12 +461,7 @@ describe('TF.js ZeroPadding2D / Concatenate (layers) and Pad / PadV2 / ConcatV2 
   });
 });
 
-interface NodeJson {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, unknown>;
-}
+type NodeJson = GraphNodeJson;
 
 /** Graph-model artifacts written by hand, as tfjs-converter lays them out. */
 function padConcatGraphArtifacts(): tf.io.ModelArtifacts {
@@ -476,8 +471,7 @@ function padConcatGraphArtifacts(): tf.io.ModelArtifacts {
   const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
   const listI = (v: number[]): unknown => ({ list: { i: v.map(String) } });
   const addConst = (name: string, t: tf.Tensor): string => {
-    const dtype = t.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
-    nodes.push({ name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: { dim: t.shape.map((d) => ({ size: String(d) })) } } } } });
+    nodes.push(constNode(name, t));
     weights.push({ name, tensor: t });
     return name;
   };
@@ -511,28 +505,6 @@ function padConcatGraphArtifacts(): tf.io.ModelArtifacts {
   nodes.push({ name: 'fc/MatMul', op: 'MatMul', input: ['flat', fw], attr: { T: dtFloat, transpose_a: { b: false }, transpose_b: { b: false } } });
   nodes.push({ name: 'fc/BiasAdd', op: 'BiasAdd', input: ['fc/MatMul', fb], attr: { T: dtFloat, data_format: { s: b64('NHWC') } } });
   nodes.push({ name: 'Identity', op: 'Identity', input: ['fc/BiasAdd'], attr: { T: dtFloat } });
-  return graphArtifacts(nodes, weights);
+  return graphModelArtifacts(nodes, weights);
 }
 
-function graphArtifacts(nodes: NodeJson[], weights: { name: string; tensor: tf.Tensor }[]): tf.io.ModelArtifacts {
-  const specs: tf.io.WeightsManifestEntry[] = weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], dtype: w.tensor.dtype as 'float32' | 'int32' }));
-  const parts = weights.map((w) => {
-    const v = w.tensor.dataSync();
-    return w.tensor.dtype === 'int32' ? new Uint8Array(Int32Array.from(v as Int32Array).buffer) : new Uint8Array(Float32Array.from(v as Float32Array).buffer);
-  });
-  const data = new Uint8Array(parts.reduce((s, x) => s + x.byteLength, 0));
-  let at = 0;
-  for (const x of parts) {
-    data.set(x, at);
-    at += x.byteLength;
-  }
-  return {
-    modelTopology: { node: nodes, library: {}, versions: { producer: 1286 } },
-    format: 'graph-model',
-    generatedBy: 'tinyforge test',
-    convertedBy: 'tinyforge test',
-    weightSpecs: specs,
-    weightData: data.buffer,
-    signature: { inputs: { input: { name: 'input:0', dtype: 'DT_FLOAT' } }, outputs: { Identity: { name: 'Identity:0', dtype: 'DT_FLOAT' } } },
-  };
-}

@@ -14,7 +14,7 @@ import { TinyforgeError } from '../compiler/errors.ts';
 import { graphDefToFloatGraph, loadGraphFloatGraph, type GraphNode } from '../compiler/frontends/tfjs/graph_frontend.ts';
 import { loadTfjsModel, readArtifacts, runFloat, writeArtifacts, type FloatGraph } from '../compiler/frontends/tfjs/index.ts';
 import { layersModelToFloatGraph } from '../compiler/frontends/tfjs/layers_frontend.ts';
-import { patternData, saveLayersArtifacts, train } from '../compiler/frontends/tfjs/synthetic.ts';
+import { constNode, graphModelArtifacts, patternData, saveLayersArtifacts, train, type GraphNodeJson } from '../compiler/frontends/tfjs/synthetic.ts';
 import { ptqLoadedModel, quantizeFloatGraph, quantizeInput } from '../compiler/quantize/ptq.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
@@ -152,12 +152,7 @@ describe('BatchNormalization (layers) folds into the layer before it', () => {
 // ---------------------------------------------------------------------------------------------
 // Graph models
 
-interface NodeJson {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, unknown>;
-}
+type NodeJson = GraphNodeJson;
 
 const dtFloat = { type: 'DT_FLOAT' };
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
@@ -169,8 +164,7 @@ class GraphWriter {
   private readonly p = new Prng(31);
 
   constant(name: string, t: tf.Tensor): string {
-    const dtype = t.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
-    this.nodes.push({ name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: { dim: t.shape.map((d) => ({ size: String(d) })) } } } } });
+    this.nodes.push(constNode(name, t));
     this.weights.push({ name, tensor: t });
     return name;
   }
@@ -185,25 +179,7 @@ class GraphWriter {
   }
 
   artifacts(): tf.io.ModelArtifacts {
-    const parts = this.weights.map((w) => {
-      const v = w.tensor.dataSync();
-      return w.tensor.dtype === 'int32' ? new Uint8Array(Int32Array.from(v as Int32Array).buffer) : new Uint8Array(Float32Array.from(v as Float32Array).buffer);
-    });
-    const data = new Uint8Array(parts.reduce((s, x) => s + x.byteLength, 0));
-    let at = 0;
-    for (const x of parts) {
-      data.set(x, at);
-      at += x.byteLength;
-    }
-    return {
-      modelTopology: { node: this.nodes, library: {}, versions: { producer: 1286 } },
-      format: 'graph-model',
-      generatedBy: 'tinyforge test',
-      convertedBy: 'tinyforge test',
-      weightSpecs: this.weights.map((w) => ({ name: w.name, shape: [...w.tensor.shape], dtype: w.tensor.dtype as 'float32' | 'int32' })),
-      weightData: data.buffer,
-      signature: { inputs: { input: { name: 'input:0', dtype: 'DT_FLOAT' } }, outputs: { Identity: { name: 'Identity:0', dtype: 'DT_FLOAT' } } },
-    };
+    return graphModelArtifacts(this.nodes, this.weights);
   }
 }
 

@@ -4,7 +4,7 @@
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
-import type { KernelCall, MveRequant } from '../passes/select_kernels.ts';
+import type { ConvGemmCall, ConvGemmSparseCall, KernelCall, MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -280,6 +280,21 @@ function startLayer(
   };
 }
 
+/** The tf_conv_gemm_s8_params fields of a dense or sparse GEMM convolution; `comment` describes the filter array. */
+function convGemmFields(w: SourceWriter, call: ConvGemmCall | ConvGemmSparseCall, index: number, name: string, comment: { int8: string; int16: string }): Record<string, string | number> {
+  const c = call.layer;
+  return {
+    ...convFields(c),
+    k4: call.k4,
+    ...outputStage(c),
+    requant: call.requant,
+    wide: call.filter instanceof Int16Array ? 1 : 0,
+    filter: call.filter instanceof Int16Array ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, comment.int16) : w.packed(`layer${index}_filter`, 'int8_t', call.filter, comment.int8),
+    bias: foldedBias(w, index, call.bias),
+    ...perChannelRequant(w, name, c),
+  };
+}
+
 function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
   if (call.kind === 'generic') {
     emitLayer(w, call.layer, index, graph, call.variant);
@@ -289,19 +304,8 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
   switch (call.kind) {
     case 'conv_gemm_s8': {
       const c = call.layer;
-      declare('tf_conv_gemm_s8_params', {
-        ...convFields(c),
-        k4: call.k4,
-        ...outputStage(c),
-        requant: call.requant,
-        wide: call.filter instanceof Int16Array ? 1 : 0,
-        filter:
-          call.filter instanceof Int16Array
-            ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-element steps`)
-            : w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${c.outC} rows of ${call.k4}, row pairs interleaved in 4-byte steps`),
-        bias: foldedBias(w, index, call.bias),
-        ...perChannelRequant(w, name, c),
-      });
+      const what = `layer ${index} filter: ${c.outC} rows of ${call.k4}`;
+      declare('tf_conv_gemm_s8_params', convGemmFields(w, call, index, name, { int16: `${what}, widened to int16, row pairs interleaved in 4-element steps`, int8: `${what}, row pairs interleaved in 4-byte steps` }));
       w.calls.push(`    tf_conv_gemm_s8(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
@@ -310,19 +314,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       const blocks = `layer ${index} filter: ${call.cost.blocks} of ${call.cost.pairs * call.cost.steps} [2 x 4] blocks of ${c.outC} rows of ${call.k4} (all-zero blocks dropped)`;
       declare('tf_conv_gemm_s8_sparse_params', {
         // The dense kernel's parameter block, whose filter is the kept blocks.
-        gemm: `{ ${params({
-          ...convFields(c),
-          k4: call.k4,
-          ...outputStage(c),
-          requant: call.requant,
-          wide: call.filter instanceof Int16Array ? 1 : 0,
-          filter:
-            call.filter instanceof Int16Array
-              ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, `${blocks}, widened to int16`)
-              : w.packed(`layer${index}_filter`, 'int8_t', call.filter, `${blocks}, row pairs interleaved in 4-byte steps`),
-          bias: foldedBias(w, index, call.bias),
-          ...perChannelRequant(w, name, c),
-        })} }`,
+        gemm: `{ ${params(convGemmFields(w, call, index, name, { int16: `${blocks}, widened to int16`, int8: `${blocks}, row pairs interleaved in 4-byte steps` }))} }`,
         index: w.packed(`layer${index}_block_index`, 'uint8_t', call.index, `layer ${index} kept steps per group of ${call.groupPairs * 2} rows: (step gap << 1) | last`, false),
         group_pairs: call.groupPairs,
       });

@@ -82,4 +82,51 @@ static void tf_expand_pair_q15(const int8_t *row0, const int8_t *row1, int16_t *
     }
 }
 
+/* The scratch both GEMM convolutions use: two int8 rows of k4, the int16 column pair of 2 * k4,
+ * then the int32 accumulators of two pixels. */
+typedef struct {
+    int8_t *row0, *row1;
+    int16_t *cols;
+    int32_t *acc;
+} tf_conv_gemm_scratch;
+
+static inline tf_conv_gemm_scratch tf_conv_gemm_scratch_at(const tf_conv_gemm_s8_params *p, void *scratch) {
+    tf_conv_gemm_scratch s;
+    s.row0 = (int8_t *)scratch;
+    s.row1 = s.row0 + p->k4;
+    s.cols = (int16_t *)(s.row1 + p->k4);
+    s.acc = (int32_t *)(s.cols + 2 * p->k4);
+    return s;
+}
+
+/* A 1x1, stride-1, unpadded convolution reads its rows straight from the input. */
+static inline int tf_conv_gemm_direct(const tf_conv_gemm_s8_params *p) {
+    return p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+           p->in_c == p->k4;
+}
+
+/* Output pixels px and px + 1 (repeating px when it is the last) as the interleaved int16 columns. */
+static inline void tf_conv_gemm_columns(const tf_conv_gemm_s8_params *p, const int8_t *input, int px, int second, int direct,
+                                        const tf_conv_gemm_scratch *s) {
+    const int8_t *r0 = s->row0, *r1 = s->row1;
+    if (direct) {
+        r0 = input + px * p->k4;
+        r1 = second ? r0 + p->k4 : r0;
+    } else {
+        tf_gather_s8(p, input, px / p->out_w, px % p->out_w, s->row0);
+        if (second) tf_gather_s8(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, s->row1);
+        else r1 = s->row0;
+    }
+    tf_expand_pair_q15(r0, r1, s->cols, p->k4);
+}
+
+/* Requantizes the accumulators of pixels px (and px + 1) into the output; the second pixel's
+ * accumulators follow the first's at an even row count. */
+static inline void tf_conv_gemm_store(const tf_conv_gemm_s8_params *p, const int32_t *acc, int px, int second, int8_t *output) {
+    const int32_t out_c = p->out_c, pairs = (out_c + 1) / 2;
+    const int mode = (int)p->requant;
+    tf_requantize_row_s8(acc, out_c, p->multiplier, p->shift, output + px * out_c, p->output_offset, p->act_min, p->act_max, mode);
+    if (second) tf_requantize_row_s8(acc + 2 * pairs, out_c, p->multiplier, p->shift, output + (px + 1) * out_c, p->output_offset, p->act_min, p->act_max, mode);
+}
+
 #endif /* TF_CONV_GEMM_S8_H */

@@ -152,12 +152,13 @@ function batchTensor(d: Dataset): tf.Tensor {
   return tf.tensor(flat, [d.x.length, ...d.shape]);
 }
 
-export async function train(model: tfl.LayersModel, d: Dataset, epochs: number, learningRate = 0.01): Promise<void> {
+/** Trains with Adam; `shuffle` false makes the run deterministic (weights are seeded, data is generated). */
+export async function train(model: tfl.LayersModel, d: Dataset, epochs: number, learningRate = 0.01, shuffle = true): Promise<void> {
   await tf.setBackend('cpu');
   model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const xs = batchTensor(d);
   const ys = tf.oneHot(tf.tensor1d(d.y, 'int32'), d.classes);
-  await model.fit(xs, ys, { epochs, batchSize: 32, shuffle: true, verbose: 0 });
+  await model.fit(xs, ys, { epochs, batchSize: 32, shuffle, verbose: 0 });
   xs.dispose();
   ys.dispose();
 }
@@ -191,11 +192,19 @@ export async function saveLayersArtifacts(model: tfl.LayersModel): Promise<tf.io
   return captured;
 }
 
-interface NodeJson {
+/** One GraphDef node as model.json holds it. */
+export interface GraphNodeJson {
   name: string;
   op: string;
   input?: string[];
   attr?: Record<string, unknown>;
+}
+type NodeJson = GraphNodeJson;
+
+/** A Const node for `t` (float32 or int32), as tfjs-converter writes it; its values go to the weight shard. */
+export function constNode(name: string, t: tf.Tensor): GraphNodeJson {
+  const dtype = t.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
+  return { name, op: 'Const', attr: { dtype: { type: dtype }, value: { tensor: { dtype, tensorShape: { dim: t.shape.map((d) => ({ size: String(d) })) } } } } };
 }
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
@@ -214,7 +223,7 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true, 
   nodes.push({ name: 'input', op: 'Placeholder', attr: { dtype: dtFloat, shape: { shape: { dim: inShape.map((d) => ({ size: String(d) })) } } } });
   let prev = 'input';
   const addConst = (name: string, t: tf.Tensor): string => {
-    nodes.push({ name, op: 'Const', attr: { dtype: t.dtype === 'int32' ? { type: 'DT_INT32' } : dtFloat, value: { tensor: { dtype: t.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: { dim: t.shape.map((d) => ({ size: String(d) })) } } } } });
+    nodes.push(constNode(name, t));
     weights.push({ name, tensor: t });
     return name;
   };
@@ -306,6 +315,14 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true, 
     }
   }
   nodes.push({ name: 'Identity', op: 'Identity', input: [prev], attr: { T: dtFloat } });
+  return graphModelArtifacts(nodes, weights, quantizeWeights);
+}
+
+/**
+ * model.json contents of a graph model: the nodes, and one weight shard holding the constants in
+ * order (compressed like tfjs-converter's --quantize_* options when asked; int32 stays int32).
+ */
+export function graphModelArtifacts(nodes: GraphNodeJson[], weights: readonly { name: string; tensor: tf.Tensor }[], quantizeWeights?: WeightQuantization): tf.io.ModelArtifacts {
   const encoded = weights.map((w) => {
     const v = w.tensor.dataSync();
     if (w.tensor.dtype === 'int32') return { spec: { name: w.name, shape: [...w.tensor.shape], dtype: 'int32' as const }, bytes: new Uint8Array(Int32Array.from(v as Int32Array).buffer) };
@@ -314,7 +331,6 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true, 
     const q = quantizeWeightValues(Float32Array.from(v as Float32Array), quantizeWeights);
     return { spec: { ...spec, quantization: q.quantization }, bytes: q.bytes };
   });
-  const specs: tf.io.WeightsManifestEntry[] = encoded.map((e) => e.spec);
   const data = new Uint8Array(encoded.reduce((n, e) => n + e.bytes.byteLength, 0));
   let at = 0;
   for (const e of encoded) {
@@ -325,8 +341,8 @@ export function sequentialToGraphArtifacts(model: tfl.Sequential, fused = true, 
     modelTopology: { node: nodes, library: {}, versions: { producer: 1286 } },
     format: 'graph-model',
     generatedBy: 'tinyforge synthetic',
-    convertedBy: 'tinyforge sequentialToGraphArtifacts',
-    weightSpecs: specs,
+    convertedBy: 'tinyforge graphModelArtifacts',
+    weightSpecs: encoded.map((e) => e.spec),
     weightData: data.buffer,
     signature: { inputs: { input: { name: 'input:0', dtype: 'DT_FLOAT' } }, outputs: { Identity: { name: 'Identity:0', dtype: 'DT_FLOAT' } } },
   };
