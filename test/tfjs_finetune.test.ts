@@ -253,6 +253,16 @@ describe('pruning before quantization, with fine-tuning', () => {
     }, 120_000);
   }
 
+  it('global scope prunes the smallest weights of all layers first: the overall target holds, layers differ', async () => {
+    const fg = (await loadTfjsModel(writeArtifacts(path.join(dir, 'intent-global'), await saveLayersArtifacts(model('intent'))))).graph;
+    const d = data.intent;
+    const r = compressFloatGraph(fg, { calibration: d.train.x.slice(0, 100) }, { prune: 0.7, pruneScope: 'global' });
+    const layers = r.prune?.layers ?? [];
+    expect(layers).toHaveLength(2);
+    expect(r.prune?.sparsity).toBeCloseTo(0.7, 2);
+    expect(Math.abs((layers[0]?.sparsity ?? 0) - (layers[1]?.sparsity ?? 0))).toBeGreaterThan(0.02);
+  });
+
   it('a graph model fine-tunes too (our trainer runs the FloatGraph, not a tfjs LayersModel)', async () => {
     const fg = (await loadTfjsModel(writeArtifacts(path.join(dir, 'tones-graph-ft'), sequentialToGraphArtifacts(model('tones'), false)))).graph;
     const d = data.tones;

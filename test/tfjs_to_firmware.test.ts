@@ -82,6 +82,7 @@ describe('float TF.js model to validated firmware', () => {
       [['--labels', calibLabels, '--prune', '0.5', '--finetune', '1.5'], /--finetune wants a whole number/],
       [['--test-data', testData], /--test-data and --test-labels go together/],
       [['--calibration', 'kl'], /--calibration is minmax, percentile or mse, not 'kl'/],
+      [['--prune', '0.5', '--prune-scope', 'all'], /--prune-scope is layer or global, not 'all'/],
       [['--calibration', 'mse', '--percentile', '99'], /--percentile goes with --calibration percentile/],
       [['--labels', testLabels], /300 labels for 400 samples/],
     ];

@@ -140,6 +140,7 @@ function buildProgram(): Command {
     .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
     .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
     .option('--prune-channels <fraction>', 'remove this fraction of the output channels of CONV_2D/FC layers whose consumers can follow (0..0.95), lowest L1 norm first')
+    .option('--prune-scope <scope>', 'layer (default: every layer reaches the target) or global (smallest weights or channels of all layers first)')
     .option('--calibration <method>', 'activation ranges: minmax (default), percentile, or mse (least quantization error)')
     .option('--percentile <p>', 'with --calibration percentile (implied): clip activation ranges to the p-th percentile')
     .option('--labels <file>', 'class labels of the --calib samples (.npy or one integer per line): accuracy table and fine-tuning data')

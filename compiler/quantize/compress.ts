@@ -22,6 +22,8 @@ export interface CompressOptions extends PtqOptions {
   /** Target fraction of zero weights (magnitude pruning), in blocks of `block` x `block`. */
   prune?: number;
   block?: number;
+  /** 'layer' (default): every layer reaches the targets; 'global': the smallest weights / channels of all layers go first. */
+  pruneScope?: 'layer' | 'global';
   /** Fine-tune the pruned float model for this many epochs on `train` before quantizing. */
   finetune?: { epochs: number; learningRate?: number; batchSize?: number; onEpoch?: (epoch: number, loss: number) => void };
   /** Calibration cases used for the SQNR table (default 64). */
@@ -80,13 +82,14 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
     if (test) accuracy.push({ stage, accuracy: int8Accuracy(g, ptq.inputs[0] as PtqResult['inputs'][number], test) });
   };
   const cases = data.calibration.map((x) => [x]);
-  const magnitude = opts.prune === undefined ? undefined : { sparsity: opts.prune, block: [opts.block ?? 1, opts.block ?? 1] as const };
+  const scope = opts.pruneScope ?? 'layer';
+  const magnitude = opts.prune === undefined ? undefined : { sparsity: opts.prune, block: [opts.block ?? 1, opts.block ?? 1] as const, scope };
   measureFloat('float', fg);
 
   if (opts.finetune) {
     if (!data.train) throw new TinyforgeError(`${fg.name}: fine-tuning needs labelled training data`);
     let g = floatGraphAsGraph(fg);
-    const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(g, { fraction: opts.pruneChannels });
+    const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(g, { fraction: opts.pruneChannels, scope });
     if (channels) g = channels.graph;
     const floatPrune = magnitude && pruneMagnitude(g, magnitude);
     if (floatPrune) g = floatPrune.graph;
@@ -107,7 +110,7 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
   const ptq = quantizeFloatGraph(fg, cases, opts);
   const sqnr = layerSqnr(fg, ptq, cases.slice(0, opts.sqnrCases ?? 64));
   let graph = ptq.graph;
-  const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(graph, { fraction: opts.pruneChannels });
+  const channels = opts.pruneChannels === undefined ? undefined : pruneChannels(graph, { fraction: opts.pruneChannels, scope });
   if (channels) graph = channels.graph;
   const pruned = magnitude && pruneMagnitude(graph, magnitude);
   if (pruned) graph = pruned.graph;

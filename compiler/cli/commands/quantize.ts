@@ -15,6 +15,7 @@ export interface QuantizeCommandOptions {
   prune?: string;
   pruneBlock?: string;
   pruneChannels?: string;
+  pruneScope?: string;
   percentile?: string;
   calibration?: string;
   labels?: string;
@@ -55,6 +56,8 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   const batchSize = count('--batch-size', opts.batchSize, 1, 65536);
   const block = opts.pruneBlock === undefined ? 1 : Number(opts.pruneBlock);
   if (![1, 4].includes(block)) throw new TinyforgeError(`--prune-block is 1 (single weights) or 4 (4x4 tiles, what the sparse kernels skip), not '${opts.pruneBlock}'`);
+  const scope = opts.pruneScope ?? 'layer';
+  if (scope !== 'layer' && scope !== 'global') throw new TinyforgeError(`--prune-scope is layer or global, not '${opts.pruneScope}'`);
   if ((opts.testData === undefined) !== (opts.testLabels === undefined)) throw new TinyforgeError('--test-data and --test-labels go together');
   if (epochs !== undefined && opts.labels === undefined) throw new TinyforgeError('--finetune trains on the calibration samples and needs their --labels');
   if (epochs !== undefined && sparsity === undefined && channelFraction === undefined) throw new TinyforgeError('--finetune recovers accuracy after pruning; add --prune or --prune-channels');
@@ -64,6 +67,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
     ...calibrationMethod(opts),
     ...(sparsity === undefined ? {} : { prune: sparsity, block }),
     ...(channelFraction === undefined ? {} : { pruneChannels: channelFraction }),
+    pruneScope: scope,
     ...(opts.labels === undefined ? {} : { labels: opts.labels }),
     ...(opts.testData !== undefined && opts.testLabels !== undefined ? { test: { data: opts.testData, labels: opts.testLabels } } : {}),
     ...(epochs === undefined
