@@ -126,14 +126,32 @@ static void tf_gemm_cols_s16w(const int16_t *cols, const int16_t *filter, int32_
 
 /* scratch: 2 * k4 int8 rows, 2 * k4 int16 columns, 2 * out_c (rounded up to even) int32 accumulators. */
 static void tf_conv_gemm_s8(const tf_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch) {
-    const tf_conv_gemm_scratch s = tf_conv_gemm_scratch_at(p, scratch);
-    const int32_t steps = p->k4 / 4, pairs = (p->out_c + 1) / 2;
-    const int pixels = p->out_h * p->out_w, direct = tf_conv_gemm_direct(p);
+    const int32_t k4 = p->k4, out_c = p->out_c, out_w = p->out_w, steps = k4 / 4;
+    const int mode = (int)p->requant;
+    int8_t *row0 = (int8_t *)scratch;
+    int8_t *row1 = row0 + k4;
+    int16_t *cols = (int16_t *)(row1 + k4);
+    int32_t *acc = (int32_t *)(cols + 2 * k4);
+    const int pixels = p->out_h * out_w;
+    /* A 1x1, stride-1, unpadded convolution reads its rows straight from the input. */
+    const int direct = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
+                       p->pad_left == 0 && p->in_c == k4;
     for (int px = 0; px < pixels; px += 2) {
         const int second = px + 1 < pixels;
-        tf_conv_gemm_columns(p, input, px, second, direct, &s);
-        if (p->wide) tf_gemm_cols_s16w(s.cols, (const int16_t *)p->filter, steps, pairs, p->bias, s.acc);
-        else tf_gemm_cols_s8w(s.cols, (const int8_t *)p->filter, steps, pairs, p->bias, s.acc);
-        tf_conv_gemm_store(p, s.acc, px, second, output);
+        const int8_t *r0 = row0, *r1 = row1;
+        if (direct) {
+            r0 = input + px * k4;
+            r1 = second ? r0 + k4 : r0;
+        } else {
+            tf_gather_s8(p, input, px / out_w, px % out_w, row0);
+            if (second) tf_gather_s8(p, input, (px + 1) / out_w, (px + 1) % out_w, row1);
+            else r1 = row0;
+        }
+        tf_expand_pair_q15(r0, r1, cols, k4);
+        const int32_t pairs = (out_c + 1) / 2;
+        if (p->wide) tf_gemm_cols_s16w(cols, (const int16_t *)p->filter, steps, pairs, p->bias, acc);
+        else tf_gemm_cols_s8w(cols, (const int8_t *)p->filter, steps, pairs, p->bias, acc);
+        tf_requantize_row_s8(acc, out_c, p->multiplier, p->shift, output + px * out_c, p->output_offset, p->act_min, p->act_max, mode);
+        if (second) tf_requantize_row_s8(acc + 2 * pairs, out_c, p->multiplier, p->shift, output + (px + 1) * out_c, p->output_offset, p->act_min, p->act_max, mode);
     }
 }
