@@ -177,6 +177,7 @@ export async function writeCortexMProject(w: ProjectWriter, compiled: CompiledMo
   const { agentSources, modelSources } = await writeAgentAndModel(w, compiled, board, LAYOUT);
   const hal = `hal_${support.family}.c`;
   await w.template(`board/startup_cortex_m.c`, 'boards/cortex-m/startup_cortex_m.c');
+  await w.template(`board/cortex_m_reset.h`, 'cortex-m/cortex_m_reset.h');
   await w.template(`board/tf_dwt.h`, 'boards/cortex-m/tf_dwt.h');
   await w.template(`board/${hal}`, `boards/${support.family}/${hal}`);
   await w.text(`board/${BOARD_CONFIG_HEADER}`, boardConfigHeader(board, { defines: { TF_BOARD_NUM_IRQS: String(support.numIrqs ?? 32) } }));

@@ -1,7 +1,8 @@
-/* tinyforge: what every Cortex-M startup of the emulated boards does before main(): give the
- * FPU/MVE access, report MemManage/BusFault/UsageFault under their own handlers instead of
- * escalating them to HardFault, trap integer division by zero like a host would, copy .data from
- * flash and zero .bss. The linker scripts (mps2.ld, mps3_an547.ld) export the symbols. */
+/* tinyforge: what every Cortex-M startup (the emulated boards' and the real boards' in generated
+ * CMake projects) does before main(): give the FPU/MVE access, report MemManage/BusFault/UsageFault
+ * under their own handlers instead of escalating them to HardFault, trap integer division by zero
+ * like a host would, copy .data from flash and zero .bss. The linker scripts (mps2.ld,
+ * mps3_an547.ld, and the generated board scripts) export the symbols. */
 #ifndef TF_CORTEX_M_RESET_H
 #define TF_CORTEX_M_RESET_H
 

@@ -7,9 +7,10 @@
  * TF_BOARD_NUM_IRQS device interrupt entries (tf_board_config.h). Nothing in the firmware
  * enables a device interrupt; every entry but Reset leads to the fault report below.
  *
- * Reset_Handler: grant access to the FPU when the code is compiled for one, point VTOR at this
- * table, copy .data from its load address in flash, zero .bss, call main(). The C library is not initialised (no
- * constructors, no stdio): the agent and the generated model use neither.
+ * Reset_Handler: point VTOR at this table, then the reset every tinyforge Cortex-M startup shares
+ * (cortex_m_reset.h: FPU/MVE access, fault handlers by name, division-by-zero trap, .data copy,
+ * .bss zeroing), then main(). The C library is not initialised (no constructors, no stdio): the
+ * agent and the generated model use neither.
  *
  * Faults: the handler prints one line on the agent's UART,
  *
@@ -22,6 +23,7 @@
  *   void tf_hal_panic_flush(void);                            waits until the bytes are out */
 #include <stdint.h>
 
+#include "cortex_m_reset.h"
 #include "tf_board_config.h"
 
 #ifndef TF_BOARD_NUM_IRQS
@@ -31,17 +33,7 @@
 #define TF_SCB_CFSR (*(volatile uint32_t *)0xE000ED28u)
 #define TF_SCB_AIRCR (*(volatile uint32_t *)0xE000ED0Cu)
 #define TF_SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
-#define TF_SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
-#define TF_SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 #define TF_AIRCR_RESET ((0x05FAu << 16) | (1u << 2))
-
-/* Linker script symbols. */
-extern uint32_t __data_load__[];
-extern uint32_t __data_start__[];
-extern uint32_t __data_end__[];
-extern uint32_t __bss_start__[];
-extern uint32_t __bss_end__[];
-extern uint32_t __StackTop[];
 
 int main(void);
 
@@ -73,26 +65,10 @@ __attribute__((section(".isr_vector"), used)) const tf_vector_t tf_vectors[16 + 
 };
 
 void Reset_Handler(void) {
-  uint32_t *src = __data_load__;
-  uint32_t *dst;
-
-#if defined(__ARM_FP)
-  /* CP10 and CP11 full access before the first floating-point instruction. */
-  TF_SCB_CPACR |= 0xFu << 20;
-  __asm__ volatile("dsb\n\tisb" ::: "memory");
-#endif
   /* This table, also when a bootloader jumped here with VTOR pointing at its own (the STM32
    * system bootloader's GO command does not set it). */
   TF_SCB_VTOR = (uint32_t)(uintptr_t)tf_vectors;
-  /* MemManage, BusFault and UsageFault report under their own names instead of as HardFault. */
-  TF_SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
-
-  for (dst = __data_start__; dst < __data_end__; ++dst, ++src) {
-    *dst = *src;
-  }
-  for (dst = __bss_start__; dst < __bss_end__; ++dst) {
-    *dst = 0u;
-  }
+  tf_cortex_m_prepare();
 
   tf_report("MainReturned", -1, (uint32_t)main(), 0u);
 }
