@@ -140,6 +140,11 @@ export interface CompileOptions {
    * Both run on any target (each kernel keeps a portable C path); see isaForBoard.
    */
   isa?: Isa;
+  /**
+   * Block-sparse layouts for pruned Helium convolutions and fully connected layers where the cost
+   * model says they pay (default true); false keeps them dense, for comparisons.
+   */
+  sparse?: boolean;
 }
 
 /** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
@@ -163,7 +168,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
-  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa });
+  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa, ...(opts.sparse === false ? { sparse: false } : {}) });
   const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};

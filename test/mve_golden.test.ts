@@ -93,7 +93,7 @@ describe('isa option', () => {
       const c = sharedMve(name);
       for (const call of c.calls) {
         if (call.layer.kernel === 'conv_s8' || call.layer.kernel === 'depthwise_conv_s8' || call.layer.kernel === 'fully_connected_s8') {
-          expect(call.kind, `${name}: ${call.layer.kernel}`).toMatch(/_mve$/);
+          expect(call.kind, `${name}: ${call.layer.kernel}`).toMatch(/_mve(_sparse)?$/);
         }
         if (call.layer.kernel === 'add_s8') expect(call.kind === 'generic' && call.variant).toBe('mve');
       }

@@ -92,10 +92,10 @@ describe('block-sparse conv layout and cost model', () => {
     }
   });
 
-  it('the Helium layouts stay dense', () => {
+  it('the Helium layouts use their own sparse kernel (test/prune_sparse_mve.test.ts), not the DSP one', () => {
     const compiled = compileModel(pruned(loadModel(modelPath('kws_dscnn')), 0.8, [4, 4]), { isa: 'mve' });
     expect(sparseConvs(compiled)).toHaveLength(0);
-    expect(compiled.calls.some((c) => c.kind === 'conv_gemm_s8_mve')).toBe(true);
+    expect(compiled.calls.some((c) => c.kind === 'conv_gemm_s8_mve_sparse')).toBe(true);
   });
 });
 

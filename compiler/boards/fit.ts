@@ -25,10 +25,12 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
           ? call.tiles.byteLength + call.steps.byteLength + call.counts.byteLength
           : call.kind === 'fully_connected_s8_csr_sparse'
             ? call.values.byteLength + call.deltas.byteLength + call.counts.byteLength
-            : call.kind === 'conv_gemm_s8_sparse'
+            : call.kind === 'conv_gemm_s8_sparse' || call.kind === 'conv_gemm_s8_mve_sparse' || call.kind === 'fully_connected_s8_mve_sparse'
               ? call.filter.byteLength + call.index.byteLength
-              : call.filter.byteLength;
-      flashBytes += filterBytes + call.bias.byteLength;
+              : call.kind === 'depthwise_conv_s8_fast'
+                ? call.stream.byteLength // bias, weights and (again) the requantization tables
+                : call.filter.byteLength;
+      flashBytes += filterBytes + ('bias' in call ? call.bias.byteLength : 0);
     } else if ('weights' in l) {
       for (const id of [l.weights, l.bias]) {
         if (id < 0 || counted.has(id)) continue;

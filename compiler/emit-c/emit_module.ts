@@ -327,9 +327,12 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         ...depthwiseFields(c),
         ...outputStage(c),
         requant: call.requant,
-        filter: w.packed(`layer${index}_filter`, 'int16_t', call.filter, `layer ${index} filter widened to int16, lanes c0 c2 c1 c3`),
-        bias: foldedBias(w, index, call.bias),
-        ...perChannelRequant(w, name, c),
+        stream: w.packed(
+          `layer${index}_stream`,
+          'int32_t',
+          call.stream,
+          `layer ${index} per 4 channels: folded bias, int16 weight pairs (c0,c2) (c1,c3) per tap, multipliers, shift bytes${call.requant === 2 ? ' (bias and weights doubled, shifts as right shift - 1)' : ''}`,
+        ),
       });
       w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
@@ -416,6 +419,34 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
+    case 'conv_gemm_s8_mve_sparse': {
+      const c = call.layer;
+      const rows = call.listRows === 1 ? 'row' : 'group of four rows';
+      declare('tf_conv_gemm_s8_mve_sparse_params', {
+        // The dense kernel's parameter block, whose filter is the kept steps.
+        gemm: `{ ${params({
+          ...convFields(c),
+          k16: call.k16,
+          nseg: 1,
+          seg_len: 0,
+          gathers: call.pack === 1 ? 0 : 1,
+          pack: call.pack,
+          ...outputStage(c),
+          filter: w.packed(
+            `layer${index}_filter`,
+            'int8_t',
+            call.filter,
+            `layer ${index} filter: ${c.outC} rows of ${call.k16}, the ${call.cost.kept} kept 16-byte steps per ${rows} of ${call.cost.steps} (all-zero steps dropped)`,
+          ),
+          bias: foldedBias(w, index, call.bias),
+          ...mveRequantFields(w, name, call.requant),
+        })} }`,
+        index: w.packed(`layer${index}_step_index`, 'uint8_t', call.index, `layer ${index} per ${rows}: kept steps, then each one's distance from the previous`, false),
+        list_rows: call.listRows,
+      });
+      w.calls.push(`    tf_conv_gemm_s8_mve_sparse(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
+      return;
+    }
     case 'depthwise_conv_s8_mve': {
       const c = call.layer;
       declare('tf_depthwise_conv_s8_mve_params', {
@@ -455,6 +486,32 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         bias: foldedBias(w, index, call.bias),
       });
       w.calls.push(`    tf_fully_connected_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
+      return;
+    }
+    case 'fully_connected_s8_mve_sparse': {
+      const f = call.layer;
+      const rows = call.listRows === 1 ? 'row' : 'group of four rows';
+      declare('tf_fully_connected_s8_mve_sparse_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        k16: call.k16,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        filter: w.packed(
+          `layer${index}_filter`,
+          'int8_t',
+          call.filter,
+          `layer ${index} filter: ${f.outDepth} rows of ${call.k16}, the ${call.cost.kept} kept 16-byte steps per ${rows} of ${call.cost.steps} (all-zero steps dropped)`,
+        ),
+        bias: foldedBias(w, index, call.bias),
+        index: w.packed(`layer${index}_step_index`, 'uint8_t', call.index, `layer ${index} per ${rows}: kept steps, then each one's distance from the previous`, false),
+        list_rows: call.listRows,
+      });
+      w.calls.push(`    tf_fully_connected_s8_mve_sparse(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
   }

@@ -33,8 +33,10 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   fully_connected_s8_sparse: { file: 'portable/fully_connected_s8_sparse.c', needs: ['portable/tf_simd.h'] },
   fully_connected_s8_csr_sparse: { file: 'portable/fully_connected_s8_csr_sparse.c', needs: ['portable/tf_simd.h'] },
   conv_gemm_s8_mve: { file: 'portable/conv_gemm_s8_mve.c', needs: ['portable/tf_mve.h'] },
+  conv_gemm_s8_mve_sparse: { file: 'portable/conv_gemm_s8_mve_sparse.c', needs: ['portable/tf_mve.h', 'portable/conv_gemm_s8_mve.c'] },
   depthwise_conv_s8_mve: { file: 'portable/depthwise_conv_s8_mve.c', needs: ['portable/tf_mve.h'] },
   fully_connected_s8_mve: { file: 'portable/fully_connected_s8_mve.c', needs: ['portable/tf_mve.h'] },
+  fully_connected_s8_mve_sparse: { file: 'portable/fully_connected_s8_mve_sparse.c', needs: ['portable/tf_mve.h'] },
   add_s8_mve: { file: 'portable/add_s8_mve.c', needs: ['portable/tf_simd.h', 'portable/add_s8.c', 'portable/tf_mve.h'] },
 };
 

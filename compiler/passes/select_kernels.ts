@@ -5,7 +5,7 @@
 import type { Graph, Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer } from '../ir/layers.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
-import { bestConvSparseLayout, csrCost, csrLayout, csrPays, sparseCost, sparsePays, tileSparseLayout, type ConvSparseCost, type CsrCost, type SparseCost } from '../prune/sparse_layout.ts';
+import { bestConvSparseLayout, bestMveSparseFcLayout, bestMveSparseLayout, csrCost, MVE_GATHER_INSTR_PER_KERNEL_ROW, MVE_GATHER_INSTR_PER_STEP, type MveSparseCost, csrLayout, csrPays, sparseCost, sparsePays, tileSparseLayout, type ConvSparseCost, type CsrCost, type SparseCost } from '../prune/sparse_layout.ts';
 
 export type KernelMode = 'optimized' | 'portable';
 
@@ -57,8 +57,8 @@ export interface ConvGemmSparseCall {
 export interface DepthwiseFastCall {
   kind: 'depthwise_conv_s8_fast';
   layer: DepthwiseConvS8Layer;
-  filter: Int16Array;
-  bias: Int32Array;
+  /** Per group of 4 channels: bias[4], taps x 2 words of int16 weight pairs, multiplier[4], shift bytes (depthwise_conv_s8_fast.c). */
+  stream: Int32Array;
   requant: RequantMode;
   scratchBytes: number;
 }
@@ -110,6 +110,26 @@ export interface ConvGemmMveCall {
   scratchBytes: number;
 }
 
+/** A Helium convolution over block-sparse filters (compiler/prune/sparse_layout.ts), chosen when it saves flash. */
+export interface ConvGemmMveSparseCall {
+  kind: 'conv_gemm_s8_mve_sparse';
+  /** A convolution; a depthwise layer with one input channel is rewritten as one. */
+  layer: ConvS8Layer;
+  k16: number;
+  /** 1: 1x1, stride 1, unpadded, inC a multiple of 16 (input rows read in place); 0: every pixel gathers. */
+  pack: 0 | 1;
+  /** Rows per index list: 1 or 4. */
+  listRows: 1 | 4;
+  /** Per list: kept step count, then each kept step's distance from the previous one. */
+  index: Uint8Array;
+  /** The kept 16-byte steps, [kept][listRows][16], list after list. */
+  filter: Int8Array;
+  bias: Int32Array;
+  requant: MveRequant;
+  cost: MveSparseCost;
+  scratchBytes: number;
+}
+
 export interface DepthwiseMveCall {
   kind: 'depthwise_conv_s8_mve';
   layer: DepthwiseConvS8Layer;
@@ -133,6 +153,22 @@ export interface FullyConnectedMveCall {
   /** [groups of 4 rows][k16 / 16][4][16], rows zero-padded. */
   filter: Int8Array;
   bias: Int32Array;
+  scratchBytes: number;
+}
+
+/** Helium fully connected over block-sparse weights (the lists of ConvGemmMveSparseCall), chosen when it saves flash. */
+export interface FullyConnectedMveSparseCall {
+  kind: 'fully_connected_s8_mve_sparse';
+  layer: FullyConnectedS8Layer;
+  k16: number;
+  /** Rows per index list: 1 or 4. */
+  listRows: 1 | 4;
+  /** Per list: kept step count, then each kept step's distance from the previous one. */
+  index: Uint8Array;
+  /** The kept 16-byte steps, [kept][listRows][16], list after list. */
+  filter: Int8Array;
+  bias: Int32Array;
+  cost: MveSparseCost;
   scratchBytes: number;
 }
 
@@ -176,8 +212,10 @@ export type KernelCall =
   | FullyConnectedSparseCall
   | FullyConnectedCsrCall
   | ConvGemmMveCall
+  | ConvGemmMveSparseCall
   | DepthwiseMveCall
-  | FullyConnectedMveCall;
+  | FullyConnectedMveCall
+  | FullyConnectedMveSparseCall;
 
 const INT32_LIMIT = 2 ** 31;
 /** Pointer slots in scratch are sized for 64-bit hosts too. */
@@ -288,22 +326,54 @@ function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
   const C = l.outC;
   const folded = foldBias(C, taps, (c, t) => w[t * C + c] as number, biasOrZero(graph, l.bias, C), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  // [C / 4][taps][4], lanes per group of four channels c0, c2, c1, c3 (the order SXTB16 splits input words into).
-  const lane = [0, 2, 1, 3];
-  const filter = new Int16Array(taps * C);
-  for (let g = 0; g < C / 4; g++) {
-    for (let t = 0; t < taps; t++) {
-      for (let j = 0; j < 4; j++) filter[(g * taps + t) * 4 + (lane[j] as number)] = w[t * C + g * 4 + j] as number;
-    }
-  }
+  const requant = requantMode(folded.absSums, folded.bias, l.shifts);
   return {
     kind: 'depthwise_conv_s8_fast',
     layer: l,
-    filter,
-    bias: folded.bias,
-    requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    scratchBytes: Math.ceil(C / 8) * 8 + taps * POINTER_BYTES + C * 4 + taps * 4,
+    stream: depthwiseStream(C, taps, (c, t) => w[t * C + c] as number, folded.bias, l.multipliers, l.shifts, requant),
+    requant,
+    // a row of zero points, the tap pointers, the tap offsets
+    scratchBytes: Math.ceil(C / 8) * 8 + taps * POINTER_BYTES + taps * 4,
   };
+}
+
+/**
+ * The depthwise_conv_s8_fast stream: per group of 4 channels, bias[4], then per tap the int16
+ * weight pairs (c0, c2) and (c1, c3) (SXTB16 lane order), multiplier[4] and one word of 4 shift
+ * bytes. In fast mode bias and weights are doubled (|2 acc| < 2^31 is what the mode proved) and
+ * the shift bytes are right_shift - 1.
+ */
+function depthwiseStream(
+  C: number,
+  taps: number,
+  weightAt: (c: number, t: number) => number,
+  bias: Int32Array,
+  multipliers: Int32Array,
+  shifts: Int32Array,
+  requant: RequantMode,
+): Int32Array {
+  const scale = requant === 2 ? 2 : 1;
+  const words = 4 + 2 * taps + 5;
+  const stream = new Int32Array((C / 4) * words);
+  const pair = (lo: number, hi: number): number => ((scale * lo) & 0xffff) | ((scale * hi) << 16);
+  for (let g = 0; g < C / 4; g++) {
+    const base = g * words;
+    const c0 = g * 4;
+    for (let j = 0; j < 4; j++) stream[base + j] = scale * (bias[c0 + j] as number);
+    for (let t = 0; t < taps; t++) {
+      stream[base + 4 + 2 * t] = pair(weightAt(c0, t), weightAt(c0 + 2, t));
+      stream[base + 5 + 2 * t] = pair(weightAt(c0 + 1, t), weightAt(c0 + 3, t));
+    }
+    let shiftWord = 0;
+    for (let j = 0; j < 4; j++) {
+      const c = c0 + j;
+      stream[base + 4 + 2 * taps + j] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
+      const shift = (shifts.length === 1 ? shifts[0] : shifts[c]) as number;
+      shiftWord |= ((requant === 2 ? -shift - 1 : shift) & 0xff) << (8 * j);
+    }
+    stream[base + 8 + 2 * taps] = shiftWord;
+  }
+  return stream;
 }
 
 function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
@@ -398,7 +468,36 @@ function identityOrder(n: number, multiple: number): number[] {
   return Array.from({ length: roundUp(n, multiple) }, (_, i) => (i < n ? i : -1));
 }
 
-function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number): ConvGemmMveCall | undefined {
+/**
+ * The sparse Helium convolution when its layout saves flash at no instruction cost (1x1 layers
+ * read in place, pack 1, and gathered ones; packed pixels stay dense). `gathersAnyway`: the dense
+ * kernel gathers every pixel too (segLen 0), else the sparse kernel's gathers are counted.
+ */
+function convGemmMveSparse(l: ConvS8Layer, pack: number, gathersAnyway: boolean, filterAt: (oc: number, k: number) => number, bias: Int32Array, requant: MveRequant): ConvGemmMveSparseCall | undefined {
+  if (pack > 1) return undefined;
+  const k = l.kH * l.kW * l.inC;
+  const k16 = roundUp(k, 16);
+  const extraPerPixel = pack === 1 || gathersAnyway ? 0 : l.kH * (MVE_GATHER_INSTR_PER_KERNEL_ROW + MVE_GATHER_INSTR_PER_STEP * Math.ceil((l.kW * l.inC) / 16));
+  const sparse = bestMveSparseLayout(l.outC, k, l.outH * l.outW, extraPerPixel, filterAt);
+  if (!sparse) return undefined;
+  const { layout, cost } = sparse;
+  return {
+    kind: 'conv_gemm_s8_mve_sparse',
+    layer: l,
+    k16,
+    pack: pack === 1 ? 1 : 0,
+    listRows: layout.listRows,
+    index: layout.index,
+    filter: layout.filter,
+    bias,
+    requant,
+    cost,
+    // accumulators for two pixels, two gather rows
+    scratchBytes: 2 * roundUp(l.outC, 4) * 4 + (pack === 1 ? 0 : 2 * k16),
+  };
+}
+
+function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number, sparse = true): ConvGemmMveCall | ConvGemmMveSparseCall | undefined {
   const k = l.kH * l.kW * l.inC;
   const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
   if (!folded) return undefined;
@@ -412,6 +511,8 @@ function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: num
         ? mveGemmFilter(l.outC, k, filterAt)
         : mveGemmFilter(rows, 16, (r, i) => (Math.floor(i / l.inC) === Math.floor(r / l.outC) ? filterAt(r % l.outC, i % l.inC) : 0));
     const order = Array.from({ length: roundUp(rows, 4) }, (_, r) => (r < rows ? r % l.outC : -1));
+    const sparseCall = sparse ? convGemmMveSparse(l, pack, true, filterAt, padded(folded.bias, order), mveRequant(l.multipliers, l.shifts, order)) : undefined;
+    if (sparseCall) return sparseCall;
     return {
       kind: 'conv_gemm_s8_mve',
       layer: l,
@@ -431,6 +532,8 @@ function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: num
   const order = identityOrder(l.outC, 4);
   const rowLen = l.kW * l.inC;
   const [nseg, segLen] = l.dilationW === 1 && rowLen % 16 === 0 ? [l.kH, rowLen] : l.inC % 16 === 0 ? [l.kH * l.kW, l.inC] : [1, 0];
+  const sparseCall = sparse ? convGemmMveSparse(l, 0, segLen === 0, filterAt, padded(folded.bias, order), mveRequant(l.multipliers, l.shifts, order)) : undefined;
+  if (sparseCall) return sparseCall;
   return {
     kind: 'conv_gemm_s8_mve',
     layer: l,
@@ -455,21 +558,21 @@ function gathers(l: ConvS8Layer, segLen: number): boolean {
   return l.padLeft > 0 || lastX >= l.inW;
 }
 
-function selectConvMve(graph: Graph, l: ConvS8Layer): KernelCall {
+function selectConvMve(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.kH * l.kW * l.inC;
-  return convGemmMve(graph, l, (oc, i) => w[oc * k + i] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+  return convGemmMve(graph, l, (oc, i) => w[oc * k + i] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
 }
 
 /** Lane of each accumulator slot in a depthwise group of 16 (VMULLB/T.S8, then VMOVLB/T.S16). */
 const DEPTHWISE_SLOT_LANES = [0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15];
 
-function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
+function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const taps = l.kH * l.kW;
   if (l.inC === 1) {
     const asConv: ConvS8Layer = { ...l, kernel: 'conv_s8' };
-    return convGemmMve(graph, asConv, (oc, t) => w[t * l.outC + oc] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+    return convGemmMve(graph, asConv, (oc, t) => w[t * l.outC + oc] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
   }
   if (l.depthMultiplier !== 1) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const C = l.outC;
@@ -513,8 +616,10 @@ function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
 
 /** TF_FC_MVE_CHUNK_GROUPS in fully_connected_s8_mve.c: row groups per GEMM call. */
 const FC_MVE_CHUNK_GROUPS = 16;
+/** TF_FC_MVE_SPARSE_CHUNK in fully_connected_s8_mve_sparse.c: rows per chunk of accumulators. */
+const FC_MVE_SPARSE_CHUNK = 64;
 
-function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
+function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer, sparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.accumDepth;
@@ -522,6 +627,21 @@ function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer): Kernel
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const { filter, k16 } = mveGemmFilter(l.outDepth, k, (o, i) => w[o * k + i] as number);
   const order = identityOrder(l.outDepth, 4);
+  const best = sparse ? bestMveSparseFcLayout(l.outDepth, k, l.batches, (o, i) => w[o * k + i] as number) : undefined;
+  if (best) {
+    return {
+      kind: 'fully_connected_s8_mve_sparse',
+      layer: l,
+      k16,
+      listRows: best.layout.listRows,
+      index: best.layout.index,
+      filter: best.layout.filter,
+      bias: padded(folded.bias, order),
+      cost: best.cost,
+      // accumulators of one chunk of rows, a zero-padded input row if needed
+      scratchBytes: Math.min(order.length, FC_MVE_SPARSE_CHUNK) * 4 + (k16 !== k ? k16 : 0),
+    };
+  }
   const chunkGroups = Math.min(order.length / 4, FC_MVE_CHUNK_GROUPS);
   return {
     kind: 'fully_connected_s8_mve',
@@ -573,6 +693,8 @@ export interface SelectOptions {
    * Default: a quarter of the model's weight bytes plus 16 KiB.
    */
   widenBudgetBytes?: number;
+  /** Block-sparse layouts where the cost model says they pay (default true); false keeps the Helium convolutions and fully connected layers dense. */
+  sparse?: boolean;
 }
 
 export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
@@ -582,22 +704,22 @@ export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): numb
 }
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {
-  if (options.isa === 'mve') return chooseMveKernels(graph, layers, mode);
+  if (options.isa === 'mve') return chooseMveKernels(graph, layers, mode, options.sparse ?? true);
   const calls = chooseKernels(graph, layers, mode);
   widenWithinBudget(calls, options.widenBudgetBytes ?? defaultWidenBudget(graph, layers));
   return calls;
 }
 
-function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
+function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean): KernelCall[] {
   return layers.map((l): KernelCall => {
     if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
     switch (l.kernel) {
       case 'conv_s8':
-        return selectConvMve(graph, l);
+        return selectConvMve(graph, l, sparse);
       case 'depthwise_conv_s8':
-        return selectDepthwiseMve(graph, l);
+        return selectDepthwiseMve(graph, l, sparse);
       case 'fully_connected_s8':
-        return selectFullyConnectedMve(graph, l);
+        return selectFullyConnectedMve(graph, l, sparse);
       case 'add_s8':
         return { kind: 'generic', layer: l, scratchBytes: 0, variant: 'mve' };
       default:

@@ -271,3 +271,178 @@ export function bestConvSparseLayout(rows: number, k: number, pixels: number, we
   }
   return best;
 }
+
+// ---- Block-sparse convolution filters on Helium (conv_gemm_s8_mve_sparse.c) ----
+//
+// The Helium GEMM (conv_gemm_s8_mve.c) walks each filter row of [outC][k16] in 16-byte steps,
+// one VMLADAVA per row, step and pixel, two pixels and four rows at a time. The sparse kernel
+// keeps a list of the steps that are not all zero, per row (listRows 1: [1 x 16] blocks, what
+// unstructured zeros leave behind) or per group of four rows (listRows 4: [4 x 16] blocks, what
+// 4x4 tiles give, at the dense loop's speed per kept step). Index: per list a count byte, then
+// per kept step its distance in steps from the previous one (from step 0 for the first).
+
+/** Instructions per pixel pair (conv_gemm_s8_mve.c / tf_mve.h, conv_gemm_s8_mve_sparse.c). */
+export const MVE_DENSE_INSTR_PER_STEP = 16; // 4 rows x 16 bytes: 6 loads, 8 VMLADAVA, loop
+export const MVE_DENSE_INSTR_PER_GROUP = 12;
+export const MVE_SPARSE_ROW_INSTR_PER_STEP = 9; // 1 row x 16 bytes: index, 2 adds, 3 loads, 2 VMLADAVA, LE
+export const MVE_SPARSE_ROW_INSTR_PER_ROW = 10;
+export const MVE_SPARSE_GROUP_INSTR_PER_STEP = 19; // 4 rows x 16 bytes: index, 2 adds, 6 loads, 8 VMLADAVA, loop
+export const MVE_SPARSE_GROUP_INSTR_PER_GROUP = 17;
+/** A gathered kernel row (tf_gather_row_mve, measured on the M55): set-up, call and fills, plus per 16 bytes copied. */
+export const MVE_GATHER_INSTR_PER_KERNEL_ROW = 50;
+export const MVE_GATHER_INSTR_PER_STEP = 3;
+/** Kept steps per list and distances fit a byte. */
+const MVE_MAX_STEPS = 255;
+
+export interface MveSparseLayout {
+  /** Rows per index list: 1 or 4. */
+  listRows: 1 | 4;
+  /** Per list: count, then the distances of its kept steps. */
+  index: Uint8Array;
+  /** int8 [kept steps][listRows][16], list after list. */
+  filter: Int8Array;
+  /** Kept steps over all lists. */
+  kept: number;
+}
+
+export interface MveSparseCost {
+  rows: number;
+  steps: number;
+  listRows: 1 | 4;
+  kept: number;
+  denseFilterBytes: number;
+  /** Kept steps plus the index. */
+  sparseFilterBytes: number;
+  indexBytes: number;
+  /** Per inference. */
+  denseInstructions: number;
+  sparseInstructions: number;
+}
+
+/** The layout of a [rows][k] GEMM filter with lists of `listRows` rows, or undefined when k16 / 16 > 255. */
+export function mveSparseLayout(rows: number, k: number, listRows: 1 | 4, weightAt: (row: number, i: number) => number): MveSparseLayout | undefined {
+  const steps = Math.ceil(k / 16);
+  if (steps > MVE_MAX_STEPS) return undefined;
+  const lists = Math.ceil(rows / listRows);
+  const w = (r: number, i: number): number => (r < rows && i < k ? weightAt(r, i) : 0);
+  const index: number[] = [];
+  const filter: number[] = [];
+  let kept = 0;
+  for (let l = 0; l < lists; l++) {
+    const r0 = l * listRows;
+    const keptSteps: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      let any = false;
+      for (let r = r0; r < r0 + listRows && !any; r++) for (let j = 0; j < 16 && !any; j++) any = w(r, s * 16 + j) !== 0;
+      if (any) keptSteps.push(s);
+    }
+    index.push(keptSteps.length);
+    keptSteps.forEach((s, i) => index.push(s - (i === 0 ? 0 : (keptSteps[i - 1] as number))));
+    for (const s of keptSteps) for (let r = r0; r < r0 + listRows; r++) for (let j = 0; j < 16; j++) filter.push(w(r, s * 16 + j));
+    kept += keptSteps.length;
+  }
+  return { listRows, index: Uint8Array.from(index), filter: Int8Array.from(filter), kept };
+}
+
+/**
+ * Costs of the dense Helium layout and of `layout` for a convolution with `pixels` output pixels;
+ * `extraPerPixel`: instructions the sparse kernel spends per pixel beyond the dense one (gathering
+ * a receptive field the dense kernel reads in place).
+ */
+export function mveSparseCost(rows: number, k: number, pixels: number, layout: MveSparseLayout, extraPerPixel = 0): MveSparseCost {
+  const steps = Math.ceil(k / 16);
+  const groups = Math.ceil(rows / 4);
+  const pixelPairs = Math.ceil(pixels / 2);
+  const perPair =
+    layout.listRows === 1
+      ? layout.kept * MVE_SPARSE_ROW_INSTR_PER_STEP + rows * MVE_SPARSE_ROW_INSTR_PER_ROW
+      : layout.kept * MVE_SPARSE_GROUP_INSTR_PER_STEP + groups * MVE_SPARSE_GROUP_INSTR_PER_GROUP;
+  return {
+    rows,
+    steps,
+    listRows: layout.listRows,
+    kept: layout.kept,
+    denseFilterBytes: groups * 4 * steps * 16,
+    sparseFilterBytes: layout.filter.length + layout.index.length,
+    indexBytes: layout.index.length,
+    denseInstructions: pixelPairs * groups * (steps * MVE_DENSE_INSTR_PER_STEP + MVE_DENSE_INSTR_PER_GROUP),
+    sparseInstructions: pixelPairs * perPair + pixels * extraPerPixel,
+  };
+}
+
+/** The sparse layout is used only when it saves flash and costs no instructions. */
+export function mveSparsePays(cost: MveSparseCost): boolean {
+  return cost.sparseFilterBytes < cost.denseFilterBytes && cost.sparseInstructions <= cost.denseInstructions;
+}
+
+/** The better-paying of per-row and per-group lists: fewer flash bytes, then fewer instructions. */
+export function bestMveSparseLayout(
+  rows: number,
+  k: number,
+  pixels: number,
+  extraPerPixel: number,
+  weightAt: (row: number, i: number) => number,
+): { layout: MveSparseLayout; cost: MveSparseCost } | undefined {
+  let best: { layout: MveSparseLayout; cost: MveSparseCost } | undefined;
+  for (const listRows of [1, 4] as const) {
+    const layout = mveSparseLayout(rows, k, listRows, weightAt);
+    if (!layout) return undefined;
+    const cost = mveSparseCost(rows, k, pixels, layout, extraPerPixel);
+    if (!mveSparsePays(cost)) continue;
+    if (!best || cost.sparseFilterBytes < best.cost.sparseFilterBytes || (cost.sparseFilterBytes === best.cost.sparseFilterBytes && cost.sparseInstructions < best.cost.sparseInstructions)) {
+      best = { layout, cost };
+    }
+  }
+  return best;
+}
+
+// ---- Block-sparse fully connected weights on Helium (fully_connected_s8_mve_sparse.c) ----
+//
+// The same lists as the sparse Helium convolution. Each batch walks them once; the dense kernel
+// runs two batches per weight load (tf_mve_gemm_4x2), one batch with tf_mve_gemm_4x1.
+
+/** Instructions per batch (fully_connected_s8_mve_sparse.c) and of the dense loops (tf_mve.h). */
+export const MVE_FC_DENSE_INSTR_PER_STEP = 10; // 4 rows x 16 bytes, one batch: 5 loads, 4 VMLADAVA, LE
+export const MVE_FC_DENSE_INSTR_PER_GROUP = 6;
+export const MVE_FC_SPARSE_ROW_INSTR_PER_STEP = 6;
+export const MVE_FC_SPARSE_ROW_INSTR_PER_ROW = 7;
+export const MVE_FC_SPARSE_GROUP_INSTR_PER_STEP = 12;
+export const MVE_FC_SPARSE_GROUP_INSTR_PER_GROUP = 7;
+
+/** Costs of the dense Helium fully connected layout and of `layout` for `batches` input rows. */
+export function mveSparseFcCost(rows: number, k: number, batches: number, layout: MveSparseLayout): MveSparseCost {
+  const steps = Math.ceil(k / 16);
+  const groups = Math.ceil(rows / 4);
+  const pairs = Math.floor(batches / 2);
+  const perBatch =
+    layout.listRows === 1
+      ? layout.kept * MVE_FC_SPARSE_ROW_INSTR_PER_STEP + rows * MVE_FC_SPARSE_ROW_INSTR_PER_ROW
+      : layout.kept * MVE_FC_SPARSE_GROUP_INSTR_PER_STEP + groups * MVE_FC_SPARSE_GROUP_INSTR_PER_GROUP;
+  return {
+    rows,
+    steps,
+    listRows: layout.listRows,
+    kept: layout.kept,
+    denseFilterBytes: groups * 4 * steps * 16,
+    sparseFilterBytes: layout.filter.length + layout.index.length,
+    indexBytes: layout.index.length,
+    denseInstructions:
+      pairs * groups * (steps * MVE_DENSE_INSTR_PER_STEP + MVE_DENSE_INSTR_PER_GROUP) + (batches % 2) * groups * (steps * MVE_FC_DENSE_INSTR_PER_STEP + MVE_FC_DENSE_INSTR_PER_GROUP),
+    sparseInstructions: batches * perBatch,
+  };
+}
+
+/** The better-paying of per-row and per-group lists for a fully connected layer, or undefined. */
+export function bestMveSparseFcLayout(rows: number, k: number, batches: number, weightAt: (row: number, i: number) => number): { layout: MveSparseLayout; cost: MveSparseCost } | undefined {
+  let best: { layout: MveSparseLayout; cost: MveSparseCost } | undefined;
+  for (const listRows of [1, 4] as const) {
+    const layout = mveSparseLayout(rows, k, listRows, weightAt);
+    if (!layout) return undefined;
+    const cost = mveSparseFcCost(rows, k, batches, layout);
+    if (!mveSparsePays(cost)) continue;
+    if (!best || cost.sparseFilterBytes < best.cost.sparseFilterBytes || (cost.sparseFilterBytes === best.cost.sparseFilterBytes && cost.sparseInstructions < best.cost.sparseInstructions)) {
+      best = { layout, cost };
+    }
+  }
+  return best;
+}
