@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { callFlashBytes } from './boards/fit.ts';
 import { cIdentifier } from './emit-c/c_literals.ts';
 import { emitHeader, emitSource } from './emit-c/emit_module.ts';
 import { ModelError } from './errors.ts';
@@ -74,7 +75,10 @@ export interface LayerSummary {
   kernel: string;
   outputShape: number[];
   macs: number;
+  /** Weights and biases as the model stores them. */
   weightBytes: number;
+  /** The layer's constants as the generated C lays them out (sparse, widened, with requantization tables). */
+  flashBytes: number;
 }
 
 export interface CompileSummary {
@@ -84,6 +88,8 @@ export interface CompileSummary {
   opCounts: Record<string, number>;
   macs: number;
   weightBytes: number;
+  /** Sum of the layers' flashBytes. */
+  flashBytes: number;
   arenaBytes: number;
   arenaLowerBound: number;
   /** Layers that write their output over their dying input (why the arena can beat the bound). */
@@ -173,6 +179,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
+  const counted = new Set<number>();
   const layerSummaries = layers.map((l, index) => ({
     index,
     op: opDisplayName(graph.ops[index] as Graph['ops'][number]),
@@ -180,6 +187,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     outputShape: [...((graph.tensors[l.outputs[0] as number] as Tensor).shape)],
     macs: l.macs,
     weightBytes: layerWeightBytes(graph, l),
+    flashBytes: callFlashBytes(calls[index] as KernelCall, graph, counted),
   }));
   const summary: CompileSummary = {
     model: path.basename(model.path),
@@ -188,6 +196,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     opCounts,
     macs: layers.reduce((s, l) => s + l.macs, 0),
     weightBytes: layerSummaries.reduce((s, l) => s + l.weightBytes, 0),
+    flashBytes: layerSummaries.reduce((s, l) => s + l.flashBytes, 0),
     arenaBytes: plan.arenaBytes,
     arenaLowerBound: plan.lowerBound,
     inPlaceLayers: plan.inPlaceLayers,

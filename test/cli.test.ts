@@ -35,12 +35,15 @@ describe('tinyforge CLI', () => {
     expect(r.stdout).toMatch(/DEPTHWISE_CONV_2D/);
     expect(r.stdout).toMatch(/336,000/);
     expect(r.stdout).toMatch(/arena lower bound/);
+    expect(r.stdout).toMatch(/weight bytes +flash bytes/);
   });
 
   it('compile --json gives the same summary as JSON', () => {
     const r = tinyforge('compile', modelPath('kws_dscnn'), '--out', path.join(tmp, 'kws'), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as { macs: number; ops: number; weightBytes: number; arenaBytes: number; arenaLowerBound: number; inPlaceLayers: number[] };
+    const s = JSON.parse(r.stdout) as { macs: number; ops: number; weightBytes: number; flashBytes: number; flashBytesEstimate: number; layers: { flashBytes: number }[]; arenaBytes: number; arenaLowerBound: number; inPlaceLayers: number[] };
+    expect(s.flashBytes).toBe(s.flashBytesEstimate);
+    expect(s.layers.reduce((n, l) => n + l.flashBytes, 0)).toBe(s.flashBytes);
     expect(s.macs).toBe(2656768);
     expect(s.ops).toBe(13);
     expect(s.weightBytes).toBeGreaterThan(20000);

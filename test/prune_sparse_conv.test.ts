@@ -265,6 +265,10 @@ describe('block-sparse convolutions on the shared models: bit-exact, and they pa
         const compiled = compileModel(m, { prefix: `${name}_conv_sparse${Math.round(s * 100)}` });
         await expectBitExact(compiled, m.graph, ['host', 'mps2-an386'], workDir, 3, 400);
         const bench = await runBench(compiled, 'qemu-mps2-an386', 2, true);
+        // What `compile` reports as flash bytes is what the ELF holds (up to array alignment).
+        const elfConstants = bench.weight_bytes + bench.qparam_bytes;
+        expect(compiled.summary.flashBytes).toBeGreaterThanOrEqual(elfConstants - 16 * compiled.calls.length);
+        expect(compiled.summary.flashBytes).toBeLessThanOrEqual(elfConstants);
         const convLayers = compiled.calls.map((c, i) => (isConvGemm(c) ? i : -1)).filter((i) => i >= 0);
         const convInstructions = convLayers.reduce((sum, i) => sum + (bench.layerInstructions?.[i] ?? 0), 0);
         const bytes = convFilterBytes(compiled);

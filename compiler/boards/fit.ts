@@ -1,6 +1,8 @@
 // Does a compiled model fit a board? Checked before anything is built or flashed.
 
 import type { CompiledModel } from '../compile.ts';
+import type { Graph } from '../ir/graph.ts';
+import type { KernelCall } from '../passes/select_kernels.ts';
 import { TinyforgeError } from '../errors.ts';
 import type { Board } from './board_schema.ts';
 
@@ -11,34 +13,43 @@ export interface FitEstimate {
   ramBytes: number;
 }
 
-export function estimateFootprint(compiled: CompiledModel): FitEstimate {
-  const graph = compiled.model.graph;
-  let flashBytes = 0;
-  const counted = new Set<number>();
-  for (const call of compiled.calls) {
-    const l = call.layer;
-    // int32 multipliers and int8 shifts per channel
-    if ('multipliers' in l) flashBytes += l.multipliers.byteLength + l.shifts.length;
-    if (call.kind !== 'generic') {
-      const filterBytes =
-        call.kind === 'fully_connected_s8_sparse'
-          ? call.tiles.byteLength + call.steps.byteLength + call.counts.byteLength
-          : call.kind === 'fully_connected_s8_csr_sparse'
-            ? call.values.byteLength + call.deltas.byteLength + call.counts.byteLength
-            : call.kind === 'conv_gemm_s8_sparse' || call.kind === 'conv_gemm_s8_mve_sparse' || call.kind === 'fully_connected_s8_mve_sparse'
-              ? call.filter.byteLength + call.index.byteLength
-              : call.kind === 'depthwise_conv_s8_fast'
-                ? call.stream.byteLength // bias, weights and (again) the requantization tables
-                : call.filter.byteLength;
-      flashBytes += filterBytes + ('bias' in call ? call.bias.byteLength : 0);
-    } else if ('weights' in l) {
-      for (const id of [l.weights, l.bias]) {
-        if (id < 0 || counted.has(id)) continue;
-        counted.add(id);
-        flashBytes += graph.tensors[id]?.data?.byteLength ?? 0;
-      }
+/**
+ * Flash bytes of one layer's constants as the emitted C lays them out: filters (padded, widened,
+ * interleaved or sparse with their index), folded biases, requantization tables; constants a
+ * generic kernel reads from the model are counted once (`counted` holds tensor ids already seen).
+ */
+export function callFlashBytes(call: KernelCall, graph: Graph, counted: Set<number> = new Set()): number {
+  const l = call.layer;
+  let bytes = 0;
+  // int32 multipliers and int8 shifts per channel (the depthwise stream carries its own)
+  if ('multipliers' in l && call.kind !== 'depthwise_conv_s8_fast') bytes += l.multipliers.byteLength + l.shifts.length;
+  if (call.kind !== 'generic') {
+    const filterBytes =
+      call.kind === 'fully_connected_s8_sparse'
+        ? call.tiles.byteLength + call.steps.byteLength + call.counts.byteLength
+        : call.kind === 'fully_connected_s8_csr_sparse'
+          ? call.values.byteLength + call.deltas.byteLength + call.counts.byteLength
+          : call.kind === 'conv_gemm_s8_sparse' || call.kind === 'conv_gemm_s8_mve_sparse' || call.kind === 'fully_connected_s8_mve_sparse'
+            ? call.filter.byteLength + call.index.byteLength
+            : call.kind === 'depthwise_conv_s8_fast'
+              ? call.stream.byteLength // bias, weights and (again) the requantization tables
+              : call.filter.byteLength;
+    return bytes + filterBytes + ('bias' in call ? call.bias.byteLength : 0);
+  }
+  if ('weights' in l) {
+    for (const id of [l.weights, l.bias]) {
+      if (id < 0 || counted.has(id)) continue;
+      counted.add(id);
+      bytes += graph.tensors[id]?.data?.byteLength ?? 0;
     }
   }
+  return bytes;
+}
+
+export function estimateFootprint(compiled: CompiledModel): FitEstimate {
+  const graph = compiled.model.graph;
+  const counted = new Set<number>();
+  const flashBytes = compiled.calls.reduce((sum, call) => sum + callFlashBytes(call, graph, counted), 0);
   // Inputs planned in the arena are already counted there; the rest are the caller's buffers.
   const callerInputs = compiled.summary.inputs.filter((_, i) => compiled.plan.storageOf.get(graph.inputs[i] as number)?.kind !== 'arena');
   const io = [...callerInputs, ...compiled.summary.outputs].reduce((s, t) => s + t.bytes, 0);

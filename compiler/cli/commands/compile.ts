@@ -30,15 +30,15 @@ export function compileCommand(modelPath: string, opts: CompileCommandOptions): 
   console.log('');
   console.log(
     table(
-      ['layer', 'op', 'kernel', 'output', 'MACs', 'weight bytes'],
-      s.layers.map((l) => [l.index, l.op, l.kernel, `[${l.outputShape.join('x')}]`, l.macs, l.weightBytes]),
+      ['layer', 'op', 'kernel', 'output', 'MACs', 'weight bytes', 'flash bytes'],
+      s.layers.map((l) => [l.index, l.op, l.kernel, `[${l.outputShape.join('x')}]`, l.macs, l.weightBytes, l.flashBytes]),
     ),
   );
   console.log('');
   console.log(
     table(
-      ['ops', 'MACs', 'weight bytes', 'arena bytes', 'arena lower bound'],
-      [[s.ops, s.macs, s.weightBytes, s.arenaBytes, s.arenaLowerBound]],
+      ['ops', 'MACs', 'weight bytes', 'flash bytes', 'arena bytes', 'arena lower bound'],
+      [[s.ops, s.macs, s.weightBytes, s.flashBytes, s.arenaBytes, s.arenaLowerBound]],
     ),
   );
   console.log(
