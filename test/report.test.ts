@@ -74,6 +74,9 @@ describe('report data', () => {
     expect(data.layers.map((l) => l.index)).toEqual([...Array(13).keys()]);
     expect(data.layers.reduce((s, l) => s + l.macs, 0)).toBe(data.summary.macs);
     expect(data.layers.reduce((s, l) => s + l.weightBytes, 0)).toBe(data.summary.weightBytes);
+    // Flash holds the laid-out constants: kws_dscnn's convolutions are widened to int16 on the M4.
+    expect(data.layers.reduce((s, l) => s + l.flashBytes, 0)).toBe(data.summary.flashBytes);
+    expect(data.summary.flashBytes).toBeGreaterThan(data.summary.weightBytes);
     const first = data.layers[0];
     expect(first).toMatchObject({ op: 'CONV_2D', filter: '10x4 s2,2', outputShape: [1, 25, 5, 64], macs: 320_000, weightBytes: 2816, weightCount: 2560 });
     expect(data.layers[1]).toMatchObject({ op: 'DEPTHWISE_CONV_2D', filter: '3x3 s1,1', macs: 72_000, weightCount: 576 });

@@ -194,6 +194,7 @@ function layerRows(data: ReportData): string {
         `<td data-sort="${l.outputShape.reduce((a, b) => a * b, 1)}">${shapeText(l.outputShape)}</td>`,
         `<td class="num barcell" data-sort="${l.macs}">${bar(l.macs, maxMacs, 'macs')}<span>${int(l.macs)}</span></td>`,
         `<td class="num" data-sort="${l.weightBytes}">${int(l.weightBytes)}</td>`,
+        `<td class="num" data-sort="${l.flashBytes}">${int(l.flashBytes)}</td>`,
         `<td class="num" data-sort="${l.sparsity ?? -1}" title="${l.sparsity === null ? 'no weights' : `${int(l.zeroWeights)} of ${int(l.weightCount)} weights are zero`}">${l.sparsity === null ? '—' : percent(l.sparsity)}</td>`,
         `<td class="num" data-sort="${l.liveArenaBytes}">${int(l.liveArenaBytes)}</td>`,
       ];
@@ -316,6 +317,7 @@ export function renderReportHtml(data: ReportData): string {
     card('ops', int(s.ops)),
     card('MACs', int(s.macs), 'multiply-accumulates of convolutions and fully connected layers'),
     card('weight bytes', int(s.weightBytes), 'weights and biases of all layers'),
+    card('flash bytes', int(s.flashBytes), 'the constants as the generated C lays them out: widened, sparse, with requantization tables'),
     card('zero weights', percent(s.sparsity), 'fraction of weight elements that are zero'),
     card('arena bytes', int(s.arenaBytes), 'the static activation arena'),
     card('arena lower bound', int(s.arenaLowerBound), 'most arena bytes live at one step; only in-place reuse goes below it'),
@@ -390,11 +392,11 @@ ${ioRows([...data.inputs, ...data.outputs])}
 <section id="layer-section">
   <h2>Layers</h2>
   <div class="scroll"><table id="layers">
-  <thead><tr><th class="num">#</th><th>op</th><th>kernel</th><th>filter</th><th>output</th><th class="num">MACs</th><th class="num">weight bytes</th><th class="num">sparsity</th><th class="num">live arena</th>${cycleHeads}</tr></thead>
+  <thead><tr><th class="num">#</th><th>op</th><th>kernel</th><th>filter</th><th>output</th><th class="num">MACs</th><th class="num">weight bytes</th><th class="num">flash bytes</th><th class="num">sparsity</th><th class="num">live arena</th>${cycleHeads}</tr></thead>
   <tbody>
 ${layerRows(data)}
   </tbody>
-  <tfoot><tr><td></td><td>total</td><td></td><td></td><td></td><td class="num">${int(s.macs)}</td><td class="num">${int(s.weightBytes)}</td><td class="num">${percent(s.sparsity)}</td><td class="num">${int(a.peak.bytes)} max</td>${totalCycles}</tr></tfoot>
+  <tfoot><tr><td></td><td>total</td><td></td><td></td><td></td><td class="num">${int(s.macs)}</td><td class="num">${int(s.weightBytes)}</td><td class="num">${int(s.flashBytes)}</td><td class="num">${percent(s.sparsity)}</td><td class="num">${int(a.peak.bytes)} max</td>${totalCycles}</tr></tfoot>
   </table></div>
   ${p ? `<div class="note">Cycles from ${escapeHtml(p.source)} (${p.layersWithCycles} of ${data.layers.length} layers).</div>` : '<div class="note">No cycle profile given; pass <code>--profile profile.json</code> (<code>{"layers": [{"index": 0, "cycles": 1234}]}</code>) to add per-layer cycles.</div>'}
 </section>

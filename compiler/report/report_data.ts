@@ -35,6 +35,8 @@ export interface ReportLayer {
   outputShape: number[];
   macs: number;
   weightBytes: number;
+  /** The layer's constants as the generated C lays them out (widened, sparse, requantization tables). */
+  flashBytes: number;
   /** Elements of the weight tensor (0 for layers without weights). */
   weightCount: number;
   zeroWeights: number;
@@ -107,6 +109,7 @@ export interface ReportData {
     opCounts: Record<string, number>;
     macs: number;
     weightBytes: number;
+    flashBytes: number;
     arenaBytes: number;
     arenaLowerBound: number;
     /** Zero weight elements over all weight elements of the model. */
@@ -260,6 +263,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       outputShape: ls ? [...ls.outputShape] : [],
       macs: l.macs,
       weightBytes: ls?.weightBytes ?? 0,
+      flashBytes: ls?.flashBytes ?? 0,
       weightCount: w.count,
       zeroWeights: w.zeros,
       sparsity: w.count > 0 ? w.zeros / w.count : null,
@@ -301,6 +305,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       opCounts: { ...s.opCounts },
       macs: s.macs,
       weightBytes: s.weightBytes,
+      flashBytes: s.flashBytes,
       arenaBytes: s.arenaBytes,
       arenaLowerBound: s.arenaLowerBound,
       sparsity: totalWeights > 0 ? totalZeros / totalWeights : 0,
