@@ -147,8 +147,8 @@ export interface CompileOptions {
    */
   isa?: Isa;
   /**
-   * Block-sparse layouts for pruned Helium convolutions and fully connected layers where the cost
-   * model says they pay (default true); false keeps them dense, for comparisons.
+   * Sparse layouts for convolutions and fully connected layers with zero blocks, where the cost
+   * model says they pay (default true); false keeps every layer dense, for comparisons.
    */
   sparse?: boolean;
 }

@@ -84,6 +84,10 @@ describe('block-sparse conv layout and cost model', () => {
         for (const c of big) expect(c.kind, `${name} at ${s}: ${c.layer.outC}x${c.layer.kH}x${c.layer.kW}x${c.layer.inC}`).toBe('conv_gemm_s8_sparse');
         // 4x4 tiles share one index list per two row pairs.
         for (const c of sparseConvs(compiled)) expect(c.groupPairs).toBe(2);
+        // sparse: false (for comparisons) keeps every layer dense, in more flash.
+        const dense = compileModel(pruned(base, s, [4, 4]), { sparse: false });
+        expect(dense.calls.filter((c) => c.kind.endsWith('_sparse'))).toHaveLength(0);
+        expect(dense.summary.flashBytes).toBeGreaterThan(compiled.summary.flashBytes);
       }
       // [2, 4] blocks: one list per row pair.
       const pairs = sparseConvs(compileModel(pruned(base, 0.5, [2, 4])));

@@ -52,12 +52,14 @@ describe('float TF.js model to validated firmware', () => {
     const out = path.join(dir, 'intent_int8.tflite');
     const q = tinyforge('quantize', modelJson, '--calib', calib, '--labels', calibLabels, '--test-data', testData, '--test-labels', testLabels, '--prune', '0.5', '--prune-block', '4', '--finetune', '3', '--calibration', 'mse', '--out', out, '--json');
     expect(q.code, q.stderr).toBe(0);
-    const report = JSON.parse(q.stdout) as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }>; accuracy: Array<{ stage: string; accuracy: number }>; accuracyOn: string; finetuneLosses: number[] };
+    const report = JSON.parse(q.stdout) as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }>; accuracy: Array<{ stage: string; accuracy: number }>; accuracyOn: string; finetuneLosses: number[]; flashBytes: { final: number; dense: number } };
     expect(report.prune.sparsity).toBeGreaterThanOrEqual(0.45);
     expect(report.sqnr.length).toBeGreaterThan(0);
     expect(report.accuracy.map((a) => a.stage)).toEqual(['float', 'float, pruned', 'float, pruned, fine-tuned 3 epochs', 'int8, final']);
     expect(report.accuracyOn).toMatch(/300 test samples/);
     expect(report.finetuneLosses).toHaveLength(3);
+    // The sparse kernels lay out the pruned constants in less flash than the dense ones would.
+    expect(report.flashBytes.final).toBeLessThan(report.flashBytes.dense);
     for (const a of report.accuracy) expect(a.accuracy).toBeGreaterThan(0.4);
     const graph = parseTflite(new Uint8Array(readFileSync(out)), out);
     expect(graph.ops.map((o) => o.kind)).toContain('fully_connected');
@@ -76,6 +78,7 @@ describe('float TF.js model to validated firmware', () => {
     expect(q.code, q.stderr).toBe(0);
     expect(q.stdout).toMatch(/accuracy on the 400 labelled calibration samples:\n {2}float +\d+\.\d\d %\n {2}float, pruned +\d+\.\d\d % +\([+-]\d+\.\d\d\)/);
     expect(q.stdout).toMatch(/fine-tuned 2 epochs: loss \d+\.\d+ -> \d+\.\d+/);
+    expect(q.stdout).toMatch(/flash for the constants on a Cortex-M4\/M7 \(DSP layouts\): [\d,]+ bytes with sparse kernels, [\d,]+ with dense ones/);
     const errors: Array<[string[], RegExp]> = [
       [['--prune', '0.5', '--finetune', '2'], /--finetune trains on the calibration samples and needs their --labels/],
       [['--labels', calibLabels, '--finetune', '2'], /--finetune recovers accuracy after pruning; add --prune or --prune-channels/],

@@ -274,7 +274,7 @@ function foldBias(rows: number, rowLength: number, weightAt: (row: number, k: nu
   return { bias: folded, absSums };
 }
 
-function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number): ConvGemmCall | ConvGemmSparseCall | undefined {
+function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number, allowSparse = true): ConvGemmCall | ConvGemmSparseCall | undefined {
   const k = l.kH * l.kW * l.inC;
   const k4 = roundUp4(k);
   const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
@@ -292,7 +292,7 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
   // two gathered int8 rows, two interleaved int16 columns, accumulators for two pixels
   const scratchBytes = 2 * k4 + 2 * k4 * 2 + 2 * pairs * 2 * 4;
   // Pruned filters: skip all-zero [2 x 4] blocks when that saves flash without costing instructions.
-  const sparse = bestConvSparseLayout(l.outC, k, l.outH * l.outW, filterAt);
+  const sparse = allowSparse ? bestConvSparseLayout(l.outC, k, l.outH * l.outW, filterAt) : undefined;
   if (sparse) {
     const { layout, cost } = sparse;
     return { kind: 'conv_gemm_s8_sparse', layer: l, k4, groupPairs: layout.groupPairs, index: layout.index, filter: layout.blocks, bias, requant: requantMode(folded.absSums, folded.bias, l.shifts), cost, scratchBytes };
@@ -308,19 +308,19 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
   };
 }
 
-function selectConv(graph: Graph, l: ConvS8Layer): KernelCall {
+function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.kH * l.kW * l.inC;
-  return convGemm(graph, l, (oc, i) => w[oc * k + i] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+  return convGemm(graph, l, (oc, i) => w[oc * k + i] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
 }
 
-function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer): KernelCall {
+function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const taps = l.kH * l.kW;
   if (l.inC === 1) {
     // One input channel: each output channel is an ordinary convolution of that channel.
     const asConv: ConvS8Layer = { ...l, kernel: 'conv_s8' };
-    return convGemm(graph, asConv, (oc, t) => w[t * l.outC + oc] as number) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
+    return convGemm(graph, asConv, (oc, t) => w[t * l.outC + oc] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
   }
   if (l.depthMultiplier !== 1 || l.inC % 4 !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const C = l.outC;
@@ -376,7 +376,7 @@ function depthwiseStream(
   return stream;
 }
 
-function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCall {
+function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.accumDepth;
@@ -392,10 +392,10 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer): KernelCal
   }
   // Pruned weights: skip all-zero 4x4 tiles, or store only the non-zero weights (CSR), when that
   // saves flash without costing instructions; the smaller layout wins.
-  const sparse = tileSparseLayout(l.outDepth, k, (o, i) => w[o * k + i] as number);
+  const sparse = allowSparse ? tileSparseLayout(l.outDepth, k, (o, i) => w[o * k + i] as number) : undefined;
   const cost = sparse && sparseCost(l.outDepth, k, l.batches, sparse);
   const tilePays = sparse !== undefined && cost !== undefined && sparsePays(cost);
-  const csr = csrLayout(l.outDepth, k, (o, i) => w[o * k + i] as number);
+  const csr = allowSparse ? csrLayout(l.outDepth, k, (o, i) => w[o * k + i] as number) : undefined;
   const csrC = csr && csrCost(l.outDepth, k, l.batches, csr);
   if (csr && csrC && csrPays(csrC) && (!tilePays || csrC.csrFilterBytes < (cost as SparseCost).sparseFilterBytes)) {
     return {
@@ -693,7 +693,7 @@ export interface SelectOptions {
    * Default: a quarter of the model's weight bytes plus 16 KiB.
    */
   widenBudgetBytes?: number;
-  /** Block-sparse layouts where the cost model says they pay (default true); false keeps the Helium convolutions and fully connected layers dense. */
+  /** Sparse layouts where the cost model says they pay (default true); false keeps every convolution and fully connected layer dense. */
   sparse?: boolean;
 }
 
@@ -705,7 +705,7 @@ export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): numb
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {
   if (options.isa === 'mve') return chooseMveKernels(graph, layers, mode, options.sparse ?? true);
-  const calls = chooseKernels(graph, layers, mode);
+  const calls = chooseKernels(graph, layers, mode, options.sparse ?? true);
   widenWithinBudget(calls, options.widenBudgetBytes ?? defaultWidenBudget(graph, layers));
   return calls;
 }
@@ -728,16 +728,16 @@ function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMo
   });
 }
 
-function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode): KernelCall[] {
+function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean): KernelCall[] {
   return layers.map((l): KernelCall => {
     if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
     switch (l.kernel) {
       case 'conv_s8':
-        return selectConv(graph, l);
+        return selectConv(graph, l, sparse);
       case 'depthwise_conv_s8':
-        return selectDepthwise(graph, l);
+        return selectDepthwise(graph, l, sparse);
       case 'fully_connected_s8':
-        return selectFullyConnected(graph, l);
+        return selectFullyConnected(graph, l, sparse);
       default:
         return { kind: 'generic', layer: l, scratchBytes: 0 };
     }

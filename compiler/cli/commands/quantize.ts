@@ -2,6 +2,7 @@
 // .tflite that compile, validate and TFLite itself can load.
 
 import { writeFileSync } from 'node:fs';
+import { compileModel } from '../../compile.ts';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
 import { formatAccuracy, formatSqnr, quantizeTfjsModel, type PtqOptions } from '../../quantize/index.ts';
@@ -86,6 +87,8 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   });
   progress.stop();
   const c = q.compressed;
+  // What pruning buys on a device: the constants as the C lays them out for a Cortex-M4/M7, with and without the sparse kernels.
+  const flash = { final: compileModel(q.model).summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes };
   const bytes = writeTflite(q.model.graph);
   writeFileSync(opts.out, bytes);
   if (opts.json) {
@@ -101,6 +104,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
       accuracy: c.accuracy,
       accuracyOn: q.accuracyOn ?? null,
       finetuneLosses: c.losses,
+      flashBytes: flash,
     });
     return;
   }
@@ -111,6 +115,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
     console.log(`\nremoved output channels:\n${[...lines, ...skipped].join('\n') || '  (no prunable layer)'}`);
   }
   if (c.prune) console.log(`\npruned to ${(100 * c.prune.sparsity).toFixed(1)}% zero weights (${formatInt(c.prune.zeros)} of ${formatInt(c.prune.weights)})`);
+  if (c.prune || c.channels) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
   if (c.losses.length > 0) console.log(`\nfine-tuned ${c.losses.length} epochs: loss ${c.losses[0]?.toFixed(4)} -> ${c.losses.at(-1)?.toFixed(4)}`);
   if (c.accuracy.length > 0) console.log(`\n${formatAccuracy(c.accuracy, q.accuracyOn ?? 'the labelled data')}`);
   const io = (t: { name: string; shape: number[]; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
