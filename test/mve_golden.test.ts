@@ -8,7 +8,7 @@
 //   3. the vector requantization (VQRDMULH, the negative-value fix-up and VRSHL) equals TFLite's
 //      MultiplyByQuantizedMultiplier on edge values, run as a small C program on both paths.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ import { execTool, requireTool } from '../compiler/targets/toolchain.ts';
 import { firstDifference, modelPath, SHARED_MODELS, sharedModel } from './helpers/shared.ts';
 import { Act, GraphBuilder, loadSynthetic, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
 import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions } from './helpers/tflite_builder.ts';
+import { writeExactScratchModule } from './helpers/exact_scratch.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-mve-test-'));
 const AN547 = findBoard('qemu-mps3-an547');
@@ -33,30 +34,9 @@ function runCasesOnAn547(mod: CompiledModuleRef, cases: Uint8Array[][]): Promise
   return runCasesOnQemuMps2('mps3-an547', mod, cases, { workDir, timeoutMs: 300_000 });
 }
 
-/**
- * The C module of `compiled` in `dir`; with `exactScratch` every kernel call gets a heap buffer of
- * exactly its planned scratch size instead of its arena region, so ASan catches a kernel that
- * uses more scratch than select_kernels planned.
- */
+/** The C module of `compiled` in `dir`; with `exactScratch` each call's scratch is an exact-size heap block (ASan). */
 function writeModule(compiled: CompiledModel, dir: string, exactScratch: boolean): CompiledModuleRef {
-  const mod = writeCModule(compiled, dir);
-  if (exactScratch) {
-    const file = path.join(dir, `${mod.prefix}.c`);
-    const hook = [
-      '#include <stdlib.h>',
-      '/* test hook (mve_golden.test.ts): each call\'s scratch is a fresh heap block of exactly the planned size */',
-      'static inline void *tf_test_scratch(unsigned long bytes) {',
-      '    static void *last;',
-      '    free(last);',
-      '    last = malloc(bytes ? bytes : 1);',
-      '    return last;',
-      '}',
-      '#define TF_SCRATCH(offset, bytes) tf_test_scratch(bytes)',
-      '',
-    ].join('\n');
-    writeFileSync(file, `${hook}${readFileSync(file, 'utf8')}`);
-  }
-  return mod;
+  return exactScratch ? writeExactScratchModule(compiled, dir) : writeCModule(compiled, dir);
 }
 
 function compileMve(model: LoadedModel): CompiledModel {

@@ -5,7 +5,7 @@
 // (the MVE assembly) and the emulated Cortex-M4 (the portable path on Arm) agree byte for byte,
 // and on the M55 flash falls without costing instructions.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -19,9 +19,9 @@ import { mveSparseCost, mveSparseLayout, mveSparsePays } from '../compiler/prune
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { HOST_CFLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
-import type { CompiledModuleRef } from '../compiler/targets/target.ts';
 import { findExecutable, runCompiler } from '../compiler/targets/toolchain.ts';
 import { randomInputs } from '../compiler/validate/random_cases.ts';
+import { writeExactScratchModule } from './helpers/exact_scratch.ts';
 import { convModel, expectBitExact, loadedWith } from './helpers/pruned.ts';
 import { firstDifference, modelPath, sharedModel } from './helpers/shared.ts';
 import { Act, GraphBuilder, loadSynthetic, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
@@ -226,28 +226,6 @@ const EDGE_CASES: EdgeCase[] = [
   },
 ];
 
-/**
- * The C module of `compiled` in `dir`, each kernel call's scratch a fresh heap block of exactly its
- * planned size, so ASan catches a kernel that uses more scratch than select_kernels planned.
- */
-function writeExactScratchModule(compiled: CompiledModel, dir: string): CompiledModuleRef {
-  const mod = writeCModule(compiled, dir);
-  const file = path.join(dir, `${mod.prefix}.c`);
-  const hook = [
-    '#include <stdlib.h>',
-    "/* test hook (prune_sparse_mve.test.ts): each call's scratch is a fresh heap block of exactly the planned size */",
-    'static inline void *tf_test_scratch(unsigned long bytes) {',
-    '    static void *last;',
-    '    free(last);',
-    '    last = malloc(bytes ? bytes : 1);',
-    '    return last;',
-    '}',
-    '#define TF_SCRATCH(offset, bytes) tf_test_scratch(bytes)',
-    '',
-  ].join('\n');
-  writeFileSync(file, `${hook}${readFileSync(file, 'utf8')}`);
-  return mod;
-}
 
 describe('Helium sparse conv and FC edge cases: reference = host C (ASan + UBSan, exact scratch) = Cortex-M55 = Cortex-M4 (portable path)', () => {
   for (const e of EDGE_CASES) {
