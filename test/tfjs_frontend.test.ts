@@ -1,10 +1,11 @@
 // TF.js frontends: layers models and graph models (converter-style fused ops) into the float IR.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelError } from '../compiler/errors.ts';
 import { loadGraphFloatGraph } from '../compiler/frontends/tfjs/graph_frontend.ts';
 import { loadTfjsModel, readArtifacts, runFloat, writeArtifacts, type FloatGraph } from '../compiler/frontends/tfjs/index.ts';
 import { layersModelToFloatGraph } from '../compiler/frontends/tfjs/layers_frontend.ts';
@@ -126,5 +127,22 @@ describe('TF.js graph frontend', () => {
 
   it('reports a missing model.json', () => {
     expect(() => readArtifacts(path.join(dir, 'nope', 'model.json'))).toThrow(/no such model.json/);
+  });
+
+  it('reports a truncated shard, a malformed manifest and weights that do not fit their layers as model errors', async () => {
+    const file = writeArtifacts(path.join(dir, 'broken'), await saveLayersArtifacts(intentModel()));
+    const shard = path.join(dir, 'broken', 'weights.bin');
+    const good = readFileSync(shard);
+    writeFileSync(shard, good.subarray(0, 100));
+    expect(() => readArtifacts(file)).toThrow(new RegExp(`the weight shards hold 100 bytes but the weights in weightsManifest need ${good.byteLength}: a shard is truncated`));
+    writeFileSync(shard, good);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { weightsManifest: unknown; modelTopology: { config: { layers: Array<{ config: { units: number } }> } } };
+    writeFileSync(file, JSON.stringify({ ...json, weightsManifest: [{ paths: 'weights.bin' }] }));
+    expect(() => readArtifacts(file)).toThrow(/weightsManifest must be a list of \{paths: \[\.\.\.\], weights: \[\.\.\.\]\} groups/);
+    (json.modelTopology.config.layers[0] as { config: { units: number } }).config.units = 17;
+    writeFileSync(file, JSON.stringify(json));
+    const err = await loadTfjsModel(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as Error).message).toMatch(/TF\.js cannot load this layers model: Shape mismatch: \[32,17\] vs\. \[32,16\]/);
   });
 });

@@ -2,6 +2,7 @@
 
 import '@tensorflow/tfjs-backend-cpu';
 import { env } from '@tensorflow/tfjs-core';
+import { ModelError, TinyforgeError } from '../../errors.ts';
 import path from 'node:path';
 import type { FloatGraph } from './float_graph.ts';
 import { loadGraphFloatGraph } from './graph_frontend.ts';
@@ -31,11 +32,18 @@ export async function loadTfjsModel(modelJson: string, name?: string): Promise<L
   const topology = local.artifacts.modelTopology as Record<string, unknown>;
   const graphModel = local.artifacts.format === 'graph-model' || Array.isArray(topology['node']);
   const graphName = name ?? path.basename(path.dirname(path.resolve(modelJson)));
-  if (graphModel) {
-    const { graph } = await loadGraphFloatGraph(local, graphName);
-    return { path: modelJson, format: 'graph-model', sha256: local.sha256, graph };
+  try {
+    if (graphModel) {
+      const { graph } = await loadGraphFloatGraph(local, graphName);
+      return { path: modelJson, format: 'graph-model', sha256: local.sha256, graph };
+    }
+    const { graph } = await loadLayersFloatGraph(local);
+    graph.name = graphName;
+    return { path: modelJson, format: 'layers-model', sha256: local.sha256, graph };
+  } catch (e) {
+    // TF.js's own checks (a topology it cannot build, weights that do not fit their layers) throw
+    // plain Errors; they are about the user's file, so they get the one-line model error.
+    if (e instanceof TinyforgeError || !(e instanceof Error)) throw e;
+    throw new ModelError(modelJson, `TF.js cannot load this ${graphModel ? 'graph' : 'layers'} model: ${e.message.split('\n')[0]}`);
   }
-  const { graph } = await loadLayersFloatGraph(local);
-  graph.name = graphName;
-  return { path: modelJson, format: 'layers-model', sha256: local.sha256, graph };
 }

@@ -23,6 +23,24 @@ function readOrFail(file: string, what: string): Buffer {
   }
 }
 
+const DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2, int8: 1, int16: 2 };
+
+/** Bytes the manifest's weights occupy in the shards (undefined when a string tensor makes it variable). */
+function manifestBytes(specs: readonly io.WeightsManifestEntry[], where: string): number | undefined {
+  let bytes = 0;
+  for (const w of specs) {
+    if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || w.shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new ModelError(where, `weight entry ${JSON.stringify(w)?.slice(0, 80)} needs a name and a shape of non-negative integers`);
+    }
+    if (w.dtype === 'string') return undefined;
+    const stored = w.quantization?.dtype ?? w.dtype;
+    const per = DTYPE_BYTES[stored];
+    if (per === undefined) throw new ModelError(where, `weight '${w.name}' has dtype '${stored}', which TF.js does not store`);
+    bytes += per * w.shape.reduce((a, b) => a * b, 1);
+  }
+  return bytes;
+}
+
 /** Reads model.json and its weight shards (paths relative to model.json). */
 export function readArtifacts(modelJsonPath: string): LocalArtifacts {
   const jsonBytes = readOrFail(modelJsonPath, 'model.json');
@@ -36,6 +54,11 @@ export function readArtifacts(modelJsonPath: string): LocalArtifacts {
   const hash = createHash('sha256').update(jsonBytes);
   const specs: io.WeightsManifestEntry[] = [];
   const shards: Uint8Array[] = [];
+  const manifest: unknown = json.weightsManifest ?? [];
+  const isGroup = (g: unknown): boolean => typeof g === 'object' && g !== null && Array.isArray((g as { paths?: unknown }).paths) && Array.isArray((g as { weights?: unknown }).weights);
+  if (!Array.isArray(manifest) || !manifest.every(isGroup)) {
+    throw new ModelError(modelJsonPath, 'weightsManifest must be a list of {paths: [...], weights: [...]} groups');
+  }
   for (const group of json.weightsManifest ?? []) {
     for (const p of group.paths) {
       const shard = readOrFail(path.resolve(path.dirname(modelJsonPath), p), `weight shard '${p}'`);
@@ -45,6 +68,10 @@ export function readArtifacts(modelJsonPath: string): LocalArtifacts {
     specs.push(...group.weights);
   }
   const total = shards.reduce((n, s) => n + s.byteLength, 0);
+  const needed = manifestBytes(specs, modelJsonPath);
+  if (needed !== undefined && needed !== total) {
+    throw new ModelError(modelJsonPath, `the weight shards hold ${total} bytes but the weights in weightsManifest need ${needed}: a shard is truncated or belongs to another model`);
+  }
   const weightData = new Uint8Array(total);
   let at = 0;
   for (const s of shards) {
