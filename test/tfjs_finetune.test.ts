@@ -19,7 +19,7 @@ import { intentData, intentModel, rng, saveLayersArtifacts, sequentialToGraphArt
 import type { Graph } from '../compiler/ir/graph.ts';
 import { pruneMagnitude } from '../compiler/prune/magnitude.ts';
 import { pruneChannels } from '../compiler/prune/structured.ts';
-import { encodeNpy, loadLabels, parseNpy } from '../compiler/quantize/calibration.ts';
+import { CalibrationError, encodeNpy, loadLabels, parseNpy } from '../compiler/quantize/calibration.ts';
 import { compressFloatGraph, formatAccuracy, type CompressOptions } from '../compiler/quantize/compress.ts';
 import { dequantizeOutput, ptqLoadedModel, quantizeFloatGraph, quantizeInput } from '../compiler/quantize/ptq.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
@@ -182,6 +182,28 @@ describe('labels and .npy dtypes', () => {
     writeFileSync(txt, '1\n-1\n');
     expect(() => loadLabels(txt, 2)).toThrow(/label 1 is -1/);
     expect(() => loadLabels(path.join(dir, 'none.txt'), 2)).toThrow(/no such labels file/);
+    for (const shape of ['(-1,)', '(3, x)']) {
+      const bad = Buffer.from(Buffer.from(encodeNpy([4, 3], new Float32Array(12))).toString('latin1').replace('(4, 3)', shape.padEnd(6)), 'latin1');
+      expect(() => parseNpy(bad, 'bad.npy')).toThrow(/bad\.npy: shape \(.*\) is not a list of non-negative integers/);
+    }
+  });
+});
+
+describe('.npy fuzz', () => {
+  it('5,000 mutated or truncated .npy files give a CalibrationError or an array, never another exception', () => {
+    const good = encodeNpy([4, 3], Float32Array.from({ length: 12 }, (_, i) => i));
+    const r = rng(11);
+    for (let i = 0; i < 5000; i++) {
+      const b = Uint8Array.from(good);
+      for (let k = 0; k < 1 + Math.floor(r() * 4); k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+      const file = r() < 0.3 ? b.subarray(0, Math.floor(r() * b.length)) : b;
+      try {
+        const a = parseNpy(file, `case ${i}`);
+        expect(a.data.length).toBe(a.shape.reduce((x, y) => x * y, 1));
+      } catch (e) {
+        expect(e, `case ${i}: ${(e as Error).message}`).toBeInstanceOf(CalibrationError);
+      }
+    }
   });
 });
 

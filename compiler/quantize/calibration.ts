@@ -51,6 +51,7 @@ export function parseNpy(bytes: Uint8Array, where = '.npy'): NpyArray {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new CalibrationError(`${where}: shape (${shapeText}) is not a list of non-negative integers`);
   const count = elementCount(shape);
   const dataStart = headerStart + headerLen;
   if (bytes.byteLength - dataStart < count * dtype.bytes) throw new CalibrationError(`${where}: holds ${Math.floor((bytes.byteLength - dataStart) / dtype.bytes)} values but its shape [${shape}] needs ${count}`);
