@@ -3,7 +3,7 @@
 // (other tap counts and requantization modes), against the TS reference byte for byte on the host
 // (ASan + UBSan), Cortex-M3 (no DSP), Cortex-M4 and Cortex-M7.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,9 @@ describe('depthwise_conv_s8_fast matches the TS reference on host, Cortex-M3, M4
       cases.push(compiled.summary.inputs.map((io) => new Uint8Array(io.bytes).fill(0x7f)));
       const ref = cases.map((inputs) => runReference(compiled.model.graph, compiled.layers, inputs));
       const mod = writeCModule(compiled, path.join(workDir, c.name));
+      // A model whose depthwise layers are all 3x3 in fast mode leaves the generic path out.
+      const only3x3 = c.k[0] * c.k[1] === 9 && c.requant === 2;
+      expect(readFileSync(path.join(workDir, c.name, `${mod.prefix}.c`), 'utf8').includes('#define TF_DW_FAST_3X3_ONLY 1')).toBe(only3x3);
       const results = await limit(() =>
         Promise.all([runCasesOnHost(mod, cases, { sanitize: true, workDir }), ...BOARDS.map((b) => runCasesOnQemuMps2(b, mod, cases, { workDir }))]),
       );

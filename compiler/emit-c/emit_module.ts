@@ -4,7 +4,7 @@
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
-import type { ConvGemmCall, ConvGemmSparseCall, KernelCall, MveRequant } from '../passes/select_kernels.ts';
+import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -331,7 +331,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
           `layer${index}_stream`,
           'int32_t',
           call.stream,
-          `layer ${index} per 4 channels: folded bias, int16 weight pairs (c0,c2) (c1,c3) per tap, multipliers, shift bytes${call.requant === 2 ? ' (bias and weights doubled, shifts as right shift - 1)' : ''}`,
+          `layer ${index} per 4 channels: folded bias, int16 weight pairs (c0,c2) (c1,c3) per tap, multipliers, shift bytes${call.requant === TF_REQUANT_FAST ? ' (bias and weights doubled, shifts as right shift - 1)' : ''}`,
         ),
       });
       w.calls.push(`    tf_depthwise_conv_s8_fast(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
@@ -679,6 +679,12 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
   const w = new SourceWriter(graph, plan);
   calls.forEach((c, i) => emitCall(w, c, i, graph));
   const kernels = kernelSources(new Set<KernelSourceName>(calls.map((c) => (c.kind !== 'generic' ? c.kind : c.variant === 'mve' && c.layer.kernel === 'add_s8' ? 'add_s8_mve' : c.layer.kernel))));
+  // Kernel variants this model never takes can be left out of the image.
+  const depthwise = calls.filter((c) => c.kind === 'depthwise_conv_s8_fast');
+  const kernelDefines =
+    depthwise.length > 0 && depthwise.every((c) => c.layer.kH * c.layer.kW === 9 && c.requant === TF_REQUANT_FAST)
+      ? ['/* every depthwise layer is 3x3 in the fast requantization mode (depthwise_conv_s8_fast.c) */', '#define TF_DW_FAST_3X3_ONLY 1', '']
+      : [];
   const arenaDecl =
     plan.arenaBytes > 0
       ? `static uint8_t tf_arena[${plan.arenaBytes}] TF_ALIGNED(16);`
@@ -718,6 +724,7 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     '#define TF_PROFILE_MARK(layer) ((void)0)',
     '#endif',
     '',
+    ...kernelDefines,
     kernels,
     '/* ---- model constants (flash) ---- */',
     ...w.constants,

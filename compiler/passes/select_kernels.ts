@@ -244,6 +244,7 @@ function accumulatorsSmall(absWeightSums: Float64Array, bias: Int32Array, shifts
 
 /** Requantization modes of tf_simd.h: TF_REQUANT_EXACT, _SMALL, _FAST. */
 export type RequantMode = 0 | 1 | 2;
+export const TF_REQUANT_FAST: RequantMode = 2;
 
 function requantMode(absWeightSums: Float64Array, bias: Int32Array, shifts: ArrayLike<number>): RequantMode {
   if (!accumulatorsSmall(absWeightSums, bias, shifts)) return 0;

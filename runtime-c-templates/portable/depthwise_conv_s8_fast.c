@@ -192,6 +192,15 @@ __asm__("    .pushsection .text.tf_dw_s8_fast_rows9,\"ax\",%progbits\n"
 #define TF_DW_FAST_ASM 0
 #endif
 
+/* When every depthwise layer of the model is 3x3 in TF_REQUANT_FAST mode (the emitter then defines
+ * TF_DW_FAST_3X3_ONLY), a DSP core never takes the generic pixel path: it is left out of the image. */
+#if TF_DW_FAST_ASM && defined(TF_DW_FAST_3X3_ONLY)
+#define TF_DW_FAST_GENERIC 0
+#else
+#define TF_DW_FAST_GENERIC 1
+#endif
+
+#if TF_DW_FAST_GENERIC
 /* One output pixel, any tap count and requantization mode. */
 static void tf_dw_s8_fast_pixel(const int8_t *const *tap, int taps, const int32_t *s, int8_t *out, int C, int mode, int32_t out_offset,
                                 int32_t act_min, int32_t act_max) {
@@ -227,6 +236,7 @@ static void tf_dw_s8_fast_pixel(const int8_t *const *tap, int taps, const int32_
         }
     }
 }
+#endif
 
 /* scratch: channels bytes of padding (rounded up to 8), k_h * k_w tap pointers (8-byte slots),
  * k_h * k_w int32 tap offsets. */
@@ -245,7 +255,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
     if (x_hi > p->out_w) x_hi = p->out_w;
     if (x_hi < x_lo) x_hi = x_lo;
 #if TF_DW_FAST_ASM
-    const int use_asm = mode == TF_REQUANT_FAST && taps == 9;
+    const int use_asm = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && taps == 9);
     const uint32_t bytes = 0x01010101u;
     int32_t ctx[9] = {C / 4,
                       2 * p->output_offset + 1,
@@ -304,8 +314,10 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 continue;
             }
 #endif
+#if TF_DW_FAST_GENERIC
             tf_dw_s8_fast_pixel(tap, taps, p->stream, out, C, mode, p->output_offset, p->act_min, p->act_max);
             ++ox;
+#endif
         }
     }
 }
