@@ -2,9 +2,9 @@
 // invoke function that calls one kernel per layer. No interpreter, no allocation.
 
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
-import type { ConvS8Layer, DepthwiseConvS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
-import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
+import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -295,6 +295,45 @@ function convGemmFields(w: SourceWriter, call: ConvGemmCall | ConvGemmSparseCall
   };
 }
 
+/** The tf_conv_gemm_s8_mve_params fields of a dense or sparse Helium GEMM convolution; `comment` describes the filter array. */
+function convGemmMveFields(
+  w: SourceWriter,
+  call: ConvGemmMveCall | ConvGemmMveSparseCall,
+  index: number,
+  name: string,
+  segments: { nseg: number; segLen: number; gathers: boolean },
+  comment: string,
+): Record<string, string | number> {
+  const c = call.layer;
+  return {
+    ...convFields(c),
+    k16: call.k16,
+    nseg: segments.nseg,
+    seg_len: segments.segLen,
+    gathers: segments.gathers ? 1 : 0,
+    pack: call.pack,
+    ...outputStage(c),
+    filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, comment),
+    bias: foldedBias(w, index, call.bias),
+    ...mveRequantFields(w, name, call.requant),
+  };
+}
+
+/** The scalar fields shared by the dense and sparse Helium fully connected parameter blocks. */
+function fullyConnectedMveFields(f: FullyConnectedS8Layer, k16: number): Record<string, number> {
+  return {
+    batches: f.batches,
+    accum_depth: f.accumDepth,
+    k16,
+    out_depth: f.outDepth,
+    output_offset: f.outputOffset,
+    multiplier: f.multiplier,
+    shift: f.shift,
+    act_min: f.actMin,
+    act_max: f.actMax,
+  };
+}
+
 function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph): void {
   if (call.kind === 'generic') {
     emitLayer(w, call.layer, index, graph, call.variant);
@@ -399,23 +438,10 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
     }
     case 'conv_gemm_s8_mve': {
       const c = call.layer;
-      declare('tf_conv_gemm_s8_mve_params', {
-        ...convFields(c),
-        k16: call.k16,
-        nseg: call.nseg,
-        seg_len: call.segLen,
-        gathers: call.gathers ? 1 : 0,
-        pack: call.pack,
-        ...outputStage(c),
-        filter: w.packed(
-          `layer${index}_filter`,
-          'int8_t',
-          call.filter,
-          `layer ${index} filter: ${call.pack > 1 ? `${call.pack} pixels x ${c.outC}` : c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`,
-        ),
-        bias: foldedBias(w, index, call.bias),
-        ...mveRequantFields(w, name, call.requant),
-      });
+      declare(
+        'tf_conv_gemm_s8_mve_params',
+        convGemmMveFields(w, call, index, name, { nseg: call.nseg, segLen: call.segLen, gathers: call.gathers }, `layer ${index} filter: ${call.pack > 1 ? `${call.pack} pixels x ${c.outC}` : c.outC} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
+      );
       w.calls.push(`    tf_conv_gemm_s8_mve(&${name}, ${inRef}, ${outRef}, ${w.scratchRef(index, call.scratchBytes)});`);
       return;
     }
@@ -424,23 +450,9 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       const rows = call.listRows === 1 ? 'row' : 'group of four rows';
       declare('tf_conv_gemm_s8_mve_sparse_params', {
         // The dense kernel's parameter block, whose filter is the kept steps.
-        gemm: `{ ${params({
-          ...convFields(c),
-          k16: call.k16,
-          nseg: 1,
-          seg_len: 0,
-          gathers: call.pack === 1 ? 0 : 1,
-          pack: call.pack,
-          ...outputStage(c),
-          filter: w.packed(
-            `layer${index}_filter`,
-            'int8_t',
-            call.filter,
-            `layer ${index} filter: ${c.outC} rows of ${call.k16}, the ${call.cost.kept} kept 16-byte steps per ${rows} of ${call.cost.steps} (all-zero steps dropped)`,
-          ),
-          bias: foldedBias(w, index, call.bias),
-          ...mveRequantFields(w, name, call.requant),
-        })} }`,
+        gemm: `{ ${params(
+          convGemmMveFields(w, call, index, name, { nseg: 1, segLen: 0, gathers: call.pack !== 1 }, `layer ${index} filter: ${c.outC} rows of ${call.k16}, the ${call.cost.kept} kept 16-byte steps per ${rows} of ${call.cost.steps} (all-zero steps dropped)`),
+        )} }`,
         index: w.packed(`layer${index}_step_index`, 'uint8_t', call.index, `layer ${index} per ${rows}: kept steps, then each one's distance from the previous`, false),
         list_rows: call.listRows,
       });
@@ -473,15 +485,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
     case 'fully_connected_s8_mve': {
       const f = call.layer;
       declare('tf_fully_connected_s8_mve_params', {
-        batches: f.batches,
-        accum_depth: f.accumDepth,
-        k16: call.k16,
-        out_depth: f.outDepth,
-        output_offset: f.outputOffset,
-        multiplier: f.multiplier,
-        shift: f.shift,
-        act_min: f.actMin,
-        act_max: f.actMax,
+        ...fullyConnectedMveFields(f, call.k16),
         filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k16}, groups of four rows interleaved in 16-byte steps`),
         bias: foldedBias(w, index, call.bias),
       });
@@ -492,15 +496,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       const f = call.layer;
       const rows = call.listRows === 1 ? 'row' : 'group of four rows';
       declare('tf_fully_connected_s8_mve_sparse_params', {
-        batches: f.batches,
-        accum_depth: f.accumDepth,
-        k16: call.k16,
-        out_depth: f.outDepth,
-        output_offset: f.outputOffset,
-        multiplier: f.multiplier,
-        shift: f.shift,
-        act_min: f.actMin,
-        act_max: f.actMax,
+        ...fullyConnectedMveFields(f, call.k16),
         filter: w.packed(
           `layer${index}_filter`,
           'int8_t',
