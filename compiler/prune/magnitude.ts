@@ -7,6 +7,7 @@
 // quantize to zeros, and pruning the int8 model to the same target finds them already in place.
 
 import type { Graph, Op, Tensor } from '../ir/graph.ts';
+import { float32Constant, int8Constant } from '../reference/run_reference.ts';
 
 /** Op kinds whose weights (input 1) can be pruned. */
 export type PrunableKind = 'fully_connected' | 'conv2d' | 'depthwise_conv2d';
@@ -104,14 +105,8 @@ function candidates(graph: Graph, opts: PruneOptions): Candidate[] {
 type Weights = Int8Array | Float32Array;
 
 function weightsOf(t: Tensor): Weights {
-  const d = t.data as Uint8Array;
-  // Fresh copies: tensors may share buffers with others (and float32 views need 4-byte alignment).
-  if (t.dtype === 'float32') {
-    const out = new Float32Array(d.byteLength / 4);
-    new Uint8Array(out.buffer).set(d);
-    return out;
-  }
-  return new Int8Array(new Int8Array(d.buffer, d.byteOffset, d.byteLength));
+  // Fresh copies: tensors may share buffers with others.
+  return t.dtype === 'float32' ? float32Constant(t) : Int8Array.from(int8Constant(t));
 }
 
 function zerosOf(data: Weights): number {

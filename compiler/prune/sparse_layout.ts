@@ -62,18 +62,21 @@ export function tileSparseLayout(rows: number, k: number, weightAt: (row: number
   return { counts, steps: Uint16Array.from(steps), tiles: Int8Array.from(tiles) };
 }
 
-export function sparseCost(rows: number, k: number, batches: number, layout: TileSparseLayout): SparseCost {
+/** Filter bytes and inner-loop instructions of the dense 4-row FC layout (fully_connected_s8_fast.c), which both sparse FC layouts compete with. */
+function denseFcCost(rows: number, k: number, batches: number): { groups: number; steps: number; denseFilterBytes: number; denseInstructions: number } {
   const groups = Math.ceil(rows / 4);
   const steps = Math.ceil(k / 4);
+  return { groups, steps, denseFilterBytes: groups * 16 * steps, denseInstructions: batches * groups * steps * DENSE_INSTR_PER_STEP };
+}
+
+export function sparseCost(rows: number, k: number, batches: number, layout: TileSparseLayout): SparseCost {
+  const dense = denseFcCost(rows, k, batches);
   const keptTiles = layout.steps.length;
   return {
-    groups,
-    steps,
+    ...dense,
     keptTiles,
-    denseFilterBytes: groups * 16 * steps,
-    sparseFilterBytes: keptTiles * 16 + keptTiles * 2 + groups * 2,
-    denseInstructions: batches * groups * steps * DENSE_INSTR_PER_STEP,
-    sparseInstructions: batches * (keptTiles * SPARSE_INSTR_PER_TILE + groups * SPARSE_INSTR_PER_GROUP),
+    sparseFilterBytes: keptTiles * 16 + keptTiles * 2 + dense.groups * 2,
+    sparseInstructions: batches * (keptTiles * SPARSE_INSTR_PER_TILE + dense.groups * SPARSE_INSTR_PER_GROUP),
   };
 }
 
@@ -134,14 +137,13 @@ export interface CsrCost {
 }
 
 export function csrCost(rows: number, k: number, batches: number, layout: CsrLayout): CsrCost {
-  const groups = Math.ceil(rows / 4);
-  const steps = Math.ceil(k / 4);
+  const { denseFilterBytes, denseInstructions } = denseFcCost(rows, k, batches);
   const entries = layout.values.length;
   return {
     entries,
-    denseFilterBytes: groups * 16 * steps,
+    denseFilterBytes,
     csrFilterBytes: 2 * rows + 2 * entries,
-    denseInstructions: batches * groups * steps * DENSE_INSTR_PER_STEP,
+    denseInstructions,
     csrInstructions: batches * (entries * CSR_INSTR_PER_ENTRY + rows * CSR_INSTR_PER_ROW),
   };
 }

@@ -30,6 +30,7 @@
 // per-tensor ones stay. The input graph and its buffers are not changed.
 
 import { DTYPE_BYTES, elementCount, type Graph, type Op, type Quantization, type Tensor } from '../ir/graph.ts';
+import { float32Constant, int8Constant } from '../reference/run_reference.ts';
 
 export interface ChannelPruneOptions {
   /** Fraction of each prunable layer's output channels to remove, 0 <= fraction < 1; every layer keeps at least one. */
@@ -222,14 +223,9 @@ function padOfLastDim(p: Tensor): [number, number] | undefined {
   return undefined;
 }
 
-function int8View(t: Tensor): Int8Array {
-  const d = t.data as Uint8Array;
-  return new Int8Array(d.buffer, d.byteOffset, d.byteLength);
-}
-
 function scores(filter: Tensor, weighting: 'scale' | 'none'): number[] {
   if (filter.dtype === 'float32') return floatScores(filter);
-  const w = int8View(filter);
+  const w = int8Constant(filter);
   const channels = filter.shape[0] ?? 1;
   const row = w.length / channels;
   const q = filter.quant;
@@ -245,9 +241,7 @@ function scores(filter: Tensor, weighting: 'scale' | 'none'): number[] {
 
 /** A float32 filter (pruning before quantization) is already in real units: its rows' L1 norms. */
 function floatScores(filter: Tensor): number[] {
-  const d = filter.data as Uint8Array;
-  const w = new Float32Array(d.byteLength / 4);
-  new Uint8Array(w.buffer).set(d);
+  const w = float32Constant(filter);
   const channels = filter.shape[0] ?? 1;
   const row = w.length / channels;
   return Array.from({ length: channels }, (_, c) => {

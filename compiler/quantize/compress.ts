@@ -11,6 +11,7 @@ import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
 import { fineTune } from '../frontends/tfjs/float_train.ts';
 import { TinyforgeError } from '../errors.ts';
 import type { Graph, Tensor } from '../ir/graph.ts';
+import { float32Constant } from '../reference/run_reference.ts';
 import { pruneMagnitude, type PruneReport } from '../prune/magnitude.ts';
 import { pruneChannels, type ChannelPruneReport } from '../prune/structured.ts';
 import { floatAccuracy, int8Accuracy, type LabelledSet } from './accuracy.ts';
@@ -63,11 +64,7 @@ export interface CompressResult {
 function zeroMasks(g: Graph, report: PruneReport): Map<number, Float32Array> {
   const masks = new Map<number, Float32Array>();
   for (const l of report.layers) {
-    const t = g.tensors[l.tensor] as Tensor;
-    const d = t.data as Uint8Array;
-    const w = new Float32Array(d.byteLength / 4);
-    new Uint8Array(w.buffer).set(d);
-    masks.set(l.tensor, Float32Array.from(w, (v) => (v === 0 ? 0 : 1)));
+    masks.set(l.tensor, float32Constant(g.tensors[l.tensor] as Tensor).map((v) => (v === 0 ? 0 : 1)));
   }
   return masks;
 }

@@ -24,6 +24,14 @@ export function int32Constant(t: Tensor): Int32Array {
   return out;
 }
 
+/** A fresh float32 copy of a constant (little-endian bytes; no alignment needed). */
+export function float32Constant(t: Tensor): Float32Array {
+  const data = t.data ?? new Uint8Array(0);
+  const out = new Float32Array(Math.floor(data.byteLength / 4));
+  new Uint8Array(out.buffer).set(data.subarray(0, out.length * 4));
+  return out;
+}
+
 export function int8Constant(t: Tensor): Int8Array {
   const data = t.data ?? new Uint8Array(0);
   return new Int8Array(data.buffer, data.byteOffset, data.byteLength);

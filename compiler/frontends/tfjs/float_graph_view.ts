@@ -5,20 +5,13 @@
 
 import { TinyforgeError } from '../../errors.ts';
 import type { Graph, Op, Tensor } from '../../ir/graph.ts';
+import { float32Constant } from '../../reference/run_reference.ts';
 import type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
 
 function bytesOf(data: Float32Array): Uint8Array {
   // A copy: pruners replace data arrays but must never alias the float model's own weights.
   const copy = Float32Array.from(data);
   return new Uint8Array(copy.buffer);
-}
-
-function floatsOf(t: Tensor): Float32Array {
-  const d = t.data as Uint8Array;
-  if (d.byteLength % 4 !== 0) throw new TinyforgeError(`internal: float32 constant '${t.name}' has ${d.byteLength} bytes`);
-  const out = new Float32Array(d.byteLength / 4);
-  new Uint8Array(out.buffer).set(d);
-  return out;
 }
 
 /** The float model as an IR Graph whose constants are float32 and whose tensors carry no quantization. */
@@ -36,7 +29,7 @@ export function floatGraphAsGraph(fg: FloatGraph): Graph {
 /** Back from `floatGraphAsGraph` (after pruning): shapes, constants and reshape targets follow the graph. */
 export function graphAsFloatGraph(g: Graph, like: FloatGraph): FloatGraph {
   if (g.ops.length !== like.ops.length) throw new TinyforgeError(`internal: ${g.name} has ${g.ops.length} ops, the float model ${like.ops.length}`);
-  const tensors: FloatTensor[] = g.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], ...(t.data ? { data: floatsOf(t) } : {}) }));
+  const tensors: FloatTensor[] = g.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], ...(t.data ? { data: float32Constant(t) } : {}) }));
   const ops = like.ops.map((fop, i): FloatOp => {
     const op = g.ops[i] as Op;
     const moved = { ...fop, inputs: [...op.inputs], outputs: [...op.outputs] } as FloatOp;

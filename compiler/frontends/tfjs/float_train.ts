@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TinyforgeError } from '../../errors.ts';
 import type { Activation } from '../../ir/graph.ts';
 import type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
+import { rng } from './rng.ts';
 
 type Params = ReadonlyMap<number, tf.Tensor>;
 
@@ -143,13 +144,7 @@ export interface FineTuneResult {
 }
 
 function shuffled(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng(seed);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));

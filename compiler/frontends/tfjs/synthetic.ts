@@ -5,6 +5,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { rng } from './rng.ts';
+
+export { rng } from './rng.ts';
 
 export interface Dataset {
   /** Samples, each one input tensor's values (batch 1, row-major). */
@@ -13,18 +16,6 @@ export interface Dataset {
   /** Per-sample shape without the batch dimension. */
   shape: number[];
   classes: number;
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Bag-of-words token counts for `classes` intents over a `vocab`-word vocabulary. */
