@@ -10,6 +10,7 @@ import { ModelError } from './errors.ts';
 import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
 import type { Layer } from './ir/layers.ts';
+import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
@@ -31,7 +32,7 @@ export function loadModel(file: string): LoadedModel {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a model file' : `cannot read: ${code ?? String(e)}`);
   }
-  const graph = parseTflite(bytes, file);
+  const graph = foldConstants(parseTflite(bytes, file));
   return { path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), graph };
 }
 
@@ -183,7 +184,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const layerSummaries = layers.map((l, index) => ({
     index,
     op: opDisplayName(graph.ops[index] as Graph['ops'][number]),
-    kernel: calls[index]?.kind === 'generic' ? l.kernel : (calls[index]?.kind ?? l.kernel),
+    kernel: l.kernel === 'module' ? l.displayKernel : calls[index]?.kind === 'generic' ? l.kernel : (calls[index]?.kind ?? l.kernel),
     outputShape: [...((graph.tensors[l.outputs[0] as number] as Tensor).shape)],
     macs: l.macs,
     weightBytes: layerWeightBytes(graph, l),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../compiler/errors.ts';
 import {
-  BUILTIN_FOR_KIND,
+  builtinNameOf,
   builtinOperatorName,
   loadTfliteFile,
   operatorCodeName,
@@ -181,7 +181,7 @@ describe('real models', () => {
       it('has the manifest op counts', () => {
         const { g, raw, m } = load();
         const counts: Record<string, number> = {};
-        for (const op of g.ops) counts[BUILTIN_FOR_KIND[op.kind]] = (counts[BUILTIN_FOR_KIND[op.kind]] ?? 0) + 1;
+        for (const op of g.ops) counts[builtinNameOf(op)] = (counts[builtinNameOf(op)] ?? 0) + 1;
         expect(counts).toEqual(m.ops);
         // Names straight from the operator codes agree too.
         const fromCodes: Record<string, number> = {};
@@ -218,7 +218,7 @@ describe('real models', () => {
         for (const op of g.ops) {
           const rawOp = raw.subgraph.operators[op.sourceIndex];
           if (!rawOp) throw new Error('bad sourceIndex');
-          (got[BUILTIN_FOR_KIND[op.kind]] ??= new Set()).add(renderSignature(g, op, rawOp.inputs));
+          (got[builtinNameOf(op)] ??= new Set()).add(renderSignature(g, op, rawOp.inputs));
         }
         const want: Record<string, Set<string>> = {};
         for (const [k, sigs] of Object.entries(m.op_signatures)) want[k] = new Set(sigs);

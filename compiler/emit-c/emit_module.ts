@@ -2,7 +2,9 @@
 // invoke function that calls one kernel per layer. No interpreter, no allocation.
 
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
-import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, ModuleLayer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { CArrayType, CEmitter } from '../ops/op_module.ts';
+import { requireModule } from '../ops/registry.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
 import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
@@ -140,6 +142,26 @@ class SourceWriter {
     return name;
   }
 
+  /** A constant tensor of any integer or float type, emitted once in its own C type; returns its name. */
+  constantTensor(id: number): string {
+    const t = this.graph.tensors[id] as Tensor;
+    if (t.dtype === 'int8') return this.constant(id, 'int8');
+    if (t.dtype === 'int32') return this.constant(id, 'int32');
+    const name = `tf_const_${this.tensorName(id)}`;
+    if (this.emittedConstants.has(id)) return name;
+    this.emittedConstants.add(id);
+    const data = t.data ?? new Uint8Array(0);
+    const bytes = new Uint8Array(data);
+    const view: ArrayLike<number> | ArrayLike<bigint> =
+      t.dtype === 'int16' ? new Int16Array(bytes.buffer) : t.dtype === 'uint8' || t.dtype === 'bool' ? bytes : t.dtype === 'float32' ? new Float32Array(bytes.buffer) : t.dtype === 'int64' ? new BigInt64Array(bytes.buffer) : new Uint16Array(bytes.buffer);
+    const body = t.dtype === 'float32' ? Array.from(view as Float32Array, (v) => floatLiteral(v)).join(', ') : t.dtype === 'int64' ? Array.from(view as BigInt64Array, (v) => `INT64_C(${v})`).join(', ') : arrayBody(view as ArrayLike<number>);
+    this.constants.push(
+      `/* '${safeComment(t.name)}' ${t.dtype} [${t.shape.join(', ')}] */`,
+      `static const ${C_TYPES[t.dtype]} ${name}[${elementCount(t.shape)}] TF_ALIGNED(16) = {\n${body}\n};`,
+    );
+    return name;
+  }
+
   /** Per-channel requantization multipliers (int32) or shifts (int8): model data, named tf_qparam_*. */
   qparams(name: string, ctype: 'int32_t' | 'int8_t', values: Int32Array, aligned = false): string {
     const full = `tf_qparam_${name}`;
@@ -148,7 +170,7 @@ class SourceWriter {
   }
 
   /** A compile-time prepared weight or bias array (named tf_const_* so size reports count it as model data). */
-  packed(name: string, ctype: 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'uint16_t', values: ArrayLike<number>, what: string, aligned = true): string {
+  packed(name: string, ctype: CArrayType, values: ArrayLike<number>, what: string, aligned = true): string {
     const full = `tf_const_${name}`;
     // Byte tables read one byte at a time skip the alignment, whose padding would cost flash.
     this.constants.push(`/* ${safeComment(what)} */`, `static const ${ctype} ${full}[${values.length}]${aligned ? ' TF_ALIGNED(16)' : ''} = {\n${arrayBody(values)}\n};`);
@@ -513,7 +535,36 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
   }
 }
 
+/** A module layer: its module writes the parameter block and the call through a CEmitter. */
+function emitModuleLayer(w: SourceWriter, l: ModuleLayer, index: number, graph: Graph): void {
+  const name = `tf_layer${index}`;
+  const shapeOf = (id: number | undefined): string => (id === undefined ? '[]' : `[${(graph.tensors[id] as Tensor).shape.join('x')}]`);
+  w.calls.push(`    /* layer ${index}: op ${l.sourceIndex} ${l.displayKernel} ${shapeOf(l.inputs[0])} -> ${shapeOf(l.outputs[0])} */`);
+  const e: CEmitter = {
+    name,
+    graph,
+    layer: l,
+    input: (i) => w.ref(l.inputs[i] as number, false),
+    output: (i) => w.ref(l.outputs[i] as number, true),
+    params: (type, fields) => {
+      w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
+      return `&${name}`;
+    },
+    array: (suffix, ctype, values, comment) => w.packed(`layer${index}_${suffix}`, ctype, values, comment ?? `layer ${index} ${suffix}`),
+    constant: (id) => w.constantTensor(id),
+    scratch: () => w.scratchRef(index, l.scratchBytes),
+    call: (statement) => {
+      w.calls.push(`    ${statement}`);
+    },
+  };
+  requireModule(l.module).emitC(l.params, e);
+}
+
 function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, variant?: 'mve'): void {
+  if (l.kernel === 'module') {
+    emitModuleLayer(w, l, index, graph);
+    return;
+  }
   const { name, inRef, outRef, declare } = startLayer(w, l, index, graph, l.kernel);
   switch (l.kernel) {
     case 'conv_s8':
@@ -664,9 +715,11 @@ function inputAccessor(graph: Graph, plan: MemoryPlan): string[] {
 function copyInputsIn(graph: Graph, plan: MemoryPlan): string[] {
   return graph.inputs.flatMap((id, i) => {
     const s = plan.storageOf.get(id);
-    if (s?.kind !== 'arena') return [];
     const t = graph.tensors[id] as Tensor;
     const bytes = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+    // An input that only reshapes into an output shares the caller's output buffer.
+    if (s?.kind === 'output') return [`    memmove(output${s.index}, input${i}, ${bytes});`];
+    if (s?.kind !== 'arena') return [];
     return [`    if ((const void *)input${i} != (const void *)(tf_arena + ${s.offset})) memcpy(tf_arena + ${s.offset}, input${i}, ${bytes});`];
   });
 }
@@ -674,7 +727,14 @@ function copyInputsIn(graph: Graph, plan: MemoryPlan): string[] {
 export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: MemoryPlan, opts: EmitOptions): string {
   const w = new SourceWriter(graph, plan);
   calls.forEach((c, i) => emitCall(w, c, i, graph));
-  const kernels = kernelSources(new Set<KernelSourceName>(calls.map((c) => (c.kind !== 'generic' ? c.kind : c.variant === 'mve' && c.layer.kernel === 'add_s8' ? 'add_s8_mve' : c.layer.kernel))));
+  const builtinKernels = new Set<KernelSourceName>();
+  const moduleFiles: string[] = [];
+  for (const c of calls) {
+    if (c.kind !== 'generic') builtinKernels.add(c.kind);
+    else if (c.layer.kernel === 'module') moduleFiles.push(...c.layer.cFiles);
+    else builtinKernels.add(c.variant === 'mve' && c.layer.kernel === 'add_s8' ? 'add_s8_mve' : c.layer.kernel);
+  }
+  const kernels = kernelSources(builtinKernels, moduleFiles);
   // Kernel variants this model never takes can be left out of the image.
   const depthwise = calls.filter((c) => c.kind === 'depthwise_conv_s8_fast');
   const kernelDefines =

@@ -7,7 +7,7 @@ import type { KernelName } from '../ir/layers.ts';
 import type { KernelCall } from '../passes/select_kernels.ts';
 
 /** A generic layer kernel, one of the optimized kernels, or a generic kernel's Helium variant. */
-export type KernelSourceName = KernelName | Exclude<KernelCall['kind'], 'generic'> | 'add_s8_mve';
+export type KernelSourceName = Exclude<KernelName, 'module'> | Exclude<KernelCall['kind'], 'generic'> | 'add_s8_mve';
 
 export const TEMPLATE_ROOT = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
 
@@ -46,12 +46,13 @@ function readTemplate(relativePath: string): string {
   return text.replace(/^#include "[^"]+"\s*$/gm, '').trim();
 }
 
-/** The C source of every kernel in `used`, each file once, helpers first. */
-export function kernelSources(used: Iterable<KernelSourceName>): string {
+/** The C source of every kernel in `used` and of the op modules' `moduleFiles`, each file once, helpers first. */
+export function kernelSources(used: Iterable<KernelSourceName>, moduleFiles: Iterable<string> = []): string {
   const files: string[] = ['portable/tf_quant.h'];
   for (const kernel of used) {
     const entry = KERNEL_FILES[kernel];
     for (const f of [...entry.needs, entry.file]) if (f && !files.includes(f)) files.push(f);
   }
+  for (const f of moduleFiles) if (!files.includes(f)) files.push(f);
   return files.map((f) => `/* ---- ${f} ---- */\n${readTemplate(f)}\n`).join('\n');
 }

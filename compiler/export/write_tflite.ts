@@ -22,7 +22,7 @@ const TENSOR_TYPE: Readonly<Record<DType, number>> = {
   bool: TensorType.BOOL,
 };
 
-const BUILTIN_CODE: Readonly<Record<OpKind, number>> = {
+const BUILTIN_CODE: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
   conv2d: BuiltinOp.CONV_2D,
   depthwise_conv2d: BuiltinOp.DEPTHWISE_CONV_2D,
   fully_connected: BuiltinOp.FULLY_CONNECTED,
@@ -40,11 +40,12 @@ const BUILTIN_CODE: Readonly<Record<OpKind, number>> = {
 
 /** The builtin code of an op: the kind's, except that a PAD with constant_values (three inputs) is PADV2. */
 function builtinCode(op: Op): number {
+  if (op.kind === 'module') throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
   return op.kind === 'pad' && op.inputs.length === 3 ? BuiltinOp.PADV2 : BUILTIN_CODE[op.kind];
 }
 
 /** Operator versions of the int8 forms of each op, as the TFLite converter writes them (TFLite Micro does not check them). */
-const OP_VERSION: Readonly<Record<OpKind, number>> = {
+const OP_VERSION: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
   conv2d: 3,
   depthwise_conv2d: 3,
   fully_connected: 4,
@@ -125,6 +126,8 @@ function buildTensor(b: Builder, t: Tensor, buffer: number): Offset {
 /** The builtin options of an op: union type and table (type NONE for ops without options). */
 function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
   switch (op.kind) {
+    case 'module':
+      throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
     case 'conv2d': {
       const f = F.Conv2DOptions;
       const a = op.attrs;
@@ -229,7 +232,7 @@ function buildOperatorCode(b: Builder, kind: OpKind, code: number): Offset {
   // Codes below 127 go in both fields (old readers use the int8 one); higher codes use the
   // placeholder 127 there, as the converter writes them.
   b.addFieldInt8(f.deprecatedBuiltinCode, Math.min(code, 127), null);
-  b.addFieldInt32(f.version, OP_VERSION[kind], null);
+  b.addFieldInt32(f.version, kind === 'module' ? 1 : OP_VERSION[kind], null);
   b.addFieldInt32(f.builtinCode, code, null);
   return b.endObject();
 }

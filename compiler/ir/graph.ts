@@ -112,7 +112,17 @@ export type ConcatenationOp = OpBase<'concatenation', ConcatenationAttrs>;
 export type QuantizeOp = OpBase<'quantize', Record<string, never>>;
 export type DequantizeOp = OpBase<'dequantize', Record<string, never>>;
 
+/** Attributes of a module op, as its module in compiler/ops/ read them from the file. */
+export type ModuleOpAttrs = Readonly<Record<string, number | boolean | string | readonly number[]>>;
+
+/**
+ * An operator implemented by an op module (compiler/ops/): `module` is its TFLite builtin name.
+ * Inputs and outputs are the file's, in the file's order (-1 for an absent optional input).
+ */
+export type ModuleOp = OpBase<'module', ModuleOpAttrs> & { module: string };
+
 export type Op =
+  | ModuleOp
   | Conv2DOp
   | DepthwiseConv2DOp
   | FullyConnectedOp

@@ -165,7 +165,22 @@ export interface DequantizeS8F32Layer extends LayerBase<'dequantize_s8_f32'> {
   zeroPoint: number;
 }
 
+/**
+ * A layer computed by an op module (compiler/ops/): `module` names it in the registry and `params`
+ * are what its lowering computed, read back only by that module's reference kernel and C emitter.
+ */
+export interface ModuleLayer extends LayerBase<'module'> {
+  module: string;
+  /** Shown in summaries, reports and the generated C's comments (e.g. "mean_s8"). */
+  displayKernel: string;
+  params: object;
+  /** C source files (relative to runtime-c-templates/) this layer's call needs. */
+  cFiles: readonly string[];
+  scratchBytes: number;
+}
+
 export type Layer =
+  | ModuleLayer
   | ConvS8Layer
   | DepthwiseConvS8Layer
   | FullyConnectedS8Layer

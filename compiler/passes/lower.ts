@@ -2,12 +2,14 @@
 // This is TFLite Micro's "Prepare" step, done once at compile time.
 
 import { TinyforgeError } from '../errors.ts';
-import { DTYPE_BYTES, elementCount, type Graph, type Op, type Padding, type Tensor } from '../ir/graph.ts';
+import { DTYPE_BYTES, elementCount, isConstant, type Graph, type ModuleOp, type Op, type Padding, type Tensor } from '../ir/graph.ts';
+import { isModuleLowering } from '../ops/op_module.ts';
+import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
 
-const OP_DISPLAY_NAME: Readonly<Record<Op['kind'], string>> = {
+const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
   conv2d: 'CONV_2D',
   depthwise_conv2d: 'DEPTHWISE_CONV_2D',
   fully_connected: 'FULLY_CONNECTED',
@@ -26,10 +28,11 @@ const OP_DISPLAY_NAME: Readonly<Record<Op['kind'], string>> = {
 export function opDisplayName(op: Op): string {
   // PADV2 is PAD with a third (constant_values) input; the IR has one kind for both.
   if (op.kind === 'pad' && op.inputs.length === 3) return 'PADV2';
+  if (op.kind === 'module') return op.module;
   return OP_DISPLAY_NAME[op.kind];
 }
 
-class LoweringContext {
+export class LoweringContext {
   constructor(
     readonly graph: Graph,
     readonly op: Op,
@@ -53,6 +56,19 @@ class LoweringContext {
 
   int8(t: Tensor, what: string): { scale: number; zeroPoint: number } {
     if (t.dtype !== 'int8') this.fail(`${what} '${t.name}' is ${t.dtype}; tinyforge compiles int8 kernels only`);
+    const q = t.quant;
+    if (!q || q.scale.length === 0) this.fail(`${what} '${t.name}' has no quantization parameters`);
+    return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] ?? 0 };
+  }
+
+  /** The tensor's integer type, which must be one of `allowed`. */
+  quantizedType<T extends 'int8' | 'uint8' | 'int16'>(t: Tensor, what: string, allowed: readonly T[]): T {
+    if (!(allowed as readonly string[]).includes(t.dtype)) this.fail(`${what} '${t.name}' is ${t.dtype}; this op takes ${allowed.join(' or ')}`);
+    return t.dtype as T;
+  }
+
+  /** Per-tensor scale and zero point (the first entry of per-channel ones). */
+  quant(t: Tensor, what: string): { scale: number; zeroPoint: number } {
     const q = t.quant;
     if (!q || q.scale.length === 0) this.fail(`${what} '${t.name}' has no quantization parameters`);
     return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] ?? 0 };
@@ -534,7 +550,28 @@ export function lowerOp(graph: Graph, op: Op): Layer {
       return lowerQuantize(ctx);
     case 'dequantize':
       return lowerDequantize(ctx);
+    case 'module':
+      return lowerModule(ctx, op);
   }
+}
+
+/** An op module's lowering; activation inputs default to the op's non-constant inputs, in order. */
+function lowerModule(ctx: LoweringContext, op: ModuleOp): Layer {
+  const r = requireModule(op.module).lower(ctx, op);
+  if (!isModuleLowering(r)) return r;
+  const activations = op.inputs.filter((id) => id >= 0 && !isConstant(ctx.graph.tensors[id] as Tensor));
+  return {
+    kernel: 'module',
+    module: op.module,
+    displayKernel: r.kernel ?? op.module.toLowerCase(),
+    sourceIndex: op.sourceIndex,
+    inputs: [...(r.inputs ?? activations)],
+    outputs: [...(r.outputs ?? op.outputs)],
+    macs: r.macs ?? 0,
+    params: r.params,
+    cFiles: r.cFiles,
+    scratchBytes: r.scratchBytes ?? 0,
+  };
 }
 
 export function lowerGraph(graph: Graph): Layer[] {

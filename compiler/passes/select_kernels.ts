@@ -19,7 +19,8 @@ export type Isa = 'dsp' | 'mve';
 export interface GenericCall {
   kind: 'generic';
   layer: Layer;
-  scratchBytes: 0;
+  /** 0 except for op-module layers, which state their own scratch space. */
+  scratchBytes: number;
   /** A variant of the generic kernel with the same parameters: 'mve' for ADD's Helium loop. */
   variant?: 'mve';
 }
@@ -711,9 +712,14 @@ export function selectKernels(graph: Graph, layers: readonly Layer[], mode: Kern
   return calls;
 }
 
+/** The portable kernel of a layer (op modules pick their own variants when they lower). */
+function genericCall(l: Layer): GenericCall {
+  return { kind: 'generic', layer: l, scratchBytes: l.kernel === 'module' ? l.scratchBytes : 0 };
+}
+
 function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean): KernelCall[] {
   return layers.map((l): KernelCall => {
-    if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
+    if (mode === 'portable') return genericCall(l);
     switch (l.kernel) {
       case 'conv_s8':
         return selectConvMve(graph, l, sparse);
@@ -724,14 +730,14 @@ function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMo
       case 'add_s8':
         return { kind: 'generic', layer: l, scratchBytes: 0, variant: 'mve' };
       default:
-        return { kind: 'generic', layer: l, scratchBytes: 0 };
+        return genericCall(l);
     }
   });
 }
 
 function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean): KernelCall[] {
   return layers.map((l): KernelCall => {
-    if (mode === 'portable') return { kind: 'generic', layer: l, scratchBytes: 0 };
+    if (mode === 'portable') return genericCall(l);
     switch (l.kernel) {
       case 'conv_s8':
         return selectConv(graph, l, sparse);
@@ -740,7 +746,7 @@ function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode,
       case 'fully_connected_s8':
         return selectFullyConnected(graph, l, sparse);
       default:
-        return { kind: 'generic', layer: l, scratchBytes: 0 };
+        return genericCall(l);
     }
   });
 }

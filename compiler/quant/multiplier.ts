@@ -44,9 +44,18 @@ export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier 
 }
 
 /** TFLite CalculateActivationRangeQuantized for int8 outputs; arithmetic in float32 as TFLite does. */
+/** Value range of a quantized integer type. */
+export function quantizedTypeRange(dtype: 'int8' | 'uint8' | 'int16'): { min: number; max: number } {
+  return dtype === 'int8' ? { min: -128, max: 127 } : dtype === 'uint8' ? { min: 0, max: 255 } : { min: -32768, max: 32767 };
+}
+
 export function activationRangeInt8(activation: Activation, scale: number, zeroPoint: number): { min: number; max: number } {
-  const qmin = -128;
-  const qmax = 127;
+  return activationRange(activation, scale, zeroPoint, 'int8');
+}
+
+/** TFLite's CalculateActivationRangeQuantized for int8, uint8 or int16 outputs. */
+export function activationRange(activation: Activation, scale: number, zeroPoint: number, dtype: 'int8' | 'uint8' | 'int16'): { min: number; max: number } {
+  const { min: qmin, max: qmax } = quantizedTypeRange(dtype);
   const quantize = (x: number): number => zeroPoint + roundHalfAwayFromZero(Math.fround(x / scale));
   switch (activation) {
     case 'none':

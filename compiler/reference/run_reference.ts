@@ -4,6 +4,8 @@
 import { TinyforgeError } from '../errors.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from '../ir/graph.ts';
 import type { Layer } from '../ir/layers.ts';
+import type { KernelIo, TensorData } from '../ops/op_module.ts';
+import { requireModule } from '../ops/registry.ts';
 import { addS8 } from '../kernels/add_s8.ts';
 import { avgPoolS8 } from '../kernels/avg_pool_s8.ts';
 import { concatenationS8 } from '../kernels/concatenation_s8.ts';
@@ -15,6 +17,26 @@ import { mulS8 } from '../kernels/mul_s8.ts';
 import { padS8 } from '../kernels/pad_s8.ts';
 import { dequantizeS8F32, quantizeF32S8, requantizeS8 } from '../kernels/quantize.ts';
 import { softmaxS8 } from '../kernels/softmax_s8.ts';
+
+/** Typed views of a tensor's bytes (the buffer must start at an offset aligned for its type). */
+export function tensorData(tensor: Tensor, bytes: Uint8Array): TensorData {
+  const view = <T>(make: (b: ArrayBuffer, off: number, n: number) => T, size: number): T => make(bytes.buffer as ArrayBuffer, bytes.byteOffset, Math.floor(bytes.byteLength / size));
+  return {
+    tensor,
+    bytes,
+    s8: () => view((b, o, n) => new Int8Array(b, o, n), 1),
+    u8: () => bytes,
+    s16: () => view((b, o, n) => new Int16Array(b, o, n), 2),
+    s32: () => view((b, o, n) => new Int32Array(b, o, n), 4),
+    f32: () => view((b, o, n) => new Float32Array(b, o, n), 4),
+    s64: () => view((b, o, n) => new BigInt64Array(b, o, n), 8),
+  };
+}
+
+/** A constant tensor's data with typed views (a fresh, aligned copy). */
+export function constantData(t: Tensor): TensorData {
+  return tensorData(t, new Uint8Array(t.data ?? new Uint8Array(0)));
+}
 
 export function int32Constant(t: Tensor): Int32Array {
   const data = t.data ?? new Uint8Array(0);
@@ -118,6 +140,17 @@ export function runReference(graph: Graph, layers: readonly Layer[], inputs: rea
       case 'dequantize_s8_f32':
         dequantizeS8F32(l, s8(in0), f32(out0));
         break;
+      case 'module': {
+        const io: KernelIo = {
+          graph,
+          input: (i) => tensorData(graph.tensors[l.inputs[i] as number] as Tensor, buffer(l.inputs[i] as number)),
+          output: (i) => tensorData(graph.tensors[l.outputs[i] as number] as Tensor, buffer(l.outputs[i] as number)),
+          inputCount: l.inputs.length,
+          outputCount: l.outputs.length,
+        };
+        requireModule(l.module).run(l.params, io);
+        break;
+      }
     }
   }
   return graph.outputs.map((id) => new Uint8Array(buffer(id)));

@@ -5,25 +5,23 @@
 import {
   elementCount,
   tensorBytes,
-  type Activation,
   type Conv2DAttrs,
   type DType,
   type Graph,
   type Op,
   type OpKind,
-  type Padding,
   type Quantization,
   type Tensor,
 } from '../../ir/graph.ts';
 import { quote, type Fail, type Table } from './checked_reader.ts';
+import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
+import { moduleForBuiltin, MODULE_BUILTIN_NAMES } from '../../ops/registry.ts';
 import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
 import {
-  activationName,
   BuiltinOp,
   builtinOperatorName,
   BuiltinOptionsType,
   F,
-  Padding as PaddingEnum,
   tensorTypeName,
   TensorType,
   WEIGHTS_FORMAT_NAMES,
@@ -42,7 +40,7 @@ const DTYPE_OF: ReadonlyMap<number, DType> = new Map<number, DType>([
 const SUPPORTED_TYPE_NAMES = [...DTYPE_OF.keys()].map(tensorTypeName).join(', ');
 
 /** The TFLite builtin operator each IR op kind comes from. */
-export const BUILTIN_FOR_KIND: Readonly<Record<OpKind, string>> = {
+export const BUILTIN_FOR_KIND: Readonly<Record<Exclude<OpKind, 'module'>, string>> = {
   conv2d: 'CONV_2D',
   depthwise_conv2d: 'DEPTHWISE_CONV_2D',
   fully_connected: 'FULLY_CONNECTED',
@@ -59,7 +57,7 @@ export const BUILTIN_FOR_KIND: Readonly<Record<OpKind, string>> = {
   dequantize: 'DEQUANTIZE',
 };
 
-const SUPPORTED_BUILTINS = new Set<number>([
+const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.ADD,
   BuiltinOp.AVERAGE_POOL_2D,
   BuiltinOp.CONCATENATION,
@@ -75,25 +73,21 @@ const SUPPORTED_BUILTINS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
-export const SUPPORTED_OP_NAMES: readonly string[] = [...SUPPORTED_BUILTINS].map(builtinOperatorName).sort();
+export const SUPPORTED_OP_NAMES: readonly string[] = [...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES].sort();
+
+function isSupported(code: RawOperatorCode): boolean {
+  return BUILTIN_CONVERTERS.has(code.builtinCode) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
+}
+
+/** The TFLite builtin an IR op was read from (PADV2 reads to the 'pad' kind). */
+export function builtinNameOf(op: Op): string {
+  return op.kind === 'module' ? op.module : BUILTIN_FOR_KIND[op.kind];
+}
 
 /** Largest element count we accept for one tensor (sizes must fit in a C int32). */
 const MAX_ELEMENTS = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
-
-/** Largest rank we accept (TFLite kernels use far fewer; this keeps corrupt shapes out of later stages). */
-const MAX_RANK = 8;
-
-/** "[1, 49, 10, 1]" */
-function showShape(shape: readonly number[]): string {
-  return shape.length <= MAX_RANK ? `[${shape.join(', ')}]` : `[${shape.slice(0, MAX_RANK).join(', ')}, ... (${shape.length} dims)]`;
-}
-
-function tensorLabel(t: { index: number; name: string } | { id: number; name: string }): string {
-  const i = 'index' in t ? t.index : t.id;
-  return t.name === '' ? `tensor ${i}` : `tensor ${i} ${quote(t.name)}`;
-}
 
 function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[], fail: Fail): Quantization | undefined {
   const label = tensorLabel(raw);
@@ -172,107 +166,6 @@ function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number
     tensor.data = copy;
   }
   return tensor;
-}
-
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu_n1_to_1', 'relu6'];
-
-/** Helpers for converting one operator, with messages that name it. */
-class OpReader {
-  readonly label: string;
-
-  constructor(
-    readonly raw: RawOperator,
-    readonly opName: string,
-    readonly tensors: readonly Tensor[],
-    readonly fail: Fail,
-  ) {
-    this.label = `operator ${raw.index} (${opName})`;
-  }
-
-  arity(minIn: number, maxIn: number, nOut: number): void {
-    const n = this.raw.inputs.length;
-    if (n < minIn || n > maxIn) {
-      const want = minIn === maxIn ? `${minIn}` : `${minIn} or ${maxIn}`;
-      this.fail(`${this.label} has ${n} inputs (expected ${want})`);
-    }
-    if (this.raw.outputs.length !== nOut) {
-      this.fail(`${this.label} has ${this.raw.outputs.length} outputs (expected ${nOut})`);
-    }
-  }
-
-  /** A required input. */
-  input(i: number, role: string): Tensor {
-    const t = this.optionalInput(i, role);
-    if (!t) this.fail(`${this.label} input ${i} (${role}) is missing`);
-    return t;
-  }
-
-  optionalInput(i: number, role: string): Tensor | undefined {
-    const id = this.raw.inputs[i];
-    if (id === undefined || id < 0) return undefined;
-    const t = this.tensors[id];
-    if (!t) this.fail(`${this.label} input ${i} (${role}) refers to missing tensor ${id}`);
-    return t;
-  }
-
-  output(i: number): Tensor {
-    const id = this.raw.outputs[i] ?? -1;
-    const t = this.tensors[id];
-    if (!t) this.fail(`${this.label} output ${i} refers to missing tensor ${id}`);
-    return t;
-  }
-
-  rank(t: Tensor, role: string, rank: number): void {
-    if (t.shape.length !== rank) {
-      this.fail(`${this.label} ${role} ${tensorLabel(t)} has shape ${showShape(t.shape)} (expected rank ${rank})`);
-    }
-  }
-
-  /** Checks that a bias holds one value per output channel. */
-  bias(b: Tensor | undefined, channels: number): void {
-    if (!b) return;
-    const n = elementCount(b.shape);
-    if (n !== channels) {
-      this.fail(`${this.label} bias ${tensorLabel(b)} has ${n} elements but the op has ${channels} output channels`);
-    }
-  }
-
-  sameDim(what: string, a: number | undefined, b: number | undefined): void {
-    if (a !== b) this.fail(`${this.label} ${what}: ${a} vs ${b}`);
-  }
-
-  /** The builtin options table, if its union type is the expected one (absent options mean all defaults). */
-  options(expected: number, typeName: string): Table | undefined {
-    const type = this.raw.builtinOptionsType;
-    if (type === BuiltinOptionsType.NONE) return undefined;
-    if (type !== expected) {
-      this.fail(`${this.label} has builtin options of union type ${type} (expected ${typeName} = ${expected})`);
-    }
-    return this.raw.builtinOptions;
-  }
-
-  activation(t: Table | undefined, id: number): Activation {
-    const a = t ? t.i8(id, 0, 'fused_activation_function') : 0;
-    const act = ACTIVATIONS[a];
-    if (act === undefined) {
-      this.fail(`${this.label} uses fused activation ${activationName(a)}, which tinyforge does not support (supported: NONE, RELU, RELU_N1_TO_1, RELU6)`);
-    }
-    return act;
-  }
-
-  padding(t: Table | undefined, id: number): Padding {
-    const p = t ? t.i8(id, 0, 'padding') : 0;
-    if (p === PaddingEnum.SAME) return 'same';
-    if (p === PaddingEnum.VALID) return 'valid';
-    this.fail(`${this.label} has unknown padding ${p} (expected SAME = 0 or VALID = 1)`);
-  }
-
-  /** An int option that must be >= 1 (strides, dilations, filter sizes). */
-  positive(t: Table | undefined, id: number, def: number, name: string): number {
-    const v = t ? t.i32(id, def, name) : def;
-    if (v < 1) this.fail(`${this.label} has ${name} ${v} (must be at least 1)`);
-    return v;
-  }
 }
 
 function convertConv2D(o: OpReader): Op {
@@ -436,22 +329,6 @@ function convertSoftmax(o: OpReader): Op {
   return { kind: 'softmax', sourceIndex: o.raw.index, inputs: [x.id], outputs: [y.id], attrs: { beta } };
 }
 
-function constantInts(t: Tensor): number[] | undefined {
-  const d = t.data;
-  if (!d) return undefined;
-  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const out: number[] = [];
-  if (t.dtype === 'int32') {
-    for (let i = 0; i + 4 <= d.length; i += 4) out.push(view.getInt32(i, true));
-    return out;
-  }
-  if (t.dtype === 'int64') {
-    for (let i = 0; i + 8 <= d.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
-    return out;
-  }
-  return undefined;
-}
-
 function convertReshape(o: OpReader): Op {
   o.arity(1, 2, 1);
   const x = o.input(0, 'input');
@@ -573,8 +450,13 @@ function convertOp(o: OpReader, code: number): Op {
       return convertQuantizeLike(o, 'quantize');
     case BuiltinOp.DEQUANTIZE:
       return convertQuantizeLike(o, 'dequantize');
-    default:
-      return o.fail(`${o.label} has no converter`);
+    default: {
+      const name = builtinOperatorName(code);
+      const m = moduleForBuiltin(name);
+      if (!m) return o.fail(`${o.label} has no converter`);
+      const attrs = m.read(o, name);
+      return { kind: 'module', module: name, sourceIndex: o.raw.index, inputs: o.raw.inputs.slice(), outputs: o.raw.outputs.slice(), attrs };
+    }
   }
 }
 
@@ -652,7 +534,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
       fail(`operator ${rop.index} refers to operator code ${rop.opcodeIndex} but the model has ${raw.operatorCodes.length} operator codes`);
     }
     const opName = operatorCodeName(code);
-    if (!SUPPORTED_BUILTINS.has(code.builtinCode)) {
+    if (!isSupported(code)) {
       const what = code.builtinCode === BuiltinOp.CUSTOM ? `custom op ${quote(code.customCode ?? '')}` : opName;
       fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${SUPPORTED_OP_NAMES.join(', ')})`);
     }

@@ -1,0 +1,138 @@
+// Reading one TFLite operator into the IR: arity, tensors, ranks and builtin options, with
+// messages that name the operator. Shared by the built-in converters and the op modules.
+
+import { elementCount, type Activation, type Padding, type Tensor } from '../../ir/graph.ts';
+import { quote, type Fail, type Table } from './checked_reader.ts';
+import type { RawOperator } from './read_model.ts';
+import { activationName, BuiltinOptionsType, Padding as PaddingEnum } from './schema.ts';
+
+/** Largest rank we accept (TFLite kernels use far fewer; this keeps corrupt shapes out of later stages). */
+export const MAX_RANK = 8;
+
+/** "[1, 49, 10, 1]" */
+export function showShape(shape: readonly number[]): string {
+  return shape.length <= MAX_RANK ? `[${shape.join(', ')}]` : `[${shape.slice(0, MAX_RANK).join(', ')}, ... (${shape.length} dims)]`;
+}
+
+export function tensorLabel(t: { index: number; name: string } | { id: number; name: string }): string {
+  const i = 'index' in t ? t.index : t.id;
+  return t.name === '' ? `tensor ${i}` : `tensor ${i} ${quote(t.name)}`;
+}
+
+const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu_n1_to_1', 'relu6'];
+
+/** Helpers for converting one operator, with messages that name it. */
+export class OpReader {
+  readonly label: string;
+
+  constructor(
+    readonly raw: RawOperator,
+    readonly opName: string,
+    readonly tensors: readonly Tensor[],
+    readonly fail: Fail,
+  ) {
+    this.label = `operator ${raw.index} (${opName})`;
+  }
+
+  arity(minIn: number, maxIn: number, nOut: number): void {
+    const n = this.raw.inputs.length;
+    if (n < minIn || n > maxIn) {
+      const want = minIn === maxIn ? `${minIn}` : `${minIn} or ${maxIn}`;
+      this.fail(`${this.label} has ${n} inputs (expected ${want})`);
+    }
+    if (this.raw.outputs.length !== nOut) {
+      this.fail(`${this.label} has ${this.raw.outputs.length} outputs (expected ${nOut})`);
+    }
+  }
+
+  /** A required input. */
+  input(i: number, role: string): Tensor {
+    const t = this.optionalInput(i, role);
+    if (!t) this.fail(`${this.label} input ${i} (${role}) is missing`);
+    return t;
+  }
+
+  optionalInput(i: number, role: string): Tensor | undefined {
+    const id = this.raw.inputs[i];
+    if (id === undefined || id < 0) return undefined;
+    const t = this.tensors[id];
+    if (!t) this.fail(`${this.label} input ${i} (${role}) refers to missing tensor ${id}`);
+    return t;
+  }
+
+  output(i: number): Tensor {
+    const id = this.raw.outputs[i] ?? -1;
+    const t = this.tensors[id];
+    if (!t) this.fail(`${this.label} output ${i} refers to missing tensor ${id}`);
+    return t;
+  }
+
+  rank(t: Tensor, role: string, rank: number): void {
+    if (t.shape.length !== rank) {
+      this.fail(`${this.label} ${role} ${tensorLabel(t)} has shape ${showShape(t.shape)} (expected rank ${rank})`);
+    }
+  }
+
+  /** Checks that a bias holds one value per output channel. */
+  bias(b: Tensor | undefined, channels: number): void {
+    if (!b) return;
+    const n = elementCount(b.shape);
+    if (n !== channels) {
+      this.fail(`${this.label} bias ${tensorLabel(b)} has ${n} elements but the op has ${channels} output channels`);
+    }
+  }
+
+  sameDim(what: string, a: number | undefined, b: number | undefined): void {
+    if (a !== b) this.fail(`${this.label} ${what}: ${a} vs ${b}`);
+  }
+
+  /** The builtin options table, if its union type is the expected one (absent options mean all defaults). */
+  options(expected: number, typeName: string): Table | undefined {
+    const type = this.raw.builtinOptionsType;
+    if (type === BuiltinOptionsType.NONE) return undefined;
+    if (type !== expected) {
+      this.fail(`${this.label} has builtin options of union type ${type} (expected ${typeName} = ${expected})`);
+    }
+    return this.raw.builtinOptions;
+  }
+
+  activation(t: Table | undefined, id: number): Activation {
+    const a = t ? t.i8(id, 0, 'fused_activation_function') : 0;
+    const act = ACTIVATIONS[a];
+    if (act === undefined) {
+      this.fail(`${this.label} uses fused activation ${activationName(a)}, which tinyforge does not support (supported: NONE, RELU, RELU_N1_TO_1, RELU6)`);
+    }
+    return act;
+  }
+
+  padding(t: Table | undefined, id: number): Padding {
+    const p = t ? t.i8(id, 0, 'padding') : 0;
+    if (p === PaddingEnum.SAME) return 'same';
+    if (p === PaddingEnum.VALID) return 'valid';
+    this.fail(`${this.label} has unknown padding ${p} (expected SAME = 0 or VALID = 1)`);
+  }
+
+  /** An int option that must be >= 1 (strides, dilations, filter sizes). */
+  positive(t: Table | undefined, id: number, def: number, name: string): number {
+    const v = t ? t.i32(id, def, name) : def;
+    if (v < 1) this.fail(`${this.label} has ${name} ${v} (must be at least 1)`);
+    return v;
+  }
+}
+
+export function constantInts(t: Tensor): number[] | undefined {
+  const d = t.data;
+  if (!d) return undefined;
+  const view = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const out: number[] = [];
+  if (t.dtype === 'int32') {
+    for (let i = 0; i + 4 <= d.length; i += 4) out.push(view.getInt32(i, true));
+    return out;
+  }
+  if (t.dtype === 'int64') {
+    for (let i = 0; i + 8 <= d.length; i += 8) out.push(Number(view.getBigInt64(i, true)));
+    return out;
+  }
+  return undefined;
+}
+

@@ -1,0 +1,116 @@
+// One module per TFLite operator family: how the frontend reads it, how it is lowered (TFLite
+// Micro's Prepare, done at compile time), the TypeScript reference kernel, and the C call the
+// emitter writes. The registry (registry.ts) is the only table that lists them, so adding an op
+// is one new file here, one C kernel in runtime-c-templates/portable/ and one line in the table.
+
+import type { DType, Graph, ModuleOp, Tensor } from '../ir/graph.ts';
+import type { Layer, ModuleLayer } from '../ir/layers.ts';
+import type { OpReader } from '../frontends/tflite/op_reader.ts';
+import type { LoweringContext } from '../passes/lower.ts';
+
+/** Values an op's attributes (read from the file) and parameters (computed at lowering) may hold. */
+export type AttrValue = number | boolean | string | readonly number[];
+export type ModuleAttrs = Readonly<Record<string, AttrValue>>;
+/** Parameters a module's lowering computes; each module states its own shape. */
+export type ModuleParams = object;
+
+/** A tensor's bytes with typed views, for reference kernels. */
+export interface TensorData {
+  readonly tensor: Tensor;
+  readonly bytes: Uint8Array;
+  s8(): Int8Array;
+  u8(): Uint8Array;
+  s16(): Int16Array;
+  s32(): Int32Array;
+  f32(): Float32Array;
+  s64(): BigInt64Array;
+}
+
+/** What a reference kernel sees: the layer's activation inputs and outputs (constants included). */
+export interface KernelIo {
+  readonly graph: Graph;
+  input(i: number): TensorData;
+  output(i: number): TensorData;
+  readonly inputCount: number;
+  readonly outputCount: number;
+}
+
+/** What a module's C emitter uses to write its layer. */
+export interface CEmitter {
+  /** The layer's unique C identifier prefix (e.g. tf_layer3). */
+  readonly name: string;
+  readonly graph: Graph;
+  readonly layer: ModuleLayer;
+  /** Pointer expression to activation input / output i (typed by the tensor's dtype). */
+  input(i: number): string;
+  output(i: number): string;
+  /** Declares `static const <type> <name> = { fields }` and returns `&<name>`. */
+  params(type: string, fields: Record<string, string | number>): string;
+  /** A constant array in flash; returns its C name. `suffix` makes the name unique within the layer. */
+  array(suffix: string, ctype: CArrayType, values: ArrayLike<number>, comment?: string): string;
+  /** A constant tensor of the model, emitted once; returns its C name. */
+  constant(tensorId: number): string;
+  /** The layer's scratch space (planned in the arena), as a `void *` expression. */
+  scratch(): string;
+  /** Appends one statement line to invoke(). */
+  call(statement: string): void;
+}
+
+export type CArrayType = 'int8_t' | 'uint8_t' | 'int16_t' | 'uint16_t' | 'int32_t' | 'uint32_t' | 'int64_t';
+
+/** What `lower` returns: a module layer's parameters, or any existing layer kind (e.g. a reshape). */
+export interface ModuleLowering<P> {
+  params: P;
+  /** The kernel name shown in summaries and comments (e.g. "mean_s8"); defaults to the module name. */
+  kernel?: string;
+  /** C source files (relative to runtime-c-templates/) the call needs, helpers first. */
+  cFiles: readonly string[];
+  /** Activation inputs in kernel order; defaults to the op's non-constant inputs... see lower.ts. */
+  inputs?: readonly number[];
+  outputs?: readonly number[];
+  macs?: number;
+  scratchBytes?: number;
+}
+
+export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
+  /** TFLite builtin operator names this module reads. */
+  readonly builtins: readonly string[];
+  /** Reads the operator: arity, ranks, options. Throws through `r.fail`. */
+  read(r: OpReader, builtin: string): A;
+  /** TFLite Micro's Prepare: shapes, multipliers, tables. Returns a module layer's parameters or any layer. */
+  lower(ctx: LoweringContext, attrs: A, op: ModuleOp): ModuleLowering<P> | Layer;
+  /** The reference kernel, TFLite Micro's arithmetic exactly. */
+  run(params: P, io: KernelIo): void;
+  /** Writes the layer's C: parameter block, constants and the call. */
+  emitC(params: P, e: CEmitter): void;
+  /** True when the op is pure shape arithmetic whose output is known at compile time from static shapes (SHAPE). */
+  foldFromShapes?: (graph: Graph, op: ModuleOp) => Uint8Array | undefined;
+}
+
+/** A registered module with its types erased; the casts that erase them live only here. */
+export interface RegisteredOp {
+  readonly builtins: readonly string[];
+  read(r: OpReader, builtin: string): ModuleAttrs;
+  lower(ctx: LoweringContext, op: ModuleOp): ModuleLowering<ModuleParams> | Layer;
+  run(params: ModuleParams, io: KernelIo): void;
+  emitC(params: ModuleParams, e: CEmitter): void;
+  foldFromShapes?: (graph: Graph, op: ModuleOp) => Uint8Array | undefined;
+}
+
+export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpModule<A, P>): RegisteredOp {
+  const reg: RegisteredOp = {
+    builtins: m.builtins,
+    read: (r, builtin) => m.read(r, builtin),
+    lower: (ctx, op) => m.lower(ctx, op.attrs as A, op),
+    run: (params, io) => m.run(params as P, io),
+    emitC: (params, e) => m.emitC(params as P, e),
+  };
+  if (m.foldFromShapes) reg.foldFromShapes = m.foldFromShapes;
+  return reg;
+}
+
+export function isModuleLowering(x: ModuleLowering<ModuleParams> | Layer): x is ModuleLowering<ModuleParams> {
+  return 'cFiles' in x;
+}
+
+export type { DType };
