@@ -1,4 +1,10 @@
-import { compileModel, loadModel } from '../../compile.ts';
+import { readFileSync } from 'node:fs';
+import { compileModel, loadModel, type CompiledModel, type LoadedModel } from '../../compile.ts';
+import { TinyforgeError } from '../../errors.ts';
+import { describeBlockers, findBlockers } from '../../frontends/tflite/blockers.ts';
+import { readTfliteStructure } from '../../frontends/tflite/index.ts';
+import { operatorCodeName, SUPPORT } from '../../frontends/tflite/to_ir.ts';
+import { tensorTypeName } from '../../frontends/tflite/schema.ts';
 import { DTYPE_BYTES, elementCount, type Tensor } from '../../ir/graph.ts';
 import { formatInt, printJson, table } from '../format.ts';
 
@@ -9,9 +15,61 @@ function quantText(t: Tensor): string {
   return `per-channel axis ${q.axis} (${q.scale.length} scales)`;
 }
 
+/**
+ * A model tinyforge cannot compile is still shown when it is readable: its operators and tensors
+ * as the file has them, every blocker with counts, and the first error compile would report.
+ */
+function inspectUncompilable(modelPath: string, error: TinyforgeError, opts: { json?: boolean }): void {
+  let raw;
+  try {
+    raw = readTfliteStructure(readFileSync(modelPath), modelPath);
+  } catch {
+    throw error;
+  }
+  const sg = raw.subgraph;
+  const blockers = findBlockers(raw, SUPPORT);
+  const opName = (opcode: number): string => {
+    const code = raw.operatorCodes[opcode];
+    return code ? operatorCodeName(code) : `opcode ${opcode}`;
+  };
+  const shapeOf = (id: number): string => `t${id}[${sg.tensors[id]?.shape.join('x') ?? '?'}]`;
+  if (opts.json) {
+    printJson({
+      model: modelPath,
+      compilable: false,
+      error: error.message,
+      blockers,
+      operators: sg.operators.map((op) => ({ index: op.index, op: opName(op.opcodeIndex), inputs: op.inputs, outputs: op.outputs })),
+      tensors: sg.tensors.map((t) => ({ id: t.index, name: t.name, type: tensorTypeName(t.type), shape: t.shape })),
+    });
+    return;
+  }
+  const counts = new Map<string, number>();
+  for (const op of sg.operators) counts.set(opName(op.opcodeIndex), (counts.get(opName(op.opcodeIndex)) ?? 0) + 1);
+  console.log(`${modelPath}: ${sg.operators.length} ops (${[...counts].map(([n, c]) => `${n} x${c}`).join(', ')})`);
+  console.log(`does not compile: ${blockers.length > 0 ? describeBlockers(blockers) : error.message}`);
+  console.log('');
+  console.log(
+    table(
+      ['#', 'op', 'inputs', 'outputs'],
+      sg.operators.map((op) => [op.index, opName(op.opcodeIndex), op.inputs.filter((id) => id >= 0).map(shapeOf).join(' '), op.outputs.map(shapeOf).join(' ')]),
+    ),
+  );
+}
+
 export function inspectCommand(modelPath: string, opts: { json?: boolean }): void {
-  const model = loadModel(modelPath);
-  const compiled = compileModel(model);
+  let model: LoadedModel;
+  let compiled: CompiledModel;
+  try {
+    model = loadModel(modelPath);
+    compiled = compileModel(model);
+  } catch (e) {
+    if (e instanceof TinyforgeError) {
+      inspectUncompilable(modelPath, e, opts);
+      return;
+    }
+    throw e;
+  }
   const g = model.graph;
   if (opts.json) {
     printJson({

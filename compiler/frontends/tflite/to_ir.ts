@@ -14,6 +14,7 @@ import {
   type Tensor,
 } from '../../ir/graph.ts';
 import { quote, type Fail, type Table } from './checked_reader.ts';
+import { describeBlockers, findBlockers, type SupportQuery } from './blockers.ts';
 import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
 import { moduleForBuiltin, MODULE_BUILTIN_NAMES } from '../../ops/registry.ts';
 import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
@@ -75,6 +76,12 @@ const BUILTIN_CONVERTERS = new Set<number>([
 ]);
 export const SUPPORTED_OP_NAMES: readonly string[] = [...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES].sort();
 
+export const SUPPORT: SupportQuery = {
+  isSupportedOp: (code) => isSupported(code),
+  isSupportedType: (type) => DTYPE_OF.has(type),
+  opName: (code) => operatorCodeName(code),
+};
+
 function isSupported(code: RawOperatorCode): boolean {
   return BUILTIN_CONVERTERS.has(code.builtinCode) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
 }
@@ -83,6 +90,9 @@ function isSupported(code: RawOperatorCode): boolean {
 export function builtinNameOf(op: Op): string {
   return op.kind === 'module' ? op.module : BUILTIN_FOR_KIND[op.kind];
 }
+
+/** Magnitude below which a negative per-channel scale is accepted (its multiplier is 0 for any real input/output scales). */
+const TINY_NEGATIVE_SCALE = 1e-20;
 
 /** Largest element count we accept for one tensor (sizes must fit in a C int32). */
 const MAX_ELEMENTS = 0x7fffffff;
@@ -99,7 +109,11 @@ function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[]
     fail(`${label} quantization has ${q.scale.length} scales but ${q.zeroPoint.length} zero points`);
   }
   q.scale.forEach((s, i) => {
-    if (!Number.isFinite(s) || s < 0) fail(`${label} has quantization scale ${s} at index ${i} (scales must be finite and >= 0)`);
+    // TFLite Micro multiplies through negative per-channel scales; the converter writes tiny
+    // negative ones for all-zero filter channels, whose multiplier then rounds to 0. Larger
+    // negative scales are refused: no converter writes them and kernels assume positive multipliers.
+    const tinyNegative = q.scale.length > 1 && s < 0 && s > -TINY_NEGATIVE_SCALE;
+    if (!Number.isFinite(s) || (s < 0 && !tinyNegative)) fail(`${label} has quantization scale ${s} at index ${i} (scales must be finite and >= 0)`);
   });
   const zeroPoint = q.zeroPoint.map((z, i) => {
     if (z < BigInt(INT32_MIN) || z > BigInt(INT32_MAX)) {
@@ -107,8 +121,12 @@ function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[]
     }
     return Number(z);
   });
-  const axis = q.quantizedDimension;
+  let axis = q.quantizedDimension;
   if (q.scale.length > 1) {
+    // Older converters wrote a bias's quantized_dimension as its filter's (3 for a rank-1 bias).
+    // TFLite Micro never reads a bias's quantization, so a rank-1 tensor with one scale per
+    // element is taken as quantized along its only axis.
+    if (shape.length === 1 && shape[0] === q.scale.length) axis = 0;
     if (axis < 0 || axis >= shape.length) {
       fail(`per-channel ${label} has quantized_dimension ${axis} but its rank is ${shape.length}`);
     }
@@ -131,7 +149,8 @@ function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number
     fail(`${label} has rank ${raw.shape.length}, more than the ${MAX_RANK} dimensions tinyforge supports`);
   }
   raw.shape.forEach((d, axis) => {
-    if (d <= 0) fail(`${label} has dimension ${d} at axis ${axis} (dimensions must be positive)`);
+    // Zero is legal for tensors no op reads or writes (LSTM intermediates); referenced ones are checked in toGraph.
+    if (d < 0) fail(`${label} has dimension ${d} at axis ${axis} (dimensions must not be negative)`);
   });
   let count = 1;
   for (const d of raw.shape) {
@@ -519,6 +538,8 @@ function checkGraphIo(ids: readonly number[], kind: 'input' | 'output', count: n
 /** Builds the IR graph from subgraph 0 of a raw model. */
 export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   const sg = raw.subgraph;
+  const blockers = findBlockers(raw, SUPPORT);
+  if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${SUPPORTED_OP_NAMES.join(', ')})`);
   const bufferCopies = new Map<number, Uint8Array>();
   const tensors = sg.tensors.map((t) => convertTensor(t, raw, bufferCopies, fail));
   const count = tensors.length;
@@ -539,6 +560,10 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
       fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${SUPPORTED_OP_NAMES.join(', ')})`);
     }
     checkTensorRefs(rop, count, fail);
+    for (const id of [...rop.inputs, ...rop.outputs]) {
+      const t = id >= 0 ? tensors[id] : undefined;
+      if (t && elementCount(t.shape) === 0) fail(`operator ${rop.index} (${opName}) uses ${tensorLabel(t)} of shape ${showShape(t.shape)}, which holds no elements`);
+    }
     names.push(opName);
     ops.push(convertOp(new OpReader(rop, opName, tensors, fail), code.builtinCode));
   }
