@@ -670,7 +670,8 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
         after: dims(l.after),
         pad_value: l.padValue,
       });
-      w.calls.push(`    tf_pad_s8(&${name}, ${inRef}, ${outRef});`);
+      // int16 tensors are padded as bytes (see lowerPad), so their pointers are passed as int8.
+      w.calls.push(`    tf_pad_s8(&${name}, (const int8_t *)${inRef}, (int8_t *)${outRef});`);
       return;
     }
     case 'concatenation_s8': {
@@ -678,8 +679,9 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
       w.constants.push(`static const int32_t ${sizes}[${l.copySizes.length}] = {\n${arrayBody(Int32Array.from(l.copySizes))}\n};`);
       declare('tf_concatenation_s8_params', { outer: l.outer, num_inputs: l.inputs.length, copy_sizes: sizes });
       // The input pointers may be invoke's own arguments, so the array lives in invoke.
-      const refs = l.inputs.map((id) => w.ref(id, false)).join(', ');
-      w.calls.push(`    {`, `        const int8_t *const ${name}_inputs[${l.inputs.length}] = { ${refs} };`, `        tf_concatenation_s8(&${name}, ${name}_inputs, ${outRef});`, `    }`);
+      // Copy sizes are in bytes, so int16 tensors are concatenated through int8 pointers.
+      const refs = l.inputs.map((id) => `(const int8_t *)${w.ref(id, false)}`).join(', ');
+      w.calls.push(`    {`, `        const int8_t *const ${name}_inputs[${l.inputs.length}] = { ${refs} };`, `        tf_concatenation_s8(&${name}, ${name}_inputs, (int8_t *)${outRef});`, `    }`);
       return;
     }
     case 'requantize_s8':

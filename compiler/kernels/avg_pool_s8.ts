@@ -1,8 +1,8 @@
-import type { AvgPoolS8Layer } from '../ir/layers.ts';
+import type { Pool2DS8Fields } from '../ir/layers.ts';
 import { clamp } from '../quant/fixed_point.ts';
 
-/** TFLite reference_integer_ops::AveragePool: the window is clipped to the image; the mean rounds half away from zero. */
-export function avgPoolS8(l: AvgPoolS8Layer, input: Int8Array, output: Int8Array): void {
+/** TFLite reference_integer_ops::AveragePool (int8 and int16): the window is clipped to the image; the mean rounds half away from zero. */
+export function avgPoolS8(l: Pool2DS8Fields, input: Int8Array | Int16Array, output: Int8Array | Int16Array): void {
   for (let oy = 0; oy < l.outH; oy++) {
     const yOrigin = oy * l.strideH - l.padTop;
     const yStart = Math.max(0, -yOrigin);

@@ -1,8 +1,9 @@
-import type { MaxPoolS8Layer } from '../ir/layers.ts';
+import type { Pool2DS8Fields } from '../ir/layers.ts';
 import { clamp } from '../quant/fixed_point.ts';
 
-/** TFLite reference_integer_ops::MaxPool: the window is clipped to the image. */
-export function maxPoolS8(l: MaxPoolS8Layer, input: Int8Array, output: Int8Array): void {
+/** TFLite reference_integer_ops::MaxPool (int8 and int16): the window is clipped to the image. */
+export function maxPoolS8(l: Pool2DS8Fields, input: Int8Array | Int16Array, output: Int8Array | Int16Array): void {
+  const lowest = input instanceof Int16Array ? -32768 : -128;
   for (let oy = 0; oy < l.outH; oy++) {
     const yOrigin = oy * l.strideH - l.padTop;
     const yStart = Math.max(0, -yOrigin);
@@ -12,7 +13,7 @@ export function maxPoolS8(l: MaxPoolS8Layer, input: Int8Array, output: Int8Array
       const xStart = Math.max(0, -xOrigin);
       const xEnd = Math.min(l.filterW, l.inW - xOrigin);
       for (let c = 0; c < l.channels; c++) {
-        let max = -128;
+        let max = lowest;
         for (let fy = yStart; fy < yEnd; fy++) {
           for (let fx = xStart; fx < xEnd; fx++) {
             max = Math.max(max, input[((yOrigin + fy) * l.inW + (xOrigin + fx)) * l.channels + c] as number);

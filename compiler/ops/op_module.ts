@@ -73,8 +73,10 @@ export interface ModuleLowering<P> {
 }
 
 export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
-  /** TFLite builtin operator names this module reads. */
+  /** TFLite builtin operator names this module reads (none for a kernel that a built-in op's lowering picks). */
   readonly builtins: readonly string[];
+  /** Registry key of a kernel-only module (e.g. "conv_s16"); reader-facing modules use their builtin names. */
+  readonly key?: string;
   /** Reads the operator: arity, ranks, options. Throws through `r.fail`. */
   read(r: OpReader, builtin: string): A;
   /** TFLite Micro's Prepare: shapes, multipliers, tables. Returns a module layer's parameters or any layer. */
@@ -90,6 +92,7 @@ export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
 /** A registered module with its types erased; the casts that erase them live only here. */
 export interface RegisteredOp {
   readonly builtins: readonly string[];
+  readonly key?: string;
   read(r: OpReader, builtin: string): ModuleAttrs;
   lower(ctx: LoweringContext, op: ModuleOp): ModuleLowering<ModuleParams> | Layer;
   run(params: ModuleParams, io: KernelIo): void;
@@ -106,7 +109,7 @@ export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpMod
     emitC: (params, e) => m.emitC(params as P, e),
   };
   if (m.foldFromShapes) reg.foldFromShapes = m.foldFromShapes;
-  return reg;
+  return m.key === undefined ? reg : { ...reg, key: m.key };
 }
 
 export function isModuleLowering(x: ModuleLowering<ModuleParams> | Layer): x is ModuleLowering<ModuleParams> {

@@ -1,6 +1,8 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { convS16Kernel } from './conv_s16.ts';
+import { poolS16Kernel } from './pool_s16.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
@@ -9,13 +11,18 @@ const MODULES: readonly RegisteredOp[] = [
   shapeOp,
   reshapeViewOps,
   reluOps,
+  convS16Kernel,
+  poolS16Kernel,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
+/** Layers name their module by builtin or, for kernel-only modules, by key. */
+const BY_NAME = new Map<string, RegisteredOp>();
 for (const m of MODULES) {
-  for (const b of m.builtins) {
-    if (BY_BUILTIN.has(b)) throw new Error(`internal: two op modules claim ${b}`);
-    BY_BUILTIN.set(b, m);
+  for (const b of [...m.builtins, ...(m.key === undefined ? [] : [m.key])]) {
+    if (BY_NAME.has(b)) throw new Error(`internal: two op modules claim ${b}`);
+    BY_NAME.set(b, m);
+    if (b !== m.key) BY_BUILTIN.set(b, m);
   }
 }
 
@@ -28,7 +35,7 @@ export function moduleForBuiltin(name: string): RegisteredOp | undefined {
 
 /** The module of a module op or layer; a missing one is an internal error. */
 export function requireModule(name: string): RegisteredOp {
-  const m = BY_BUILTIN.get(name);
+  const m = BY_NAME.get(name);
   if (!m) throw new Error(`internal: no op module for ${name}`);
   return m;
 }

@@ -6,7 +6,9 @@ import { DTYPE_BYTES, elementCount, isConstant, type Graph, type ModuleOp, type 
 import { isModuleLowering } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
-import { activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+import { activationRange, activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+import type { ConvS16Params } from '../ops/conv_s16.ts';
+import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
@@ -118,11 +120,11 @@ function perChannelMultipliers(
   return { multipliers, shifts };
 }
 
-function checkBias(ctx: LoweringContext, biasId: number, channels: number): void {
+function checkBias(ctx: LoweringContext, biasId: number, channels: number, types: readonly string[] = ['int32']): void {
   if (biasId < 0) return;
   const bias = ctx.graph.tensors[biasId];
   if (!bias) ctx.fail(`bias tensor ${biasId} does not exist`);
-  if (bias.dtype !== 'int32') ctx.fail(`bias '${bias.name}' is ${bias.dtype}; int8 kernels need int32 biases`);
+  if (!types.includes(bias.dtype)) ctx.fail(`bias '${bias.name}' is ${bias.dtype}; this kernel needs ${types.join(' or ')} biases`);
   ctx.constantWeights(bias, 'bias');
   if (elementCount(bias.shape) !== channels) ctx.fail(`bias '${bias.name}' has ${elementCount(bias.shape)} values for ${channels} channels`);
 }
@@ -134,8 +136,11 @@ function lowerConvLike(ctx: LoweringContext): Layer {
   const filter = ctx.tensor(1);
   const output = ctx.tensor(0, 'output');
   const biasId = ctx.optionalTensorId(2);
-  const inQ = ctx.int8(input, 'input');
-  const outQ = ctx.int8(output, 'output');
+  // int16 activations with int8 weights (TFLite's int16x8 mode) take the conv_s16 kernel.
+  const int16 = input.dtype === 'int16';
+  if (int16 && output.dtype !== 'int16') ctx.fail(`input '${input.name}' is int16 but output '${output.name}' is ${output.dtype}`);
+  const inQ = int16 ? ctx.quant(input, 'input') : ctx.int8(input, 'input');
+  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
   if (filter.dtype !== 'int8') ctx.fail(`filter '${filter.name}' is ${filter.dtype}; expected int8`);
   ctx.constantWeights(filter, 'filter');
   ctx.rank(input, 4, 'input');
@@ -157,8 +162,8 @@ function lowerConvLike(ctx: LoweringContext): Layer {
   const expectH = computeOutSize(a.padding, inH, kH, a.strideH, a.dilationH);
   const expectW = computeOutSize(a.padding, inW, kW, a.strideW, a.dilationW);
   if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
-  checkBias(ctx, biasId, outC);
-  const act = activationRangeInt8(a.activation, outQ.scale, outQ.zeroPoint);
+  checkBias(ctx, biasId, outC, int16 ? ['int32', 'int64'] : ['int32']);
+  const act = activationRange(a.activation, outQ.scale, outQ.zeroPoint, int16 ? 'int16' : 'int8');
   const { multipliers, shifts } = perChannelMultipliers(ctx, inQ.scale, filter, outQ.scale, outC);
   const common = {
     sourceIndex: op.sourceIndex,
@@ -187,6 +192,22 @@ function lowerConvLike(ctx: LoweringContext): Layer {
     multipliers,
     shifts,
   };
+  if (int16) {
+    if (inQ.zeroPoint !== 0 || outQ.zeroPoint !== 0) ctx.fail('int16 activations must have zero point 0 (TFLite\'s int16x8 mode)');
+    const { sourceIndex, inputs, outputs, weights, bias, multipliers: m, shifts: sh, ...geometry } = common;
+    const params: ConvS16Params = {
+      depthwise,
+      depthMultiplier: outC / inC,
+      geometry,
+      weights,
+      bias,
+      bias64: bias >= 0 && ctx.graph.tensors[bias]?.dtype === 'int64',
+      multipliers: Array.from(m),
+      shifts: Array.from(sh),
+    };
+    const macs = outH * outW * outC * kH * kW * (depthwise ? 1 : inC);
+    return { kernel: 'module', module: 'conv_s16', displayKernel: depthwise ? 'depthwise_conv_s16' : 'conv_s16', sourceIndex, inputs, outputs, macs, params, cFiles: ['portable/conv_s16.c'], scratchBytes: 0 };
+  }
   if (depthwise) {
     return { kernel: 'depthwise_conv_s8', ...common, depthMultiplier: outC / inC, macs: outH * outW * outC * kH * kW };
   }
@@ -241,9 +262,11 @@ function lowerPool(ctx: LoweringContext): Layer {
   if (op.kind !== 'average_pool2d' && op.kind !== 'max_pool2d') ctx.fail('internal: not a pool');
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
-  const inQ = ctx.int8(input, 'input');
-  const outQ = ctx.int8(output, 'output');
-  if (inQ.scale !== outQ.scale || inQ.zeroPoint !== outQ.zeroPoint) ctx.fail('input and output quantization must be equal for int8 pooling');
+  const int16 = input.dtype === 'int16';
+  if (int16 && output.dtype !== 'int16') ctx.fail(`input '${input.name}' is int16 but output '${output.name}' is ${output.dtype}`);
+  const inQ = int16 ? ctx.quant(input, 'input') : ctx.int8(input, 'input');
+  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
+  if (inQ.scale !== outQ.scale || inQ.zeroPoint !== outQ.zeroPoint) ctx.fail('input and output quantization must be equal for pooling');
   ctx.rank(input, 4, 'input');
   ctx.rank(output, 4, 'output');
   const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
@@ -254,7 +277,7 @@ function lowerPool(ctx: LoweringContext): Layer {
   const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
   const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
   if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
-  const act = activationRangeInt8(a.activation, outQ.scale, outQ.zeroPoint);
+  const act = activationRange(a.activation, outQ.scale, outQ.zeroPoint, int16 ? 'int16' : 'int8');
   const fields: Pool2DS8Fields = {
     inH,
     inW,
@@ -271,6 +294,12 @@ function lowerPool(ctx: LoweringContext): Layer {
     actMax: act.max,
   };
   const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], macs: 0 };
+  if (int16) {
+    const average = op.kind === 'average_pool2d';
+    const params: PoolS16Params = { average, fields };
+    const name = average ? 'avg_pool_s16' : 'max_pool_s16';
+    return { kernel: 'module', module: 'pool_s16', displayKernel: name, ...base, params, cFiles: ['portable/pool_s8.h', `portable/${name}.c`], scratchBytes: 0 };
+  }
   return op.kind === 'average_pool2d' ? { kernel: 'avg_pool_s8', ...base, ...fields } : { kernel: 'max_pool_s8', ...base, ...fields };
 }
 
@@ -404,8 +433,10 @@ function lowerPad(ctx: LoweringContext): Layer {
   const input = ctx.tensor(0);
   const paddings = ctx.tensor(1);
   const output = ctx.tensor(0, 'output');
-  const inQ = ctx.int8(input, 'input');
-  const outQ = ctx.int8(output, 'output');
+  const int16 = input.dtype === 'int16';
+  if (int16 && output.dtype !== 'int16') ctx.fail(`input '${input.name}' is int16 but output '${output.name}' is ${output.dtype}`);
+  const inQ = int16 ? ctx.quant(input, 'input') : ctx.int8(input, 'input');
+  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
   // TFLite's int8 PAD copies bytes, which is only right when both sides share one quantization
   // (the converter guarantees it; a hand-made model might not).
   if (!sameInt8Quant(inQ, outQ)) ctx.fail(`input quantization (scale ${inQ.scale}, zero point ${inQ.zeroPoint}) differs from the output's (scale ${outQ.scale}, zero point ${outQ.zeroPoint}); int8 PAD needs them equal`);
@@ -432,13 +463,32 @@ function lowerPad(ctx: LoweringContext): Layer {
   if (constantId >= 0) {
     const c = ctx.tensor(2);
     ctx.constantWeights(c, 'constant_values');
-    const cQ = ctx.int8(c, 'constant_values');
+    if (c.dtype !== input.dtype) ctx.fail(`constant_values '${c.name}' is ${c.dtype}; the input is ${input.dtype}`);
+    const cQ = ctx.quant(c, 'constant_values');
     if (!sameInt8Quant(cQ, outQ)) ctx.fail(`constant_values '${c.name}' quantization (scale ${cQ.scale}, zero point ${cQ.zeroPoint}) differs from the output's; PADV2 needs them equal`);
     if (elementCount(c.shape) !== 1) ctx.fail(`constant_values '${c.name}' must hold one value`);
-    padValue = (c.data as Uint8Array)[0] as number;
-    if (padValue > 127) padValue -= 256;
-  } else if (padValue < -128 || padValue > 127) {
-    ctx.fail(`output zero point ${padValue} is outside the int8 range`);
+    const data = c.data as Uint8Array;
+    padValue = int16 ? new DataView(data.buffer, data.byteOffset).getInt16(0, true) : ((data[0] as number) << 24) >> 24;
+  } else if (padValue < (int16 ? -32768 : -128) || padValue > (int16 ? 32767 : 127)) {
+    ctx.fail(`output zero point ${padValue} is outside the ${input.dtype} range`);
+  }
+  if (int16) {
+    // The byte kernel pads int16 as pairs of bytes (channels doubled), which needs a fill value
+    // whose two bytes are equal: 0 (TFLite's int16 zero point) or -1.
+    if (padValue !== 0 && padValue !== -1) ctx.fail(`int16 pad value ${padValue} is not supported (only 0 and -1, whose bytes are equal)`);
+    const twice = (v: [number, number, number, number]): [number, number, number, number] => [v[0], v[1], v[2], v[3] * 2];
+    return {
+      kernel: 'pad_s8',
+      sourceIndex: op.sourceIndex,
+      inputs: [op.inputs[0] as number],
+      outputs: [op.outputs[0] as number],
+      inDims: twice(extend4(input.shape, 1)),
+      outDims: twice(extend4(output.shape, 1)),
+      before: twice(extend4(before, 0)),
+      after: twice(extend4(after, 0)),
+      padValue,
+      macs: 0,
+    };
   }
   return {
     kernel: 'pad_s8',
@@ -461,12 +511,14 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   const op = ctx.op;
   if (op.kind !== 'concatenation') ctx.fail('internal: not concatenation');
   const output = ctx.tensor(0, 'output');
-  const outQ = ctx.int8(output, 'output');
+  const int16 = output.dtype === 'int16';
+  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
+  const elementBytes = int16 ? 2 : 1;
   if (op.attrs.activation !== 'none') ctx.fail(`fused activation ${op.attrs.activation.toUpperCase()} is not supported (TFLite Micro requires NONE)`);
   const n = op.inputs.length;
   if (n < 1 || n > MAX_CONCAT_INPUTS) ctx.fail(`has ${n} inputs; TFLite Micro supports 1 to ${MAX_CONCAT_INPUTS}`);
   const rank = output.shape.length;
-  if (rank > 4) ctx.fail(`output '${output.name}' has rank ${rank}; CONCATENATION supports at most 4 dimensions`);
+  if (rank > 6) ctx.fail(`output '${output.name}' has rank ${rank}; CONCATENATION supports at most 6 dimensions (as TFLite Micro)`);
   const axis = op.attrs.axis;
   if (axis < 0 || axis >= rank) ctx.fail(`axis ${axis} is outside the output's rank ${rank}`);
   const inner = elementCount(output.shape.slice(axis + 1));
@@ -474,7 +526,8 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   let total = 0;
   const copySizes = op.inputs.map((_, i) => {
     const x = ctx.tensor(i);
-    const q = ctx.int8(x, `input ${i}`);
+    if (x.dtype !== output.dtype) ctx.fail(`input ${i} '${x.name}' is ${x.dtype}; the output is ${output.dtype}`);
+    const q = int16 ? ctx.quant(x, `input ${i}`) : ctx.int8(x, `input ${i}`);
     // TFLite Micro's int8 CONCATENATION copies bytes without looking at the scales (TFLite's
     // converter gives every input the output's quantization). Inputs quantized differently would
     // need a requantizing concatenation, which TFLite Micro does not have, so tinyforge rejects
@@ -486,7 +539,7 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
       ctx.fail(`input ${i} '${x.name}' [${x.shape}] does not match output [${output.shape}] outside axis ${axis}`);
     }
     total += x.shape[axis] as number;
-    return (x.shape[axis] as number) * inner;
+    return (x.shape[axis] as number) * inner * elementBytes;
   });
   if (total !== output.shape[axis]) ctx.fail(`inputs add up to ${total} along axis ${axis}, the output has ${output.shape[axis]}`);
   return {

@@ -66,3 +66,15 @@ export function countLeadingZeros32(x: number): number {
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
+
+/**
+ * TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (the int16x8 kernels): the
+ * multiplier is rounded to 16 bits first, then one rounding shift; the int32 result wraps as C's
+ * conversion does.
+ */
+export function multiplyByQuantizedMultiplierInt64(x: number | bigint, multiplier: number, shift: number): number {
+  const reduced = multiplier < 0x7fff0000 ? (multiplier + (1 << 15)) >> 16 : 0x7fff;
+  const totalShift = BigInt(15 - shift);
+  const result = (BigInt(x) * BigInt(reduced) + (1n << (totalShift - 1n))) >> totalShift;
+  return Number(BigInt.asIntN(32, result));
+}

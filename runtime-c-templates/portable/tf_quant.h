@@ -35,6 +35,14 @@ static inline int32_t tf_requantize(int32_t x, int32_t multiplier, int32_t shift
     return tf_rounding_divide_by_pot(tf_srdhm(tf_shift_left(x, left), multiplier), right);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier for int64 accumulators (int16x8 kernels): a 16-bit
+ * multiplier and one rounding shift. */
+static inline int32_t tf_requantize_s64(int64_t x, int32_t multiplier, int32_t shift) {
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total_shift = 15 - shift;
+    return (int32_t)((x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift);
+}
+
 static inline int8_t tf_clamp_s8(int32_t x, int32_t lo, int32_t hi) {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
