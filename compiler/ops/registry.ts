@@ -4,11 +4,23 @@ import type { RegisteredOp } from './op_module.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
+import { gatherOp } from './gather.ts';
+import { packOps } from './pack.ts';
+import { sliceOp } from './slice.ts';
+import { splitOps } from './split.ts';
+import { stridedSliceOp } from './strided_slice.ts';
+import { transposeOp } from './transpose.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
   reshapeViewOps,
   reluOps,
+  stridedSliceOp,
+  sliceOp,
+  packOps,
+  splitOps,
+  transposeOp,
+  gatherOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
