@@ -4,11 +4,13 @@ import type { RegisteredOp } from './op_module.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
+import { fillOp } from './fill.ts';
 import { gatherOp } from './gather.ts';
 import { packOps } from './pack.ts';
 import { sliceOp } from './slice.ts';
 import { splitOps } from './split.ts';
 import { stridedSliceOp } from './strided_slice.ts';
+import { tileOp } from './tile.ts';
 import { transposeOp } from './transpose.ts';
 
 const MODULES: readonly RegisteredOp[] = [
@@ -21,6 +23,8 @@ const MODULES: readonly RegisteredOp[] = [
   splitOps,
   transposeOp,
   gatherOp,
+  fillOp,
+  tileOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
