@@ -9,8 +9,7 @@ import type { Tensor } from '../ir/graph.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { defineOp } from './op_module.ts';
-import { normalizeAxis } from './pack.ts';
-import { movableType, sourceResolver, type CopySource } from './strided_copy.ts';
+import { movableType, normalizeAxis, sourceResolver, type CopySource } from './strided_copy.ts';
 
 interface GatherParams {
   batch: number;

@@ -6,15 +6,9 @@ import type { Tensor } from '../ir/graph.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { defineOp } from './op_module.ts';
-import { emitCopies, lowerCopies, movableType, rowMajorStrides, runCopies, sourceResolver, type CopyCall, type CopyParams } from './strided_copy.ts';
+import { emitCopies, lowerCopies, movableType, normalizeAxis, rowMajorStrides, runCopies, sourceResolver, type CopyCall, type CopyParams } from './strided_copy.ts';
 
 type PackAttrs = { count: number; axis: number };
-
-/** The axis in [0, rank), from one in [-rank, rank). */
-export function normalizeAxis(ctx: LoweringContext, axis: number, rank: number, what: string): number {
-  if (axis < -rank || axis >= rank) ctx.fail(`${what} ${axis} is out of range for rank ${rank}`);
-  return axis < 0 ? axis + rank : axis;
-}
 
 /** `stacked` must be `part` with `n` inserted at `axis`. */
 function checkStacked(ctx: LoweringContext, part: Tensor, stacked: Tensor, axis: number, n: number): void {

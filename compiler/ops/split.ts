@@ -5,8 +5,7 @@
 import type { Tensor } from '../ir/graph.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { defineOp } from './op_module.ts';
-import { normalizeAxis } from './pack.ts';
-import { constantVector, emitCopies, lowerCopies, movableType, rowMajorStrides, runCopies, sourceResolver, type CopyParams } from './strided_copy.ts';
+import { constantVector, emitCopies, lowerCopies, movableType, normalizeAxis, rowMajorStrides, runCopies, sourceResolver, type CopyParams } from './strided_copy.ts';
 
 export const splitOps = defineOp({
   builtins: ['SPLIT', 'SPLIT_V'],

@@ -94,6 +94,12 @@ export function movableType(ctx: LoweringContext, t: Tensor, what: string, allow
   return t.dtype;
 }
 
+/** The axis in [0, rank), from one in [-rank, rank). */
+export function normalizeAxis(ctx: LoweringContext, axis: number, rank: number, what: string): number {
+  if (axis < -rank || axis >= rank) ctx.fail(`${what} ${axis} is out of range for rank ${rank}`);
+  return axis < 0 ? axis + rank : axis;
+}
+
 /** An integer vector read from a constant tensor (int32, or int64 where the op allows it). */
 export function constantVector(ctx: LoweringContext, t: Tensor, what: string, allowInt64 = false): number[] {
   if (t.data === undefined) ctx.fail(`${what} '${t.name}' must be a constant tensor`);
