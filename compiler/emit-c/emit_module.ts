@@ -546,9 +546,10 @@ function emitModuleLayer(w: SourceWriter, l: ModuleLayer, index: number, graph: 
     layer: l,
     input: (i) => w.ref(l.inputs[i] as number, false),
     output: (i) => w.ref(l.outputs[i] as number, true),
-    params: (type, fields) => {
-      w.constants.push(`static const ${type} ${name} = { ${params(fields)} };`);
-      return `&${name}`;
+    params: (type, fields, suffix) => {
+      const block = suffix === undefined ? name : `${name}_${suffix}`;
+      w.constants.push(`static const ${type} ${block} = { ${params(fields)} };`);
+      return `&${block}`;
     },
     array: (suffix, ctype, values, comment) => w.packed(`layer${index}_${suffix}`, ctype, values, comment ?? `layer ${index} ${suffix}`),
     constant: (id) => w.constantTensor(id),

@@ -44,8 +44,9 @@ export interface CEmitter {
   /** Pointer expression to activation input / output i (typed by the tensor's dtype). */
   input(i: number): string;
   output(i: number): string;
-  /** Declares `static const <type> <name> = { fields }` and returns `&<name>`. */
-  params(type: string, fields: Record<string, string | number>): string;
+  /** Declares `static const <type> <name> = { fields }` and returns `&<name>`; `suffix` names a
+   * second parameter block of the same layer (e.g. one per output of a split). */
+  params(type: string, fields: Record<string, string | number>, suffix?: string): string;
   /** A constant array in flash; returns its C name. `suffix` makes the name unique within the layer. */
   array(suffix: string, ctype: CArrayType, values: ArrayLike<number>, comment?: string): string;
   /** A constant tensor of the model, emitted once; returns its C name. */

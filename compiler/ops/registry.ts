@@ -6,6 +6,14 @@ import { poolS16Kernel } from './pool_s16.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
+import { fillOp } from './fill.ts';
+import { gatherOp } from './gather.ts';
+import { packOps } from './pack.ts';
+import { sliceOp } from './slice.ts';
+import { splitOps } from './split.ts';
+import { stridedSliceOp } from './strided_slice.ts';
+import { tileOp } from './tile.ts';
+import { transposeOp } from './transpose.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -13,6 +21,14 @@ const MODULES: readonly RegisteredOp[] = [
   reluOps,
   convS16Kernel,
   poolS16Kernel,
+  stridedSliceOp,
+  sliceOp,
+  packOps,
+  splitOps,
+  transposeOp,
+  gatherOp,
+  fillOp,
+  tileOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -77,6 +77,12 @@ export const F = {
   MulOptions: { fusedActivation: 0 },
   ReshapeOptions: { newShape: 0 },
   ConcatenationOptions: { axis: 0, fusedActivation: 1 },
+  GatherOptions: { axis: 0, batchDims: 1 },
+  StridedSliceOptions: { beginMask: 0, endMask: 1, ellipsisMask: 2, newAxisMask: 3, shrinkAxisMask: 4, offset: 5 },
+  SplitOptions: { numSplits: 0 },
+  PackOptions: { valuesCount: 0, axis: 1 },
+  UnpackOptions: { num: 0, axis: 1 },
+  SplitVOptions: { numSplits: 0 },
 } as const;
 
 /** TensorType enum. */
@@ -142,8 +148,14 @@ export const BuiltinOptionsType = {
   ReshapeOptions: 17,
   MulOptions: 21,
   PadOptions: 22,
+  GatherOptions: 23,
+  StridedSliceOptions: 32,
+  SplitOptions: 35,
   DequantizeOptions: 38,
   PadV2Options: 43,
+  PackOptions: 59,
+  UnpackOptions: 64,
+  SplitVOptions: 79,
   QuantizeOptions: 89,
 } as const;
 
