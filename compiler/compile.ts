@@ -92,6 +92,8 @@ export interface CompileSummary {
   /** Sum of the layers' flashBytes. */
   flashBytes: number;
   arenaBytes: number;
+  /** Persistent state (resource variables, recurrent state), outside the arena. */
+  stateBytes: number;
   arenaLowerBound: number;
   /** Layers that write their output over their dying input (why the arena can beat the bound). */
   inPlaceLayers: number[];
@@ -199,6 +201,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     weightBytes: layerSummaries.reduce((s, l) => s + l.weightBytes, 0),
     flashBytes: layerSummaries.reduce((s, l) => s + l.flashBytes, 0),
     arenaBytes: plan.arenaBytes,
+    stateBytes: plan.stateBytes,
     arenaLowerBound: plan.lowerBound,
     inPlaceLayers: plan.inPlaceLayers,
     inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { TinyforgeError } from '../compiler/errors.ts';
-import { runReference } from '../compiler/reference/run_reference.ts';
+import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
-import { conformanceCases, conformanceVariants, type ConformanceVariant } from './helpers/conformance.ts';
+import { conformanceCases, conformanceSequences, conformanceVariants, type ConformanceVariant } from './helpers/conformance.ts';
 import { firstDifference } from './helpers/shared.ts';
 
 /** Variants that compile today; raise it when an op lands. */
@@ -46,6 +46,13 @@ function sample(list: ConformanceVariant[], perOp: number): ConformanceVariant[]
 }
 
 const passing = variants.filter((v) => compiled.has(v.id) && conformanceCases(v).length > 0);
+const sequences = variants.filter((v) => compiled.has(v.id) && conformanceSequences(v).length > 0);
+
+/** All steps of all sequences of a variant, flattened, with keepState marking steps after the first. */
+function flattenSequences(v: ConformanceVariant): { inputs: Uint8Array[][]; expected: Uint8Array[][]; ids: string[]; keepState: boolean[] } {
+  const steps = conformanceSequences(v).flatMap((s) => s.steps.map((step, t) => ({ step, keep: t > 0 })));
+  return { inputs: steps.map((s) => s.step.inputs), expected: steps.map((s) => s.step.expected), ids: steps.map((s) => s.step.id), keepState: steps.map((s) => s.keep) };
+}
 
 describe('conformance: op-level TFLite Micro goldens', () => {
   it(`at least ${MIN_PASSING} variants compile; the rest are refused with one-line errors`, () => {
@@ -63,6 +70,27 @@ describe('conformance: op-level TFLite Micro goldens', () => {
           expect(firstDifference(k.expected, actual), `case ${k.id}`).toBeUndefined();
         }
       });
+    }
+  });
+
+  describe('sequences (state carried across invokes)', () => {
+    for (const v of sequences) {
+      it(`${v.id} on the TypeScript reference`, () => {
+        const c = compiled.get(v.id) as CompiledModel;
+        for (const seq of conformanceSequences(v)) {
+          const state = new ReferenceState(c.model.graph);
+          for (const step of seq.steps) expect(firstDifference(step.expected, runReference(c.model.graph, c.layers, step.inputs, state)), step.id).toBeUndefined();
+        }
+      });
+      for (const target of ['host', 'mps2-an386'] as const) {
+        it(`${v.id} on ${target === 'host' ? 'host C (ASan + UBSan)' : 'the emulated Cortex-M4'}`, async () => {
+          const c = compiled.get(v.id) as CompiledModel;
+          const { inputs, expected, ids, keepState } = flattenSequences(v);
+          const mod = writeCModule(c, path.join(workDir, `seq-${target}`, v.op, v.variant));
+          const actual = target === 'host' ? await runCasesOnHost(mod, inputs, { sanitize: true, workDir, keepState }) : await runCasesOnQemuMps2(target, mod, inputs, { workDir, keepState });
+          expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), ids[i]).toBeUndefined());
+        });
+      }
     }
   });
 

@@ -22,6 +22,7 @@ const N = 7; // bytes per tensor: deliberately not a multiple of 4
 const FAKE_H = `#ifndef FAKE_H
 #define FAKE_H
 #include <stdint.h>
+void fake_reset(void);
 int fake_invoke(const int8_t *in0, const int8_t *in1, int8_t *out0);
 #endif
 `;
@@ -34,6 +35,7 @@ async function writeFakeModel(root: string, name: string, body: string): Promise
   await writeFile(
     path.join(dir, 'fake.c'),
     `#include "fake.h"
+void fake_reset(void) {}
 int fake_invoke(const int8_t *in0, const int8_t *in1, int8_t *out0) {
 ${body}
 }
@@ -155,9 +157,10 @@ describe('runner source', () => {
     expect(src).toContain('net_invoke((void *)tf_in0, (void *)tf_in1, (void *)tf_out0, (void *)tf_out1)');
   });
 
-  it('rejects prefixes that are not C identifiers and models without input bytes', () => {
+  it('rejects prefixes that are not C identifiers; a control byte delimits cases even without input bytes', () => {
     expect(() => generateRunnerSource({ prefix: 'a-b', inputBytes: [1], outputBytes: [1] })).toThrow(/C identifier/);
-    expect(() => generateRunnerSource({ prefix: 'm', inputBytes: [0], outputBytes: [1] })).toThrow(/no input bytes/);
+    const src = generateRunnerSource({ prefix: 'm', inputBytes: [0], outputBytes: [1] });
+    expect(src).toContain('if (tf_ctl) m_reset();');
   });
 });
 

@@ -100,6 +100,12 @@ export function emitHeader(graph: Graph, plan: MemoryPlan, opts: EmitOptions): s
     ' * input there and passing this pointer to invoke avoids a copy; any other pointer is copied in. */',
     `void *${opts.prefix}_input(int index);`,
     '',
+    `#define ${P}_STATE_BYTES ${plan.stateBytes}`,
+    '',
+    '/* Returns the model\'s state (resource variables, recurrent state) to its initial value. The',
+    ' * first invoke does it by itself; call it to start a new stream. A stateless model does nothing. */',
+    `void ${opts.prefix}_reset(void);`,
+    '',
     '/* Runs one inference; returns 0 on success. Outputs are written to the caller\'s buffers. */',
     `${invokeSignature(graph, opts.prefix)};`,
     '',
@@ -197,6 +203,8 @@ class SourceWriter {
         return `output${storage.index}`;
       case 'arena':
         return `(${ctype} *)(tf_arena + ${storage.offset})`;
+      case 'state':
+        return `(${ctype} *)(tf_state + ${storage.offset})`;
     }
   }
 
@@ -703,6 +711,38 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
   }
 }
 
+/**
+ * The persistent state buffer, its initial contents (in flash, only when not all zero) and
+ * <prefix>_reset(). The first invoke resets, so the state starts right without a boot hook.
+ */
+function stateDeclarations(graph: Graph, plan: MemoryPlan, prefix: string): { declarations: string[]; onInvoke: string[] } {
+  if (plan.stateBytes === 0) return { declarations: [`void ${prefix}_reset(void) {}`, ''], onInvoke: [] };
+  const initial = new Uint8Array(plan.stateBytes);
+  const names: string[] = [];
+  for (const t of graph.tensors) {
+    const s = plan.storageOf.get(t.id);
+    if (!t.state || s?.kind !== 'state') continue;
+    names.push(`${safeComment(t.name)} @${s.offset}`);
+    if (t.state.initial) initial.set(t.state.initial, s.offset);
+  }
+  const zero = initial.every((b) => b === 0);
+  return {
+    declarations: [
+      `/* ---- state kept across invokes (${plan.stateBytes} bytes): ${names.join(', ')} ---- */`,
+      `static uint8_t tf_state[${plan.stateBytes}] TF_ALIGNED(16);`,
+      ...(zero ? [] : [`static const uint8_t tf_state_initial[${plan.stateBytes}] = {\n${arrayBody(initial)}\n};`]),
+      'static int tf_state_ready;',
+      '',
+      `void ${prefix}_reset(void) {`,
+      zero ? '    memset(tf_state, 0, sizeof tf_state);' : '    memcpy(tf_state, tf_state_initial, sizeof tf_state);',
+      '    tf_state_ready = 1;',
+      '}',
+      '',
+    ],
+    onInvoke: [`    if (!tf_state_ready) ${prefix}_reset();`],
+  };
+}
+
 function inputAccessor(graph: Graph, plan: MemoryPlan): string[] {
   const lines: string[] = [];
   graph.inputs.forEach((id, i) => {
@@ -748,6 +788,7 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     plan.arenaBytes > 0
       ? `static uint8_t tf_arena[${plan.arenaBytes}] TF_ALIGNED(16);`
       : '/* every tensor lives in caller-owned buffers: no arena */';
+  const state = stateDeclarations(graph, plan, opts.prefix);
   const body: string[] = [];
   let layer = 0;
   for (const line of w.calls) {
@@ -791,11 +832,13 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     `/* ---- activations: one arena, offsets planned at compile time (lower bound ${plan.lowerBound} bytes) ---- */`,
     arenaDecl,
     '',
+    ...state.declarations,
     `void *${opts.prefix}_input(int index) {`,
     ...inputAccessor(graph, plan),
     '}',
     '',
     `${invokeSignature(graph, opts.prefix)} {`,
+    ...state.onInvoke,
     ...copyInputsIn(graph, plan),
     ...body,
     '    return 0;',

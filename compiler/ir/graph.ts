@@ -31,6 +31,12 @@ export interface Tensor {
   quant?: Quantization;
   /** Constant contents (little-endian bytes) for weights, biases and shape tensors. */
   data?: Uint8Array;
+  /**
+   * Present on state tensors: buffers that keep their contents from one invoke to the next (a
+   * resource variable, or a TFLite variable tensor such as SVDF's activation state). They live
+   * outside the arena, start at `initial` (zeros when absent) and return to it on reset.
+   */
+  state?: { initial?: Uint8Array };
 }
 
 export type Padding = 'same' | 'valid';

@@ -14,6 +14,7 @@ import { splitOps } from './split.ts';
 import { stridedSliceOp } from './strided_slice.ts';
 import { tileOp } from './tile.ts';
 import { transposeOp } from './transpose.ts';
+import { variableOps } from './variables.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -29,6 +30,7 @@ const MODULES: readonly RegisteredOp[] = [
   gatherOp,
   fillOp,
   tileOp,
+  variableOps,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -11,6 +11,8 @@ import { lowerOp } from './lower.ts';
 
 function foldOne(graph: Graph, op: Op): Uint8Array[] | undefined {
   if (op.kind !== 'module') return undefined;
+  // A write to state (ASSIGN_VARIABLE of a constant) must happen on every invoke.
+  if (op.outputs.some((id) => graph.tensors[id]?.state)) return undefined;
   const m = requireModule(op.module);
   const fromShapes = m.foldFromShapes?.(graph, op);
   if (fromShapes) return [fromShapes];

@@ -7,7 +7,12 @@ import type { Layer } from '../ir/layers.ts';
 export const ARENA_ALIGNMENT = 16;
 
 /** Where a tensor's bytes live at run time. */
-export type Storage = { kind: 'arena'; offset: number } | { kind: 'input'; index: number } | { kind: 'output'; index: number };
+export type Storage =
+  | { kind: 'arena'; offset: number }
+  | { kind: 'input'; index: number }
+  | { kind: 'output'; index: number }
+  /** A state tensor's place in the persistent state buffer (never reused within or across invokes). */
+  | { kind: 'state'; offset: number };
 
 /** Tensors sharing one storage (a reshape's input and output), with the layer steps it must survive. */
 export interface Buffer {
@@ -28,6 +33,8 @@ export interface MemoryPlan {
   /** Arena offset of each layer's scratch space (layers without scratch are absent). */
   scratchOffsetOf: Map<number, number>;
   arenaBytes: number;
+  /** Bytes of the persistent state buffer (0 for a stateless model). */
+  stateBytes: number;
   /** The most arena bytes live at any one step: no plan without in-place reuse can go below it. */
   lowerBound: number;
   /** Layers whose output was placed over their dying input. */
@@ -182,6 +189,12 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
   const external = new Map<number, Storage>();
   if (!inputsInArena) graph.inputs.forEach((id, index) => external.set(id, { kind: 'input', index }));
   graph.outputs.forEach((id, index) => external.set(id, { kind: 'output', index }));
+  let stateBytes = 0;
+  graph.tensors.forEach((t) => {
+    if (!t.state) return;
+    external.set(t.id, { kind: 'state', offset: stateBytes });
+    stateBytes = alignUp(stateBytes + tensorBytesOf(graph, t.id), ARENA_ALIGNMENT);
+  });
 
   const aliases = new AliasSets();
   const externalOfSet = (root: number, ids: Iterable<number>): number[] => [...ids].filter((id) => aliases.find(id) === root && external.has(id));
@@ -192,6 +205,8 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
     if (l.kernel !== 'reshape') continue;
     const [src, dst] = [l.inputs[0] as number, l.outputs[0] as number];
     if (!isActivation(graph, src)) continue;
+    // State persists across invokes: a reshape of it stays a copy.
+    if (graph.tensors[src]?.state || graph.tensors[dst]?.state) continue;
     // Two caller-owned buffers cannot be merged; the reshape then stays a copy.
     const merged = new Set([...externalOfSet(aliases.find(src), allIds), ...externalOfSet(aliases.find(dst), allIds)]);
     if (merged.size <= 1) aliases.union(src, dst);
@@ -273,7 +288,7 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
       return a.offset < b.offset + bufB.bytes && b.offset < a.offset + bufA.bytes;
     })
     .map((c) => c.layer);
-  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, lowerBound, inPlaceLayers };
+  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, stateBytes, lowerBound, inPlaceLayers };
 }
 
 /** True when two buffers must both hold their data during at least one common step. */

@@ -59,12 +59,31 @@ export function int8Constant(t: Tensor): Int8Array {
   return new Int8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Runs one inference. `inputs` are raw bytes per graph input; returns raw bytes per graph output. */
-export function runReference(graph: Graph, layers: readonly Layer[], inputs: readonly Uint8Array[]): Uint8Array[] {
+/** The contents of a model's state tensors, kept from one invoke to the next. */
+export class ReferenceState {
+  readonly buffers = new Map<number, Uint8Array>();
+
+  constructor(readonly graph: Graph) {
+    this.reset();
+  }
+
+  reset(): void {
+    for (const t of this.graph.tensors) {
+      if (t.state) this.buffers.set(t.id, t.state.initial ? new Uint8Array(t.state.initial) : new Uint8Array(elementCount(t.shape) * DTYPE_BYTES[t.dtype]));
+    }
+  }
+}
+
+/**
+ * Runs one inference. `inputs` are raw bytes per graph input; returns raw bytes per graph output.
+ * Without `state` the model starts from its initial state (a fresh interpreter, as TFLite Micro's
+ * goldens are made); pass one ReferenceState to run the invokes of a sequence.
+ */
+export function runReference(graph: Graph, layers: readonly Layer[], inputs: readonly Uint8Array[], state: ReferenceState = new ReferenceState(graph)): Uint8Array[] {
   if (inputs.length !== graph.inputs.length) {
     throw new TinyforgeError(`${graph.name} has ${graph.inputs.length} inputs but ${inputs.length} were given`);
   }
-  const buffers = new Map<number, Uint8Array>();
+  const buffers = new Map<number, Uint8Array>(state.buffers);
   graph.inputs.forEach((id, i) => {
     const t = graph.tensors[id] as Tensor;
     const bytes = elementCount(t.shape) * DTYPE_BYTES[t.dtype];

@@ -62,7 +62,7 @@ export async function buildForHost(mod: CompiledModuleRef, opts?: RunOptions): P
 
 /** Builds if needed, runs every case in one native process and returns each case's outputs. */
 export async function runCasesOnHost(mod: CompiledModuleRef, cases: Uint8Array[][], opts?: RunOptions): Promise<Uint8Array[][]> {
-  const input = encodeCases(mod, cases);
+  const input = encodeCases(mod, cases, opts?.keepState);
   const { binary } = await buildForHost(mod, opts);
   const timeoutMs = opts?.timeoutMs ?? HOST_DEFAULT_TIMEOUT_MS;
   return withRunDir(resolveWorkDir(opts), input, async (dir) => {

@@ -158,7 +158,7 @@ export async function runCasesOnQemuMps2(
   cases: Uint8Array[][],
   opts?: RunOptions,
 ): Promise<Uint8Array[][]> {
-  const input = encodeCases(mod, cases);
+  const input = encodeCases(mod, cases, opts?.keepState);
   const qemu = requireTool(QEMU_ARM);
   const { binary } = await buildForQemuMps2(board, mod, opts);
   const timeoutMs = opts?.timeoutMs ?? QEMU_DEFAULT_TIMEOUT_MS;

@@ -1,8 +1,9 @@
 // Generates tf_runner.c: the test-vector runner linked with a compiled model and one
 // implementation of runtime-c-templates/runner_io.h (host stdio or Cortex-M semihosting).
 //
-// Protocol: tf_in.bin holds the cases back to back, each case being all inputs concatenated in
-// order (exactly sum(inputBytes) bytes). For every case the runner calls <prefix>_invoke and
+// Protocol: tf_in.bin holds the cases back to back, each case being one control byte (1: reset
+// the model's state first, 0: continue from the previous case, the next step of a sequence) then
+// all inputs concatenated in order. For every case the runner calls <prefix>_invoke and
 // appends all outputs, concatenated in order, to tf_out.bin. End of file at a case boundary ends
 // the run with status 0.
 
@@ -65,11 +66,6 @@ export function generateRunnerSource(spec: RunnerSpec): string {
   }
   checkSizes('input', inputBytes);
   checkSizes('output', outputBytes);
-  const totalIn = inputBytes.reduce((a, b) => a + b, 0);
-  if (totalIn === 0) {
-    // With no input bytes a case cannot be told apart from end of file.
-    throw new TinyforgeError('tf_runner: the model has no input bytes, so test cases cannot be delimited');
-  }
 
   const lines: string[] = [];
   const L = (s = ''): void => {
@@ -96,19 +92,23 @@ export function generateRunnerSource(spec: RunnerSpec): string {
   L('    tf_io_exit(TF_EXIT_IO_OPEN);');
   L('  }');
   L('  for (;;) {');
+  // Each case starts with a control byte: 1 resets the model's state first (a fresh stream),
+  // 0 continues the previous case's state (the next step of a sequence).
+  L('    unsigned char tf_ctl;');
+  L('    got = tf_io_read(&tf_ctl, 1ul);');
+  L('    if (got < 0) {');
+  L('      tf_io_exit(TF_EXIT_IO_ERROR);');
+  L('    }');
+  L('    if (got == 0) {');
+  L('      break;');
+  L('    }');
+  L(`    if (tf_ctl) ${prefix}_reset();`);
   inputBytes.forEach((n, i) => {
     if (n === 0) return;
     L(`    got = tf_io_read(tf_in${i}, ${n}ul);`);
     L('    if (got < 0) {');
     L('      tf_io_exit(TF_EXIT_IO_ERROR);');
     L('    }');
-    // Only the first non-empty input may see a clean end of file.
-    const firstNonEmpty = inputBytes.findIndex((m) => m > 0) === i;
-    if (firstNonEmpty) {
-      L('    if (got == 0) {');
-      L('      break;');
-      L('    }');
-    }
     L(`    if (got != ${n}l) {`);
     L('      tf_io_exit(TF_EXIT_SHORT_READ);');
     L('    }');

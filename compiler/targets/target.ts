@@ -23,6 +23,8 @@ export interface CompiledModuleRef {
 }
 
 export interface RunOptions {
+  /** keepState[i]: case i continues the state case i - 1 left (a sequence step); otherwise the model is reset first. */
+  keepState?: readonly boolean[];
   /** Host only: build with -fsanitize=address,undefined -fno-sanitize-recover=all -g. */
   sanitize?: boolean;
   /** Where builds are cached and runs happen. Default: `<os tmpdir>/tinyforge-targets`. */
@@ -67,12 +69,17 @@ export function checkModuleRef(mod: CompiledModuleRef): void {
   }
 }
 
-/** Concatenates all cases (each: all inputs in order) into the tf_in.bin format. */
-export function encodeCases(mod: CompiledModuleRef, cases: readonly (readonly Uint8Array[])[]): Buffer {
-  const caseBytes = mod.inputBytes.reduce((a, b) => a + b, 0);
+/**
+ * Concatenates all cases into the tf_in.bin format: a control byte (reset or continue) and all
+ * inputs in order. Every case starts from a reset state unless `keepState[i]` says case i
+ * continues case i - 1 (the steps of a sequence).
+ */
+export function encodeCases(mod: CompiledModuleRef, cases: readonly (readonly Uint8Array[])[], keepState: readonly boolean[] = []): Buffer {
+  const caseBytes = 1 + mod.inputBytes.reduce((a, b) => a + b, 0);
   const buf = Buffer.alloc(caseBytes * cases.length);
   let off = 0;
   cases.forEach((c, ci) => {
+    buf[off++] = keepState[ci] ? 0 : 1;
     if (c.length !== mod.inputBytes.length) {
       throw new TinyforgeError(`case ${ci}: ${c.length} inputs given, model ${mod.prefix} has ${mod.inputBytes.length}`);
     }

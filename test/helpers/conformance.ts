@@ -53,3 +53,22 @@ export function conformanceCases(v: ConformanceVariant): ConformanceCase[] {
     .filter((c) => c.kind !== 'sequence')
     .map((c) => ({ id: c.id, inputs: c.input_files.map(read), expected: c.output_files.map(read) }));
 }
+
+export interface ConformanceSequence {
+  id: string;
+  steps: ConformanceCase[];
+}
+
+/** The sequence cases of a variant: one interpreter, state carried from step to step. */
+export function conformanceSequences(v: ConformanceVariant): ConformanceSequence[] {
+  const manifest = JSON.parse(readFileSync(path.join(v.dir, 'manifest.json'), 'utf8')) as {
+    cases: Array<{ id: string; kind: string; input_files: unknown[]; output_files: unknown[] }>;
+  };
+  const read = (f: unknown): Uint8Array => new Uint8Array(readFileSync(path.join(v.dir, String(f))));
+  return manifest.cases
+    .filter((c) => c.kind === 'sequence')
+    .map((c) => ({
+      id: c.id,
+      steps: c.input_files.map((files, t) => ({ id: `${c.id} step ${t}`, inputs: (files as unknown[]).map(read), expected: (c.output_files[t] as unknown[]).map(read) })),
+    }));
+}

@@ -76,6 +76,8 @@ export interface RawModel {
   subgraphCount: number;
   /** Subgraph 0, the main graph. */
   subgraph: RawSubgraph;
+  /** Every subgraph (CALL_ONCE runs an init subgraph by index). */
+  subgraphs: RawSubgraph[];
   buffers: RawBuffer[];
   at: { root: number; version?: number };
 }
@@ -260,7 +262,9 @@ export function readRawModel(bytes: Uint8Array, fail: Fail): RawModel {
 
   const subgraphVec = model.vector(f.subgraphs, 4, 'subgraphs');
   if (!subgraphVec || subgraphVec.length === 0) fail('the model has no subgraphs');
-  const subgraph = readSubgraph(subgraphVec.table(0, 'subgraph 0'));
+  const subgraphs: RawSubgraph[] = [];
+  for (let i = 0; i < subgraphVec.length; i++) subgraphs.push(readSubgraph(subgraphVec.table(i, `subgraph ${i}`)));
+  const subgraph = subgraphs[0] as RawSubgraph;
 
   const bufferVec = model.vector(f.buffers, 4, 'buffers');
   const buffers: RawBuffer[] = [];
@@ -277,6 +281,7 @@ export function readRawModel(bytes: Uint8Array, fail: Fail): RawModel {
     operatorCodes,
     subgraphCount: subgraphVec.length,
     subgraph,
+    subgraphs,
     buffers,
     at,
   };

@@ -14,6 +14,7 @@ import {
   type Tensor,
 } from '../../ir/graph.ts';
 import { quote, type Fail, type Table } from './checked_reader.ts';
+import { RESOURCE_TYPE, resolveResourceVariables, STATE_OPS } from './resource_variables.ts';
 import { describeBlockers, findBlockers, type SupportQuery } from './blockers.ts';
 import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
 import { moduleForBuiltin, MODULE_BUILTIN_NAMES } from '../../ops/registry.ts';
@@ -74,16 +75,16 @@ const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
-export const SUPPORTED_OP_NAMES: readonly string[] = [...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES].sort();
+export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES, ...STATE_OPS])].sort();
 
 export const SUPPORT: SupportQuery = {
   isSupportedOp: (code) => isSupported(code),
-  isSupportedType: (type) => DTYPE_OF.has(type),
+  isSupportedType: (type) => DTYPE_OF.has(type) || type === RESOURCE_TYPE,
   opName: (code) => operatorCodeName(code),
 };
 
 function isSupported(code: RawOperatorCode): boolean {
-  return BUILTIN_CONVERTERS.has(code.builtinCode) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
+  return BUILTIN_CONVERTERS.has(code.builtinCode) || STATE_OPS.has(builtinOperatorName(code.builtinCode)) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
 }
 
 /** The TFLite builtin an IR op was read from (PADV2 reads to the 'pad' kind). */
@@ -541,8 +542,36 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   const blockers = findBlockers(raw, SUPPORT);
   if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${SUPPORTED_OP_NAMES.join(', ')})`);
   const bufferCopies = new Map<number, Uint8Array>();
-  const tensors = sg.tensors.map((t) => convertTensor(t, raw, bufferCopies, fail));
+  const variables = resolveResourceVariables(raw, fail);
+  // A resource handle only names a variable; it keeps its index (tensor ids are indices) as an unused placeholder.
+  const tensors = sg.tensors.map((t) => (t.type === RESOURCE_TYPE ? { id: t.index, name: t.name, shape: [], dtype: 'int32' as const } : convertTensor(t, raw, bufferCopies, fail)));
   const count = tensors.length;
+  sg.tensors.forEach((t, i) => {
+    const tensor = tensors[i] as Tensor;
+    if (!t.isVariable) return;
+    // TFLite Micro resets variable tensors to their zero point (int8) or zero before the first invoke.
+    delete tensor.data;
+    const zp = tensor.dtype === 'int8' ? (tensor.quant?.zeroPoint[0] ?? 0) : 0;
+    tensor.state = zp === 0 ? {} : { initial: new Uint8Array(tensorBytes(tensor)).fill(zp & 0xff) };
+  });
+  const stateOf = new Map<string, Tensor>();
+  /** The state tensor of a resource variable, created at its first use with that use's type. */
+  const stateFor = (rop: RawOperator, handle: number | undefined, like: Tensor): Tensor => {
+    const variable = handle === undefined ? undefined : variables.handleOf.get(handle);
+    if (variable === undefined) fail(`operator ${rop.index} uses a resource handle no VAR_HANDLE operator defines`);
+    const known = stateOf.get(variable);
+    if (known) {
+      if (known.dtype !== like.dtype || known.shape.join() !== like.shape.join()) fail(`resource variable '${variable}' is used as ${known.dtype} [${known.shape}] and as ${like.dtype} [${like.shape}]`);
+      return known;
+    }
+    const initial = variables.initial.get(variable);
+    const t: Tensor = { id: tensors.length, name: `variable ${variable}`, shape: like.shape.slice(), dtype: like.dtype, state: initial ? { initial } : {} };
+    if (like.quant) t.quant = like.quant;
+    if (initial && initial.length !== tensorBytes(t)) fail(`resource variable '${variable}' is initialised with ${initial.length} bytes but used as ${t.dtype} [${t.shape}]`);
+    tensors.push(t);
+    stateOf.set(variable, t);
+    return t;
+  };
 
   checkGraphIo(sg.inputs, 'input', count, fail);
   checkGraphIo(sg.outputs, 'output', count, fail);
@@ -565,6 +594,16 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
       if (t && elementCount(t.shape) === 0) fail(`operator ${rop.index} (${opName}) uses ${tensorLabel(t)} of shape ${showShape(t.shape)}, which holds no elements`);
     }
     names.push(opName);
+    if (opName === 'VAR_HANDLE' || opName === 'CALL_ONCE') continue;
+    if (opName === 'READ_VARIABLE' || opName === 'ASSIGN_VARIABLE') {
+      const read = opName === 'READ_VARIABLE';
+      const value = read ? tensors[rop.outputs[0] ?? -1] : tensors[rop.inputs[1] ?? -1];
+      if (!value) fail(`operator ${rop.index} (${opName}) has no ${read ? 'output' : 'value input'}`);
+      const state = stateFor(rop, rop.inputs[0], value);
+      const [inputs, outputs] = read ? [[state.id], [value.id]] : [[value.id], [state.id]];
+      ops.push({ kind: 'module', module: opName, sourceIndex: rop.index, inputs, outputs, attrs: {} });
+      continue;
+    }
     ops.push(convertOp(new OpReader(rop, opName, tensors, fail), code.builtinCode));
   }
 
