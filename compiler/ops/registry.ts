@@ -3,6 +3,7 @@
 import type { RegisteredOp } from './op_module.ts';
 import { reduceOps } from './reduce.ts';
 import { reluOps } from './relu.ts';
+import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
 
@@ -11,6 +12,8 @@ const MODULES: readonly RegisteredOp[] = [
   reshapeViewOps,
   reluOps,
   reduceOps,
+  resizeNearestOp,
+  resizeBilinearOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
