@@ -1,6 +1,7 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
 import { reduceOps } from './reduce.ts';
 import { reluOps } from './relu.ts';
 import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
@@ -14,6 +15,7 @@ const MODULES: readonly RegisteredOp[] = [
   reduceOps,
   resizeNearestOp,
   resizeBilinearOp,
+  fullyConnectedPerChannelOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

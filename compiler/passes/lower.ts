@@ -95,7 +95,7 @@ function computeLeadingPad(stride: number, dilation: number, inSize: number, fil
   return Math.floor(total / 2);
 }
 
-function perChannelMultipliers(
+export function perChannelMultipliers(
   ctx: LoweringContext,
   inputScale: number,
   filter: Tensor,
@@ -118,7 +118,7 @@ function perChannelMultipliers(
   return { multipliers, shifts };
 }
 
-function checkBias(ctx: LoweringContext, biasId: number, channels: number): void {
+export function checkBias(ctx: LoweringContext, biasId: number, channels: number): void {
   if (biasId < 0) return;
   const bias = ctx.graph.tensors[biasId];
   if (!bias) ctx.fail(`bias tensor ${biasId} does not exist`);
@@ -205,7 +205,10 @@ function lowerFullyConnected(ctx: LoweringContext): Layer {
   const fQ = ctx.int8(filter, 'filter');
   ctx.constantWeights(filter, 'filter');
   ctx.rank(filter, 2, 'filter');
-  if ((filter.quant?.scale.length ?? 0) > 1) ctx.fail('per-channel FULLY_CONNECTED weights are not supported yet');
+  // Per-channel weights go through their own module so the per-tensor kernels stay untouched.
+  if ((filter.quant?.scale.length ?? 0) > 1) {
+    return lowerModule(ctx, { kind: 'module', module: 'FULLY_CONNECTED', sourceIndex: op.sourceIndex, inputs: op.inputs, outputs: op.outputs, attrs: { activation: op.attrs.activation } });
+  }
   const [outDepth, accumDepth] = filter.shape as [number, number];
   const inputElements = elementCount(input.shape);
   if (inputElements % accumDepth !== 0) ctx.fail(`input '${input.name}' has ${inputElements} values, not a multiple of ${accumDepth}`);
