@@ -1,6 +1,7 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
 import { reduceOps } from './reduce.ts';
 import { reluOps } from './relu.ts';
@@ -16,6 +17,7 @@ const MODULES: readonly RegisteredOp[] = [
   resizeNearestOp,
   resizeBilinearOp,
   fullyConnectedPerChannelOp,
+  batchMatMulOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -66,3 +66,15 @@ export function countLeadingZeros32(x: number): number {
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
+
+/**
+ * TFLite MultiplyByQuantizedMultiplier for an int64 accumulator (the int16x8 kernels): the
+ * multiplier is first rounded to 16 bits, then one rounding shift. BigInt because x * multiplier
+ * reaches 2^62.
+ */
+export function multiplyByQuantizedMultiplierInt64(x: bigint, multiplier: number, shift: number): number {
+  const reduced = multiplier < 0x7fff0000 ? (multiplier + (1 << 15)) >> 16 : 0x7fff;
+  const totalShift = BigInt(15 - shift);
+  const round = 1n << (totalShift - 1n);
+  return Number((x * BigInt(reduced) + round) >> totalShift);
+}

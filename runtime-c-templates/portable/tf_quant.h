@@ -35,6 +35,15 @@ static inline int32_t tf_requantize(int32_t x, int32_t multiplier, int32_t shift
     return tf_rounding_divide_by_pot(tf_srdhm(tf_shift_left(x, left), multiplier), right);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (int16x8 kernels): the
+ * multiplier rounded to 16 bits, then a single rounding shift by 15 - shift. */
+static inline int32_t tf_requantize_s64(int64_t x, int32_t multiplier, int32_t shift) {
+    const int32_t reduced = multiplier < 0x7FFF0000 ? ((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+    const int total_shift = 15 - shift;
+    const int64_t round = (int64_t)1 << (total_shift - 1);
+    return (int32_t)((x * reduced + round) >> total_shift);
+}
+
 static inline int8_t tf_clamp_s8(int32_t x, int32_t lo, int32_t hi) {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
