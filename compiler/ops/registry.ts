@@ -8,6 +8,7 @@ import { reluOps } from './relu.ts';
 import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
+import { transposeConvOp } from './transpose_conv.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -18,6 +19,7 @@ const MODULES: readonly RegisteredOp[] = [
   resizeBilinearOp,
   fullyConnectedPerChannelOp,
   batchMatMulOp,
+  transposeConvOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

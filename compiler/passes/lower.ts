@@ -83,13 +83,13 @@ export class LoweringContext {
   }
 }
 
-function computeOutSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
+export function computeOutSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
   const effective = (filter - 1) * dilation + 1;
   return padding === 'same' ? Math.floor((inSize + stride - 1) / stride) : Math.floor((inSize + stride - effective) / stride);
 }
 
 /** TFLite ComputePaddingHeightWidth: the leading pad; any odd extra pixel goes to the trailing side. */
-function computeLeadingPad(stride: number, dilation: number, inSize: number, filter: number, outSize: number): number {
+export function computeLeadingPad(stride: number, dilation: number, inSize: number, filter: number, outSize: number): number {
   const effective = (filter - 1) * dilation + 1;
   const total = Math.max(0, (outSize - 1) * stride + effective - inSize);
   return Math.floor(total / 2);
