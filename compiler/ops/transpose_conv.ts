@@ -1,7 +1,9 @@
 // TRANSPOSE_CONV: int8 (int32 accumulator and bias) and int16x8 (int64 accumulator and bias), as
 // TFLite Micro's reference kernels: every input pixel scatters its products into an accumulator
 // per output element (the scratch), then each accumulator gets the bias and a per-channel
-// requantization. The output shape input must be a constant equal to the output tensor's shape.
+// requantization. A constant output shape input must equal the output tensor's shape; a runtime
+// one (the seanet integration models feed it as a model input) is not read, since the output's
+// static shape is what the arena is planned with, as in TFLite Micro, which cannot resize tensors.
 // The kernel's inner loop runs over input channels, contiguous in both the input and the filter.
 
 import { elementCount, type Tensor } from '../ir/graph.ts';
@@ -51,9 +53,9 @@ export const transposeConvOp = defineOp({
     r.rank(w, 'weights', 4);
     r.rank(x, 'input', 4);
     r.rank(y, 'output', 4);
+    if (shape.dtype !== 'int32' || shape.shape.join() !== '4') r.fail(`${r.label} output_shape ${tensorLabel(shape)} must be an int32 [4] tensor (it is ${shape.dtype} ${showShape(shape.shape)})`);
     const dims = constantInts(shape);
-    if (shape.dtype !== 'int32' || !dims) return r.fail(`${r.label} output_shape ${tensorLabel(shape)} must be a constant int32 tensor; tinyforge plans shapes at compile time`);
-    if (dims.join() !== y.shape.join()) r.fail(`${r.label} output_shape ${showShape(dims)} differs from the output ${tensorLabel(y)} shape ${showShape(y.shape)}`);
+    if (dims && dims.join() !== y.shape.join()) r.fail(`${r.label} output_shape ${showShape(dims)} differs from the output ${tensorLabel(y)} shape ${showShape(y.shape)}`);
     r.sameDim('weights output channels differ from the output channels', w.shape[0], y.shape[3]);
     r.sameDim('weights input channels differ from the input channels', w.shape[3], x.shape[3]);
     r.sameDim('output batch differs from input batch', y.shape[0], x.shape[0]);
@@ -127,6 +129,7 @@ export const transposeConvOp = defineOp({
       kernel,
       cFiles: ['portable/transpose_conv.h', `portable/${kernel}.c`],
       scratchBytes: accBytes * elementCount(y.shape),
+      inputs: [ctx.op.inputs[2] as number],
       macs: batches * inH * inW * kH * kW * inC * outC,
     };
   },
