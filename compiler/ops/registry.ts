@@ -3,7 +3,11 @@
 import type { RegisteredOp } from './op_module.ts';
 import { convS16Kernel } from './conv_s16.ts';
 import { poolS16Kernel } from './pool_s16.ts';
+import { batchMatMulOp } from './batch_matmul.ts';
+import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
+import { reduceOps } from './reduce.ts';
 import { reluOps } from './relu.ts';
+import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
 import { fillOp } from './fill.ts';
@@ -15,6 +19,7 @@ import { stridedSliceOp } from './strided_slice.ts';
 import { tileOp } from './tile.ts';
 import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
+import { transposeConvOp } from './transpose_conv.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -31,6 +36,12 @@ const MODULES: readonly RegisteredOp[] = [
   fillOp,
   tileOp,
   variableOps,
+  reduceOps,
+  resizeNearestOp,
+  resizeBilinearOp,
+  fullyConnectedPerChannelOp,
+  batchMatMulOp,
+  transposeConvOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -85,19 +85,19 @@ export class LoweringContext {
   }
 }
 
-function computeOutSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
+export function computeOutSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
   const effective = (filter - 1) * dilation + 1;
   return padding === 'same' ? Math.floor((inSize + stride - 1) / stride) : Math.floor((inSize + stride - effective) / stride);
 }
 
 /** TFLite ComputePaddingHeightWidth: the leading pad; any odd extra pixel goes to the trailing side. */
-function computeLeadingPad(stride: number, dilation: number, inSize: number, filter: number, outSize: number): number {
+export function computeLeadingPad(stride: number, dilation: number, inSize: number, filter: number, outSize: number): number {
   const effective = (filter - 1) * dilation + 1;
   const total = Math.max(0, (outSize - 1) * stride + effective - inSize);
   return Math.floor(total / 2);
 }
 
-function perChannelMultipliers(
+export function perChannelMultipliers(
   ctx: LoweringContext,
   inputScale: number,
   filter: Tensor,
@@ -120,7 +120,7 @@ function perChannelMultipliers(
   return { multipliers, shifts };
 }
 
-function checkBias(ctx: LoweringContext, biasId: number, channels: number, types: readonly string[] = ['int32']): void {
+export function checkBias(ctx: LoweringContext, biasId: number, channels: number, types: readonly string[] = ['int32']): void {
   if (biasId < 0) return;
   const bias = ctx.graph.tensors[biasId];
   if (!bias) ctx.fail(`bias tensor ${biasId} does not exist`);
@@ -226,7 +226,10 @@ function lowerFullyConnected(ctx: LoweringContext): Layer {
   const fQ = ctx.int8(filter, 'filter');
   ctx.constantWeights(filter, 'filter');
   ctx.rank(filter, 2, 'filter');
-  if ((filter.quant?.scale.length ?? 0) > 1) ctx.fail('per-channel FULLY_CONNECTED weights are not supported yet');
+  // Per-channel weights go through their own module so the per-tensor kernels stay untouched.
+  if ((filter.quant?.scale.length ?? 0) > 1) {
+    return lowerModule(ctx, { kind: 'module', module: 'FULLY_CONNECTED', sourceIndex: op.sourceIndex, inputs: op.inputs, outputs: op.outputs, attrs: { activation: op.attrs.activation } });
+  }
   const [outDepth, accumDepth] = filter.shape as [number, number];
   const inputElements = elementCount(input.shape);
   if (inputElements % accumDepth !== 0) ctx.fail(`input '${input.name}' has ${inputElements} values, not a multiple of ${accumDepth}`);

@@ -83,6 +83,12 @@ export const F = {
   PackOptions: { valuesCount: 0, axis: 1 },
   UnpackOptions: { num: 0, axis: 1 },
   SplitVOptions: { numSplits: 0 },
+  ReducerOptions: { keepDims: 0 },
+  // new_height / new_width (ids 0, 1) are deprecated: the size comes from the second input.
+  ResizeBilinearOptions: { alignCorners: 2, halfPixelCenters: 3 },
+  ResizeNearestNeighborOptions: { alignCorners: 0, halfPixelCenters: 1 },
+  TransposeConvOptions: { padding: 0, strideW: 1, strideH: 2, fusedActivation: 3, quantizedBiasType: 4 },
+  BatchMatMulOptions: { adjX: 0, adjY: 1, asymmetricQuantizeInputs: 2 },
 } as const;
 
 /** TensorType enum. */
@@ -157,6 +163,11 @@ export const BuiltinOptionsType = {
   UnpackOptions: 64,
   SplitVOptions: 79,
   QuantizeOptions: 89,
+  ResizeBilinearOptions: 15,
+  ReducerOptions: 27,
+  TransposeConvOptions: 49,
+  ResizeNearestNeighborOptions: 74,
+  BatchMatMulOptions: 101,
 } as const;
 
 /** The BuiltinOperator codes the frontend maps to IR ops. */

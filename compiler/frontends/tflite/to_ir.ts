@@ -75,6 +75,7 @@ const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
+// A module may also serve part of a built-in op (per-channel FULLY_CONNECTED), hence the Set.
 export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES, ...STATE_OPS])].sort();
 
 export const SUPPORT: SupportQuery = {
