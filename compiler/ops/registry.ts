@@ -1,14 +1,24 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { addSubOps } from './add_sub.ts';
+import { divOp } from './div.ts';
+import { maximumMinimumOps } from './maximum_minimum.ts';
+import { mulOp } from './mul.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
+import { squaredDifferenceOp } from './squared_difference.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
   reshapeViewOps,
   reluOps,
+  addSubOps,
+  mulOp,
+  maximumMinimumOps,
+  squaredDifferenceOp,
+  divOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

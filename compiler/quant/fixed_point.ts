@@ -66,3 +66,8 @@ export function countLeadingZeros32(x: number): number {
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
+
+/** TFLite CountLeadingSignBits for int32: redundant sign bits (31 for 0 and -1). */
+export function countLeadingSignBits(x: number): number {
+  return Math.clz32(x >= 0 ? x : ~x) - 1;
+}

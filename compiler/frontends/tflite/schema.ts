@@ -142,6 +142,8 @@ export const BuiltinOptionsType = {
   ReshapeOptions: 17,
   MulOptions: 21,
   PadOptions: 22,
+  SubOptions: 28,
+  DivOptions: 29,
   DequantizeOptions: 38,
   PadV2Options: 43,
   QuantizeOptions: 89,

@@ -73,7 +73,8 @@ const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
-export const SUPPORTED_OP_NAMES: readonly string[] = [...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES].sort();
+// ADD and MUL have both a builtin converter and a module (which lowers their broadcast and int16 forms).
+export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES])].sort();
 
 function isSupported(code: RawOperatorCode): boolean {
   return BUILTIN_CONVERTERS.has(code.builtinCode) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
