@@ -98,9 +98,11 @@ export function addSubRequantization(
   const real1 = f(scale1 / twiceMax);
   const real2 = f(scale2 / twiceMax);
   const realOut = f(twiceMax / f((1 << leftShift) * outputScale));
-  if (!(real1 > 0 && real2 > 0)) return `input scales ${scale1} and ${scale2} must both be positive`;
+  // Scales are float32: seven significant digits show them as the file has them.
+  const show = (x: number): number => Number(x.toPrecision(7));
+  if (!(real1 > 0 && real2 > 0)) return `input scales ${show(scale1)} and ${show(scale2)} must both be positive`;
   if (!(realOut > 0 && realOut < 1)) {
-    return `the output scale ${outputScale} is too small for inputs of scale ${Math.max(scale1, scale2)} (rescale factor ${realOut} must be below 1)`;
+    return `the output scale ${show(outputScale)} is too small for inputs of scale ${show(Math.max(scale1, scale2))} (rescale factor ${show(realOut)} must be below 1)`;
   }
   return { leftShift, input1: quantizeMultiplier(real1), input2: quantizeMultiplier(real2), output: quantizeMultiplier(realOut) };
 }
