@@ -173,3 +173,25 @@ describe('DIV where TFLite Micro asserts', () => {
     expect(actual.map((o) => Array.from(o[0] ?? []))).toEqual(expected.map((o) => Array.from(o)));
   });
 });
+
+describe('in place', () => {
+  it('writes a broadcast layer over its full-size input, with the same bytes in C as in the reference', async () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 4, 16], q(0.1, 2));
+    const bias = g.int8Constant('bias', [16], Array.from({ length: 16 }, (_, i) => i * 9 - 70), q(0.05, -3));
+    const y1 = g.tensor('y1', [1, 4, 16], q(0.12, 1));
+    const y2 = g.tensor('y2', [1, 4, 16], q(0.2, -4));
+    g.op(OP.SUB, [x, bias], [y1]);
+    g.op(OP.MUL, [bias, y1], [y2]);
+    const compiled = compileModel(load('in_place', g.build([x], [y2])));
+    expect(compiled.layers.map((l) => (l.kernel === 'module' ? l.inPlace : l.kernel))).toEqual([[0], [0]]);
+    // Without writing in place the input and the first output (64 bytes each) are live together.
+    expect(compiled.plan.inPlaceLayers).toContain(0);
+    expect(compiled.plan.arenaBytes).toBe(64);
+    const input = Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff);
+    const expected = runReference(compiled.model.graph, compiled.layers, [input]);
+    const mod = writeCModule(compiled, path.join(dir, 'in_place'));
+    const [actual] = await runCasesOnHost(mod, [[input]], { sanitize: true, workDir: dir });
+    expect(Array.from(actual?.[0] ?? [])).toEqual(Array.from(expected[0] ?? []));
+  });
+});

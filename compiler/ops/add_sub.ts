@@ -33,7 +33,7 @@ interface AddSubParams extends BinaryParams {
 
 /** TFLite Micro's ADD / SUB Prepare for every case but same-shape int8 ADD. */
 export function lowerAddSub(ctx: LoweringContext, kind: 'add' | 'sub', activation: Activation): ModuleLowering<AddSubParams> {
-  const { a, b, out, base } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
   const fixed = { sub: kind === 'sub' ? 1 : 0, leftShift: 0, input1Offset: 0, input2Offset: 0, input1Multiplier: 0, input1Shift: 0, input2Multiplier: 0, input2Shift: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0 };
   if (base.dtype === 'int32') {
     // TFLite Micro's int32 ADD ignores the fused activation; SUB applies it.
@@ -65,7 +65,7 @@ export function lowerAddSub(ctx: LoweringContext, kind: 'add' | 'sub', activatio
     actMax: act.max,
   };
   const t = typeSuffix(dtype);
-  return { params, kernel: `${kind}_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/add_sub.h', `portable/add_sub_${t}.c`] };
+  return { params, kernel: `${kind}_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/add_sub.h', `portable/add_sub_${t}.c`], inPlace };
 }
 
 export const addSubOps = defineOp({

@@ -28,6 +28,8 @@ export interface BinaryLowering {
   b: Tensor;
   out: Tensor;
   base: BinaryParams;
+  /** Activation inputs the output may overwrite (ModuleLowering.inPlace): those of the output's shape. */
+  inPlace: number[];
 }
 
 /** Reads a two-input, one-output operator; the fused activation comes from field 0 of `options` when given. */
@@ -69,12 +71,14 @@ export function lowerBinary(ctx: LoweringContext, types: readonly BinaryType[], 
   let activations = 0;
   const operand = (t: Tensor): Operand => (isConstant(t) ? { kind: 'constant', tensor: t.id } : { kind: 'activation', index: activations++ });
   const operands: [Operand, Operand] = [operand(a), operand(b)];
+  // An input of the output's size is read at the output's own index (the walker visits in order).
+  const inPlace = operands.flatMap((o, i) => (o.kind === 'activation' && elementCount((i === 0 ? a : b).shape) === elementCount(out.shape) ? [o.index] : []));
   if (dtype === 'int32') {
     // int32 element-wise ops are shape arithmetic in the models tinyforge sees; they are folded.
     if (activations > 0) ctx.fail(`int32 inputs are supported only when both are constants (the op is then computed at compile time)`);
     if (ctx.graph.outputs.includes(out.id)) ctx.fail(`int32 output '${out.name}' is a model output; tinyforge computes int32 element-wise ops only at compile time`);
   }
-  return { a, b, out, base: { dtype, plan, operands } };
+  return { a, b, out, base: { dtype, plan, operands }, inPlace };
 }
 
 /** TFLite's CalculateActivationRange for int32 outputs. */

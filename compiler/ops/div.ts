@@ -54,7 +54,7 @@ export const divOp = defineOp({
     return readBinary(r, { type: BuiltinOptionsType.DivOptions, name: 'DivOptions' });
   },
   lower(ctx, attrs) {
-    const { a, b, out, base } = lowerBinary(ctx, ['int8', 'int32'], 5);
+    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int32'], 5);
     const fixed = { input1Offset: 0, input2Offset: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0 };
     if (base.dtype === 'int32') {
       const act = int32ActivationRange(attrs.activation);
@@ -69,7 +69,7 @@ export const divOp = defineOp({
     if (m.shift > 23) ctx.fail(`the rescale factor ${q1.scale} / (${q2.scale} * ${qo.scale}) is too large for TFLite Micro's int8 DIV (at most 2^23)`);
     const act = activationRange(attrs.activation, qo.scale, qo.zeroPoint, 'int8');
     const params: DivParams = { ...base, input1Offset: -q1.zeroPoint, input2Offset: -q2.zeroPoint, outputMultiplier: m.multiplier, outputShift: m.shift, outputOffset: qo.zeroPoint, actMin: act.min, actMax: act.max };
-    return { params, kernel: 'div_s8', cFiles: ['portable/tf_broadcast.h', 'portable/tf_fixed_point.h', 'portable/div_s8.c'] };
+    return { params, kernel: 'div_s8', cFiles: ['portable/tf_broadcast.h', 'portable/tf_fixed_point.h', 'portable/div_s8.c'], inPlace };
   },
   run(p: DivParams, io) {
     if (p.dtype === 'int32') {

@@ -25,7 +25,7 @@ interface MulParams extends BinaryParams {
 
 /** TFLite Micro's MUL Prepare for every case but same-shape int8. */
 export function lowerMulModule(ctx: LoweringContext, activation: Activation): ModuleLowering<MulParams> {
-  const { a, b, out, base } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
   if (base.dtype === 'int32') {
     const act = int32ActivationRange(activation);
     const params = { ...base, input1Offset: 0, input2Offset: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0, actMin: act.min, actMax: act.max };
@@ -53,7 +53,7 @@ export function lowerMulModule(ctx: LoweringContext, activation: Activation): Mo
     actMax: act.max,
   };
   const t = typeSuffix(dtype);
-  return { params, kernel: `mul_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/mul_broadcast.h', `portable/mul_broadcast_${t}.c`], macs: elementCount(out.shape) };
+  return { params, kernel: `mul_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/mul_broadcast.h', `portable/mul_broadcast_${t}.c`], macs: elementCount(out.shape), inPlace };
 }
 
 export const mulOp = defineOp({

@@ -33,7 +33,7 @@ export const squaredDifferenceOp = defineOp({
     return {};
   },
   lower(ctx) {
-    const { a, b, out, base } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
     if (base.dtype === 'int32') return { params: { ...base, ...NO_REQUANT, actMin: -2147483648, actMax: 2147483647 }, kernel: 'squared_difference_s32', cFiles: [] };
     const dtype = base.dtype;
     const q1 = ctx.quant(a, 'input 1');
@@ -70,7 +70,7 @@ export const squaredDifferenceOp = defineOp({
       actMax: range.max,
     };
     const t = typeSuffix(dtype);
-    return { params, kernel: `squared_difference_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/squared_difference.h', `portable/squared_difference_${t}.c`] };
+    return { params, kernel: `squared_difference_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/squared_difference.h', `portable/squared_difference_${t}.c`], inPlace };
   },
   run(p: SquaredDifferenceParams, io) {
     if (p.dtype === 'int32') {

@@ -584,6 +584,7 @@ function moduleLayer(ctx: LoweringContext, module: string, r: ModuleLowering<obj
     params: r.params,
     cFiles: r.cFiles,
     scratchBytes: r.scratchBytes ?? 0,
+    ...(r.inPlace && r.inPlace.length > 0 ? { inPlace: r.inPlace } : {}),
   };
 }
 
