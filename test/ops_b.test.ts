@@ -97,16 +97,16 @@ describe('broadcast planner', () => {
 
 describe('lowering', () => {
   const q8 = q(0.1, -5);
-  it('keeps same-shape int8 ADD / MUL on the builtin kernels and sends the rest to the modules', () => {
+  it('keeps same-shape int8 ADD / MUL on the builtin kernels and sends the rest to the modules (named by their C kernel)', () => {
     const kernels = (bytes: Uint8Array): string[] => compileModel(load('m', bytes)).layers.map((l) => (l.kernel === 'module' ? `${l.module}:${l.displayKernel}` : l.kernel));
     expect(kernels(binaryModel(OP.ADD, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }))).toEqual(['add_s8']);
     expect(kernels(binaryModel(OP.MUL, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }))).toEqual(['mul_s8']);
-    expect(kernels(binaryModel(OP.ADD, { shape: [2, 8], quant: q8 }, { shape: [8], quant: q8 }, { shape: [2, 8], quant: q8 }))).toEqual(['ADD:add_s8']);
-    expect(kernels(binaryModel(OP.SUB, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }))).toEqual(['SUB:sub_s8']);
+    expect(kernels(binaryModel(OP.ADD, { shape: [2, 8], quant: q8 }, { shape: [8], quant: q8 }, { shape: [2, 8], quant: q8 }))).toEqual(['ADD:add_sub_s8']);
+    expect(kernels(binaryModel(OP.SUB, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }, { shape: [1, 8], quant: q8 }))).toEqual(['SUB:add_sub_s8']);
     const q16 = q(0.001, 0);
     const i16 = { quant: q16, type: TensorType.INT16 };
-    expect(kernels(binaryModel(OP.MUL, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['MUL:mul_s16']);
-    expect(kernels(binaryModel(OP.ADD, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['ADD:add_s16']);
+    expect(kernels(binaryModel(OP.MUL, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['MUL:mul_broadcast_s16']);
+    expect(kernels(binaryModel(OP.ADD, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['ADD:add_sub_s16']);
   });
 
   it('refuses what TFLite Micro rejects or tinyforge does not support, in one line', () => {

@@ -65,7 +65,7 @@ export function lowerAddSub(ctx: LoweringContext, kind: 'add' | 'sub', activatio
     actMax: act.max,
   };
   const t = typeSuffix(dtype);
-  return { params, kernel: `${kind}_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/add_sub.h', `portable/add_sub_${t}.c`], inPlace };
+  return { params, kernel: `add_sub_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/add_sub.h', `portable/add_sub_${t}.c`], inPlace };
 }
 
 export const addSubOps = defineOp({

@@ -35,7 +35,7 @@ export const maximumMinimumOps = defineOp({
     const params: MaximumMinimumParams = { ...base, max: op.module === 'MAXIMUM' ? 1 : 0 };
     if (base.dtype === 'int32') return { params, kernel: `${kind}_s32`, cFiles: [] };
     const t = typeSuffix(base.dtype);
-    return { params, kernel: `${kind}_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/maximum_minimum.h', `portable/maximum_minimum_${t}.c`], inPlace };
+    return { params, kernel: `maximum_minimum_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/maximum_minimum.h', `portable/maximum_minimum_${t}.c`], inPlace };
   },
   run(p: MaximumMinimumParams, io) {
     runBinary(p, io, p.max ? (x, y) => Math.max(x, y) : (x, y) => Math.min(x, y));

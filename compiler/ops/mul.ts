@@ -53,7 +53,7 @@ export function lowerMulModule(ctx: LoweringContext, activation: Activation): Mo
     actMax: act.max,
   };
   const t = typeSuffix(dtype);
-  return { params, kernel: `mul_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/mul_broadcast.h', `portable/mul_broadcast_${t}.c`], macs: elementCount(out.shape), inPlace };
+  return { params, kernel: `mul_broadcast_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/mul_broadcast.h', `portable/mul_broadcast_${t}.c`], macs: elementCount(out.shape), inPlace };
 }
 
 export const mulOp = defineOp({
