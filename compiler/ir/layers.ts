@@ -177,6 +177,8 @@ export interface ModuleLayer extends LayerBase<'module'> {
   /** C source files (relative to runtime-c-templates/) this layer's call needs. */
   cFiles: readonly string[];
   scratchBytes: number;
+  /** Positions in `inputs` the output may overwrite element by element (ModuleLowering.inPlace). */
+  inPlace?: readonly number[];
 }
 
 export type Layer =

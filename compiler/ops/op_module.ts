@@ -71,6 +71,12 @@ export interface ModuleLowering<P> {
   outputs?: readonly number[];
   macs?: number;
   scratchBytes?: number;
+  /**
+   * Positions in the activation inputs whose buffer the output may overwrite: the kernel reads
+   * element i of that input (of the output's element size) before it writes output element i, and
+   * never reads it again.
+   */
+  inPlace?: readonly number[];
 }
 
 export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {

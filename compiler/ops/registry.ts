@@ -6,6 +6,10 @@ import { poolS16Kernel } from './pool_s16.ts';
 import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
 import { reduceOps } from './reduce.ts';
+import { addSubOps } from './add_sub.ts';
+import { divOp } from './div.ts';
+import { maximumMinimumOps } from './maximum_minimum.ts';
+import { mulOp } from './mul.ts';
 import { reluOps } from './relu.ts';
 import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
 import { reshapeViewOps } from './reshape_views.ts';
@@ -20,6 +24,7 @@ import { tileOp } from './tile.ts';
 import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
+import { squaredDifferenceOp } from './squared_difference.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -42,6 +47,11 @@ const MODULES: readonly RegisteredOp[] = [
   fullyConnectedPerChannelOp,
   batchMatMulOp,
   transposeConvOp,
+  addSubOps,
+  mulOp,
+  maximumMinimumOps,
+  squaredDifferenceOp,
+  divOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -10,11 +10,11 @@ import { constantData, tensorData } from '../reference/run_reference.ts';
 import { lowerOp } from './lower.ts';
 
 function foldOne(graph: Graph, op: Op): Uint8Array[] | undefined {
-  if (op.kind !== 'module') return undefined;
+  // Builtin ADD / MUL lower to op modules when they are not int8 same-shape (e.g. int32 shape arithmetic).
+  if (op.kind !== 'module' && op.kind !== 'add' && op.kind !== 'mul') return undefined;
   // A write to state (ASSIGN_VARIABLE of a constant) must happen on every invoke.
   if (op.outputs.some((id) => graph.tensors[id]?.state)) return undefined;
-  const m = requireModule(op.module);
-  const fromShapes = m.foldFromShapes?.(graph, op);
+  const fromShapes = op.kind === 'module' ? requireModule(op.module).foldFromShapes?.(graph, op) : undefined;
   if (fromShapes) return [fromShapes];
   const allConstant = op.inputs.every((id) => id < 0 || graph.tensors[id]?.data !== undefined);
   if (!allConstant || op.inputs.length === 0) return undefined;
@@ -33,7 +33,7 @@ function foldOne(graph: Graph, op: Op): Uint8Array[] | undefined {
     inputCount: inputs.length,
     outputCount: outputs.length,
   };
-  m.run(layer.params, io);
+  requireModule(layer.module).run(layer.params, io);
   return outputs;
 }
 

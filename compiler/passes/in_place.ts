@@ -64,6 +64,8 @@ function candidate(layer: number, l: Layer, graph: Graph): InPlaceCandidate[] {
     case 'softmax_s8':
     case 'requantize_s8':
       return bytesPerElement(graph, input) === bytesPerElement(graph, output) ? [{ layer, input, output, gap: 0 }] : [];
+    case 'module':
+      return (l.inPlace ?? []).map((i) => ({ layer, input: l.inputs[i] as number, output, gap: 0 }));
     case 'pad_s8':
     case 'concatenation_s8':
       // Never in place: the output is larger than any one input and interleaves fill bytes (or the

@@ -3,10 +3,12 @@
 
 import { TinyforgeError } from '../errors.ts';
 import { DTYPE_BYTES, elementCount, isConstant, type Graph, type ModuleOp, type Op, type Padding, type Tensor } from '../ir/graph.ts';
-import { isModuleLowering } from '../ops/op_module.ts';
+import { lowerAddSub } from '../ops/add_sub.ts';
+import { lowerMulModule } from '../ops/mul.ts';
+import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
-import { activationRange, activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
@@ -306,29 +308,33 @@ function lowerPool(ctx: LoweringContext): Layer {
   return op.kind === 'average_pool2d' ? { kernel: 'avg_pool_s8', ...base, ...fields } : { kernel: 'max_pool_s8', ...base, ...fields };
 }
 
-function sameShapeBinary(ctx: LoweringContext): { a: Tensor; b: Tensor; out: Tensor; size: number } {
+/**
+ * The operands of a same-shape int8 ADD or MUL, which the builtin add_s8 / mul_s8 kernels take
+ * (fast, Helium, in place); undefined when the op broadcasts or is not int8 throughout, which the
+ * ADD / MUL op modules lower.
+ */
+function sameShapeInt8(ctx: LoweringContext): { a: Tensor; b: Tensor; out: Tensor; size: number } | undefined {
   const a = ctx.tensor(0);
   const b = ctx.tensor(1);
   const out = ctx.tensor(0, 'output');
   const size = elementCount(out.shape);
-  if (elementCount(a.shape) !== size || elementCount(b.shape) !== size) {
-    ctx.fail(`broadcasting [${a.shape}] with [${b.shape}] is not supported yet; inputs must have the output's shape`);
-  }
+  if (elementCount(a.shape) !== size || elementCount(b.shape) !== size) return undefined;
+  if (a.dtype !== 'int8' || b.dtype !== 'int8' || out.dtype !== 'int8') return undefined;
   return { a, b, out, size };
 }
 
 function lowerAdd(ctx: LoweringContext): Layer {
   const op = ctx.op;
   if (op.kind !== 'add') ctx.fail('internal: not add');
-  const { a, b, out, size } = sameShapeBinary(ctx);
+  const same = sameShapeInt8(ctx);
+  if (!same) return moduleLayer(ctx, 'ADD', lowerAddSub(ctx, 'add', op.attrs.activation));
+  const { a, b, out, size } = same;
   const aQ = ctx.int8(a, 'input 1');
   const bQ = ctx.int8(b, 'input 2');
   const oQ = ctx.int8(out, 'output');
-  const leftShift = 20;
-  const twiceMaxInputScale = 2 * Math.max(aQ.scale, bQ.scale);
-  const q1 = quantizeMultiplier(aQ.scale / twiceMaxInputScale);
-  const q2 = quantizeMultiplier(bQ.scale / twiceMaxInputScale);
-  const qo = quantizeMultiplier(twiceMaxInputScale / ((1 << leftShift) * oQ.scale));
+  const rq = addSubRequantization(aQ.scale, bQ.scale, oQ.scale, 'int8', 'double');
+  if (typeof rq === 'string') ctx.fail(rq);
+  const { leftShift, input1: q1, input2: q2, output: qo } = rq;
   const act = activationRangeInt8(op.attrs.activation, oQ.scale, oQ.zeroPoint);
   return {
     kernel: 'add_s8',
@@ -355,7 +361,9 @@ function lowerAdd(ctx: LoweringContext): Layer {
 function lowerMul(ctx: LoweringContext): Layer {
   const op = ctx.op;
   if (op.kind !== 'mul') ctx.fail('internal: not mul');
-  const { a, b, out, size } = sameShapeBinary(ctx);
+  const same = sameShapeInt8(ctx);
+  if (!same) return moduleLayer(ctx, 'MUL', lowerMulModule(ctx, op.attrs.activation));
+  const { a, b, out, size } = same;
   const aQ = ctx.int8(a, 'input 1');
   const bQ = ctx.int8(b, 'input 2');
   const oQ = ctx.int8(out, 'output');
@@ -614,12 +622,17 @@ export function lowerOp(graph: Graph, op: Op): Layer {
 /** An op module's lowering; activation inputs default to the op's non-constant inputs, in order. */
 function lowerModule(ctx: LoweringContext, op: ModuleOp): Layer {
   const r = requireModule(op.module).lower(ctx, op);
-  if (!isModuleLowering(r)) return r;
+  return isModuleLowering(r) ? moduleLayer(ctx, op.module, r) : r;
+}
+
+/** The layer of module `module`'s lowering `r` of the context's op (a module op, or a builtin ADD / MUL the module lowers). */
+function moduleLayer(ctx: LoweringContext, module: string, r: ModuleLowering<object>): Layer {
+  const op = ctx.op;
   const activations = op.inputs.filter((id) => id >= 0 && !isConstant(ctx.graph.tensors[id] as Tensor));
   return {
     kernel: 'module',
-    module: op.module,
-    displayKernel: r.kernel ?? op.module.toLowerCase(),
+    module,
+    displayKernel: r.kernel ?? module.toLowerCase(),
     sourceIndex: op.sourceIndex,
     inputs: [...(r.inputs ?? activations)],
     outputs: [...(r.outputs ?? op.outputs)],
@@ -627,6 +640,7 @@ function lowerModule(ctx: LoweringContext, op: ModuleOp): Layer {
     params: r.params,
     cFiles: r.cFiles,
     scratchBytes: r.scratchBytes ?? 0,
+    ...(r.inPlace && r.inPlace.length > 0 ? { inPlace: r.inPlace } : {}),
   };
 }
 

@@ -78,3 +78,8 @@ export function multiplyByQuantizedMultiplierInt64(x: number | bigint, multiplie
   const result = (BigInt(x) * BigInt(reduced) + (1n << (totalShift - 1n))) >> totalShift;
   return Number(BigInt.asIntN(32, result));
 }
+
+/** TFLite CountLeadingSignBits for int32: redundant sign bits (31 for 0 and -1). */
+export function countLeadingSignBits(x: number): number {
+  return Math.clz32(x >= 0 ? x : ~x) - 1;
+}

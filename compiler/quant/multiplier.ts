@@ -68,3 +68,41 @@ export function activationRange(activation: Activation, scale: number, zeroPoint
       return { min: Math.max(qmin, quantize(-1)), max: Math.min(qmax, quantize(1)) };
   }
 }
+
+/** The requantization of TFLite's quantized ADD / SUB (and, with its own shift, SQUARED_DIFFERENCE). */
+export interface AddSubRequantization {
+  /** Inputs are shifted left by this many bits before rescaling, to keep precision. */
+  leftShift: number;
+  input1: QuantizedMultiplier;
+  input2: QuantizedMultiplier;
+  output: QuantizedMultiplier;
+}
+
+/**
+ * TFLite Micro's ADD / SUB Prepare: both inputs are rescaled to twice the larger input scale after
+ * a left shift of 20 bits (int8) or 15 bits (int16, where 65535 << 15 still fits in 32 bits), and
+ * the sum is rescaled to the output. ADD computes the ratios in double, SUB divides the float32
+ * scales in float32 first (`precision`). Returns a message instead when TFLite Micro's
+ * QuantizeMultiplierSmallerThanOneExp would abort (a ratio not below one).
+ */
+export function addSubRequantization(
+  scale1: number,
+  scale2: number,
+  outputScale: number,
+  dtype: 'int8' | 'int16',
+  precision: 'double' | 'float32',
+): AddSubRequantization | string {
+  const leftShift = dtype === 'int16' ? 15 : 20;
+  const f = precision === 'float32' ? Math.fround : (x: number): number => x;
+  const twiceMax = f(2 * Math.max(scale1, scale2));
+  const real1 = f(scale1 / twiceMax);
+  const real2 = f(scale2 / twiceMax);
+  const realOut = f(twiceMax / f((1 << leftShift) * outputScale));
+  // Scales are float32: seven significant digits show them as the file has them.
+  const show = (x: number): number => Number(x.toPrecision(7));
+  if (!(real1 > 0 && real2 > 0)) return `input scales ${show(scale1)} and ${show(scale2)} must both be positive`;
+  if (!(realOut > 0 && realOut < 1)) {
+    return `the output scale ${show(outputScale)} is too small for inputs of scale ${show(Math.max(scale1, scale2))} (rescale factor ${show(realOut)} must be below 1)`;
+  }
+  return { leftShift, input1: quantizeMultiplier(real1), input2: quantizeMultiplier(real2), output: quantizeMultiplier(realOut) };
+}

@@ -157,6 +157,8 @@ export const BuiltinOptionsType = {
   GatherOptions: 23,
   StridedSliceOptions: 32,
   SplitOptions: 35,
+  SubOptions: 28,
+  DivOptions: 29,
   DequantizeOptions: 38,
   PadV2Options: 43,
   PackOptions: 59,

@@ -1,0 +1,14 @@
+/* tinyforge portable kernel: SQUARED_DIFFERENCE with broadcasting, int8. */
+#include "squared_difference.h"
+
+static void tf_squared_difference_row_s8(const void *params, const void *in1, int32_t step1, const void *in2, int32_t step2, void *out, int32_t n) {
+    const tf_squared_difference_params *p = (const tf_squared_difference_params *)params;
+    const int8_t *a = (const int8_t *)in1;
+    const int8_t *b = (const int8_t *)in2;
+    int8_t *o = (int8_t *)out;
+    for (int32_t i = 0; i < n; ++i) o[i] = (int8_t)tf_squared_difference_one(p, a[i * step1], b[i * step2]);
+}
+
+static void tf_squared_difference_s8(const tf_squared_difference_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    tf_broadcast_rows(&p->shape, 1, input1, input2, output, p, tf_squared_difference_row_s8);
+}

@@ -1,0 +1,56 @@
+/* tinyforge: gemmlowp fixed-point helpers on raw int32 values (a FixedPoint<int32, I> is its raw
+ * integer with 31 - I fractional bits), shared by the kernels that need TFLite's reciprocal. */
+#ifndef TF_FIXED_POINT_H
+#define TF_FIXED_POINT_H
+#include "tf_quant.h"
+
+/* Saturating multiply by 2^exponent (exponent > 0) or rounding divide (exponent < 0). */
+static inline int32_t tf_fx_mul_pot(int32_t x, int exponent) {
+    if (exponent < 0) return tf_rounding_divide_by_pot(x, -exponent);
+    if (exponent == 0) return x;
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
+    if (x > threshold) return INT32_MAX;
+    if (x < -threshold) return INT32_MIN;
+    return tf_shift_left(x, exponent);
+}
+
+/* Wrapping add / subtract, as gemmlowp's raw operators. */
+static inline int32_t tf_fx_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static inline int32_t tf_fx_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+
+/* 1 / (1 + x) for x in [0, 1), Q0.31 in and out (Newton-Raphson). */
+static inline int32_t tf_one_over_one_plus_x(int32_t a) {
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = tf_fx_add(1515870810, tf_srdhm(half_denominator, -1010580540)); /* 48/17 - 32/17 d, Q2.29 */
+    for (int i = 0; i < 3; ++i) {
+        const int32_t one_minus = tf_fx_sub(1 << 29, tf_srdhm(half_denominator, x));
+        x = tf_fx_add(x, tf_fx_mul_pot(tf_srdhm(x, one_minus), 2));
+    }
+    return tf_fx_mul_pot(x, 1);
+}
+
+static inline int tf_clz32(uint32_t x) {
+    int n = 0;
+    if (x == 0) return 32;
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+}
+
+/* TFLite CountLeadingSignBits: redundant sign bits of x (31 for 0 and -1). */
+static inline int tf_count_leading_sign_bits(int32_t x) {
+    return tf_clz32(x >= 0 ? (uint32_t)x : ~(uint32_t)x) - 1;
+}
+
+/* TFLite GetReciprocal: 1 / x for x > 0 with x_integer_digits integer bits, as a Q0.31 value
+ * scaled by 2^-bits_over_unit. */
+static inline int32_t tf_get_reciprocal(int32_t x, int x_integer_digits, int *bits_over_unit) {
+    const int headroom_plus_one = tf_clz32((uint32_t)x);
+    *bits_over_unit = x_integer_digits - headroom_plus_one;
+    const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
+    return tf_one_over_one_plus_x(shifted_minus_one);
+}
+#endif
