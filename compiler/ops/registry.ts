@@ -1,6 +1,7 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { logisticTanhOps } from './logistic_tanh.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { shapeOp } from './shape.ts';
@@ -9,6 +10,7 @@ const MODULES: readonly RegisteredOp[] = [
   shapeOp,
   reshapeViewOps,
   reluOps,
+  logisticTanhOps,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -1,70 +1,9 @@
 /* tinyforge portable kernel: int8 softmax with gemmlowp fixed-point exp and reciprocal (TFLite reference Softmax). */
-#include "tf_quant.h"
+#include "tf_fixedpoint.h"
 
 typedef struct {
     int32_t outer, depth, input_multiplier, input_left_shift, diff_min;
 } tf_softmax_s8_params;
-
-/* Saturating multiply by 2^exponent (exponent > 0) or rounding divide (exponent < 0). */
-static int32_t tf_fx_mul_pot(int32_t x, int exponent) {
-    if (exponent < 0) return tf_rounding_divide_by_pot(x, -exponent);
-    if (exponent == 0) return x;
-    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - exponent)) - 1);
-    if (x > threshold) return INT32_MAX;
-    if (x < -threshold) return INT32_MIN;
-    return tf_shift_left(x, exponent);
-}
-
-static int32_t tf_fx_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
-static int32_t tf_fx_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
-
-/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
-static int32_t tf_exp_quarter_interval(int32_t a) {
-    const int32_t constant_term = 1895147668; /* exp(-1/8) */
-    const int32_t one_third = 715827883;
-    const int32_t x = tf_fx_add(a, 1 << 28);
-    const int32_t x2 = tf_srdhm(x, x);
-    const int32_t x3 = tf_srdhm(x2, x);
-    const int32_t x4 = tf_srdhm(x2, x2);
-    const int32_t x4_over_4 = tf_fx_mul_pot(x4, -2);
-    const int32_t poly = tf_fx_mul_pot(tf_fx_add(tf_srdhm(tf_fx_add(x4_over_4, x3), one_third), x2), -1);
-    return tf_fx_add(constant_term, tf_srdhm(constant_term, tf_fx_add(x, poly)));
-}
-
-/* exp(a) for a <= 0 in Q5.26; result in Q0.31. */
-static int32_t tf_exp_on_negative_values_q5(int32_t a) {
-    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
-    const int32_t one_quarter = 1 << 24;
-    const int32_t a_mod = tf_fx_sub(a & (one_quarter - 1), one_quarter);
-    int32_t result = tf_exp_quarter_interval(tf_fx_mul_pot(a_mod, 5));
-    const int32_t remainder = tf_fx_sub(a_mod, a);
-    for (int i = 0; i < 7; ++i) {
-        if (remainder & (1 << (24 + i))) result = tf_srdhm(result, barrel[i]);
-    }
-    return a == 0 ? INT32_MAX : result;
-}
-
-/* 1 / (1 + x) for x in [0, 1), Q0.31 in and out (Newton-Raphson). */
-static int32_t tf_one_over_one_plus_x(int32_t a) {
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
-    int32_t x = tf_fx_add(1515870810, tf_srdhm(half_denominator, -1010580540)); /* 48/17 - 32/17 d, Q2.29 */
-    for (int i = 0; i < 3; ++i) {
-        const int32_t one_minus = tf_fx_sub(1 << 29, tf_srdhm(half_denominator, x));
-        x = tf_fx_add(x, tf_fx_mul_pot(tf_srdhm(x, one_minus), 2));
-    }
-    return tf_fx_mul_pot(x, 1);
-}
-
-static int tf_clz32(uint32_t x) {
-    int n = 0;
-    if (x == 0) return 32;
-    while (!(x & 0x80000000u)) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
 
 static void tf_softmax_s8(const tf_softmax_s8_params *p, const int8_t *input, int8_t *output) {
     for (int row = 0; row < p->outer; ++row) {
