@@ -1,6 +1,8 @@
 // The table of op modules: each TFLite builtin implemented in compiler/ops/ is listed here once.
 
 import type { RegisteredOp } from './op_module.ts';
+import { hardSwishOp } from './hard_swish.ts';
+import { leakyReluOp } from './leaky_relu.ts';
 import { logisticTanhOps } from './logistic_tanh.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
@@ -11,6 +13,8 @@ const MODULES: readonly RegisteredOp[] = [
   reshapeViewOps,
   reluOps,
   logisticTanhOps,
+  hardSwishOp,
+  leakyReluOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

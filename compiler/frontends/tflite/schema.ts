@@ -73,6 +73,7 @@ export const F = {
     quantizedBiasType: 4,
   },
   SoftmaxOptions: { beta: 0 },
+  LeakyReluOptions: { alpha: 0 },
   AddOptions: { fusedActivation: 0, potScaleInt16: 1 },
   MulOptions: { fusedActivation: 0 },
   ReshapeOptions: { newShape: 0 },
@@ -144,6 +145,7 @@ export const BuiltinOptionsType = {
   PadOptions: 22,
   DequantizeOptions: 38,
   PadV2Options: 43,
+  LeakyReluOptions: 75,
   QuantizeOptions: 89,
 } as const;
 
