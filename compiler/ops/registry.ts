@@ -6,6 +6,7 @@ import { leakyReluOp } from './leaky_relu.ts';
 import { logisticTanhOps } from './logistic_tanh.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
+import { rsqrtOp } from './rsqrt.ts';
 import { shapeOp } from './shape.ts';
 
 const MODULES: readonly RegisteredOp[] = [
@@ -15,6 +16,7 @@ const MODULES: readonly RegisteredOp[] = [
   logisticTanhOps,
   hardSwishOp,
   leakyReluOp,
+  rsqrtOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
