@@ -4,6 +4,7 @@ import type { RegisteredOp } from './op_module.ts';
 import { hardSwishOp } from './hard_swish.ts';
 import { leakyReluOp } from './leaky_relu.ts';
 import { logisticTanhOps } from './logistic_tanh.ts';
+import { preluOp } from './prelu.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { rsqrtOp } from './rsqrt.ts';
@@ -17,6 +18,7 @@ const MODULES: readonly RegisteredOp[] = [
   hardSwishOp,
   leakyReluOp,
   rsqrtOp,
+  preluOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
