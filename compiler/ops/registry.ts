@@ -5,6 +5,7 @@ import { hardSwishOp } from './hard_swish.ts';
 import { leakyReluOp } from './leaky_relu.ts';
 import { logisticTanhOps } from './logistic_tanh.ts';
 import { preluOp } from './prelu.ts';
+import { quantizeOps } from './quantize.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { rsqrtOp } from './rsqrt.ts';
@@ -19,6 +20,7 @@ const MODULES: readonly RegisteredOp[] = [
   leakyReluOp,
   rsqrtOp,
   preluOp,
+  quantizeOps,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -500,10 +500,16 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   };
 }
 
+/** The same op handed to its op module (for type combinations the builtin int8 kernels do not cover). */
+function asModuleOp(op: Op, module: string): ModuleOp {
+  return { kind: 'module', module, sourceIndex: op.sourceIndex, inputs: op.inputs, outputs: op.outputs, attrs: { ...op.attrs } };
+}
+
 function lowerQuantize(ctx: LoweringContext): Layer {
   const op = ctx.op;
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (output.dtype !== 'int8' || (input.dtype !== 'float32' && input.dtype !== 'int8')) return lowerModule(ctx, asModuleOp(op, 'QUANTIZE'));
   const oQ = ctx.int8(output, 'output');
   const size = elementCount(output.shape);
   const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, macs: 0 };
@@ -517,6 +523,7 @@ function lowerDequantize(ctx: LoweringContext): Layer {
   const op = ctx.op;
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (input.dtype !== 'int8') return lowerModule(ctx, asModuleOp(op, 'DEQUANTIZE'));
   const iQ = ctx.int8(input, 'input');
   if (output.dtype !== 'float32') ctx.fail(`output '${output.name}' is ${output.dtype}; DEQUANTIZE produces float32`);
   const size = elementCount(output.shape);

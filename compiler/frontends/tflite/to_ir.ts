@@ -73,7 +73,8 @@ const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
-export const SUPPORTED_OP_NAMES: readonly string[] = [...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES].sort();
+// A builtin may be both (QUANTIZE: the int8 kernels here, other types in its op module): listed once.
+export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES])].sort();
 
 function isSupported(code: RawOperatorCode): boolean {
   return BUILTIN_CONVERTERS.has(code.builtinCode) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
