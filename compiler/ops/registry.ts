@@ -9,6 +9,7 @@ import { quantizeOps } from './quantize.ts';
 import { reluOps } from './relu.ts';
 import { reshapeViewOps } from './reshape_views.ts';
 import { rsqrtOp } from './rsqrt.ts';
+import { softmaxOp } from './softmax.ts';
 import { shapeOp } from './shape.ts';
 
 const MODULES: readonly RegisteredOp[] = [
@@ -21,6 +22,7 @@ const MODULES: readonly RegisteredOp[] = [
   rsqrtOp,
   preluOp,
   quantizeOps,
+  softmaxOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

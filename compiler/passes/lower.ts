@@ -6,7 +6,7 @@ import { DTYPE_BYTES, elementCount, isConstant, type Graph, type ModuleOp, type 
 import { isModuleLowering } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
-import { activationRangeInt8, quantizeMultiplier } from '../quant/multiplier.ts';
+import { activationRangeInt8, quantizeMultiplier, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
@@ -351,18 +351,15 @@ function lowerSoftmax(ctx: LoweringContext): Layer {
   if (op.kind !== 'softmax') ctx.fail('internal: not softmax');
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (input.dtype !== 'int8' || output.dtype !== 'int8') return lowerModule(ctx, asModuleOp(op, 'SOFTMAX'));
   const inQ = ctx.int8(input, 'input');
   const outQ = ctx.int8(output, 'output');
   if (outQ.scale !== 1 / 256 || outQ.zeroPoint !== -128) ctx.fail('int8 softmax output must have scale 1/256 and zero point -128');
   const depth = input.shape[input.shape.length - 1] ?? 1;
   const outer = elementCount(input.shape) / depth;
-  // TFLite PreprocessSoftmaxScaling with 5 integer bits for the scaled difference.
-  const scaledDiffIntegerBits = 5;
-  const real = Math.min(op.attrs.beta * inQ.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
-  const q = quantizeMultiplier(real);
-  if (q.shift < 0) ctx.fail(`input scale ${inQ.scale} is too small for the int8 softmax`);
-  // CalculateInputRadius: the most negative difference that still contributes.
-  const maxInputRescaled = ((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** q.shift;
+  // 5 integer bits for the scaled difference, as TFLite's int8 softmax.
+  const scaling = softmaxInt8Scaling(op.attrs.beta, inQ.scale, 5);
+  if (!scaling) return ctx.fail(`input scale ${inQ.scale} is too small for the int8 softmax`);
   return {
     kernel: 'softmax_s8',
     sourceIndex: op.sourceIndex,
@@ -370,9 +367,9 @@ function lowerSoftmax(ctx: LoweringContext): Layer {
     outputs: [op.outputs[0] as number],
     outer,
     depth,
-    inputMultiplier: q.multiplier,
-    inputLeftShift: q.shift,
-    diffMin: -Math.floor(maxInputRescaled),
+    inputMultiplier: scaling.multiplier,
+    inputLeftShift: scaling.leftShift,
+    diffMin: scaling.diffMin,
     macs: 0,
   };
 }

@@ -88,3 +88,16 @@ export function frexpMultiplier(real: number): QuantizedMultiplier {
   const { mantissa, exponent } = frexp(real);
   return { multiplier: roundHalfAwayFromZero(mantissa * 2147483648), shift: exponent };
 }
+
+/**
+ * TFLite PreprocessSoftmaxScaling + CalculateInputRadius for the int8-input softmax: beta times
+ * the input scale as a multiplier greater than one for a Q(integerBits) scaled difference, and the
+ * most negative input difference that still contributes (`diffMin`). Undefined when the scale is
+ * too small for a non-negative shift.
+ */
+export function softmaxInt8Scaling(beta: number, inputScale: number, integerBits: number): { multiplier: number; leftShift: number; diffMin: number } | undefined {
+  const real = Math.min(beta * inputScale * 2 ** (31 - integerBits), 2 ** 31 - 1);
+  const q = quantizeMultiplier(real);
+  if (q.shift < 0) return undefined;
+  return { multiplier: q.multiplier, leftShift: q.shift, diffMin: -calculateInputRadius(integerBits, q.shift) };
+}
