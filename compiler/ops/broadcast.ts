@@ -8,8 +8,7 @@ export function extendShape(shape: readonly number[], rank: number): number[] {
 
 /**
  * Element strides of an operand of `shape` walked over `outShape` (both extended to `rank`):
- * 0 on a dimension where the operand has extent 1 and the output does not. Undefined when the
- * shapes do not broadcast.
+ * 0 on every dimension where the operand has extent 1. Undefined when the shapes do not broadcast.
  */
 export function broadcastStrides(shape: readonly number[], outShape: readonly number[], rank: number): number[] | undefined {
   const s = extendShape(shape, rank);
@@ -19,7 +18,8 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   for (let d = rank - 1; d >= 0; d--) {
     const extent = s[d] as number;
     if (extent !== o[d] && extent !== 1) return undefined;
-    strides[d] = extent === 1 && o[d] !== 1 ? 0 : stride;
+    // An extent of 1 is only ever read at index 0, broadcast or not.
+    strides[d] = extent === 1 ? 0 : stride;
     stride *= extent;
   }
   return strides;
