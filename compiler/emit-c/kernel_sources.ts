@@ -19,7 +19,7 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   max_pool_s8: { file: 'portable/max_pool_s8.c', needs: ['portable/pool_s8.h'] },
   add_s8: { file: 'portable/add_s8.c', needs: ['portable/tf_simd.h'] },
   mul_s8: { file: 'portable/mul_s8.c', needs: [] },
-  softmax_s8: { file: 'portable/softmax_s8.c', needs: ['portable/tf_fixed_point.h'] },
+  softmax_s8: { file: 'portable/softmax_s8.c', needs: ['portable/tf_fixedpoint.h', 'portable/softmax_s8.h'] },
   reshape: { file: '', needs: [] },
   pad_s8: { file: 'portable/pad_s8.c', needs: [] },
   concatenation_s8: { file: 'portable/concatenation_s8.c', needs: [] },

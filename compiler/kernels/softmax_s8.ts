@@ -5,8 +5,22 @@ import { expOnNegativeValues, getReciprocal, rescale, roundingDivideByPOT } from
 const SCALED_DIFF_INTEGER_BITS = 5;
 const ACCUMULATION_INTEGER_BITS = 12;
 
-/** TFLite reference_ops::Softmax for int8 in and out (gemmlowp fixed-point exp and reciprocal). */
-export function softmaxS8(l: SoftmaxS8Layer, input: Int8Array, output: Int8Array): void {
+/** The int8-input softmax's parameters (TFLite SoftmaxParams for int8 inputs). */
+export interface SoftmaxInt8Params {
+  outer: number;
+  depth: number;
+  inputMultiplier: number;
+  inputLeftShift: number;
+  diffMin: number;
+}
+
+/**
+ * TFLite reference_ops::Softmax for int8 inputs (gemmlowp fixed-point exp and reciprocal), with an
+ * int8 output (scale 1/256, zero point -128) or an int16 one (scale 1/65536, zero point -32768).
+ */
+export function softmaxInt8(l: SoftmaxInt8Params, input: Int8Array, output: Int8Array | Int16Array, outputBits: 8 | 16): void {
+  const outMin = -(2 ** (outputBits - 1));
+  const outMax = 2 ** (outputBits - 1) - 1;
   const scaledDiff = (diff: number): number =>
     saturatingRoundingDoublingHighMul(Math.imul(diff, 2 ** l.inputLeftShift), l.inputMultiplier);
   for (let row = 0; row < l.outer; row++) {
@@ -26,11 +40,16 @@ export function softmaxS8(l: SoftmaxS8Layer, input: Int8Array, output: Int8Array
       const diff = (input[base + c] as number) - maxInRow;
       if (diff >= l.diffMin) {
         const e = expOnNegativeValues(scaledDiff(diff), SCALED_DIFF_INTEGER_BITS);
-        const unsat = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, e), numBitsOverUnit + 31 - 8);
-        output[base + c] = clamp(unsat - 128, -128, 127);
+        const unsat = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, e), numBitsOverUnit + 31 - outputBits);
+        output[base + c] = clamp(unsat + outMin, outMin, outMax);
       } else {
-        output[base + c] = -128;
+        output[base + c] = outMin;
       }
     }
   }
+}
+
+/** TFLite reference_ops::Softmax for int8 in and out. */
+export function softmaxS8(l: SoftmaxS8Layer, input: Int8Array, output: Int8Array): void {
+  softmaxInt8(l, input, output, 8);
 }

@@ -69,7 +69,7 @@ export const divOp = defineOp({
     if (m.shift > 23) ctx.fail(`the rescale factor ${q1.scale} / (${q2.scale} * ${qo.scale}) is too large for TFLite Micro's int8 DIV (at most 2^23)`);
     const act = activationRange(attrs.activation, qo.scale, qo.zeroPoint, 'int8');
     const params: DivParams = { ...base, input1Offset: -q1.zeroPoint, input2Offset: -q2.zeroPoint, outputMultiplier: m.multiplier, outputShift: m.shift, outputOffset: qo.zeroPoint, actMin: act.min, actMax: act.max };
-    return { params, kernel: 'div_s8', cFiles: ['portable/tf_broadcast.h', 'portable/tf_fixed_point.h', 'portable/div_s8.c'], inPlace };
+    return { params, kernel: 'div_s8', cFiles: ['portable/tf_broadcast.h', 'portable/tf_fixedpoint.h', 'portable/div_s8.c'], inPlace };
   },
   run(p: DivParams, io) {
     if (p.dtype === 'int32') {

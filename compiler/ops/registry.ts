@@ -10,9 +10,16 @@ import { addSubOps } from './add_sub.ts';
 import { divOp } from './div.ts';
 import { maximumMinimumOps } from './maximum_minimum.ts';
 import { mulOp } from './mul.ts';
+import { hardSwishOp } from './hard_swish.ts';
+import { leakyReluOp } from './leaky_relu.ts';
+import { logisticTanhOps } from './logistic_tanh.ts';
+import { preluOp } from './prelu.ts';
+import { quantizeOps } from './quantize.ts';
 import { reluOps } from './relu.ts';
 import { resizeBilinearOp, resizeNearestOp } from './resize.ts';
 import { reshapeViewOps } from './reshape_views.ts';
+import { rsqrtOp } from './rsqrt.ts';
+import { softmaxOp } from './softmax.ts';
 import { shapeOp } from './shape.ts';
 import { fillOp } from './fill.ts';
 import { gatherOp } from './gather.ts';
@@ -52,6 +59,13 @@ const MODULES: readonly RegisteredOp[] = [
   maximumMinimumOps,
   squaredDifferenceOp,
   divOp,
+  logisticTanhOps,
+  hardSwishOp,
+  leakyReluOp,
+  rsqrtOp,
+  preluOp,
+  quantizeOps,
+  softmaxOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

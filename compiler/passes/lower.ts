@@ -8,7 +8,7 @@ import { lowerMulModule } from '../ops/mul.ts';
 import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
-import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier } from '../quant/multiplier.ts';
+import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
@@ -391,18 +391,15 @@ function lowerSoftmax(ctx: LoweringContext): Layer {
   if (op.kind !== 'softmax') ctx.fail('internal: not softmax');
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (input.dtype !== 'int8' || output.dtype !== 'int8') return lowerModule(ctx, asModuleOp(op, 'SOFTMAX'));
   const inQ = ctx.int8(input, 'input');
   const outQ = ctx.int8(output, 'output');
   if (outQ.scale !== 1 / 256 || outQ.zeroPoint !== -128) ctx.fail('int8 softmax output must have scale 1/256 and zero point -128');
   const depth = input.shape[input.shape.length - 1] ?? 1;
   const outer = elementCount(input.shape) / depth;
-  // TFLite PreprocessSoftmaxScaling with 5 integer bits for the scaled difference.
-  const scaledDiffIntegerBits = 5;
-  const real = Math.min(op.attrs.beta * inQ.scale * 2 ** (31 - scaledDiffIntegerBits), 2 ** 31 - 1);
-  const q = quantizeMultiplier(real);
-  if (q.shift < 0) ctx.fail(`input scale ${inQ.scale} is too small for the int8 softmax`);
-  // CalculateInputRadius: the most negative difference that still contributes.
-  const maxInputRescaled = ((2 ** scaledDiffIntegerBits - 1) * 2 ** (31 - scaledDiffIntegerBits)) / 2 ** q.shift;
+  // 5 integer bits for the scaled difference, as TFLite's int8 softmax.
+  const scaling = softmaxInt8Scaling(op.attrs.beta, inQ.scale, 5);
+  if (!scaling) return ctx.fail(`input scale ${inQ.scale} is too small for the int8 softmax`);
   return {
     kernel: 'softmax_s8',
     sourceIndex: op.sourceIndex,
@@ -410,9 +407,9 @@ function lowerSoftmax(ctx: LoweringContext): Layer {
     outputs: [op.outputs[0] as number],
     outer,
     depth,
-    inputMultiplier: q.multiplier,
-    inputLeftShift: q.shift,
-    diffMin: -Math.floor(maxInputRescaled),
+    inputMultiplier: scaling.multiplier,
+    inputLeftShift: scaling.leftShift,
+    diffMin: scaling.diffMin,
     macs: 0,
   };
 }
@@ -564,10 +561,16 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   };
 }
 
+/** The same op handed to its op module (for type combinations the builtin int8 kernels do not cover). */
+function asModuleOp(op: Op, module: string): ModuleOp {
+  return { kind: 'module', module, sourceIndex: op.sourceIndex, inputs: op.inputs, outputs: op.outputs, attrs: { ...op.attrs } };
+}
+
 function lowerQuantize(ctx: LoweringContext): Layer {
   const op = ctx.op;
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (output.dtype !== 'int8' || (input.dtype !== 'float32' && input.dtype !== 'int8')) return lowerModule(ctx, asModuleOp(op, 'QUANTIZE'));
   const oQ = ctx.int8(output, 'output');
   const size = elementCount(output.shape);
   const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, macs: 0 };
@@ -581,6 +584,7 @@ function lowerDequantize(ctx: LoweringContext): Layer {
   const op = ctx.op;
   const input = ctx.tensor(0);
   const output = ctx.tensor(0, 'output');
+  if (input.dtype !== 'int8') return lowerModule(ctx, asModuleOp(op, 'DEQUANTIZE'));
   const iQ = ctx.int8(input, 'input');
   if (output.dtype !== 'float32') ctx.fail(`output '${output.name}' is ${output.dtype}; DEQUANTIZE produces float32`);
   const size = elementCount(output.shape);

@@ -91,3 +91,68 @@ export function getReciprocal(x: number, xIntegerDigits: number): { reciprocal: 
 }
 
 export { roundingDivideByPOT };
+
+/** (1 - x) / (1 + x) for x in [0, 1), Q0.31 in and out (gemmlowp, Newton-Raphson as above). */
+export function oneMinusXOverOnePlusXForXIn01(a: number): number {
+  const sum = a + INT32_MAX;
+  const halfDenominator = Math.trunc((sum + (sum >= 0 ? 1 : -1)) / 2);
+  let x = addInt32(1515870810, mul(halfDenominator, -1010580540));
+  const oneQ2 = constantPOT(2, 0);
+  for (let i = 0; i < 3; i++) {
+    const oneMinus = subInt32(oneQ2, mul(halfDenominator, x));
+    x = addInt32(x, rescale(mul(x, oneMinus), 4, 2));
+  }
+  return rescale(subInt32(x, oneQ2), 2, 0);
+}
+
+/** gemmlowp logistic(a) for a raw FixedPoint with `integerBits` integer bits; result in Q0.31. */
+export function logisticQ0(a: number, integerBits: number): number {
+  if (a === 0) return 1 << 30;
+  const positive = a > 0;
+  const abs = positive ? a : -a;
+  const resultIfPositive = oneOverOnePlusXForXIn01(expOnNegativeValues(-abs, integerBits));
+  return positive ? resultIfPositive : subInt32(INT32_MAX, resultIfPositive);
+}
+
+/** gemmlowp tanh(a) for a raw FixedPoint with `integerBits` integer bits; result in Q0.31. */
+export function tanhQ0(a: number, integerBits: number): number {
+  if (a === 0) return 0;
+  const negative = a < 0;
+  const n = negative ? a : -a;
+  // ExactMulByPot<1>: the raw value is kept, the number of integer bits grows by one.
+  const t = oneMinusXOverOnePlusXForXIn01(expOnNegativeValues(n, integerBits + 1));
+  return negative ? -t : t;
+}
+
+/**
+ * TFLite GetInvSqrtQuantizedMultiplierExp: 1/sqrt(input) as a multiplier and a shift (left shift
+ * positive, as with reverse_shift = -1), by five Newton-Raphson steps in Q3.28.
+ */
+export function invSqrtQuantizedMultiplierExp(input: number): { multiplier: number; shift: number } {
+  if (input <= 1) return { multiplier: INT32_MAX, shift: 0 };
+  let shift = 11;
+  while (input >= 1 << 29) {
+    input = Math.trunc(input / 4);
+    shift++;
+  }
+  const maxLeftShiftBits = Math.clz32(input) - 1;
+  const leftShiftBitPairs = Math.floor(maxLeftShiftBits / 2) - 1;
+  shift -= leftShiftBitPairs;
+  input = input << (2 * leftShiftBitPairs);
+  const fixedInput = input >> 1; // Q3.28
+  const halfInput = roundingDivideByPOT(fixedInput, 1);
+  const halfThree = (1 << 28) + (1 << 27);
+  let x = 1 << 28; // Q3.28 one
+  for (let i = 0; i < 5; i++) {
+    // x * x * x is Q9.22; Rescale<3> multiplies by 2^6 with saturation.
+    const x3 = saturatingRoundingMultiplyByPOT(mul(mul(x, x), x), 6);
+    // Both products are Q6.25; their difference goes back to Q3.28.
+    x = saturatingRoundingMultiplyByPOT(subInt32(mul(halfThree, x), mul(halfInput, x3)), 3);
+  }
+  let multiplier = mul(x, 1518500250); // times sqrt(2)/2, still Q3.28
+  if (shift < 0) {
+    multiplier = multiplier << -shift;
+    shift = 0;
+  }
+  return { multiplier, shift: -shift };
+}

@@ -106,3 +106,36 @@ export function addSubRequantization(
   }
   return { leftShift, input1: quantizeMultiplier(real1), input2: quantizeMultiplier(real2), output: quantizeMultiplier(realOut) };
 }
+
+/** TFLite CalculateInputRadius: the largest |input| (in input units) a fixed-point function still resolves. */
+export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number, totalSignedBits = 31): number {
+  const maxInputRescaled = ((2 ** inputIntegerBits - 1) * 2 ** (totalSignedBits - inputIntegerBits)) / 2 ** inputLeftShift;
+  return Math.floor(maxInputRescaled);
+}
+
+/** TFLite CheckedLog2 (float32 arithmetic): the rounded log2 of x, and whether x is a power of two within 1e-3. */
+export function checkedLog2(x: number): { log2: number; exact: boolean } {
+  const f = Math.fround;
+  const xLog2 = f(f(Math.log(f(x))) * f(1 / f(Math.log(2))));
+  const rounded = roundHalfAwayFromZero(xLog2);
+  return { log2: rounded, exact: Math.abs(f(xLog2 - rounded)) < f(1e-3) };
+}
+
+/** TFLite's frexp-based multiplier of the int8 LOGISTIC / TANH Prepare (no renormalisation of a rounded-up 2^31). */
+export function frexpMultiplier(real: number): QuantizedMultiplier {
+  const { mantissa, exponent } = frexp(real);
+  return { multiplier: roundHalfAwayFromZero(mantissa * 2147483648), shift: exponent };
+}
+
+/**
+ * TFLite PreprocessSoftmaxScaling + CalculateInputRadius for the int8-input softmax: beta times
+ * the input scale as a multiplier greater than one for a Q(integerBits) scaled difference, and the
+ * most negative input difference that still contributes (`diffMin`). Undefined when the scale is
+ * too small for a non-negative shift.
+ */
+export function softmaxInt8Scaling(beta: number, inputScale: number, integerBits: number): { multiplier: number; leftShift: number; diffMin: number } | undefined {
+  const real = Math.min(beta * inputScale * 2 ** (31 - integerBits), 2 ** 31 - 1);
+  const q = quantizeMultiplier(real);
+  if (q.shift < 0) return undefined;
+  return { multiplier: q.multiplier, leftShift: q.shift, diffMin: -calculateInputRadius(integerBits, q.shift) };
+}

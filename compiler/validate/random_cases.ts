@@ -19,8 +19,12 @@ export function randomInputs(inputs: readonly IoSummary[], seed: number): Uint8A
     } else if (io.dtype === 'int16') {
       const view = new DataView(bytes.buffer);
       for (let i = 0; i < bytes.length / 2; i++) view.setUint16(i * 2, next() & 0xffff, true);
+    } else if (io.dtype === 'float32') {
+      // Uniform in [-1, 1), as the goldens' float32 inputs: ((s >> 8) / 2^24) * 2 - 1, exact in float32.
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < bytes.length / 4; i++) view.setFloat32(i * 4, ((next() >>> 8) / 16777216) * 2 - 1, true);
     } else {
-      throw new TinyforgeError(`random inputs are defined for int8 and int16 tensors; input '${io.name}' is ${io.dtype}`);
+      throw new TinyforgeError(`random inputs are defined for int8, uint8, int16 and float32 tensors; input '${io.name}' is ${io.dtype}`);
     }
     return bytes;
   });

@@ -4,7 +4,7 @@
  * result is defined instead: the activation bound in the dividend's direction, and the rounding
  * of the exact division (compiler/ops/div.ts does the same). */
 #include "tf_broadcast.h"
-#include "tf_fixed_point.h"
+#include "tf_fixedpoint.h"
 
 typedef struct {
     tf_broadcast shape;

@@ -75,8 +75,8 @@ const BUILTIN_CONVERTERS = new Set<number>([
   BuiltinOp.SOFTMAX,
   BuiltinOp.QUANTIZE,
 ]);
-// ADD, MUL and FULLY_CONNECTED have both a builtin converter and a module (their broadcast, int16 or
-// per-channel forms); hence the Set.
+// ADD, MUL, QUANTIZE, SOFTMAX and FULLY_CONNECTED have both a builtin converter and a module (their
+// broadcast, int16, other-type or per-channel forms); hence the Set.
 export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES, ...STATE_OPS])].sort();
 
 export const SUPPORT: SupportQuery = {

@@ -1,7 +1,7 @@
-/* tinyforge: gemmlowp fixed-point helpers on raw int32 values (a FixedPoint<int32, I> is its raw
- * integer with 31 - I fractional bits), shared by the kernels that need TFLite's reciprocal. */
-#ifndef TF_FIXED_POINT_H
-#define TF_FIXED_POINT_H
+/* tinyforge: gemmlowp fixed-point helpers (raw int32 values with a fixed number of integer bits)
+ * shared by the kernels that need TFLite's exp / reciprocal / inverse square root arithmetic. */
+#ifndef TF_FIXEDPOINT_H
+#define TF_FIXEDPOINT_H
 #include "tf_quant.h"
 
 /* Saturating multiply by 2^exponent (exponent > 0) or rounding divide (exponent < 0). */
@@ -14,9 +14,34 @@ static inline int32_t tf_fx_mul_pot(int32_t x, int exponent) {
     return tf_shift_left(x, exponent);
 }
 
-/* Wrapping add / subtract, as gemmlowp's raw operators. */
 static inline int32_t tf_fx_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 static inline int32_t tf_fx_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+static inline int32_t tf_exp_quarter_interval(int32_t a) {
+    const int32_t constant_term = 1895147668; /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = tf_fx_add(a, 1 << 28);
+    const int32_t x2 = tf_srdhm(x, x);
+    const int32_t x3 = tf_srdhm(x2, x);
+    const int32_t x4 = tf_srdhm(x2, x2);
+    const int32_t x4_over_4 = tf_fx_mul_pot(x4, -2);
+    const int32_t poly = tf_fx_mul_pot(tf_fx_add(tf_srdhm(tf_fx_add(x4_over_4, x3), one_third), x2), -1);
+    return tf_fx_add(constant_term, tf_srdhm(constant_term, tf_fx_add(x, poly)));
+}
+
+/* exp(a) for a <= 0 in Q5.26; result in Q0.31. */
+static inline int32_t tf_exp_on_negative_values_q5(int32_t a) {
+    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t one_quarter = 1 << 24;
+    const int32_t a_mod = tf_fx_sub(a & (one_quarter - 1), one_quarter);
+    int32_t result = tf_exp_quarter_interval(tf_fx_mul_pot(a_mod, 5));
+    const int32_t remainder = tf_fx_sub(a_mod, a);
+    for (int i = 0; i < 7; ++i) {
+        if (remainder & (1 << (24 + i))) result = tf_srdhm(result, barrel[i]);
+    }
+    return a == 0 ? INT32_MAX : result;
+}
 
 /* 1 / (1 + x) for x in [0, 1), Q0.31 in and out (Newton-Raphson). */
 static inline int32_t tf_one_over_one_plus_x(int32_t a) {
@@ -53,4 +78,4 @@ static inline int32_t tf_get_reciprocal(int32_t x, int x_integer_digits, int *bi
     const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
     return tf_one_over_one_plus_x(shifted_minus_one);
 }
-#endif
+#endif /* TF_FIXEDPOINT_H */

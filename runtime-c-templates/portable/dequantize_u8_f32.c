@@ -1,0 +1,6 @@
+/* tinyforge portable kernel: DEQUANTIZE uint8 -> float32 (product in double, as TFLite). */
+#include "affine.h"
+
+static void tf_dequantize_u8_f32(const tf_affine_params *p, const uint8_t *input, float *output) {
+    for (int i = 0; i < p->size; ++i) output[i] = (float)((double)p->scale * (double)(input[i] - p->zero_point));
+}

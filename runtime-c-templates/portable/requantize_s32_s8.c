@@ -1,0 +1,6 @@
+/* tinyforge portable kernel: QUANTIZE int32 -> int8 (TFLite Requantize). */
+#include "requantize.h"
+
+static void tf_requantize_s32_s8(const tf_requantize_params *p, const int32_t *input, int8_t *output) {
+    for (int32_t i = 0; i < p->size; ++i) output[i] = (int8_t)tf_requantize_one(p, input[i]);
+}
