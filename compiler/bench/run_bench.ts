@@ -51,6 +51,18 @@ export interface BenchResult {
   arena_lower_bound: number;
   /** With profiling: instructions of each layer in the last run. */
   layerInstructions?: number[];
+  /**
+   * The image's checksum of the last run's outputs: sum = sum * 31 + byte over the output bytes in
+   * order (uint32). With the rand0 rule (BenchSpec.inputDtypes) it can be checked against a golden.
+   */
+  outputChecksum: number;
+}
+
+/** The bench image's output checksum of these output tensors (bench_source.ts). */
+export function outputChecksum(outputs: readonly Uint8Array[]): number {
+  let sum = 0;
+  for (const o of outputs) for (const b of o) sum = (Math.imul(sum, 31) + b) >>> 0;
+  return sum;
 }
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
@@ -86,7 +98,8 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const gcc = requireTool(ARM_GCC);
   const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
-  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs });
+  const inputDtypes = compiled.summary.inputs.map((i) => i.dtype);
+  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs, inputDtypes });
   const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), path.join(CORTEX_M_DIR, 'cortex_m_reset.h'), linkerScript];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {
@@ -149,5 +162,6 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
     arena_bytes: compiled.plan.arenaBytes,
     arena_lower_bound: compiled.plan.lowerBound,
     ...(profile ? { layerInstructions } : {}),
+    outputChecksum: words[6] as number,
   };
 }

@@ -778,10 +778,12 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     else builtinKernels.add(c.variant === 'mve' && c.layer.kernel === 'add_s8' ? 'add_s8_mve' : c.layer.kernel);
   }
   const kernels = kernelSources(builtinKernels, moduleFiles);
-  // Kernel variants this model never takes can be left out of the image.
+  // Kernel variants this model never takes can be left out of the image. TF_DW_FAST_3X3_ONLY
+  // lets the kernel run its 3x3 row-pointer assembly on every interior pixel, so it is keyed on
+  // the exact window (3 rows of 3), not the tap count: a 9x1 filter also has 9 taps (issue 17).
   const depthwise = calls.filter((c) => c.kind === 'depthwise_conv_s8_fast');
   const kernelDefines =
-    depthwise.length > 0 && depthwise.every((c) => c.layer.kH * c.layer.kW === 9 && c.requant === TF_REQUANT_FAST)
+    depthwise.length > 0 && depthwise.every((c) => c.layer.kH === 3 && c.layer.kW === 3 && c.requant === TF_REQUANT_FAST)
       ? ['/* every depthwise layer is 3x3 in the fast requantization mode (depthwise_conv_s8_fast.c) */', '#define TF_DW_FAST_3X3_ONLY 1', '']
       : [];
   const arenaDecl =

@@ -310,12 +310,31 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
   };
 }
 
+/**
+ * conv_gemm_s8 (or _sparse): any window, stride, dilation and padding, any channel counts; only
+ * the folded bias must fit int32. Inside the kernel one shape is special-cased, keyed on exactly
+ * what it needs (conv_gemm_s8.c, conv_gemm_s8_sparse.c `direct`): k_h == 1 && k_w == 1, stride 1x1,
+ * no padding and in_c == k4 (in_c a multiple of 4): the input pixels are the GEMM rows, read in
+ * place. Every other shape gathers each pixel's receptive field (test/fast_path_shapes.test.ts
+ * runs 1x1 on 2, 4, 6, 8, 12 and 16 channels and 1x1 stride 2 around that boundary).
+ */
 function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.kH * l.kW * l.inC;
   return convGemm(graph, l, (oc, i) => w[oc * k + i] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
 }
 
+/**
+ * Depthwise on the DSP layouts. Exact shapes of each path:
+ * - in_c == 1 (any multiplier): rewritten as a convolution (conv_gemm_s8, any window);
+ * - depthwise_conv_s8_fast: depth multiplier 1 and in_c % 4 == 0, any window, stride, dilation.
+ *   Inside it (depthwise_conv_s8_fast.c), in TF_REQUANT_FAST mode on DSP cores:
+ *     tf_dw_s8_fast_taps9: exactly 9 taps in any arrangement (it reads 9 tap pointers);
+ *     tf_dw_s8_fast_rows9: exactly k_h == 3 && k_w == 3 (three rows of three), interior pixels.
+ *   A 9x1 or 1x9 filter has 9 taps but is not 3x3 (issue 17): it never reaches rows9. Other tap
+ *   counts and the other requantization modes take the portable pixel loop;
+ * - anything else (multiplier > 1, in_c not a multiple of 4): the portable kernel.
+ */
 function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const taps = l.kH * l.kW;
@@ -378,6 +397,13 @@ function depthwiseStream(
   return stream;
 }
 
+/**
+ * Fully connected on the DSP layouts: any batches, depth and rows with a zero filter offset (the
+ * offset is not folded). fully_connected_s8_fast runs whole 4-byte steps in assembly and the last
+ * depth % 4 inputs in C (depth < 4: the tail only), rows in groups of 4 with a partial last group.
+ * The tile-sparse layout needs depth % 4 == 0 (tileSparseLayout declines otherwise); CSR has no
+ * shape condition.
+ */
 function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -499,6 +525,16 @@ function convGemmMveSparse(l: ConvS8Layer, pack: number, gathersAnyway: boolean,
   };
 }
 
+/**
+ * The Helium GEMM convolution, any shape. Its input paths, each keyed on exactly what it reads:
+ * - pack 16 / in_c: k_h == 1 && k_w == 1, stride 1x1, no padding, in_c in {2, 4, 8} (whole
+ *   pixels per 16-byte vector, stride 1 so neighbouring pixels are contiguous);
+ * - pack 1: the same 1x1 stride-1 unpadded shape with in_c % 16 == 0 (rows read in place);
+ * - row segments: dilation_w == 1 and k_w * in_c % 16 == 0 (each kernel row contiguous, whole
+ *   16-byte steps); a row cut by the image's left or right edge is gathered;
+ * - tap segments: in_c % 16 == 0 otherwise (each tap whole 16-byte steps, any dilation);
+ * - otherwise each pixel's receptive field is gathered (segLen 0).
+ */
 function convGemmMve(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number) => number, sparse = true): ConvGemmMveCall | ConvGemmMveSparseCall | undefined {
   const k = l.kH * l.kW * l.inC;
   const folded = foldBias(l.outC, k, filterAt, biasOrZero(graph, l.bias, l.outC), l.inputOffset);
@@ -569,6 +605,12 @@ function selectConvMve(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCal
 /** Lane of each accumulator slot in a depthwise group of 16 (VMULLB/T.S8, then VMOVLB/T.S16). */
 const DEPTHWISE_SLOT_LANES = [0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15];
 
+/**
+ * Depthwise on the Helium layouts: in_c == 1 becomes a convolution (convGemmMve, any window);
+ * depth multiplier 1 with provably small accumulators takes depthwise_conv_s8_mve (any channels,
+ * window, stride, dilation; its nine-tap routine and pixel packing are keyed below); the rest
+ * the portable kernel.
+ */
 function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const taps = l.kH * l.kW;
@@ -583,7 +625,13 @@ function selectDepthwiseMve(graph: Graph, l: DepthwiseConvS8Layer, sparse: boole
   // offset; with bounded accumulators no value comes near the int32 limits, where that differs.
   if (!folded || !accumulatorsSmall(folded.absSums, folded.bias, l.shifts)) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const allShifts = Array.from({ length: C }, (_, c) => (l.shifts.length === 1 ? l.shifts[0] : l.shifts[c]) as number);
-  // Neighbouring pixels share the 16 lanes where the nine-tap kernel can step through them.
+  // depthwise_conv_s8_mve.c's fast routine tf_dw9_mve takes exactly 9 taps in any arrangement
+  // (3x3, 9x1, 1x9, dilated: it is handed nine tap pointers, not a 3x3 window) when the lanes are
+  // whole 16-lane groups and no shift is positive. Packing `pack` = 16 / C neighbouring pixels
+  // into the 16 lanes needs stride_w == 1 (pixel x + 1's taps are pixel x's plus C bytes, for
+  // any window or dilation) and C in {2, 4, 8}; it only pays where tf_dw9_mve steps through the
+  // packed pixels, so it is keyed on the same 9 taps and shifts. Other tap counts (5x5, 3x1...)
+  // take the per-pixel vector loop.
   const pack = taps === 9 && l.strideW === 1 && [2, 4, 8].includes(C) && allShifts.every((v) => v <= 0) ? 16 / C : 1;
   const lanes = roundUp(C * pack, 16);
   const groups = lanes / 16;
@@ -621,6 +669,11 @@ const FC_MVE_CHUNK_GROUPS = 16;
 /** TF_FC_MVE_SPARSE_CHUNK in fully_connected_s8_mve_sparse.c: rows per chunk of accumulators. */
 const FC_MVE_SPARSE_CHUNK = 64;
 
+/**
+ * Fully connected on the Helium layouts: any batches (pairs, then one), depth (rows zero-padded to
+ * k16, the input copied into a padded row when depth % 16 != 0) and rows (groups of 4, chunks of
+ * 16 groups); the filter offset must be zero.
+ */
 function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer, sparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -728,6 +781,7 @@ function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMo
       case 'fully_connected_s8':
         return selectFullyConnectedMve(graph, l, sparse);
       case 'add_s8':
+        // Any element count: four lanes per step and a predicated tail (add_s8_mve.c).
         return { kind: 'generic', layer: l, scratchBytes: 0, variant: 'mve' };
       default:
         return genericCall(l);

@@ -10,10 +10,16 @@
  * rounding high multiply) and each shift byte is right_shift - 1; in the other modes they are the
  * model's values and the shift bytes are TFLite's int8 shifts.
  * Taps outside the image read a row of zero points, which contributes nothing after folding.
- * On Thumb-2 cores with the DSP extension, 3x3 layers in TF_REQUANT_FAST mode run in assembly:
- * runs of interior pixels off three row pointers (tf_dw_s8_fast_rows9), border pixels off tap
- * pointers (tf_dw_s8_fast_taps9), each 4 channels at a time with requantization fused in
- * registers. Everything else takes tf_dw_s8_fast_pixel. Every path writes a pixel's channel
+ * On Thumb-2 cores with the DSP extension, layers in TF_REQUANT_FAST mode run in assembly, 4
+ * channels at a time with requantization fused in registers, on two routines that handle
+ * different shapes:
+ *   tf_dw_s8_fast_taps9  exactly 9 taps in any arrangement (3x3, 9x1, 1x9, dilated, strided):
+ *                        it reads 9 tap pointers, so it never assumes where the taps lie;
+ *   tf_dw_s8_fast_rows9  exactly k_h == 3 && k_w == 3 (any stride, any dilation), interior
+ *                        pixels only: it walks three row pointers three columns each.
+ * A 9x1 or 1x9 filter also has 9 taps but not three rows of three, so it must never reach
+ * rows9 (issue 17): its interior pixels take taps9 with tap pointers instead. Every other tap
+ * count or requantization mode takes tf_dw_s8_fast_pixel. Every path writes a pixel's channel
  * group only after reading that group's taps, and walks pixels in order (in_place.ts). */
 #include "tf_simd.h"
 
@@ -39,8 +45,9 @@ static inline int32_t tf_dw_fast_requant(int32_t acc2, int32_t multiplier, int32
 
 #if TF_HAVE_DSP && defined(__thumb2__)
 #define TF_DW_FAST_ASM 1
-/* A run of output pixels of a 3x3 (9-tap) layer in TF_REQUANT_FAST mode, all channel groups of
- * each. Pixel i of the run reads tap[t] + i * delta (the driver passes runs of one border pixel).
+/* A run of output pixels of a 9-tap layer (any arrangement of the taps) in TF_REQUANT_FAST mode,
+ * all channel groups of each. Pixel i of the run reads tap[t] + i * delta (the driver passes runs
+ * of one border pixel, or runs of interior pixels of a 9-tap layer that is not 3x3).
  * AAPCS: r0 = 9 tap pointers, r2 = output of the first pixel, r3 = ctx (pixels counts down to 0):
  * { groups, 2 * output_offset + 1, act_min x 4 bytes, act_max x 4 bytes, clamp, stream, pixels,
  *   delta - channels }.
@@ -125,8 +132,10 @@ __asm__("    .pushsection .text.tf_dw_s8_fast_taps9,\"ax\",%progbits\n"
         "    pop {r4-r11, pc}\n"
         "    .size tf_dw_s8_fast_taps9, . - tf_dw_s8_fast_taps9\n"
         "    .popsection\n");
-/* A run of interior output pixels of a 3x3 (9-tap) layer in TF_REQUANT_FAST mode: every tap is
- * inside the image, so each filter row reads three columns off one row pointer.
+/* A run of interior output pixels of a 3x3 layer (k_h == 3 && k_w == 3, not merely 9 taps) in
+ * TF_REQUANT_FAST mode: every tap is inside the image, so each of the three filter rows reads
+ * three columns off one row pointer. The stream's tap order is row-major, which this routine
+ * hard-codes as rows of three: a 9x1 filter would be read as three rows of three taps.
  * AAPCS: r0 = first tap of the first pixel, r1 = bytes between filter rows (dilation_h * in_w *
  * channels), r2 = output of the first pixel, r3 = ctx as for tf_dw_s8_fast_taps9 followed by the
  * bytes between filter columns (dilation_w * channels).
@@ -192,8 +201,9 @@ __asm__("    .pushsection .text.tf_dw_s8_fast_rows9,\"ax\",%progbits\n"
 #define TF_DW_FAST_ASM 0
 #endif
 
-/* When every depthwise layer of the model is 3x3 in TF_REQUANT_FAST mode (the emitter then defines
- * TF_DW_FAST_3X3_ONLY), a DSP core never takes the generic pixel path: it is left out of the image. */
+/* When every depthwise layer of the model is 3x3 (k_h == 3 && k_w == 3, not just 9 taps) in
+ * TF_REQUANT_FAST mode (the emitter then defines TF_DW_FAST_3X3_ONLY), a DSP core never takes the
+ * generic pixel path: it is left out of the image. */
 #if TF_DW_FAST_ASM && defined(TF_DW_FAST_3X3_ONLY)
 #define TF_DW_FAST_GENERIC 0
 #else
@@ -255,7 +265,10 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
     if (x_hi > p->out_w) x_hi = p->out_w;
     if (x_hi < x_lo) x_hi = x_lo;
 #if TF_DW_FAST_ASM
-    const int use_asm = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && taps == 9);
+    /* Each routine is keyed on exactly the shape it handles (see the top of this file). Without
+     * the generic path every layer is 3x3 in fast mode (TF_DW_FAST_3X3_ONLY), so both hold. */
+    const int use_taps9 = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && taps == 9);
+    const int use_rows9 = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && p->k_h == 3 && p->k_w == 3);
     const uint32_t bytes = 0x01010101u;
     int32_t ctx[9] = {C / 4,
                       2 * p->output_offset + 1,
@@ -284,7 +297,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 /* Interior pixels: every tap is inside the image. */
                 const int8_t *base = input + (y0 * p->in_w + x0) * C;
 #if TF_DW_FAST_ASM
-                if (use_asm) {
+                if (use_rows9) {
                     run = x_hi - ox;
                     ctx[6] = run;
                     tf_dw_s8_fast_rows9(base, p->dilation_h * p->in_w * C, out, ctx);
@@ -292,6 +305,8 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                     out += (run - 1) * C;
                     continue;
                 }
+                /* Other 9-tap shapes: the whole interior run off tap pointers (taps9 steps them). */
+                if (use_taps9) run = x_hi - ox;
 #endif
                 for (int t = 0; t < taps; ++t) tap[t] = base + tap_offset[t];
             } else {
@@ -306,7 +321,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 }
             }
 #if TF_DW_FAST_ASM
-            if (use_asm) {
+            if (use_taps9) {
                 ctx[6] = run;
                 tf_dw_s8_fast_taps9(tap, 0, out, ctx);
                 ox += run;

@@ -9,9 +9,11 @@
  * contiguous input bytes for every tap. Taps outside the image read a row of zero points, which
  * contributes nothing after folding.
  *
- * Nine-tap filters (3x3, any stride or dilation) with whole groups and no positive shift run
- * tf_dw9_mve: the nine tap pointers live in registers and step through the groups with
- * post-increment loads, and a run of interior pixels along a row is one call. */
+ * Filters of exactly nine taps in any arrangement (3x3, 9x1, 1x9; any stride or dilation) with
+ * whole groups and no positive shift run tf_dw9_mve: it is handed nine tap pointers (it never
+ * assumes a 3x3 window), they live in registers and step through the groups with post-increment
+ * loads, and a run of interior pixels along a row is one call. Other tap counts take the
+ * per-pixel loop tf_depthwise_pixel_mve. */
 #include "tf_mve.h"
 
 typedef struct {
@@ -247,6 +249,7 @@ static void tf_depthwise_conv_s8_mve(const tf_depthwise_conv_s8_mve_params *p, c
     int8_t *pad_row = (int8_t *)scratch;
     const int8_t **tap = (const int8_t **)((uint8_t *)scratch + lanes);
     memset(pad_row, (int8_t)p->pad_value, (size_t)lanes);
+    /* Nine taps, whatever their arrangement: tf_dw9_mve reads tap pointers (see the top). */
     const int fast = p->k_h * p->k_w == 9 && !p->left && (C * pack) % 16 == 0;
     const tf_dw9_args args = {p->filter, p->qp, lanes / 16, C * (p->stride_w - 1), p->output_offset, p->act_min, p->act_max};
     /* Output columns whose taps all lie inside the image columns: [ox_lo, ox_hi). */

@@ -1,0 +1,378 @@
+// Every shape-specialised fast path driven with shapes just inside and just outside what it
+// handles, against the TS reference byte for byte on four targets: host C with the DSP layouts and
+// with the Helium layouts (portable C paths, -Werror, ASan + UBSan, each kernel call's scratch an
+// exact-size heap block), the emulated Cortex-M4 (mps2-an386: DSP assembly) and the emulated
+// Cortex-M55 (mps3-an547: Helium assembly and intrinsics).
+//
+// Issue 17 is why this exists: a 9x1 depthwise filter has 9 taps, and the 3x3 row-pointer
+// assembly was keyed on the tap count, so a model that was bit-exact on the host was wrong on the
+// M4. Each family below is one model with one independent branch (input -> layer -> output) per
+// shape; a family's model is compiled and run once per target and each branch is checked on its
+// own. The families that decide model-wide defines (TF_DW_FAST_3X3_ONLY) keep their shapes apart.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { BuiltinOp } from '../compiler/frontends/tflite/schema.ts';
+import type { Tensor } from '../compiler/ir/graph.ts';
+import type { KernelCall } from '../compiler/passes/select_kernels.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
+import { writeExactScratchModule } from './helpers/exact_scratch.ts';
+import { Act, GraphBuilder, loadSynthetic, makeLimiter, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
+import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions } from './helpers/tflite_builder.ts';
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-fast-path-shapes-'));
+const limit = makeLimiter(2);
+
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** A branch's kernel call in the DSP and in the Helium compilation, for selection checks. */
+type CallCheck = (call: KernelCall) => void;
+
+interface Branch {
+  name: string;
+  /** The path this shape reaches and why it is just inside or just outside another. */
+  covers: string;
+  /** Adds input -> layer -> output to the family's graph; returns the input and output tensors. */
+  add: (g: GraphBuilder, p: Prng) => { input: number; output: number };
+  dsp: CallCheck;
+  mve: CallCheck;
+}
+
+interface Family {
+  name: string;
+  branches: Branch[];
+  /** Checks on the DSP module's C source (model-wide defines). */
+  dspSource?: (source: string) => void;
+}
+
+// ---- layer builders: one independent branch each ----
+
+interface DwShape {
+  h: number;
+  w: number;
+  c: number;
+  k: [number, number];
+  stride?: [number, number];
+  dilation?: [number, number];
+  padding?: number;
+  multiplier?: number;
+  act?: number;
+  /** Small output scales push multipliers above 1/2 (positive shifts, no fast requantization). */
+  outScale?: number;
+}
+
+function outExtent(n: number, k: number, stride: number, dilation: number, padding: number): number {
+  return padding === Pad.SAME ? Math.ceil(n / stride) : Math.floor((n - ((k - 1) * dilation + 1)) / stride) + 1;
+}
+
+function depthwise(name: string, s: DwShape): Branch['add'] {
+  return (g, p) => {
+    const [kh, kw] = s.k;
+    const [sh, sw] = s.stride ?? [1, 1];
+    const [dh, dw] = s.dilation ?? [1, 1];
+    const padding = s.padding ?? Pad.SAME;
+    const outC = s.c * (s.multiplier ?? 1);
+    const x = g.tensor(`${name}_x`, [1, s.h, s.w, s.c], q(0.02, 7));
+    const scales = Array.from({ length: outC }, (_, i) => 0.004 + 0.003 * ((i * 7) % 5));
+    const w = g.int8Constant(`${name}_w`, [1, kh, kw, outC], p.ints(kh * kw * outC, -127, 127), perChannel(scales, 3));
+    const b = g.int32Constant(`${name}_b`, [outC], p.ints(outC, -4000, 4000));
+    const y = g.tensor(`${name}_y`, [1, outExtent(s.h, kh, sh, dh, padding), outExtent(s.w, kw, sw, dw, padding), outC], q(s.outScale ?? 0.05, -3));
+    g.op(
+      BuiltinOp.DEPTHWISE_CONV_2D,
+      [x, w, b],
+      [y],
+      depthwiseOptions({ padding, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, depthMultiplier: s.multiplier ?? 1, act: s.act ?? Act.NONE }),
+    );
+    return { input: x, output: y };
+  };
+}
+
+interface ConvShape {
+  h: number;
+  w: number;
+  inC: number;
+  outC: number;
+  k: [number, number];
+  stride?: [number, number];
+  dilation?: [number, number];
+  padding?: number;
+  /** Keep one 16-column step in `sparseKeep` per group of 4 rows (zero the rest): pruned weights. */
+  sparseKeep?: number;
+}
+
+/** Weight (row, column) kept by a block-sparse pattern: whole [4 rows x 16] blocks, one in `keep` steps. */
+function keptBlock(row: number, col: number, keep: number): boolean {
+  return (Math.floor(col / 16) + Math.floor(row / 4)) % keep === 0;
+}
+
+function conv(name: string, s: ConvShape): Branch['add'] {
+  return (g, p) => {
+    const [kh, kw] = s.k;
+    const [sh, sw] = s.stride ?? [1, 1];
+    const [dh, dw] = s.dilation ?? [1, 1];
+    const padding = s.padding ?? Pad.SAME;
+    const k = kh * kw * s.inC;
+    const x = g.tensor(`${name}_x`, [1, s.h, s.w, s.inC], q(0.03, -5));
+    const values = p.ints(s.outC * k, -127, 127).map((v, i) => (s.sparseKeep && !keptBlock(Math.floor(i / k), i % k, s.sparseKeep) ? 0 : v));
+    const scales = Array.from({ length: s.outC }, (_, i) => 0.002 + 0.001 * ((i * 5) % 7));
+    const w = g.int8Constant(`${name}_w`, [s.outC, kh, kw, s.inC], values, perChannel(scales, 0));
+    const b = g.int32Constant(`${name}_b`, [s.outC], p.ints(s.outC, -3000, 3000));
+    const y = g.tensor(`${name}_y`, [1, outExtent(s.h, kh, sh, dh, padding), outExtent(s.w, kw, sw, dw, padding), s.outC], q(0.08, 4));
+    g.op(BuiltinOp.CONV_2D, [x, w, b], [y], conv2dOptions({ padding, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, act: Act.RELU6 }));
+    return { input: x, output: y };
+  };
+}
+
+function fullyConnected(name: string, s: { batches: number; depth: number; out: number; sparseKeep?: number }): Branch['add'] {
+  return (g, p) => {
+    const x = g.tensor(`${name}_x`, [s.batches, s.depth], q(0.05, 10));
+    const values = p.ints(s.out * s.depth, -127, 127).map((v, i) => (s.sparseKeep && !keptBlock(Math.floor(i / s.depth), i % s.depth, s.sparseKeep) ? 0 : v));
+    const w = g.int8Constant(`${name}_w`, [s.out, s.depth], values, q(0.004));
+    const b = g.int32Constant(`${name}_b`, [s.out], p.ints(s.out, -900, 900));
+    const y = g.tensor(`${name}_y`, [s.batches, s.out], q(0.08, -5));
+    g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({ act: Act.RELU }));
+    return { input: x, output: y };
+  };
+}
+
+/** ADD of a tensor with itself rescaled: one input per branch keeps the families' inputs uniform. */
+function add(name: string, size: number): Branch['add'] {
+  return (g) => {
+    const x = g.tensor(`${name}_x`, [1, size], q(0.07, -12));
+    const y = g.tensor(`${name}_y`, [1, size], q(0.11, 3));
+    g.op(BuiltinOp.ADD, [x, x], [y], addOptions(Act.RELU6));
+    return { input: x, output: y };
+  };
+}
+
+// ---- selection checks ----
+
+function kind(expected: KernelCall['kind']): CallCheck {
+  return (call) => expect(call.kind).toBe(expected);
+}
+
+function fields(expected: KernelCall['kind'], values: Record<string, number | boolean>): CallCheck {
+  return (call) => {
+    expect(call.kind).toBe(expected);
+    expect(call).toMatchObject(values);
+  };
+}
+
+const dwFast = (requant: 0 | 1 | 2 = 2): CallCheck => fields('depthwise_conv_s8_fast', { requant });
+const dwMve = (pack: number, leftShift = false): CallCheck => (call) => {
+  expect(call.kind).toBe('depthwise_conv_s8_mve');
+  expect(call).toMatchObject({ pack });
+  expect('left' in call && call.left !== undefined).toBe(leftShift);
+};
+const addMve: CallCheck = (call) => {
+  expect(call.kind).toBe('generic');
+  expect(call.kind === 'generic' && call.variant).toBe('mve');
+};
+
+// ---- families ----
+
+const FAMILIES: Family[] = [
+  {
+    // TF_DW_FAST_3X3_ONLY: the 3x3 assembly (row pointers inside, tap pointers on borders) runs
+    // every pixel and the generic pixel path is left out of the image.
+    name: 'depthwise_3x3_only',
+    dspSource: (src) => expect(src).toContain('#define TF_DW_FAST_3X3_ONLY 1'),
+    branches: [
+      { name: 'dw3x3_s1_c8', covers: '3x3 stride 1 SAME, 8 channels (M55: two pixels per vector)', add: depthwise('dw3x3_s1_c8', { h: 6, w: 7, c: 8, k: [3, 3] }), dsp: dwFast(), mve: dwMve(2) },
+      { name: 'dw3x3_s2_c16', covers: '3x3 stride 2 SAME, 16 channels (interior runs with a stride step)', add: depthwise('dw3x3_s2_c16', { h: 7, w: 9, c: 16, k: [3, 3], stride: [2, 2] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dw3x3_dil2_c4', covers: '3x3 dilation 2 SAME, 4 channels (row and column steps of 2; M55: four pixels per vector)', add: depthwise('dw3x3_dil2_c4', { h: 7, w: 8, c: 4, k: [3, 3], dilation: [2, 2] }), dsp: dwFast(), mve: dwMve(4) },
+      { name: 'dw3x3_s1x2_valid_c32', covers: '3x3 stride 1x2 VALID, 32 channels (no padding, two channel groups on the M55)', add: depthwise('dw3x3_s1x2_valid_c32', { h: 5, w: 9, c: 32, k: [3, 3], stride: [1, 2], padding: Pad.VALID, act: Act.RELU }), dsp: dwFast(), mve: dwMve(1) },
+    ],
+  },
+  {
+    // Nine taps that are not 3x3, and nothing else: the configuration of keyword_spotting_on_off_v3
+    // (issue 17). The emitter must not define TF_DW_FAST_3X3_ONLY, and the row-pointer assembly
+    // must not run; the tap-pointer assembly handles these on the M4, tf_dw9_mve on the M55.
+    name: 'depthwise_nine_taps_not_3x3',
+    dspSource: (src) => expect(src).not.toContain('#define TF_DW_FAST_3X3_ONLY'),
+    branches: [
+      { name: 'dw9x1_w5_c8', covers: '9x1 SAME on a 20x5 image (interior runs of 5 pixels; M55: packed pairs)', add: depthwise('dw9x1_w5_c8', { h: 20, w: 5, c: 8, k: [9, 1] }), dsp: dwFast(), mve: dwMve(2) },
+      { name: 'dw9x1_w1_c16', covers: '9x1 SAME on a 20x1 image, 16 channels (the kws_on_off_v3 layout)', add: depthwise('dw9x1_w1_c16', { h: 20, w: 1, c: 16, k: [9, 1] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dw1x9_c4', covers: '1x9 SAME on a 4x20 image, 4 channels (M55: four pixels per vector)', add: depthwise('dw1x9_c4', { h: 4, w: 20, c: 4, k: [1, 9] }), dsp: dwFast(), mve: dwMve(4) },
+      { name: 'dw1x9_s2_valid_c16', covers: '1x9 stride 2 VALID on a 3x23 image', add: depthwise('dw1x9_s2_valid_c16', { h: 3, w: 23, c: 16, k: [1, 9], stride: [2, 2], padding: Pad.VALID }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dw9x1_dil2_c8', covers: '9x1 dilation 2x1 SAME on a 24x3 image', add: depthwise('dw9x1_dil2_c8', { h: 24, w: 3, c: 8, k: [9, 1], dilation: [2, 1] }), dsp: dwFast(), mve: dwMve(2) },
+    ],
+  },
+  {
+    // 3x3 next to shapes just outside each depthwise path, in one model (no 3x3-only define).
+    name: 'depthwise_mixed',
+    dspSource: (src) => expect(src).not.toContain('#define TF_DW_FAST_3X3_ONLY'),
+    branches: [
+      { name: 'dwm3x3_c8', covers: '3x3 beside other windows: row-pointer assembly with the generic path present', add: depthwise('dwm3x3_c8', { h: 6, w: 6, c: 8, k: [3, 3] }), dsp: dwFast(), mve: dwMve(2) },
+      { name: 'dwm9x1_c8', covers: '9x1 beside a 3x3 layer (issue 17: 9 taps, not 3x3)', add: depthwise('dwm9x1_c8', { h: 12, w: 4, c: 8, k: [9, 1] }), dsp: dwFast(), mve: dwMve(2) },
+      { name: 'dwm1x9_c16', covers: '1x9 beside a 3x3 layer', add: depthwise('dwm1x9_c16', { h: 3, w: 12, c: 16, k: [1, 9] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dwm5x5_c8', covers: '5x5 (25 taps: portable pixel path on the M4, per-tap vector loop on the M55)', add: depthwise('dwm5x5_c8', { h: 7, w: 6, c: 8, k: [5, 5] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dwm3x1_c8', covers: '3x1 (3 taps: no nine-tap routine)', add: depthwise('dwm3x1_c8', { h: 6, w: 4, c: 8, k: [3, 1] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dwm2x3_c16', covers: '2x3 (6 taps)', add: depthwise('dwm2x3_c16', { h: 5, w: 6, c: 16, k: [2, 3], padding: Pad.VALID }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dwm3x3_c6', covers: '3x3 on 6 channels (not a multiple of 4: portable depthwise on the M4; M55 lanes not whole groups)', add: depthwise('dwm3x3_c6', { h: 5, w: 5, c: 6, k: [3, 3] }), dsp: kind('generic'), mve: dwMve(1) },
+      { name: 'dwm3x3_c20', covers: '3x3 on 20 channels (M4 fast; M55 a partial second group: no nine-tap routine)', add: depthwise('dwm3x3_c20', { h: 5, w: 5, c: 20, k: [3, 3] }), dsp: dwFast(), mve: dwMve(1) },
+      { name: 'dwm3x3_dm2', covers: '3x3 depth multiplier 2 (portable depthwise on both)', add: depthwise('dwm3x3_dm2', { h: 5, w: 5, c: 4, k: [3, 3], multiplier: 2 }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'dwm9x1_c1_dm8', covers: '9x1 on one input channel, multiplier 8 (rewritten as a convolution)', add: depthwise('dwm9x1_c1_dm8', { h: 14, w: 3, c: 1, k: [9, 1], multiplier: 8, stride: [2, 2] }), dsp: kind('conv_gemm_s8'), mve: kind('conv_gemm_s8_mve') },
+      { name: 'dwm9x1_small_mode', covers: '9x1 with multipliers above 1/2 (not the fast requantization: no assembly on the M4, left shifts on the M55)', add: depthwise('dwm9x1_small_mode', { h: 12, w: 3, c: 16, k: [9, 1], outScale: 0.0001 }), dsp: dwFast(1), mve: dwMve(1, true) },
+      { name: 'dwm3x3_small_mode', covers: '3x3 with multipliers above 1/2', add: depthwise('dwm3x3_small_mode', { h: 5, w: 6, c: 8, k: [3, 3], outScale: 0.0001 }), dsp: dwFast(1), mve: dwMve(1, true) },
+    ],
+  },
+  {
+    // conv_gemm_s8 reads 1x1 stride-1 unpadded inputs in place when in_c is a multiple of 4; the
+    // Helium GEMM packs 16 / in_c pixels per vector for in_c 2, 4, 8, reads in_c % 16 == 0 rows in
+    // place, splits filter rows into row or tap segments, or gathers.
+    name: 'conv',
+    branches: [
+      { name: 'c1x1_c8', covers: '1x1 on 8 channels, 25 pixels (M4 direct; M55 two pixels per vector, an odd last pixel)', add: conv('c1x1_c8', { h: 5, w: 5, inC: 8, outC: 6, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 2 }) },
+      { name: 'c1x1_c4', covers: '1x1 on 4 channels, 15 pixels (M55 four pixels per vector, 3 left over)', add: conv('c1x1_c4', { h: 3, w: 5, inC: 4, outC: 5, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 4 }) },
+      { name: 'c1x1_c2', covers: '1x1 on 2 channels (M4: k4 4 != in_c 2, gathered; M55 eight pixels per vector)', add: conv('c1x1_c2', { h: 3, w: 7, inC: 2, outC: 3, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 8 }) },
+      { name: 'c1x1_c16', covers: '1x1 on 16 channels (M55 rows read in place, pack 1)', add: conv('c1x1_c16', { h: 3, w: 3, inC: 16, outC: 7, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 1 }) },
+      { name: 'c1x1_c6', covers: '1x1 on 6 channels (M4 gathers: k4 8 != 6; M55 no packing, whole-row gather)', add: conv('c1x1_c6', { h: 4, w: 3, inC: 6, outC: 5, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 0, segLen: 0 }) },
+      { name: 'c1x1_c12', covers: '1x1 on 12 channels (M4 direct; M55 not packable: 12 does not divide 16)', add: conv('c1x1_c12', { h: 3, w: 4, inC: 12, outC: 5, k: [1, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 0, segLen: 0 }) },
+      { name: 'c1x1_s2_c8', covers: '1x1 stride 2 on 8 channels (neither direct path)', add: conv('c1x1_s2_c8', { h: 5, w: 6, inC: 8, outC: 4, k: [1, 1], stride: [2, 2] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 0, segLen: 0 }) },
+      { name: 'c1x1_s2_c16', covers: '1x1 stride 2 on 16 channels (M55 one row segment per pixel, no packing)', add: conv('c1x1_s2_c16', { h: 5, w: 5, inC: 16, outC: 4, k: [1, 1], stride: [2, 2] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { pack: 0, segLen: 16, nseg: 1 }) },
+      { name: 'c3x3_c16', covers: '3x3 SAME on 16 channels (M55 row segments of 48 bytes, edge rows gathered)', add: conv('c3x3_c16', { h: 5, w: 6, inC: 16, outC: 6, k: [3, 3] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 3, segLen: 48, gathers: true }) },
+      { name: 'c3x3_dil2_c16', covers: '3x3 dilation 1x2 on 16 channels (M55 one segment per tap)', add: conv('c3x3_dil2_c16', { h: 5, w: 7, inC: 16, outC: 5, k: [3, 3], dilation: [1, 2] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 9, segLen: 16 }) },
+      { name: 'c3x1_c16', covers: '3x1 on 16 channels (k_w 1: a kernel row is one tap, row segments of 16)', add: conv('c3x1_c16', { h: 6, w: 3, inC: 16, outC: 4, k: [3, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 3, segLen: 16 }) },
+      { name: 'c1x9_c16', covers: '1x9 on 16 channels (one row segment of 144 bytes)', add: conv('c1x9_c16', { h: 2, w: 11, inC: 16, outC: 4, k: [1, 9] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 1, segLen: 144 }) },
+      { name: 'c9x1_c8', covers: '9x1 on 8 channels (M55 whole-row gather: rows of 8 bytes)', add: conv('c9x1_c8', { h: 11, w: 2, inC: 8, outC: 4, k: [9, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 1, segLen: 0 }) },
+      { name: 'c3x3_s2_c3', covers: '3x3 stride 2 on 3 channels (K 27: padded to 28 on the M4, 32 on the M55)', add: conv('c3x3_s2_c3', { h: 7, w: 7, inC: 3, outC: 5, k: [3, 3], stride: [2, 2] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { segLen: 0 }) },
+    ],
+  },
+  {
+    // fully_connected_s8_fast: groups of 4 rows, 4-byte steps and a tail; the Helium FC: 16-byte
+    // steps (padded rows), batch pairs, chunks of 16 row groups.
+    name: 'fully_connected',
+    branches: [
+      { name: 'fc_d16_o8', covers: 'depth 16, 8 rows (whole steps and groups everywhere)', add: fullyConnected('fc_d16_o8', { batches: 1, depth: 16, out: 8 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
+      { name: 'fc_d17_o5', covers: 'depth 17, 5 rows (a 1-element tail, a partial row group; M55 padded to 32)', add: fullyConnected('fc_d17_o5', { batches: 1, depth: 17, out: 5 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
+      { name: 'fc_d3_o4', covers: 'depth 3 (no whole 4-byte step: tail only)', add: fullyConnected('fc_d3_o4', { batches: 1, depth: 3, out: 4 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
+      { name: 'fc_b2_d20_o6', covers: '2 batches of depth 20 (one batch pair on the M55)', add: fullyConnected('fc_b2_d20_o6', { batches: 2, depth: 20, out: 6 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
+      { name: 'fc_b3_d33_o9', covers: '3 batches of depth 33 (a pair, then one)', add: fullyConnected('fc_b3_d33_o9', { batches: 3, depth: 33, out: 9 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 48 }) },
+      { name: 'fc_d64_o70', covers: '70 rows (18 row groups: more than one 16-group chunk on the M55)', add: fullyConnected('fc_d64_o70', { batches: 1, depth: 64, out: 70 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 64 }) },
+    ],
+  },
+  {
+    // ADD on Helium: four elements per step and a predicated tail.
+    name: 'add',
+    branches: [1, 3, 4, 5, 16, 17].map((n): Branch => ({
+      name: `add_${n}`,
+      covers: `${n} elements (${n % 4 === 0 ? 'whole vectors' : `a ${n % 4}-element tail`} on the M55)`,
+      add: add(`add_${n}`, n),
+      dsp: kind('generic'),
+      mve: addMve,
+    })),
+  },
+  {
+    // Pruned weights: the sparse layouts keep their direct (1x1, stride 1, unpadded) and gathered
+    // input paths and their tails.
+    name: 'sparse',
+    branches: [
+      { name: 'sp_c1x1_c32', covers: '1x1 on 32 channels, a quarter of the [4 x 16] blocks kept (direct input on both)', add: conv('sp_c1x1_c32', { h: 3, w: 3, inC: 32, outC: 16, k: [1, 1], sparseKeep: 4 }), dsp: kind('conv_gemm_s8_sparse'), mve: fields('conv_gemm_s8_mve_sparse', { pack: 1 }) },
+      { name: 'sp_c3x3_c16', covers: '3x3 SAME on 16 channels, a quarter of the blocks kept (gathered rows)', add: conv('sp_c3x3_c16', { h: 4, w: 4, inC: 16, outC: 16, k: [3, 3], sparseKeep: 4 }), dsp: kind('conv_gemm_s8_sparse'), mve: fields('conv_gemm_s8_mve_sparse', { pack: 0 }) },
+      { name: 'sp_fc_d128_o16', covers: 'FC 128 -> 16, a quarter of the blocks kept', add: fullyConnected('sp_fc_d128_o16', { batches: 1, depth: 128, out: 16, sparseKeep: 4 }), dsp: (c) => expect(c.kind).toMatch(/^fully_connected_s8_(sparse|csr_sparse)$/), mve: kind('fully_connected_s8_mve_sparse') },
+    ],
+  },
+];
+
+// ---- running a family ----
+
+const TARGETS = ['host (DSP layouts)', 'Cortex-M4 mps2-an386', 'host (Helium layouts)', 'Cortex-M55 mps3-an547'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+interface FamilyRun {
+  dsp: CompiledModel;
+  mve: CompiledModel;
+  dspSource: string;
+  /** Per case, the reference outputs (one per branch). */
+  expected: Uint8Array[][];
+  actual: Map<TargetName, Uint8Array[][]>;
+}
+
+function buildFamily(f: Family): Uint8Array {
+  const g = new GraphBuilder();
+  const p = new Prng(f.name.length * 977 + f.branches.length);
+  const ends = f.branches.map((b) => b.add(g, p));
+  return g.build(
+    ends.map((e) => e.input),
+    ends.map((e) => e.output),
+  );
+}
+
+/** The call that writes graph output `o` (each branch is one layer). */
+function callFor(c: CompiledModel, o: number): KernelCall {
+  const id = c.model.graph.outputs[o] as number;
+  const call = c.calls.find((k) => k.layer.outputs[0] === id);
+  if (!call) throw new Error(`no layer writes output ${o} (${(c.model.graph.tensors[id] as Tensor).name})`);
+  return call;
+}
+
+async function runFamily(f: Family): Promise<FamilyRun> {
+  const model = loadSynthetic(`fps_${f.name}`, buildFamily(f));
+  const dsp = compileModel(model, { isa: 'dsp' });
+  const mve = compileModel(model, { isa: 'mve' });
+  const prng = new Prng(f.branches.length * 131 + 17);
+  const inputs = dsp.summary.inputs;
+  const cases = Array.from({ length: 6 }, () => inputs.map((io) => prng.int8Bytes(io.bytes)));
+  // Extremes: every input -128, every input 127.
+  cases.push(inputs.map((io) => new Uint8Array(io.bytes).fill(0x80)));
+  cases.push(inputs.map((io) => new Uint8Array(io.bytes).fill(0x7f)));
+  // The reference kernels do not depend on the layouts: one reference for both compilations.
+  const expected = cases.map((c) => runReference(dsp.model.graph, dsp.layers, c));
+  const dir = path.join(workDir, f.name);
+  const hostDsp = writeExactScratchModule(dsp, path.join(dir, 'host-dsp'));
+  const m4 = writeCModule(dsp, path.join(dir, 'm4'));
+  const hostMve = writeExactScratchModule(mve, path.join(dir, 'host-mve'));
+  const m55 = writeCModule(mve, path.join(dir, 'm55'));
+  const runs: Array<[TargetName, () => Promise<Uint8Array[][]>]> = [
+    ['host (DSP layouts)', () => runCasesOnHost(hostDsp, cases, { sanitize: true, workDir })],
+    ['Cortex-M4 mps2-an386', () => runCasesOnQemuMps2('mps2-an386', m4, cases, { workDir })],
+    ['host (Helium layouts)', () => runCasesOnHost(hostMve, cases, { sanitize: true, workDir })],
+    ['Cortex-M55 mps3-an547', () => runCasesOnQemuMps2('mps3-an547', m55, cases, { workDir })],
+  ];
+  const results = await Promise.all(runs.map(([, run]) => limit(run)));
+  return {
+    dsp,
+    mve,
+    dspSource: readFileSync(path.join(dir, 'm4', `${m4.prefix}.c`), 'utf8'),
+    expected,
+    actual: new Map(runs.map(([name], i) => [name, results[i] as Uint8Array[][]])),
+  };
+}
+
+for (const f of FAMILIES) {
+  describe(`fast paths at their shape boundaries: ${f.name}`, () => {
+    let run: FamilyRun | undefined;
+    beforeAll(async () => {
+      run = await runFamily(f);
+    }, 300_000);
+
+    if (f.dspSource) {
+      const check = f.dspSource;
+      it('model-wide kernel defines match the shapes', () => {
+        check((run as FamilyRun).dspSource);
+      });
+    }
+
+    f.branches.forEach((b, o) => {
+      it(`${b.name}: ${b.covers}`, () => {
+        const r = run as FamilyRun;
+        b.dsp(callFor(r.dsp, o));
+        b.mve(callFor(r.mve, o));
+        for (const target of TARGETS) {
+          const actual = r.actual.get(target) as Uint8Array[][];
+          r.expected.forEach((exp, i) => {
+            expect(Buffer.from(actual[i]?.[o] ?? []).toString('hex'), `${target}, case ${i}`).toBe(Buffer.from(exp[o] ?? []).toString('hex'));
+          });
+        }
+      });
+    });
+  });
+}
