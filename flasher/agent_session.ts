@@ -234,6 +234,17 @@ export class AgentSession {
   }
 
   /**
+   * Returns the model's state to its initial value (RESET): the next invoke starts a new stream.
+   * An agent built before RESET existed answers UNKNOWN_COMMAND, which is reported as such.
+   */
+  reset(): Promise<void> {
+    return this.exclusive(async () => {
+      const reply = await this.request(MsgType.RESET, new Uint8Array(0), this.timeoutMs);
+      if (reply.payload.byteLength !== 0) throw new TransportError(`RESET reply has ${reply.payload.byteLength} payload bytes (expected none)`);
+    });
+  }
+
+  /**
    * Counter ticks of each layer in the last inference (firmware built with -DTF_PROFILE; an agent
    * without profiling answers with no marks, and this returns an empty list).
    */

@@ -109,7 +109,11 @@ export async function validateOnDevice(
   });
   const hello = await session.connect();
   const results: DeviceCaseResult[] = [];
+  // Stateful models start every case (and every sequence) from a reset state, as TFLite Micro's
+  // goldens start from a fresh interpreter; steps of a sequence continue the state.
+  const stateful = compiled.plan.stateBytes > 0 || cases.some((c) => c.keepState);
   for (const [i, c] of cases.entries()) {
+    if (stateful && !c.keepState) await session.reset();
     const r = await session.infer(c.inputs);
     const cmp = compareOutputs(c.id, c.expected, r.outputs);
     results.push({ ...cmp, cycles: r.cycles, milliseconds: (r.cycles / board.clockHz) * 1000 });

@@ -91,6 +91,7 @@ function buildProgram(): Command {
     .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
+    .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -115,6 +116,7 @@ function buildProgram(): Command {
           profileOut?: string;
           golden?: string;
           random?: string;
+          steps?: string;
           json?: boolean;
           sanitize?: boolean;
         },

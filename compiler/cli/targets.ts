@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { writeCModule, type CompiledModel } from '../compile.ts';
 import { TinyforgeError } from '../errors.ts';
-import { runReference } from '../reference/run_reference.ts';
+import { ReferenceState, runReference } from '../reference/run_reference.ts';
 import { runCasesOnHost } from '../targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../targets/qemu_mps2.ts';
 import { defaultWorkDir } from '../targets/target.ts';
@@ -18,13 +18,22 @@ export function parseTarget(name: string): TargetName {
 
 export interface TargetRunOptions {
   sanitize?: boolean;
+  /** keepState[i]: case i continues case i - 1's state (a sequence step); otherwise the model starts fresh. */
+  keepState?: readonly boolean[];
 }
 
 /** Runs all cases on a target and returns the outputs of each. */
 export async function runOnTarget(target: TargetName, compiled: CompiledModel, cases: Uint8Array[][], opts: TargetRunOptions = {}): Promise<Uint8Array[][]> {
-  if (target === 'ref') return cases.map((inputs) => runReference(compiled.model.graph, compiled.layers, inputs));
+  if (target === 'ref') {
+    const state = new ReferenceState(compiled.model.graph);
+    return cases.map((inputs, i) => {
+      if (!opts.keepState?.[i]) state.reset();
+      return runReference(compiled.model.graph, compiled.layers, inputs, state);
+    });
+  }
   const moduleDir = path.join(defaultWorkDir(), 'modules', `${compiled.prefix}-${compiled.model.sha256.slice(0, 16)}`);
   const mod = writeCModule(compiled, moduleDir);
-  if (target === 'host') return runCasesOnHost(mod, cases, { sanitize: opts.sanitize });
-  return runCasesOnQemuMps2An386(mod, cases);
+  const keep = opts.keepState ? { keepState: opts.keepState } : {};
+  if (target === 'host') return runCasesOnHost(mod, cases, { sanitize: opts.sanitize, ...keep });
+  return runCasesOnQemuMps2An386(mod, cases, keep);
 }

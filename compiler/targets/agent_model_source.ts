@@ -125,6 +125,10 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L();
   // `void *` converts to whatever pointer type the header declares for each parameter.
   const args = [...inputBytes.map((_, i) => `(void *)tf_agent_in${i}`), ...outputBytes.map((_, i) => `(void *)tf_agent_out${i}`)];
+  L('void tf_agent_model_reset(void) {');
+  L(`  ${prefix}_reset();`);
+  L('}');
+  L();
   L('int tf_agent_model_invoke(void) {');
   L(`  return ${prefix}_invoke(${args.join(', ')});`);
   L('}');

@@ -13,8 +13,10 @@ const manifestSchema = z.object({
     z.object({
       id: z.string(),
       kind: z.string().optional(),
-      input_files: z.array(z.string()).min(1),
-      output_files: z.array(z.string()).min(1),
+      steps: z.number().int().positive().optional(),
+      // Single-invoke cases list files; sequence cases list one list of files per step.
+      input_files: z.union([z.array(z.string()).min(1), z.array(z.array(z.string()).min(1)).min(1)]),
+      output_files: z.union([z.array(z.string()).min(1), z.array(z.array(z.string()).min(1)).min(1)]),
     }),
   ),
 });
@@ -23,6 +25,8 @@ export interface GoldenCase {
   id: string;
   inputs: Uint8Array[];
   expected: Uint8Array[];
+  /** True for step 1 and later of a sequence: the invoke continues the previous one's state. */
+  keepState?: boolean;
 }
 
 export interface GoldenSet {
@@ -39,6 +43,10 @@ function readBytes(file: string, what: string): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TinyforgeError(`golden ${what} ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
   }
+}
+
+function isFileList(x: string[] | string[][]): x is string[] {
+  return typeof x[0] === 'string';
 }
 
 export function loadGolden(dir: string): GoldenSet {
@@ -60,11 +68,20 @@ export function loadGolden(dir: string): GoldenSet {
     dir,
     modelSha256: m.model_sha256,
     labels: m.labels,
-    cases: m.cases.map((c) => ({
-      id: c.id,
-      inputs: c.input_files.map((f) => readBytes(path.join(dir, f), `input of case ${c.id}`)),
-      expected: c.output_files.map((f) => readBytes(path.join(dir, f), `output of case ${c.id}`)),
-    })),
+    cases: m.cases.flatMap((c): GoldenCase[] => {
+      const read = (f: string, what: string): Uint8Array => readBytes(path.join(dir, f), `${what} of case ${c.id}`);
+      const ins = c.input_files;
+      const outs = c.output_files;
+      if (isFileList(ins) && isFileList(outs)) return [{ id: c.id, inputs: ins.map((f) => read(f, 'input')), expected: outs.map((f) => read(f, 'output')) }];
+      if (isFileList(ins) || isFileList(outs) || ins.length !== outs.length) throw new TinyforgeError(`${manifestPath}: case ${c.id} mixes single-invoke and sequence file lists`);
+      // A sequence: one case per step, run on one model instance in order.
+      return ins.map((stepIns, t) => ({
+        id: `${c.id}/s${t}`,
+        inputs: stepIns.map((f) => read(f, `step ${t} input`)),
+        expected: (outs[t] as string[]).map((f) => read(f, `step ${t} output`)),
+        keepState: t > 0,
+      }));
+    }),
   };
 }
 

@@ -4,14 +4,18 @@
 import { TinyforgeError } from '../errors.ts';
 import type { IoSummary } from '../compile.ts';
 
-export function randomInputs(inputs: readonly IoSummary[], seed: number): Uint8Array[] {
+/** The goldens' xorshift32 stream for seed k; one stream runs through all the steps of a sequence. */
+function xorshift(seed: number): () => number {
   let s = (0x9e3779b9 ^ (seed + 1)) >>> 0;
-  const next = (): number => {
+  return (): number => {
     s = (s ^ (s << 13)) >>> 0;
     s = (s ^ (s >>> 17)) >>> 0;
     s = (s ^ (s << 5)) >>> 0;
     return s;
   };
+}
+
+function fill(inputs: readonly IoSummary[], next: () => number): Uint8Array[] {
   return inputs.map((io) => {
     const bytes = new Uint8Array(io.bytes);
     if (io.dtype === 'int8' || io.dtype === 'uint8') {
@@ -28,4 +32,17 @@ export function randomInputs(inputs: readonly IoSummary[], seed: number): Uint8A
     }
     return bytes;
   });
+}
+
+export function randomInputs(inputs: readonly IoSummary[], seed: number): Uint8Array[] {
+  return fill(inputs, xorshift(seed));
+}
+
+/**
+ * The inputs of `steps` consecutive invokes, as the goldens' seq<k> cases draw them: one stream
+ * seeded once with k, continuing from step to step (so step 0 equals randomInputs(inputs, k)).
+ */
+export function randomSequence(inputs: readonly IoSummary[], seed: number, steps: number): Uint8Array[][] {
+  const next = xorshift(seed);
+  return Array.from({ length: steps }, () => fill(inputs, next));
 }

@@ -12,6 +12,7 @@ export const MsgType = {
   READ_OUTPUT: 0x04,
   STATS: 0x05,
   PROFILE: 0x06,
+  RESET: 0x07,
   BOOT: 0xfe,
   ERROR: 0xff,
 } as const;

@@ -440,6 +440,17 @@ static tf_result_t tf_cmd_profile(const uint8_t *p, uint32_t len) {
   return tf_ok(TF_PROFILE_REPLY_HEADER_BYTES + 4u * n);
 }
 
+/* ---- RESET: start a new stream (a stateful model forgets what earlier invokes left) ---- */
+
+static tf_result_t tf_cmd_reset(uint32_t len) {
+  if (len != 0u) {
+    return tf_fail(TF_ERR_BAD_REQUEST, 0);
+  }
+  tf_agent_model_reset();
+  tf_st.outputs_valid = 0;
+  return tf_ok(0);
+}
+
 static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t len) {
   switch (type) {
     case TF_MSG_HELLO:
@@ -454,6 +465,8 @@ static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t l
       return tf_cmd_stats(len);
     case TF_MSG_PROFILE:
       return tf_cmd_profile(payload, len);
+    case TF_MSG_RESET:
+      return tf_cmd_reset(len);
     default:
       return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
   }

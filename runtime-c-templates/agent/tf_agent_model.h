@@ -22,5 +22,7 @@ extern const tf_agent_model_t tf_agent_model;
 
 /* Calls <prefix>_invoke on the buffers above; returns its result. */
 int tf_agent_model_invoke(void);
+/* Returns the model's state (resource variables, recurrent state) to its initial value. */
+void tf_agent_model_reset(void);
 
 #endif /* TF_AGENT_MODEL_H */

@@ -24,6 +24,7 @@
 #define TF_MSG_READ_OUTPUT 0x04u
 #define TF_MSG_STATS 0x05u
 #define TF_MSG_PROFILE 0x06u
+#define TF_MSG_RESET 0x07u
 #define TF_MSG_REPLY 0x80u
 #define TF_MSG_BOOT 0xFEu
 #define TF_MSG_ERROR 0xFFu

@@ -4,8 +4,8 @@ import { validateOnBoardCommand } from './device.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
 import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
-import { randomInputs } from '../../validate/random_cases.ts';
-import { runReference } from '../../reference/run_reference.ts';
+import { randomInputs, randomSequence } from '../../validate/random_cases.ts';
+import { ReferenceState, runReference } from '../../reference/run_reference.ts';
 import type { CompiledModel } from '../../compile.ts';
 import { printJson, table } from '../format.ts';
 import { log } from '../log.ts';
@@ -27,6 +27,8 @@ export interface ValidateCommandOptions {
   profileOut?: string;
   golden?: string;
   random?: string;
+  /** With --random: invokes per case on one model instance (state carried), each step compared. */
+  steps?: string;
   json?: boolean;
   sanitize?: boolean;
 }
@@ -46,18 +48,29 @@ function row(r: CaseResult): Array<string | number> {
 /** Golden cases from a folder, or random cases whose expected outputs come from the TS reference. */
 function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target: string, progress: Progress): { cases: GoldenCase[]; oracle: string } {
   if ((opts.golden === undefined) === (opts.random === undefined)) throw new TinyforgeError('give exactly one of --golden <dir> or --random <n>');
+  if (opts.steps !== undefined && opts.random === undefined) throw new TinyforgeError('--steps goes with --random (golden sequences carry their own steps)');
   const { inputs, outputs } = compiled.summary;
   if (opts.random !== undefined) {
     const n = Number(opts.random);
     if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
     if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
+    const steps = opts.steps === undefined ? 1 : Number(opts.steps);
+    if (!Number.isInteger(steps) || steps < 1 || steps > 10000) throw new TinyforgeError(`--steps wants a step count from 1 to 10000, not '${opts.steps}'`);
     progress.start(n, 'reference outputs', 'cases');
-    const cases = Array.from({ length: n }, (_, k) => {
-      const caseInputs = randomInputs(inputs, k);
-      const expected = runReference(compiled.model.graph, compiled.layers, caseInputs);
+    const cases: GoldenCase[] = [];
+    for (let k = 0; k < n; k++) {
+      if (steps === 1) {
+        const caseInputs = randomInputs(inputs, k);
+        cases.push({ id: `rand${k}`, inputs: caseInputs, expected: runReference(compiled.model.graph, compiled.layers, caseInputs) });
+      } else {
+        // One model instance per case; its steps draw inputs as the goldens' seq<k> cases do.
+        const state = new ReferenceState(compiled.model.graph);
+        randomSequence(inputs, k, steps).forEach((stepInputs, t) => {
+          cases.push({ id: `seq${k}/s${t}`, inputs: stepInputs, expected: runReference(compiled.model.graph, compiled.layers, stepInputs, state), keepState: t > 0 });
+        });
+      }
       progress.update(k + 1);
-      return { id: `rand${k}`, inputs: caseInputs, expected };
-    });
+    }
     progress.stop();
     return { cases, oracle: 'tinyforge TS reference' };
   }
@@ -75,11 +88,14 @@ function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target
  * cases; host and QEMU build once and run all cases in one process, so their bar counts steps.
  */
 async function runCases(target: TargetName, compiled: CompiledModel, cases: GoldenCase[], opts: ValidateCommandOptions, progress: Progress): Promise<Uint8Array[][]> {
+  const keepState = cases.map((c) => c.keepState === true);
   if (target === 'ref') {
     progress.start(cases.length, 'running on ref', 'cases');
+    const state = new ReferenceState(compiled.model.graph);
     const actual: Uint8Array[][] = [];
     for (const [i, c] of cases.entries()) {
-      actual.push(...(await runOnTarget(target, compiled, [c.inputs])));
+      if (!c.keepState) state.reset();
+      actual.push(runReference(compiled.model.graph, compiled.layers, c.inputs, state));
       progress.update(i + 1);
     }
     return actual;
@@ -87,7 +103,7 @@ async function runCases(target: TargetName, compiled: CompiledModel, cases: Gold
   log.info(`building for ${target} and running ${cases.length} case(s) in one process`);
   progress.start(1, `build + run on ${target}`, 'steps');
   const t0 = Date.now();
-  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize });
+  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize, keepState });
   progress.update(1);
   log.verbose(`build + run on ${target}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return actual;
