@@ -58,7 +58,7 @@ describe('boards', () => {
     }
     expect(message).toMatch(/vww_mobilenet\.tflite does not fit nucleo-f446re/);
     expect(message).toContain(`needs ${need.flashBytes} bytes of flash for constants, 1000 more than the board's ${need.flashBytes - 1000}`);
-    expect(message).toContain(`needs ${need.ramBytes} bytes of RAM for arena and I/O, 500 more than the board's ${need.ramBytes - 500}`);
+    expect(message).toContain(`needs ${need.ramBytes} bytes of RAM for arena, state and I/O, 500 more than the board's ${need.ramBytes - 500}`);
     expect(checkFitsBoard(compiled, findBoard('nucleo-f446re')).flashBytes).toBe(need.flashBytes);
   });
 });

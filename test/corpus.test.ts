@@ -9,7 +9,7 @@
 // of six is run on all targets. `TINYFORGE_CORPUS=all` (`npm run test:corpus`) runs every
 // compiling model and writes bench/corpus_status.json and bench/corpus_status.md.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +17,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findBoard } from '../compiler/boards/load_boards.ts';
 import { checkFitsBoard } from '../compiler/boards/fit.ts';
 import { writeCModule, type CompiledModel } from '../compiler/compile.ts';
-import { runReference } from '../compiler/reference/run_reference.ts';
+import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenSet } from '../compiler/validate/golden.ts';
 import { TOOL_VERSION } from '../compiler/version.ts';
-import { attemptCompile, CORPUS_GOLDEN_DIR, corpusModelsWithGolden, type CompileAttempt } from './helpers/corpus.ts';
+import { attemptCompile, CORPUS_DIR, CORPUS_GOLDEN_DIR, corpusModelsWithGolden, type CompileAttempt } from './helpers/corpus.ts';
 import { firstDifference } from './helpers/shared.ts';
 import { makeLimiter } from './helpers/synthetic_models.ts';
 
@@ -39,7 +39,8 @@ const MIN_COMPILING = 45;
  * The default run's sample: fixed (deterministic), small and fast on the emulators, and chosen to
  * cover different kernels: 9x1 depthwise + ADD (issue 17), float I/O with QUANTIZE/DEQUANTIZE and
  * 3x3 depthwise, a streaming 1-wide depthwise model, max pooling, fully connected layers with
- * float I/O, and a two-input ADD.
+ * float I/O, a two-input ADD, a microWakeWord model with resource variables (first invoke and
+ * 20-step sequences) and an int16x8 convolution.
  */
 const SAMPLE = [
   'mltk__keyword_spotting_on_off_v3',
@@ -48,6 +49,10 @@ const SAMPLE = [
   'mltk__keyword_spotting_pacman',
   'mlperftiny__model_ToyCar_quant_fullint',
   'tflm__memory_footprint_simple_add_model',
+  // streaming state: resource variables over 20-step sequences (seqgolden)
+  'mww__v1_alexa_v2',
+  // int16x8 convolution
+  'tflm__seanet_conv0',
 ] as const;
 
 const TARGETS = ['ref', 'host', 'm4', 'm55'] as const;
@@ -107,9 +112,13 @@ async function runModel(a: CompileAttempt): Promise<ModelStatus> {
   const dsp = a.dsp;
   const mve = a.mve;
   if (!dsp || !mve) throw new Error(`${a.stem} did not compile`);
-  const golden = loadGolden(`${CORPUS_GOLDEN_DIR}${a.stem}`);
+  const first = loadGolden(`${CORPUS_GOLDEN_DIR}${a.stem}`);
+  // Stateful models also have 20-step sequence goldens (one interpreter per sequence).
+  const seqDir = `${CORPUS_DIR}seqgolden/${a.stem}`;
+  const golden: GoldenSet = existsSync(`${seqDir}/manifest.json`) ? { ...first, cases: [...first.cases, ...loadGolden(seqDir).cases] } : first;
   checkGoldenAgainstModel(golden, dsp.summary.inputs.map((i) => i.bytes), dsp.summary.outputs.map((o) => o.bytes));
   const inputs = golden.cases.map((c) => c.inputs);
+  const keepState = golden.cases.map((c) => c.keepState === true);
   const status: ModelStatus = { model: a.stem, compiles: true, reason: null, cases: golden.cases.length, passing: { ref: null, host: null, m4: null, m55: null }, failures: {}, notRun: {} };
   const record = (t: Target, outcome: Array<string | undefined> | Error): void => {
     if (outcome instanceof Error) {
@@ -125,7 +134,7 @@ async function runModel(a: CompileAttempt): Promise<ModelStatus> {
   const hostMod = writeCModule(dsp, path.join(dir, 'dsp'));
   const mveMod = writeCModule(mve, path.join(dir, 'mve'));
   // Large models take a while on the emulators (up to ~1.4 G instructions per inference).
-  const long = { workDir, timeoutMs: 900_000 };
+  const long = { workDir, timeoutMs: 900_000, keepState };
   // A model too large for an emulated board's memory map (e.g. over the M55's 512 KiB ITCM) is
   // not run there: that is a property of the board, which tinyforge reports the same way.
   for (const [t, compiled] of [['m4', dsp], ['m55', mve]] as const) {
@@ -140,7 +149,11 @@ async function runModel(a: CompileAttempt): Promise<ModelStatus> {
   const native = jobs.filter(([t]) => status.notRun[t] === undefined).map(([t, job]): [Target, Promise<Uint8Array[][]>] => [t, limit(job)]);
   // The reference runs on this thread while the builds and emulators run in child processes.
   try {
-    record('ref', compare(golden, inputs.map((c) => runReference(dsp.model.graph, dsp.layers, c))));
+    const state = new ReferenceState(dsp.model.graph);
+    record('ref', compare(golden, inputs.map((c, i) => {
+      if (!keepState[i]) state.reset();
+      return runReference(dsp.model.graph, dsp.layers, c, state);
+    })));
   } catch (e) {
     record('ref', e instanceof Error ? e : new Error(String(e)));
   }

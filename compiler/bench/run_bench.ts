@@ -48,6 +48,8 @@ export interface BenchResult {
   bss_bytes: number;
   stack_bytes: number;
   arena_bytes: number;
+  /** Persistent state (resource variables, recurrent state), outside the arena. */
+  state_bytes: number;
   arena_lower_bound: number;
   /** With profiling: instructions of each layer in the last run. */
   layerInstructions?: number[];
@@ -160,6 +162,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
     bss_bytes: size.bss,
     stack_bytes: stack,
     arena_bytes: compiled.plan.arenaBytes,
+    state_bytes: compiled.plan.stateBytes,
     arena_lower_bound: compiled.plan.lowerBound,
     ...(profile ? { layerInstructions } : {}),
     outputChecksum: words[6] as number,

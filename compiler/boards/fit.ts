@@ -53,7 +53,8 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
   // Inputs planned in the arena are already counted there; the rest are the caller's buffers.
   const callerInputs = compiled.summary.inputs.filter((_, i) => compiled.plan.storageOf.get(graph.inputs[i] as number)?.kind !== 'arena');
   const io = [...callerInputs, ...compiled.summary.outputs].reduce((s, t) => s + t.bytes, 0);
-  return { flashBytes, ramBytes: compiled.plan.arenaBytes + io };
+  // State (resource variables, recurrent state) lives in RAM beside the arena.
+  return { flashBytes, ramBytes: compiled.plan.arenaBytes + compiled.plan.stateBytes + io };
 }
 
 export function checkFitsBoard(compiled: CompiledModel, board: Board): FitEstimate {
@@ -63,7 +64,7 @@ export function checkFitsBoard(compiled: CompiledModel, board: Board): FitEstima
     problems.push(`needs ${est.flashBytes} bytes of flash for constants, ${est.flashBytes - board.memory.flash.size} more than the board's ${board.memory.flash.size}`);
   }
   if (est.ramBytes > board.memory.ram.size) {
-    problems.push(`needs ${est.ramBytes} bytes of RAM for arena and I/O, ${est.ramBytes - board.memory.ram.size} more than the board's ${board.memory.ram.size}`);
+    problems.push(`needs ${est.ramBytes} bytes of RAM for arena, state and I/O, ${est.ramBytes - board.memory.ram.size} more than the board's ${board.memory.ram.size}`);
   }
   if (problems.length > 0) throw new TinyforgeError(`${compiled.summary.model} does not fit ${board.id}: ${problems.join('; ')}`);
   return est;

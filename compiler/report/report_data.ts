@@ -112,6 +112,8 @@ export interface ReportData {
     flashBytes: number;
     arenaBytes: number;
     arenaLowerBound: number;
+    /** Persistent state (resource variables, recurrent state), outside the arena. */
+    stateBytes: number;
     /** Zero weight elements over all weight elements of the model. */
     sparsity: number;
   };
@@ -288,6 +290,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
   const callerInputs = s.inputs.filter((_, i) => plan.storageOf.get(graph.inputs[i] as number)?.kind !== 'arena');
   const ramParts = [
     { name: 'arena', bytes: plan.arenaBytes },
+    ...(plan.stateBytes > 0 ? [{ name: 'state kept across invokes', bytes: plan.stateBytes }] : []),
     { name: callerInputs.length < s.inputs.length ? 'inputs outside the arena' : 'inputs', bytes: ioBytes(callerInputs) },
     { name: 'outputs', bytes: ioBytes(s.outputs) },
   ];
@@ -308,6 +311,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       flashBytes: s.flashBytes,
       arenaBytes: s.arenaBytes,
       arenaLowerBound: s.arenaLowerBound,
+      stateBytes: s.stateBytes,
       sparsity: totalWeights > 0 ? totalZeros / totalWeights : 0,
     },
     inputs: s.inputs.map((t, index) => ({ ...t, shape: [...t.shape], direction: 'input', index })),

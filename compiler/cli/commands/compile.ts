@@ -37,12 +37,12 @@ export function compileCommand(modelPath: string, opts: CompileCommandOptions): 
   console.log('');
   console.log(
     table(
-      ['ops', 'MACs', 'weight bytes', 'flash bytes', 'arena bytes', 'arena lower bound'],
-      [[s.ops, s.macs, s.weightBytes, s.flashBytes, s.arenaBytes, s.arenaLowerBound]],
+      ['ops', 'MACs', 'weight bytes', 'flash bytes', 'arena bytes', 'arena lower bound', 'state bytes'],
+      [[s.ops, s.macs, s.weightBytes, s.flashBytes, s.arenaBytes, s.arenaLowerBound, s.stateBytes]],
     ),
   );
   console.log(
     `\n${board.id}: constants ${formatInt(fit.flashBytes)} of ${formatInt(board.memory.flash.size)} flash bytes, ` +
-      `arena + I/O ${formatInt(fit.ramBytes)} of ${formatInt(board.memory.ram.size)} RAM bytes`,
+      `arena + state + I/O ${formatInt(fit.ramBytes)} of ${formatInt(board.memory.ram.size)} RAM bytes`,
   );
 }
