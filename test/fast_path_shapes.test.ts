@@ -23,7 +23,7 @@ import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { writeExactScratchModule } from './helpers/exact_scratch.ts';
 import { Act, GraphBuilder, loadSynthetic, makeLimiter, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
-import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions } from './helpers/tflite_builder.ts';
+import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, pool2dOptions } from './helpers/tflite_builder.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-fast-path-shapes-'));
 const limit = makeLimiter(2);
@@ -138,6 +138,29 @@ function fullyConnected(name: string, s: { batches: number; depth: number; out: 
     const b = g.int32Constant(`${name}_b`, [s.out], p.ints(s.out, -900, 900));
     const y = g.tensor(`${name}_y`, [s.batches, s.out], q(0.08, -5));
     g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({ act: Act.RELU }));
+    return { input: x, output: y };
+  };
+}
+
+interface PoolShape {
+  h: number;
+  w: number;
+  c: number;
+  k: [number, number];
+  stride?: [number, number];
+  padding?: number;
+  act?: number;
+}
+
+/** MAX_POOL_2D or AVERAGE_POOL_2D; input and output share one quantization, as TFLite requires. */
+function pool(name: string, op: 'max' | 'avg', s: PoolShape): Branch['add'] {
+  return (g) => {
+    const [kh, kw] = s.k;
+    const [sh, sw] = s.stride ?? [2, 2];
+    const padding = s.padding ?? Pad.VALID;
+    const x = g.tensor(`${name}_x`, [1, s.h, s.w, s.c], q(0.05, -9));
+    const y = g.tensor(`${name}_y`, [1, outExtent(s.h, kh, sh, 1, padding), outExtent(s.w, kw, sw, 1, padding), s.c], q(0.05, -9));
+    g.op(op === 'max' ? BuiltinOp.MAX_POOL_2D : BuiltinOp.AVERAGE_POOL_2D, [x], [y], pool2dOptions({ padding, strideH: sh, strideW: sw, filterH: kh, filterW: kw, act: s.act ?? Act.NONE }));
     return { input: x, output: y };
   };
 }
@@ -257,6 +280,25 @@ const FAMILIES: Family[] = [
       { name: 'fc_b2_d20_o6', covers: '2 batches of depth 20 (one batch pair on the M55)', add: fullyConnected('fc_b2_d20_o6', { batches: 2, depth: 20, out: 6 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
       { name: 'fc_b3_d33_o9', covers: '3 batches of depth 33 (a pair, then one)', add: fullyConnected('fc_b3_d33_o9', { batches: 3, depth: 33, out: 9 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 48 }) },
       { name: 'fc_d64_o70', covers: '70 rows (18 row groups: more than one 16-group chunk on the M55)', add: fullyConnected('fc_d64_o70', { batches: 1, depth: 64, out: 70 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 64 }) },
+    ],
+  },
+  {
+    // Pooling: the DSP paths take channel quads (max: SSUB8/SEL, the last in_c % 4 as a quad ending
+    // at the last channel when in_c >= 4; average: SXTAB16 lane sums for windows of at most 256
+    // pixels) and one channel at a time below 4 channels or above 256 pixels; Helium max pooling
+    // takes 16 lanes with a predicated tail. Edges clip the window (SAME padding).
+    name: 'pool',
+    branches: [
+      { name: 'max2x2_c3', covers: 'max 2x2 on 3 channels (fewer than a quad: scalar on the M4, one predicated vector on the M55)', add: pool('max2x2_c3', 'max', { h: 6, w: 7, c: 3, k: [2, 2] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'max2x2_c4', covers: 'max 2x2 on 4 channels (one whole quad, unrolled 2x2 window)', add: pool('max2x2_c4', 'max', { h: 6, w: 6, c: 4, k: [2, 2] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'max2x2_c7', covers: 'max 2x2 on 7 channels (a quad, then the quad ending at channel 6)', add: pool('max2x2_c7', 'max', { h: 5, w: 7, c: 7, k: [2, 2] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'max3x3_same_c17', covers: 'max 3x3 stride 2 SAME on 17 channels (clipped edge windows; M55 a one-lane tail)', add: pool('max3x3_same_c17', 'max', { h: 7, w: 6, c: 17, k: [3, 3], padding: Pad.SAME }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'max3x2_s1_c8_relu6', covers: 'max 3x2 stride 1 on 8 channels with RELU6 (both packed clamps)', add: pool('max3x2_s1_c8_relu6', 'max', { h: 6, w: 5, c: 8, k: [3, 2], stride: [1, 1], act: Act.RELU6 }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'avg2x2_c3', covers: 'average 2x2 on 3 channels (scalar sums)', add: pool('avg2x2_c3', 'avg', { h: 6, w: 6, c: 3, k: [2, 2] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'avg2x2_c6', covers: 'average 2x2 on 6 channels (a quad of lane sums, two scalar channels)', add: pool('avg2x2_c6', 'avg', { h: 6, w: 7, c: 6, k: [2, 2] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'avg3x3_same_c8_relu6', covers: 'average 3x3 stride 2 SAME on 8 channels with RELU6 (clipped windows: counts 4, 6, 9)', add: pool('avg3x3_same_c8_relu6', 'avg', { h: 7, w: 7, c: 8, k: [3, 3], padding: Pad.SAME, act: Act.RELU6 }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'avg16x16_c4', covers: 'average over a 16x16 window (256 pixels: the largest lane-sum window; extremes reach -32768)', add: pool('avg16x16_c4', 'avg', { h: 16, w: 16, c: 4, k: [16, 16], stride: [1, 1] }), dsp: kind('generic'), mve: kind('generic') },
+      { name: 'avg17x16_c4', covers: 'average over a 17x16 window (272 pixels: above the lane-sum limit, 32-bit scalar sums)', add: pool('avg17x16_c4', 'avg', { h: 17, w: 16, c: 4, k: [17, 16], stride: [1, 1] }), dsp: kind('generic'), mve: kind('generic') },
     ],
   },
   {

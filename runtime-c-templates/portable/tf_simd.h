@@ -39,6 +39,30 @@ static inline int32_t tf_smlatt(int32_t a, int32_t b, int32_t acc) {
     __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
+/* acc + (bytes 0 and 2 of x, sign-extended) per 16-bit lane. */
+static inline int32_t tf_sxtab16(int32_t acc, uint32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+/* acc + (bytes 1 and 3 of x, sign-extended) per 16-bit lane. */
+static inline int32_t tf_sxtab16_ror8(int32_t acc, uint32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+/* Per signed byte lane max(a, b): SSUB8 sets a GE flag per lane where a - b >= 0, SEL picks. */
+static inline uint32_t tf_max_s8x4(uint32_t a, uint32_t b) {
+    uint32_t r, t;
+    __asm__("ssub8 %1, %2, %3\n\tsel %0, %2, %3" : "=r"(r), "=&r"(t) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+/* Per signed byte lane min(a, b). */
+static inline uint32_t tf_min_s8x4(uint32_t a, uint32_t b) {
+    uint32_t r, t;
+    __asm__("ssub8 %1, %2, %3\n\tsel %0, %3, %2" : "=r"(r), "=&r"(t) : "r"(a), "r"(b) : "cc");
+    return r;
+}
 /* (a * b + 2^31) >> 32 */
 static inline int32_t tf_smmulr(int32_t a, int32_t b) {
     int32_t r;
