@@ -105,6 +105,9 @@ interface ConvShape {
   padding?: number;
   /** Keep one 16-column step in `sparseKeep` per group of 4 rows (zero the rest): pruned weights. */
   sparseKeep?: number;
+  act?: number;
+  /** Small output scales push multipliers above 1/2 (positive shifts: no fused requantization). */
+  outScale?: number;
 }
 
 /** Weight (row, column) kept by a block-sparse pattern: whole [4 rows x 16] blocks, one in `keep` steps. */
@@ -124,8 +127,8 @@ function conv(name: string, s: ConvShape): Branch['add'] {
     const scales = Array.from({ length: s.outC }, (_, i) => 0.002 + 0.001 * ((i * 5) % 7));
     const w = g.int8Constant(`${name}_w`, [s.outC, kh, kw, s.inC], values, perChannel(scales, 0));
     const b = g.int32Constant(`${name}_b`, [s.outC], p.ints(s.outC, -3000, 3000));
-    const y = g.tensor(`${name}_y`, [1, outExtent(s.h, kh, sh, dh, padding), outExtent(s.w, kw, sw, dw, padding), s.outC], q(0.08, 4));
-    g.op(BuiltinOp.CONV_2D, [x, w, b], [y], conv2dOptions({ padding, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, act: Act.RELU6 }));
+    const y = g.tensor(`${name}_y`, [1, outExtent(s.h, kh, sh, dh, padding), outExtent(s.w, kw, sw, dw, padding), s.outC], q(s.outScale ?? 0.08, 4));
+    g.op(BuiltinOp.CONV_2D, [x, w, b], [y], conv2dOptions({ padding, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, act: s.act ?? Act.RELU6 }));
     return { input: x, output: y };
   };
 }
@@ -267,6 +270,23 @@ const FAMILIES: Family[] = [
       { name: 'c1x9_c16', covers: '1x9 on 16 channels (one row segment of 144 bytes)', add: conv('c1x9_c16', { h: 2, w: 11, inC: 16, outC: 4, k: [1, 9] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 1, segLen: 144 }) },
       { name: 'c9x1_c8', covers: '9x1 on 8 channels (M55 whole-row gather: rows of 8 bytes)', add: conv('c9x1_c8', { h: 11, w: 2, inC: 8, outC: 4, k: [9, 1] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { nseg: 1, segLen: 0 }) },
       { name: 'c3x3_s2_c3', covers: '3x3 stride 2 on 3 channels (K 27: padded to 28 on the M4, 32 on the M55)', add: conv('c3x3_s2_c3', { h: 7, w: 7, inC: 3, outC: 5, k: [3, 3], stride: [2, 2] }), dsp: kind('conv_gemm_s8'), mve: fields('conv_gemm_s8_mve', { segLen: 0 }) },
+    ],
+  },
+  {
+    // conv_gemm_s8's fused GEMM + requantization (TF_REQUANT_FAST: the per-pair rq stream) and its
+    // offset-table gather for interior pixels when k_w * in_c <= 12 (else rows are copied); edge
+    // pixels always copy rows. Odd channel counts end on a one-channel pair, odd pixel counts on
+    // a lone pixel.
+    name: 'conv_small_rows',
+    branches: [
+      { name: 'cs3x3_c1_o7', covers: '3x3 SAME on 1 channel, 7 outputs (offsets; odd pair count; 42 pixels)', add: conv('cs3x3_c1_o7', { h: 6, w: 7, inC: 1, outC: 7, k: [3, 3] }), dsp: fields('conv_gemm_s8', { offsets: true, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs3x3_s2_c1_o8_none', covers: '3x3 stride 2 VALID on 1 channel, no activation (full-range packed clamp; 9 pixels: a lone last one)', add: conv('cs3x3_s2_c1_o8_none', { h: 7, w: 7, inC: 1, outC: 8, k: [3, 3], stride: [2, 2], padding: Pad.VALID, act: Act.NONE }), dsp: fields('conv_gemm_s8', { offsets: true, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs3x3_c4_o5', covers: '3x3 on 4 channels (k_w * in_c = 12: the largest offset-table row)', add: conv('cs3x3_c4_o5', { h: 5, w: 6, inC: 4, outC: 5, k: [3, 3] }), dsp: fields('conv_gemm_s8', { offsets: true, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs1x13_c1_o4', covers: '1x13 on 1 channel (k_w * in_c = 13: rows copied)', add: conv('cs1x13_c1_o4', { h: 3, w: 16, inC: 1, outC: 4, k: [1, 13] }), dsp: fields('conv_gemm_s8', { offsets: false, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs3x3_dil2_c2_o3', covers: '3x3 dilation 2 on 2 channels (offsets step two pixels)', add: conv('cs3x3_dil2_c2_o3', { h: 7, w: 8, inC: 2, outC: 3, k: [3, 3], dilation: [2, 2] }), dsp: fields('conv_gemm_s8', { offsets: true, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs10x4_s2_c1_o6', covers: '10x4 stride 2 SAME on 1 channel (the kws first-layer shape; K 40)', add: conv('cs10x4_s2_c1_o6', { h: 15, w: 6, inC: 1, outC: 6, k: [10, 4], stride: [2, 2] }), dsp: fields('conv_gemm_s8', { offsets: true, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs3x3_c1_small_mode', covers: '3x3 on 1 channel with multipliers above 1/2 (no fused requantization)', add: conv('cs3x3_c1_small_mode', { h: 5, w: 5, inC: 1, outC: 5, k: [3, 3], outScale: 0.00005 }), dsp: (c) => { expect(c.kind).toBe('conv_gemm_s8'); expect(c.kind === 'conv_gemm_s8' && c.rq).toBeUndefined(); }, mve: kind('conv_gemm_s8_mve') },
+      { name: 'cs3x3_c16_o9', covers: '3x3 on 16 channels (rows copied, fused requantization with an odd channel)', add: conv('cs3x3_c16_o9', { h: 4, w: 5, inC: 16, outC: 9, k: [3, 3], act: Act.RELU }), dsp: fields('conv_gemm_s8', { offsets: false, requant: 2 }), mve: kind('conv_gemm_s8_mve') },
     ],
   },
   {

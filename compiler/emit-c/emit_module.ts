@@ -319,9 +319,16 @@ function convGemmFields(w: SourceWriter, call: ConvGemmCall | ConvGemmSparseCall
     ...outputStage(c),
     requant: call.requant,
     wide: call.filter instanceof Int16Array ? 1 : 0,
+    offsets: call.kind === 'conv_gemm_s8' && call.offsets ? 1 : 0,
     filter: call.filter instanceof Int16Array ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, comment.int16) : w.packed(`layer${index}_filter`, 'int8_t', call.filter, comment.int8),
-    bias: foldedBias(w, index, call.bias),
-    ...perChannelRequant(w, name, c),
+    ...(call.kind === 'conv_gemm_s8' && call.rq
+      ? {
+          bias: 'NULL',
+          multiplier: 'NULL',
+          shift: 'NULL',
+          rq: w.packed(`layer${index}_rq`, 'int32_t', call.rq, `layer ${index} per row pair: folded bias[2], multiplier[2], right shift - 1 [2]`),
+        }
+      : { bias: foldedBias(w, index, call.bias), ...perChannelRequant(w, name, c), rq: 'NULL' }),
   };
 }
 

@@ -34,6 +34,13 @@ export interface ConvGemmCall {
   filter: Int8Array | Int16Array;
   bias: Int32Array;
   requant: RequantMode;
+  /**
+   * TF_REQUANT_FAST only: per row pair bias[2], multiplier[2] and right shift - 1 [2], read by the
+   * fused GEMM + requantization (conv_gemm_s8.c); it replaces bias and the per-channel tables.
+   */
+  rq?: Int32Array;
+  /** Interior pixels read through a table of k4 input offsets (kernel rows of at most 12 bytes). */
+  offsets: boolean;
   scratchBytes: number;
 }
 
@@ -299,15 +306,39 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
     const { layout, cost } = sparse;
     return { kind: 'conv_gemm_s8_sparse', layer: l, k4, groupPairs: layout.groupPairs, index: layout.index, filter: layout.blocks, bias, requant: requantMode(folded.absSums, folded.bias, l.shifts), cost, scratchBytes };
   }
+  const requant = requantMode(folded.absSums, folded.bias, l.shifts);
+  // Short kernel rows (first layers on 1-3 channels): interior pixels are read through a table of
+  // k4 input offsets instead of copying rows of a few bytes each; never on the direct 1x1 path.
+  const offsets = l.kW * l.inC <= 12 && !directGemm(l, k4);
   return {
     kind: 'conv_gemm_s8',
     layer: l,
     k4,
     filter,
     bias,
-    requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    scratchBytes,
+    requant,
+    offsets,
+    ...(requant === TF_REQUANT_FAST ? { rq: gemmRequantStream(l.outC, bias, l.multipliers, l.shifts) } : {}),
+    scratchBytes: scratchBytes + (offsets ? 4 * k4 : 0),
   };
+}
+
+/** conv_gemm_s8.c's `direct` path: 1x1, stride 1, unpadded, in_c == k4 (input pixels are the GEMM rows). */
+function directGemm(l: ConvS8Layer, k4: number): boolean {
+  return l.kH === 1 && l.kW === 1 && l.strideH === 1 && l.strideW === 1 && l.padTop === 0 && l.padLeft === 0 && l.inC === k4;
+}
+
+/** The fused GEMM's per-pair stream: bias[2], multiplier[2], -shift - 1 [2]; the zero row that pads an odd count stays zero. */
+function gemmRequantStream(outC: number, bias: Int32Array, multipliers: Int32Array, shifts: Int32Array): Int32Array {
+  const pairs = Math.ceil(outC / 2);
+  const stream = new Int32Array(pairs * 6);
+  for (let c = 0; c < outC; c++) {
+    const at = 6 * (c >> 1) + (c & 1);
+    stream[at] = bias[c] as number;
+    stream[at + 2] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
+    stream[at + 4] = -((shifts.length === 1 ? shifts[0] : shifts[c]) as number) - 1;
+  }
+  return stream;
 }
 
 /**
@@ -316,7 +347,14 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
  * what it needs (conv_gemm_s8.c, conv_gemm_s8_sparse.c `direct`): k_h == 1 && k_w == 1, stride 1x1,
  * no padding and in_c == k4 (in_c a multiple of 4): the input pixels are the GEMM rows, read in
  * place. Every other shape gathers each pixel's receptive field (test/fast_path_shapes.test.ts
- * runs 1x1 on 2, 4, 6, 8, 12 and 16 channels and 1x1 stride 2 around that boundary).
+ * runs 1x1 on 2, 4, 6, 8, 12 and 16 channels and 1x1 stride 2 around that boundary). Two more
+ * paths of the dense kernel, each keyed on exactly what it needs:
+ * - `rq` (fused GEMM + requantization in registers): requant == TF_REQUANT_FAST, any shape;
+ * - `offsets` (interior pixel pairs read through a table of k4 input offsets instead of row
+ *   copies): k_w * in_c <= 12 and not the direct shape, any window, stride and dilation; a pair
+ *   with a pixel whose window leaves the image copies rows as before.
+ * (fast_path_shapes: k_w * in_c 12 and 13, dilation, stride, odd channel and pixel counts, a
+ * layer outside the fast requantization mode.)
  */
 function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -330,9 +368,10 @@ function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
  * - depthwise_conv_s8_fast: depth multiplier 1 and in_c % 4 == 0, any window, stride, dilation.
  *   Inside it (depthwise_conv_s8_fast.c), in TF_REQUANT_FAST mode on DSP cores:
  *     tf_dw_s8_fast_taps9: exactly 9 taps in any arrangement (it reads 9 tap pointers);
- *     tf_dw_s8_fast_rows9: exactly k_h == 3 && k_w == 3 (three rows of three), interior pixels.
- *   A 9x1 or 1x9 filter has 9 taps but is not 3x3 (issue 17): it never reaches rows9. Other tap
- *   counts and the other requantization modes take the portable pixel loop;
+ *     tf_dw_s8_fast_rows9: exactly k_h == 3 && k_w == 3 (three rows of three), interior pixels;
+ *     tf_dw_s8_fast_tapsn: any other tap count from 1 to 16 (it reads that many tap pointers).
+ *   A 9x1 or 1x9 filter has 9 taps but is not 3x3 (issue 17): it never reaches rows9. More than
+ *   16 taps and the other requantization modes take the portable pixel loop;
  * - anything else (multiplier > 1, in_c not a multiple of 4): the portable kernel.
  */
 function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
