@@ -133,14 +133,14 @@ function conv(name: string, s: ConvShape): Branch['add'] {
   };
 }
 
-function fullyConnected(name: string, s: { batches: number; depth: number; out: number; sparseKeep?: number }): Branch['add'] {
+function fullyConnected(name: string, s: { batches: number; depth: number; out: number; sparseKeep?: number; act?: number; outScale?: number }): Branch['add'] {
   return (g, p) => {
     const x = g.tensor(`${name}_x`, [s.batches, s.depth], q(0.05, 10));
     const values = p.ints(s.out * s.depth, -127, 127).map((v, i) => (s.sparseKeep && !keptBlock(Math.floor(i / s.depth), i % s.depth, s.sparseKeep) ? 0 : v));
     const w = g.int8Constant(`${name}_w`, [s.out, s.depth], values, q(0.004));
     const b = g.int32Constant(`${name}_b`, [s.out], p.ints(s.out, -900, 900));
-    const y = g.tensor(`${name}_y`, [s.batches, s.out], q(0.08, -5));
-    g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({ act: Act.RELU }));
+    const y = g.tensor(`${name}_y`, [s.batches, s.out], q(s.outScale ?? 0.08, -5));
+    g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({ act: s.act ?? Act.RELU }));
     return { input: x, output: y };
   };
 }
@@ -296,16 +296,21 @@ const FAMILIES: Family[] = [
     ],
   },
   {
-    // fully_connected_s8_fast: groups of 4 rows, 4-byte steps and a tail; the Helium FC: 16-byte
-    // steps (padded rows), batch pairs, chunks of 16 row groups.
+    // fully_connected_s8_fast: groups of 4 rows, 4-byte steps and a tail; on the M4 the fused
+    // assembly (tf_fc_rq_s8: fast requantization, depth % 4 == 0, whole groups; steps two per turn
+    // after an odd one) and the C loop for the rest; the Helium FC: 16-byte steps (padded rows),
+    // batch pairs, chunks of 16 row groups.
     name: 'fully_connected',
     branches: [
-      { name: 'fc_d16_o8', covers: 'depth 16, 8 rows (whole steps and groups everywhere)', add: fullyConnected('fc_d16_o8', { batches: 1, depth: 16, out: 8 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
-      { name: 'fc_d17_o5', covers: 'depth 17, 5 rows (a 1-element tail, a partial row group; M55 padded to 32)', add: fullyConnected('fc_d17_o5', { batches: 1, depth: 17, out: 5 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
+      { name: 'fc_d4_o4_none', covers: 'depth 4, 4 rows, no activation (fused: one odd step and no pair; full-range packed clamp)', add: fullyConnected('fc_d4_o4_none', { batches: 1, depth: 4, out: 4, act: Act.NONE }), dsp: fields('fully_connected_s8_fast', { requant: 2 }), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
+      { name: 'fc_d8_o3', covers: 'depth 8, 3 rows (two steps, no odd one; fewer rows than a group: C loop only)', add: fullyConnected('fc_d8_o3', { batches: 1, depth: 8, out: 3 }), dsp: fields('fully_connected_s8_fast', { requant: 2 }), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
+      { name: 'fc_d24_o12_small_mode', covers: 'depth 24 with a multiplier above 1/2 (not fast requantization: C loop, not tf_fc_rq_s8)', add: fullyConnected('fc_d24_o12_small_mode', { batches: 1, depth: 24, out: 12, outScale: 0.0002 }), dsp: (c) => { expect(c.kind).toBe('fully_connected_s8_fast'); expect(c.kind === 'fully_connected_s8_fast' && c.requant).not.toBe(2); }, mve: fields('fully_connected_s8_mve', { k16: 32 }) },
+      { name: 'fc_d16_o8', covers: 'depth 16, 8 rows (whole steps and groups everywhere: fused, two pairs of steps)', add: fullyConnected('fc_d16_o8', { batches: 1, depth: 16, out: 8 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
+      { name: 'fc_d17_o5', covers: 'depth 17, 5 rows (a 1-element tail: C loop; a partial row group; M55 padded to 32)', add: fullyConnected('fc_d17_o5', { batches: 1, depth: 17, out: 5 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
       { name: 'fc_d3_o4', covers: 'depth 3 (no whole 4-byte step: tail only)', add: fullyConnected('fc_d3_o4', { batches: 1, depth: 3, out: 4 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 16 }) },
-      { name: 'fc_b2_d20_o6', covers: '2 batches of depth 20 (one batch pair on the M55)', add: fullyConnected('fc_b2_d20_o6', { batches: 2, depth: 20, out: 6 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
+      { name: 'fc_b2_d20_o6', covers: '2 batches of depth 20, 6 rows (fused per batch, then 2 rows in C; one batch pair on the M55)', add: fullyConnected('fc_b2_d20_o6', { batches: 2, depth: 20, out: 6 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 32 }) },
       { name: 'fc_b3_d33_o9', covers: '3 batches of depth 33 (a pair, then one)', add: fullyConnected('fc_b3_d33_o9', { batches: 3, depth: 33, out: 9 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 48 }) },
-      { name: 'fc_d64_o70', covers: '70 rows (18 row groups: more than one 16-group chunk on the M55)', add: fullyConnected('fc_d64_o70', { batches: 1, depth: 64, out: 70 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 64 }) },
+      { name: 'fc_d64_o70', covers: '70 rows (17 fused groups and 2 rows in C; 18 row groups: more than one 16-group chunk on the M55)', add: fullyConnected('fc_d64_o70', { batches: 1, depth: 64, out: 70 }), dsp: kind('fully_connected_s8_fast'), mve: fields('fully_connected_s8_mve', { k16: 64 }) },
     ],
   },
   {

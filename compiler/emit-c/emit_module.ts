@@ -6,7 +6,7 @@ import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, M
 import type { CArrayType, CEmitter } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
-import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
+import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type FullyConnectedFastCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -356,6 +356,23 @@ function convGemmMveFields(
   };
 }
 
+/**
+ * fully_connected_s8_fast's stream: per group of four rows its four folded biases as little-endian
+ * int32 (zero for the rows that pad the last group), then the group's interleaved weights.
+ */
+function fcGroupStream(call: FullyConnectedFastCall): Int8Array {
+  const groupBytes = 4 * call.k4;
+  const groups = call.filter.length / groupBytes;
+  const stream = new Int8Array(groups * (16 + groupBytes));
+  const view = new DataView(stream.buffer);
+  for (let g = 0; g < groups; g++) {
+    const at = g * (16 + groupBytes);
+    for (let r = 0; r < 4; r++) view.setInt32(at + 4 * r, call.bias[4 * g + r] ?? 0, true);
+    stream.set(call.filter.subarray(g * groupBytes, (g + 1) * groupBytes), at + 16);
+  }
+  return stream;
+}
+
 /** The scalar fields shared by the dense and sparse Helium fully connected parameter blocks. */
 function fullyConnectedMveFields(f: FullyConnectedS8Layer, k16: number): Record<string, number> {
   return {
@@ -426,8 +443,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_min: f.actMin,
         act_max: f.actMax,
         requant: call.requant,
-        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k4}, groups of four rows interleaved in 4-byte steps`),
-        bias: foldedBias(w, index, call.bias),
+        filter: w.packed(`layer${index}_filter`, 'int8_t', fcGroupStream(call), `layer ${index} per group of four rows: folded bias[4] (int32), then ${f.outDepth} rows of ${call.k4} interleaved in 4-byte steps`),
       });
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
