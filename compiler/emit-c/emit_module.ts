@@ -728,7 +728,7 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
       return;
     case 'quantize_f32_s8':
     case 'dequantize_s8_f32':
-      declare('tf_affine_params', { size: l.size, zero_point: l.zeroPoint, scale: floatLiteral(l.scale) });
+      declare('tf_affine_params', { size: l.size, zero_point: l.zeroPoint, scale: floatLiteral(l.scale), single: l.kernel === 'dequantize_s8_f32' && l.single ? 1 : 0 });
       w.calls.push(`    tf_${l.kernel}(&${name}, ${inRef}, ${outRef});`);
       return;
   }

@@ -12,6 +12,7 @@ import { activationRange, activationRangeInt8, addSubRequantization, quantizeMul
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
+import { float32DequantizeExact } from '../quant/float_exact.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
   conv2d: 'CONV_2D',
@@ -588,7 +589,8 @@ function lowerDequantize(ctx: LoweringContext): Layer {
   const iQ = ctx.int8(input, 'input');
   if (output.dtype !== 'float32') ctx.fail(`output '${output.name}' is ${output.dtype}; DEQUANTIZE produces float32`);
   const size = elementCount(output.shape);
-  return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, macs: 0 };
+  const single = float32DequantizeExact(iQ.scale, iQ.zeroPoint, -128, 127);
+  return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, single, macs: 0 };
 }
 
 export function lowerOp(graph: Graph, op: Op): Layer {
