@@ -14,7 +14,7 @@ import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
-import { selectKernels, type Isa, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
+import { selectKernels, widenBudgetFor, type Isa, type KernelCall, type KernelMode, type OptimizeGoal } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export interface LoadedModel {
@@ -154,6 +154,12 @@ export interface CompileOptions {
    * model says they pay (default true); false keeps every layer dense, for comparisons.
    */
   sparse?: boolean;
+  /**
+   * Flash against speed on the DSP layouts: 'balanced' (default) widens the filters that gain most
+   * to int16 within a budget of an eighth of the weights plus 16 KiB, 'speed' widens every GEMM
+   * filter (more flash than TFLite Micro on weight-heavy models), 'size' none.
+   */
+  optimize?: OptimizeGoal;
 }
 
 /** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
@@ -177,7 +183,11 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
-  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa, ...(opts.sparse === false ? { sparse: false } : {}) });
+  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', {
+    isa,
+    ...(opts.sparse === false ? { sparse: false } : {}),
+    widenBudgetBytes: widenBudgetFor(opts.optimize ?? 'balanced', graph, layers),
+  });
   const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};

@@ -11,6 +11,7 @@ import { inspectCommand } from './commands/inspect.ts';
 import { runCommand } from './commands/run.ts';
 import { reportCommand } from './commands/report.ts';
 import { validateCommand } from './commands/validate.ts';
+import type { OptimizeGoal } from '../passes/select_kernels.ts';
 import { buildCommand, flashCommand, portsCommand } from './commands/device.ts';
 import { quantizeCommand, type QuantizeCommandOptions } from './commands/quantize.ts';
 import { doctorCommand } from './commands/doctor.ts';
@@ -54,6 +55,7 @@ function buildProgram(): Command {
     .option('--out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
     .option('--prefix <name>', 'C symbol prefix (default: from the model file name)')
     .option('--json', 'print the summary as JSON')
+    .addOption(new Option('--optimize <goal>', 'flash against speed: balanced widens the filters that gain most within 1/8 of the weights + 16 KiB; speed widens every convolution filter to int16 (faster, more flash); size none').choices(['balanced', 'speed', 'size']).default('balanced'))
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
@@ -62,7 +64,7 @@ function buildProgram(): Command {
       '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --out out/micro_speech\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action((model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean }, cmd: Command) => {
+    .action((model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; optimize?: OptimizeGoal }, cmd: Command) => {
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
       return compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
@@ -211,9 +213,10 @@ function buildProgram(): Command {
     .argument('<model>', '.tflite file')
     .option('--board <board>', 'QEMU board', 'qemu-mps2-an386')
     .option('--runs <n>', 'measured invokes after one warm-up', '5')
+    .addOption(new Option('--optimize <goal>', 'flash against speed, as for compile').choices(['balanced', 'speed', 'size']).default('balanced'))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json')
-    .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => benchCommand(model, opts));
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; optimize?: OptimizeGoal }) => benchCommand(model, opts));
 
   program
     .command('init')

@@ -326,7 +326,7 @@ function convGemmFields(w: SourceWriter, call: ConvGemmCall | ConvGemmSparseCall
           bias: 'NULL',
           multiplier: 'NULL',
           shift: 'NULL',
-          rq: w.packed(`layer${index}_rq`, 'int32_t', call.rq, `layer ${index} per row pair: folded bias[2], multiplier[2], right shift - 1 [2]`),
+          rq: w.packed(`layer${index}_rq`, 'int32_t', call.rq, `layer ${index} per row pair: folded bias[2], multiplier[2], right shifts - 1 (bytes 0, 1)`),
         }
       : { bias: foldedBias(w, index, call.bias), ...perChannelRequant(w, name, c), rq: 'NULL' }),
   };

@@ -35,7 +35,8 @@ export interface ConvGemmCall {
   bias: Int32Array;
   requant: RequantMode;
   /**
-   * TF_REQUANT_FAST only: per row pair bias[2], multiplier[2] and right shift - 1 [2], read by the
+   * TF_REQUANT_FAST only: per row pair bias[2], multiplier[2] and one word holding the two right
+   * shifts - 1 (bytes 0 and 1), read by the
    * fused GEMM + requantization (conv_gemm_s8.c); it replaces bias and the per-channel tables.
    */
   rq?: Int32Array;
@@ -328,15 +329,19 @@ function directGemm(l: ConvS8Layer, k4: number): boolean {
   return l.kH === 1 && l.kW === 1 && l.strideH === 1 && l.strideW === 1 && l.padTop === 0 && l.padLeft === 0 && l.inC === k4;
 }
 
-/** The fused GEMM's per-pair stream: bias[2], multiplier[2], -shift - 1 [2]; the zero row that pads an odd count stays zero. */
+/**
+ * The fused GEMM's per-pair stream: bias[2], multiplier[2], then -shift - 1 of both rows as bytes 0
+ * and 1 of one word (fast mode: shifts -1 to -31, so 0 to 30); the zero row that pads an odd count
+ * stays zero.
+ */
 function gemmRequantStream(outC: number, bias: Int32Array, multipliers: Int32Array, shifts: Int32Array): Int32Array {
   const pairs = Math.ceil(outC / 2);
-  const stream = new Int32Array(pairs * 6);
+  const stream = new Int32Array(pairs * 5);
   for (let c = 0; c < outC; c++) {
-    const at = 6 * (c >> 1) + (c & 1);
-    stream[at] = bias[c] as number;
-    stream[at + 2] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
-    stream[at + 4] = -((shifts.length === 1 ? shifts[0] : shifts[c]) as number) - 1;
+    const at = 5 * (c >> 1);
+    stream[at + (c & 1)] = bias[c] as number;
+    stream[at + 2 + (c & 1)] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
+    stream[at + 4] = (stream[at + 4] as number) | ((-((shifts.length === 1 ? shifts[0] : shifts[c]) as number) - 1) << (8 * (c & 1)));
   }
   return stream;
 }
@@ -784,17 +789,32 @@ export interface SelectOptions {
   isa?: Isa;
   /**
    * Extra flash the compiler may spend on int16 copies of GEMM filters for speed (DSP layouts).
-   * Default: a quarter of the model's weight bytes plus 16 KiB.
+   * Default: widenBudgetFor('balanced').
    */
   widenBudgetBytes?: number;
   /** Sparse layouts where the cost model says they pay (default true); false keeps every convolution and fully connected layer dense. */
   sparse?: boolean;
 }
 
-export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
+/**
+ * How flash is traded for speed: 'size' widens no filter; 'balanced' (the default) spends up to an
+ * eighth of the weight bytes plus 16 KiB, on the filters whose widening saves the most instructions
+ * per byte (the most pixels per weight: early, large feature maps), so a model's flash stays close
+ * to its weights (a ResNet's below TFLite Micro's flatbuffer build); 'speed' widens every GEMM
+ * filter (about 25% fewer instructions in those layers for twice their filter bytes).
+ */
+export type OptimizeGoal = 'balanced' | 'speed' | 'size';
+
+export function widenBudgetFor(goal: OptimizeGoal, graph: Graph, layers: readonly Layer[]): number {
+  if (goal === 'size') return 0;
+  if (goal === 'speed') return Number.POSITIVE_INFINITY;
   let weights = 0;
   for (const l of layers) if ('weights' in l) weights += graph.tensors[l.weights]?.data?.byteLength ?? 0;
-  return Math.floor(weights / 4) + 16 * 1024;
+  return Math.floor(weights / 8) + 16 * 1024;
+}
+
+export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
+  return widenBudgetFor('balanced', graph, layers);
 }
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {

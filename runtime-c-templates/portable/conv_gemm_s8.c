@@ -135,7 +135,7 @@ typedef struct {
     const int16_t *cols;   /* [0]  */
     int32_t steps;         /* [4]  4-element steps (>= 1) */
     int32_t pairs;         /* [8]  row pairs left (>= 1) */
-    const int32_t *rq;     /* [12] per pair: bias[2], multiplier[2], right shift - 1 [2] */
+    const int32_t *rq;     /* [12] per pair: bias[2], multiplier[2], right shifts - 1 (bytes 0, 1) */
     int8_t *out0;          /* [16] pixel 0, channel 2p */
     int8_t *out1;          /* [20] pixel 1 (pixel 0 again for a lone last pixel) */
     int32_t output_offset; /* [24] */
@@ -183,8 +183,9 @@ void tf_gemm_rq_s16w(const int16_t *cols, const int16_t *filter, tf_gemm_rq_args
     "6:\n"                                                                                      \
     "    ldr r12, [r3, #12]\n"                                                                  \
     "    ldrd r8, r9, [r12, #8]\n"  /* multipliers */                                           \
-    "    ldrd r10, r11, [r12, #16]\n" /* right shifts - 1 */                                    \
-    "    add r12, r12, #24\n"                                                                   \
+    "    ldr r10, [r12, #16]\n"     /* right shifts - 1: row 2p in byte 0, 2p + 1 in byte 1 */  \
+    "    lsr r11, r10, #8\n"        /* ASR by register reads the low byte only */               \
+    "    add r12, r12, #20\n"                                                                   \
     "    str r12, [r3, #12]\n"                                                                  \
     TF_GEMM_RQ_ONE("r4", "r8", "r10")                                                           \
     TF_GEMM_RQ_ONE("r5", "r8", "r10")                                                           \
@@ -274,7 +275,7 @@ static void tf_gemm_rq(const int16_t *cols, const void *filter, int wide, tf_gem
     const int8_t *f8 = (const int8_t *)filter;
     const int16_t *f16 = (const int16_t *)filter;
     const int8_t lo = (int8_t)(a->lo4 & 0xff), hi = (int8_t)(a->hi4 & 0xff);
-    for (int32_t p = 0; p < a->pairs; ++p, a->rq += 6) {
+    for (int32_t p = 0; p < a->pairs; ++p, a->rq += 5) {
         int32_t acc[4] = {a->rq[0], a->rq[0], a->rq[1], a->rq[1]}; /* (row, pixel): 00 01 10 11 */
         const int16_t *c = cols;
         for (int32_t s = 0; s < a->steps; ++s, c += 8) {
@@ -300,7 +301,7 @@ static void tf_gemm_rq(const int16_t *cols, const void *filter, int wide, tf_gem
         for (int px = 0; px < 2; ++px) {
             int8_t *out = (px ? a->out1 : a->out0) + 2 * p;
             for (int r = 0; r < (last_single ? 1 : 2); ++r) {
-                const int32_t v = tf_gemm_rq_one(acc[2 * r + px], a->rq[2 + r], a->rq[4 + r], a->output_offset);
+                const int32_t v = tf_gemm_rq_one(acc[2 * r + px], a->rq[2 + r], (a->rq[4] >> (8 * r)) & 0xff, a->output_offset);
                 out[r] = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
             }
         }

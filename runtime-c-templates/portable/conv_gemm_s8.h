@@ -19,7 +19,8 @@ typedef struct {
     const int32_t *bias;       /* [out_c], offset folded (NULL when rq is set) */
     const int32_t *multiplier; /* [out_c] (NULL when rq is set) */
     const int8_t *shift;       /* [out_c] (NULL when rq is set) */
-    /* TF_REQUANT_FAST only (dense kernel): per row pair bias[2], multiplier[2], right shift - 1 [2]; else NULL */
+    /* TF_REQUANT_FAST only (dense kernel): per row pair bias[2], multiplier[2], then the two right
+     * shifts - 1 as bytes 0 and 1 of one word; else NULL */
     const int32_t *rq;
 } tf_conv_gemm_s8_params;
 

@@ -1,9 +1,10 @@
 import { runBench } from '../../bench/run_bench.ts';
 import { compileModel, loadModel } from '../../compile.ts';
+import type { OptimizeGoal } from '../../passes/select_kernels.ts';
 import { printJson, table } from '../format.ts';
 
-export async function benchCommand(modelPath: string, opts: { board: string; runs: string; json?: boolean }): Promise<void> {
-  const compiled = compileModel(loadModel(modelPath));
+export async function benchCommand(modelPath: string, opts: { board: string; runs: string; json?: boolean; optimize?: OptimizeGoal }): Promise<void> {
+  const compiled = compileModel(loadModel(modelPath), opts.optimize ? { optimize: opts.optimize } : {});
   const r = await runBench(compiled, opts.board, Number(opts.runs));
   if (opts.json) {
     printJson(r);

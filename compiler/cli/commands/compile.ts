@@ -2,6 +2,7 @@ import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule } from '../../compile.ts';
+import type { OptimizeGoal } from '../../passes/select_kernels.ts';
 import { prepareTsCompanion, type TsCompanionCliOptions } from '../../emit-ts/write_companion.ts';
 import { formatInt, printJson, table } from '../format.ts';
 
@@ -10,13 +11,14 @@ export interface CompileCommandOptions extends TsCompanionCliOptions {
   out: string;
   prefix?: string;
   json?: boolean;
+  optimize?: OptimizeGoal;
 }
 
 export function compileCommand(modelPath: string, opts: CompileCommandOptions): void {
   const board = findBoard(opts.board);
   const model = loadModel(modelPath);
   // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
-  const compiled = compileModel(model, { prefix: opts.prefix, isa: isaForBoard(board) });
+  const compiled = compileModel(model, { prefix: opts.prefix, isa: isaForBoard(board), ...(opts.optimize ? { optimize: opts.optimize } : {}) });
   const fit = checkFitsBoard(compiled, board);
   const companion = prepareTsCompanion(compiled, opts);
   const written = writeCModule(compiled, opts.out);
