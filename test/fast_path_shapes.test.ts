@@ -349,6 +349,7 @@ const FAMILIES: Family[] = [
     name: 'sparse',
     branches: [
       { name: 'sp_c1x1_c32', covers: '1x1 on 32 channels, a quarter of the [4 x 16] blocks kept (direct input on both)', add: conv('sp_c1x1_c32', { h: 3, w: 3, inC: 32, outC: 16, k: [1, 1], sparseKeep: 4 }), dsp: kind('conv_gemm_s8_sparse'), mve: fields('conv_gemm_s8_mve_sparse', { pack: 1 }) },
+      { name: 'sp_c1x1_c32_o18', covers: '1x1 on 32 channels, 18 outputs (fast requantization four channels at a time, then a 2-channel tail)', add: conv('sp_c1x1_c32_o18', { h: 3, w: 3, inC: 32, outC: 18, k: [1, 1], sparseKeep: 4 }), dsp: fields('conv_gemm_s8_sparse', { requant: 2 }), mve: fields('conv_gemm_s8_mve_sparse', { pack: 1 }) },
       { name: 'sp_c3x3_c16', covers: '3x3 SAME on 16 channels, a quarter of the blocks kept (gathered rows)', add: conv('sp_c3x3_c16', { h: 4, w: 4, inC: 16, outC: 16, k: [3, 3], sparseKeep: 4 }), dsp: kind('conv_gemm_s8_sparse'), mve: fields('conv_gemm_s8_mve_sparse', { pack: 0 }) },
       { name: 'sp_fc_d128_o16', covers: 'FC 128 -> 16, a quarter of the blocks kept', add: fullyConnected('sp_fc_d128_o16', { batches: 1, depth: 128, out: 16, sparseKeep: 4 }), dsp: (c) => expect(c.kind).toMatch(/^fully_connected_s8_(sparse|csr_sparse)$/), mve: kind('fully_connected_s8_mve_sparse') },
     ],
