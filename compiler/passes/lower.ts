@@ -320,6 +320,8 @@ function sameShapeInt8(ctx: LoweringContext): { a: Tensor; b: Tensor; out: Tenso
   const size = elementCount(out.shape);
   if (elementCount(a.shape) !== size || elementCount(b.shape) !== size) return undefined;
   if (a.dtype !== 'int8' || b.dtype !== 'int8' || out.dtype !== 'int8') return undefined;
+  // The same-shape kernels read both operands from the arena; a constant operand (in flash) takes the module path.
+  if (isConstant(a) || isConstant(b)) return undefined;
   return { a, b, out, size };
 }
 
