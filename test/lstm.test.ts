@@ -15,7 +15,7 @@ import { compileModel, loadModel, writeCModule, type CompiledModel } from '../co
 import { TinyforgeError } from '../compiler/errors.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { builtinOperatorName, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
-import { cellScalePower, cellTanhRescale, foldOffsetIntoBias, GATE_ACTIVATION_RESCALE, gateMatMulMultiplier, interGateMultiplier, quantizedCellClip } from '../compiler/ops/lstm_params.ts';
+import { cellScalePower, cellTanhRescale, foldOffsetIntoBias, GATE_ACTIVATION_RESCALE, gateMatMulMultiplier, gateProductRequantMode, interGateMultiplier, quantizedCellClip } from '../compiler/ops/lstm_params.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
@@ -116,10 +116,19 @@ describe('LSTM Prepare arithmetic (lstm_eval_common.cc)', () => {
     expect(quantizedCellClip(1e-5, 2 ** -12)).toBe(0);
   });
 
-  it('folds the activation offset into the bias', () => {
+  it('folds the activation offset into the bias and picks a requantization exact for every accumulator', () => {
     const w = new Int8Array([1, 2, 3, -4, -5, -6]);
-    expect(Array.from(foldOffsetIntoBias(w, 2, 3, 128, new Int32Array([10, -10])))).toEqual([10 + 128 * 6, -10 - 128 * 15]);
-    expect(Array.from(foldOffsetIntoBias(w, 2, 3, -3, undefined))).toEqual([-18, 45]);
+    const folded = foldOffsetIntoBias(w, 2, 3, 128, new Int32Array([10, -10]), -3);
+    expect(Array.from(folded.bias)).toEqual([10 + 128 * 6, -10 - 128 * 15]);
+    expect(folded.requant).toBe(2);
+    expect(Array.from(foldOffsetIntoBias(w, 2, 3, -3, undefined, -3).bias)).toEqual([-18, 45]);
+    // A left shift keeps the exact path unless the accumulators are provably small.
+    expect(foldOffsetIntoBias(w, 2, 3, 0, undefined, 1).requant).toBe(1);
+    expect(foldOffsetIntoBias(w, 2, 3, 0, new Int32Array([2 ** 29, 0]), 1).requant).toBe(0);
+    // Gate products are below 2^30: the rounding high multiply is exact for right shifts only.
+    expect(gateProductRequantMode(-14)).toBe(2);
+    expect(gateProductRequantMode(0)).toBe(1);
+    expect(gateProductRequantMode(1)).toBe(0);
   });
 });
 
@@ -240,15 +249,19 @@ describe('synthetic LSTMs: layouts, batches, state and C against the reference',
   });
 
   for (const timeMajor of [false, true]) {
-    it(`${timeMajor ? 'time-major' : 'batch-major'}: host C (ASan + UBSan) equals the reference over invokes that keep the state`, async () => {
-      const c = lstmModel({ ...base, timeMajor });
-      const state = new ReferenceState(c.model.graph);
-      const cases = timeMajor ? invokes.map((x) => swapLeading(x, 2, 3, 6)) : invokes;
-      const expected = cases.map((x) => runReference(c.model.graph, c.layers, [x], state));
-      const mod = writeCModule(c, path.join(workDir, 'synthetic', timeMajor ? 'tm' : 'bm'));
-      const actual = await runCasesOnHost(mod, cases.map((x) => [x]), { sanitize: true, workDir, keepState: [false, true, true] });
-      expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), `invoke ${i}`).toBeUndefined());
-    });
+    for (const target of ['host', 'mps2-an386'] as const) {
+      // 5 state rows and 6 inputs: a partial group of four rows and a tail after the 4-byte steps.
+      it(`${timeMajor ? 'time-major' : 'batch-major'}: ${target === 'host' ? 'host C (ASan + UBSan)' : 'the emulated Cortex-M4'} equals the reference over invokes that keep the state`, async () => {
+        const c = lstmModel({ ...base, timeMajor });
+        const state = new ReferenceState(c.model.graph);
+        const cases = timeMajor ? invokes.map((x) => swapLeading(x, 2, 3, 6)) : invokes;
+        const expected = cases.map((x) => runReference(c.model.graph, c.layers, [x], state));
+        const mod = writeCModule(c, path.join(workDir, 'synthetic', target, timeMajor ? 'tm' : 'bm'));
+        const opts = { workDir, keepState: [false, true, true] };
+        const actual = target === 'host' ? await runCasesOnHost(mod, cases.map((x) => [x]), { ...opts, sanitize: true }) : await runCasesOnQemuMps2(target, mod, cases.map((x) => [x]), opts);
+        expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), `invoke ${i}`).toBeUndefined());
+      });
+    }
   }
 });
 

@@ -10,6 +10,7 @@ import { elementCount, type Tensor } from '../ir/graph.ts';
 import { showShape, tensorLabel, type OpReader } from '../frontends/tflite/op_reader.ts';
 import { activationName, BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import type { LoweringContext } from '../passes/lower.ts';
+import { interleaveRows4 } from '../passes/select_kernels.ts';
 import { quantizedTypeRange } from '../quant/multiplier.ts';
 import { sigmoidTableU16 } from '../quant/lut.ts';
 import { constantData } from '../reference/run_reference.ts';
@@ -21,6 +22,7 @@ import {
   GATE_ACTIVATION_RESCALE,
   GATE_OUTPUT_SCALE,
   gateMatMulMultiplier,
+  gateProductRequantMode,
   interGateMultiplier,
   quantizedCellClip,
 } from './lstm_params.ts';
@@ -180,18 +182,22 @@ function emitLstm(p: LstmParams, e: CEmitter): void {
   const gate = (g: LstmGateName): string => {
     const d = data[g];
     const q = p.gates[g];
-    const inputBias = foldOffsetIntoBias(d.inputWeights, p.stateSize, p.inputSize, p.inputOffset, d.bias as Int32Array);
+    const folded = foldOffsetIntoBias(d.inputWeights, p.stateSize, p.inputSize, p.inputOffset, d.bias as Int32Array, q.input.shift);
+    const recurrent = foldOffsetIntoBias(d.recurrentWeights, p.stateSize, p.stateSize, p.hiddenOffset, undefined, q.recurrent.shift);
+    const packed = (w: Int8Array, k: number): Int8Array => interleaveRows4(p.stateSize, k, (r, i) => w[r * k + i] as number);
     return e.params(
       'tf_lstm_gate_params',
       {
-        input_weights: e.constant(q.inputWeights),
-        recurrent_weights: e.constant(q.recurrentWeights),
-        input_bias: e.array(`${g}_input_bias`, 'int32_t', inputBias, `${g} gate bias + input offset x input weight row sums`),
-        recurrent_bias: p.hiddenOffset === 0 ? 'NULL' : e.array(`${g}_recurrent_bias`, 'int32_t', foldOffsetIntoBias(d.recurrentWeights, p.stateSize, p.stateSize, p.hiddenOffset, undefined), `hidden offset x ${g} gate recurrent weight row sums`),
+        input_weights: e.array(`${g}_input_weights`, 'int8_t', packed(d.inputWeights, p.inputSize), `${g} gate input weights, groups of 4 rows interleaved in 4-byte steps`),
+        recurrent_weights: e.array(`${g}_recurrent_weights`, 'int8_t', packed(d.recurrentWeights, p.stateSize), `${g} gate recurrent weights, groups of 4 rows interleaved in 4-byte steps`),
+        input_bias: e.array(`${g}_input_bias`, 'int32_t', folded.bias, `${g} gate bias + input offset x input weight row sums`),
+        recurrent_bias: p.hiddenOffset === 0 ? 'NULL' : e.array(`${g}_recurrent_bias`, 'int32_t', recurrent.bias, `hidden offset x ${g} gate recurrent weight row sums`),
         input_multiplier: q.input.multiplier,
         input_shift: q.input.shift,
+        input_requant: folded.requant,
         recurrent_multiplier: q.recurrent.multiplier,
         recurrent_shift: q.recurrent.shift,
+        recurrent_requant: recurrent.requant,
       },
       `${g}_gate`,
     );
@@ -212,10 +218,13 @@ function emitLstm(p: LstmParams, e: CEmitter): void {
     cell_tanh: activation('cell_tanh', p.cellTanh),
     forget_cell_multiplier: p.forgetCell.multiplier,
     forget_cell_shift: p.forgetCell.shift,
+    forget_cell_requant: gateProductRequantMode(p.forgetCell.shift),
     input_cell_multiplier: p.inputCell.multiplier,
     input_cell_shift: p.inputCell.shift,
+    input_cell_requant: gateProductRequantMode(p.inputCell.shift),
     hidden_multiplier: p.hidden.multiplier,
     hidden_shift: p.hidden.shift,
+    hidden_requant: gateProductRequantMode(p.hidden.shift),
     hidden_offset: p.hiddenZeroPoint,
     hidden_min: p.hiddenMin,
     hidden_max: p.hiddenMax,
@@ -233,7 +242,7 @@ export const lstmOp = defineOp({
     return {
       params,
       kernel: 'lstm_s8',
-      cFiles: ['portable/sigmoid_s16.h', 'portable/logistic_s16.c', 'portable/tanh_s16.c', 'portable/tf_simd.h', 'portable/lstm.h', 'portable/lstm_s8.c'],
+      cFiles: ['portable/tf_simd.h', 'portable/mac_4rows_s8.h', 'portable/sigmoid_s16.h', 'portable/logistic_s16.c', 'portable/tanh_s16.c', 'portable/lstm.h', 'portable/lstm_s8.c'],
       inputs: [op.inputs[IN.input], op.inputs[IN.hiddenState], op.inputs[IN.cellState]] as number[],
       macs: params.batches * params.steps * 4 * params.stateSize * (params.inputSize + params.stateSize),
       scratchBytes: 3 * params.stateSize * 2,

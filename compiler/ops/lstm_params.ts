@@ -4,6 +4,7 @@
 // tanh gate outputs are Q0.15 (2^-15), and the cell state's scale must be a power of two, whose
 // exponent sets the rescaling of the cell's tanh.
 
+import { requantMode, type RequantMode } from '../passes/select_kernels.ts';
 import { checkedLog2, quantizeMultiplier, type QuantizedMultiplier } from '../quant/multiplier.ts';
 
 /** Scale of a gate's pre-activation: Q3.12. */
@@ -59,13 +60,32 @@ export function quantizedCellClip(cellClip: number, cellScale: number): number {
   return Math.trunc(Math.min(Math.max(cellClip / cellScale, -32768), 32767));
 }
 
-/** Row sums of a [rows, cols] int8 matrix times `offset`, added to `bias` (int32, wrapping as C's int32 would). */
-export function foldOffsetIntoBias(weights: Int8Array, rows: number, cols: number, offset: number, bias: Int32Array | undefined): Int32Array {
+/**
+ * Row sums of a [rows, cols] int8 matrix times `offset`, added to `bias`, wrapping as an int32
+ * accumulator would (the C kernel's sums then equal TFLite Micro's), and the requantization mode
+ * that is exact for every accumulator of those rows on int8 inputs.
+ */
+export function foldOffsetIntoBias(weights: Int8Array, rows: number, cols: number, offset: number, bias: Int32Array | undefined, shift: number): { bias: Int32Array; requant: RequantMode } {
   const out = new Int32Array(rows);
+  const absSums = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let sum = 0;
-    for (let k = 0; k < cols; k++) sum += weights[r * cols + k] as number;
+    let abs = 0;
+    for (let k = 0; k < cols; k++) {
+      const w = weights[r * cols + k] as number;
+      sum += w;
+      abs += Math.abs(w);
+    }
     out[r] = ((bias ? (bias[r] as number) : 0) + offset * sum) | 0;
+    absSums[r] = abs;
   }
-  return out;
+  return { bias: out, requant: requantMode(absSums, out, [shift]) };
+}
+
+/**
+ * The requantization mode of an elementwise product of a gate output (sigmoid: 0 .. 32767) with
+ * an int16 value (the cell state, the cell gate or tanh of the cell): |product| <= 32767 * 32768.
+ */
+export function gateProductRequantMode(shift: number): RequantMode {
+  return requantMode(new Float64Array([(32767 * 32768) / 128]), new Int32Array(1), [shift]);
 }

@@ -7,17 +7,21 @@
  * row at a time whatever the layout. */
 #ifndef TF_LSTM_H
 #define TF_LSTM_H
+#include "tf_simd.h"
 #include "sigmoid_s16.h"
 
 typedef struct {
-    const int8_t *input_weights;     /* [state_size][input_size] */
-    const int8_t *recurrent_weights; /* [state_size][state_size] */
+    /* [state_size][input_size] and [state_size][state_size], in the kernel's layout */
+    const int8_t *input_weights;
+    const int8_t *recurrent_weights;
     /* Per row, int32_t (int8 LSTM) or int64_t (int16 LSTM): the gate bias plus the input offset
      * times the row's weight sum, so the inner loops multiply raw activations. */
     const void *input_bias;
     /* The hidden state offset times the recurrent row sums; NULL when the offset is 0. */
     const void *recurrent_bias;
-    int32_t input_multiplier, input_shift, recurrent_multiplier, recurrent_shift;
+    /* Requantization of each product into Q3.12; *_requant is the TF_REQUANT_* mode. */
+    int32_t input_multiplier, input_shift, input_requant;
+    int32_t recurrent_multiplier, recurrent_shift, recurrent_requant;
 } tf_lstm_gate_params;
 
 typedef struct {
@@ -25,9 +29,11 @@ typedef struct {
     const tf_lstm_gate_params *input_gate, *forget_gate, *cell_gate, *output_gate;
     /* The gates' sigmoid and tanh (Q3.12 in) and the cell state's tanh, size state_size. */
     const tf_sigmoid_s16_params *gate_activation, *cell_tanh;
-    int32_t forget_cell_multiplier, forget_cell_shift; /* forget gate x cell -> cell */
-    int32_t input_cell_multiplier, input_cell_shift;   /* input gate x cell gate -> cell */
-    int32_t hidden_multiplier, hidden_shift, hidden_offset, hidden_min, hidden_max;
+    /* The elementwise products, each with its multiplier, shift and TF_REQUANT_* mode. */
+    int32_t forget_cell_multiplier, forget_cell_shift, forget_cell_requant; /* forget gate x cell -> cell */
+    int32_t input_cell_multiplier, input_cell_shift, input_cell_requant;    /* input gate x cell gate -> cell */
+    int32_t hidden_multiplier, hidden_shift, hidden_requant;                /* tanh(cell) x output gate -> hidden */
+    int32_t hidden_offset, hidden_min, hidden_max;
     int32_t cell_clip; /* quantized; -1: no clipping */
 } tf_lstm_params;
 
@@ -43,8 +49,8 @@ static inline int32_t tf_lstm_row(const tf_lstm_params *p, int32_t b, int32_t t)
 /* cell = clip(forget * cell + input * cell_gate); `input_gate` is overwritten. */
 static inline void tf_lstm_update_cell(const tf_lstm_params *p, int16_t *cell, const int16_t *forget, int16_t *input_gate, const int16_t *cell_gate) {
     for (int32_t i = 0; i < p->state_size; ++i) {
-        const int16_t kept = tf_lstm_sat16(tf_requantize(forget[i] * cell[i], p->forget_cell_multiplier, p->forget_cell_shift));
-        const int16_t added = tf_lstm_sat16(tf_requantize(input_gate[i] * cell_gate[i], p->input_cell_multiplier, p->input_cell_shift));
+        const int16_t kept = tf_lstm_sat16(tf_requantize_mode(p->forget_cell_requant, forget[i] * cell[i], p->forget_cell_multiplier, p->forget_cell_shift));
+        const int16_t added = tf_lstm_sat16(tf_requantize_mode(p->input_cell_requant, input_gate[i] * cell_gate[i], p->input_cell_multiplier, p->input_cell_shift));
         int16_t next = tf_lstm_sat16(kept + added);
         if (p->cell_clip >= 0) next = (int16_t)TF_MAX(TF_MIN(next, p->cell_clip), -p->cell_clip);
         cell[i] = next;
@@ -53,7 +59,7 @@ static inline void tf_lstm_update_cell(const tf_lstm_params *p, int16_t *cell, c
 
 /* One hidden state value: tanh(cell) x output gate, requantized to the hidden state. */
 static inline int32_t tf_lstm_hidden_value(const tf_lstm_params *p, int16_t tanh_cell, int16_t output_gate) {
-    const int32_t v = p->hidden_offset + tf_requantize(tanh_cell * output_gate, p->hidden_multiplier, p->hidden_shift);
+    const int32_t v = p->hidden_offset + tf_requantize_mode(p->hidden_requant, tanh_cell * output_gate, p->hidden_multiplier, p->hidden_shift);
     return TF_MIN(TF_MAX(v, p->hidden_min), p->hidden_max);
 }
 #endif

@@ -1,39 +1,40 @@
 /* tinyforge kernel: UNIDIRECTIONAL_SEQUENCE_LSTM with int8 input / hidden state, int8 weights,
  * int32 bias and an int16 cell state (TFLite Micro's EvalLstm<int8_t, int8_t, int16_t, int32_t>).
  * The input and hidden offsets are folded into the biases at compile time, so the matrix products
- * are plain int8 dot products with 32-bit accumulators (SMLAD on cores with the DSP extension). */
+ * are plain int8 dot products with 32-bit accumulators, on weights kept in groups of four rows
+ * interleaved in 4-byte steps (mac_4rows_s8.h: SMLAD on cores with the DSP extension). */
 #include "tf_simd.h"
+#include "mac_4rows_s8.h"
 #include "lstm.h"
 
-/* a[0..n) . b[0..n) */
-static inline int32_t tf_lstm_dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
-    int32_t acc = 0;
-    int32_t k = 0;
-#if TF_HAVE_DSP
-    for (; k + 4 <= n; k += 4) {
-        const uint32_t va = tf_read_u32(a + k);
-        const uint32_t vb = tf_read_u32(b + k);
-        acc = tf_smlad(tf_sxtb16(va), tf_sxtb16(vb), acc);
-        acc = tf_smlad(tf_sxtb16_ror8(va), tf_sxtb16_ror8(vb), acc);
+/* acc[0..3] = bias + x . rows o..o+3 of an interleaved [rows][depth] matrix (rows past the end
+ * are zero padding; their accumulators are not used). */
+static inline void tf_lstm_rows4_s8(const int8_t *w, const int32_t *bias, int32_t rows_left, int32_t depth, const int8_t *x, int32_t *acc) {
+    const int32_t steps = depth / 4;
+    for (int32_t r = 0; r < 4; ++r) acc[r] = bias != NULL && r < rows_left ? bias[r] : 0;
+    if (steps > 0) tf_mac_4rows_s8(x, w, steps, acc);
+    /* The last depth % 4 inputs: the tail of the interleaved step. */
+    for (int32_t k = steps * 4; k < depth; ++k) {
+        for (int32_t r = 0; r < 4; ++r) acc[r] += x[k] * w[steps * 16 + 4 * r + (k - steps * 4)];
     }
-#endif
-    for (; k < n; ++k) acc += a[k] * b[k];
-    return acc;
 }
 
 /* One gate of one batch row: out = activation(sat16(input product) + sat16(recurrent product)). */
 static void tf_lstm_gate_s8(const tf_lstm_params *p, const tf_lstm_gate_params *g, const int8_t *x, const int8_t *h, int tanh, int16_t *out) {
+    const int32_t n = p->state_size;
+    const int32_t input_k4 = (p->input_size + 3) & ~3;
+    const int32_t state_k4 = (n + 3) & ~3;
     const int32_t *input_bias = (const int32_t *)g->input_bias;
     const int32_t *recurrent_bias = (const int32_t *)g->recurrent_bias;
-    const int8_t *wi = g->input_weights;
-    const int8_t *wr = g->recurrent_weights;
-    for (int32_t r = 0; r < p->state_size; ++r, wi += p->input_size, wr += p->state_size) {
-        /* Summed as unsigned: the bias fold wraps exactly as TFLite's int32 accumulator would. */
-        const int32_t acc_in = (int32_t)((uint32_t)input_bias[r] + (uint32_t)tf_lstm_dot_s8(x, wi, p->input_size));
-        const int32_t acc_rec = (int32_t)((uint32_t)(recurrent_bias ? recurrent_bias[r] : 0) + (uint32_t)tf_lstm_dot_s8(h, wr, p->state_size));
-        const int16_t a = tf_lstm_sat16(tf_requantize(acc_in, g->input_multiplier, g->input_shift));
-        const int16_t b = tf_lstm_sat16(tf_requantize(acc_rec, g->recurrent_multiplier, g->recurrent_shift));
-        out[r] = tf_lstm_sat16(a + b);
+    for (int32_t o = 0; o < n; o += 4) {
+        int32_t acc_in[4], acc_rec[4];
+        tf_lstm_rows4_s8(g->input_weights + o * input_k4, input_bias + o, n - o, p->input_size, x, acc_in);
+        tf_lstm_rows4_s8(g->recurrent_weights + o * state_k4, recurrent_bias != NULL ? recurrent_bias + o : NULL, n - o, n, h, acc_rec);
+        for (int32_t r = 0; r < 4 && o + r < n; ++r) {
+            const int16_t a = tf_lstm_sat16(tf_requantize_mode(g->input_requant, acc_in[r], g->input_multiplier, g->input_shift));
+            const int16_t b = tf_lstm_sat16(tf_requantize_mode(g->recurrent_requant, acc_rec[r], g->recurrent_multiplier, g->recurrent_shift));
+            out[o + r] = tf_lstm_sat16(a + b);
+        }
     }
     if (tanh) {
         tf_tanh_s16(p->gate_activation, out, out);
