@@ -32,6 +32,7 @@ import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
+import { lstmOp } from './lstm.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -66,6 +67,7 @@ const MODULES: readonly RegisteredOp[] = [
   preluOp,
   quantizeOps,
   softmaxOp,
+  lstmOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

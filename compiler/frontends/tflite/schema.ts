@@ -90,6 +90,14 @@ export const F = {
   ResizeNearestNeighborOptions: { alignCorners: 0, halfPixelCenters: 1 },
   TransposeConvOptions: { padding: 0, strideW: 1, strideH: 2, fusedActivation: 3, quantizedBiasType: 4 },
   BatchMatMulOptions: { adjX: 0, adjY: 1, asymmetricQuantizeInputs: 2 },
+  UnidirectionalSequenceLSTMOptions: {
+    fusedActivation: 0,
+    cellClip: 1,
+    projClip: 2,
+    timeMajor: 3,
+    asymmetricQuantizeInputs: 4,
+    diagonalRecurrentTensors: 5,
+  },
 } as const;
 
 /** TensorType enum. */
@@ -172,6 +180,7 @@ export const BuiltinOptionsType = {
   TransposeConvOptions: 49,
   ResizeNearestNeighborOptions: 74,
   BatchMatMulOptions: 101,
+  UnidirectionalSequenceLSTMOptions: 71,
 } as const;
 
 /** The BuiltinOperator codes the frontend maps to IR ops. */
