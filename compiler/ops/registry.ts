@@ -32,6 +32,7 @@ import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
+import { svdfOp } from './svdf.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -66,6 +67,7 @@ const MODULES: readonly RegisteredOp[] = [
   preluOp,
   quantizeOps,
   softmaxOp,
+  svdfOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

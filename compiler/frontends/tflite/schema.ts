@@ -90,6 +90,7 @@ export const F = {
   ResizeNearestNeighborOptions: { alignCorners: 0, halfPixelCenters: 1 },
   TransposeConvOptions: { padding: 0, strideW: 1, strideH: 2, fusedActivation: 3, quantizedBiasType: 4 },
   BatchMatMulOptions: { adjX: 0, adjY: 1, asymmetricQuantizeInputs: 2 },
+  SVDFOptions: { rank: 0, fusedActivation: 1, asymmetricQuantizeInputs: 2 },
 } as const;
 
 /** TensorType enum. */
@@ -148,6 +149,7 @@ export const BuiltinOptionsType = {
   Conv2DOptions: 1,
   DepthwiseConv2DOptions: 2,
   Pool2DOptions: 5,
+  SVDFOptions: 6,
   FullyConnectedOptions: 8,
   SoftmaxOptions: 9,
   ConcatenationOptions: 10,
