@@ -5,6 +5,7 @@ import { convS16Kernel } from './conv_s16.ts';
 import { poolS16Kernel } from './pool_s16.ts';
 import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
+import { fullyConnectedS16Kernel } from './fully_connected_s16.ts';
 import { reduceOps } from './reduce.ts';
 import { addSubOps } from './add_sub.ts';
 import { divOp } from './div.ts';
@@ -53,6 +54,7 @@ const MODULES: readonly RegisteredOp[] = [
   resizeNearestOp,
   resizeBilinearOp,
   fullyConnectedPerChannelOp,
+  fullyConnectedS16Kernel,
   batchMatMulOp,
   transposeConvOp,
   addSubOps,

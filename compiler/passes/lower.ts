@@ -11,6 +11,7 @@ import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
+import { lowerFullyConnectedS16 } from '../ops/fully_connected_s16.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
@@ -223,6 +224,8 @@ function lowerFullyConnected(ctx: LoweringContext): Layer {
   const filter = ctx.tensor(1);
   const output = ctx.tensor(0, 'output');
   const biasId = ctx.optionalTensorId(2);
+  // int16 activations with int8 weights (TFLite's int16x8 mode), per-tensor or per-channel.
+  if (input.dtype === 'int16') return moduleLayer(ctx, 'fully_connected_s16', lowerFullyConnectedS16(ctx, op.attrs.activation));
   const inQ = ctx.int8(input, 'input');
   const outQ = ctx.int8(output, 'output');
   const fQ = ctx.int8(filter, 'filter');
