@@ -3,6 +3,7 @@
 import type { RegisteredOp } from './op_module.ts';
 import { convS16Kernel } from './conv_s16.ts';
 import { poolS16Kernel } from './pool_s16.ts';
+import { perImageKernel } from './per_image.ts';
 import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
 import { fullyConnectedS16Kernel } from './fully_connected_s16.ts';
@@ -41,6 +42,7 @@ const MODULES: readonly RegisteredOp[] = [
   reluOps,
   convS16Kernel,
   poolS16Kernel,
+  perImageKernel,
   stridedSliceOp,
   sliceOp,
   packOps,
