@@ -221,7 +221,7 @@ function params(fields: Record<string, string | number>): string {
     .join(', ');
 }
 
-function poolFields(l: Pool2DS8Fields): Record<string, number> {
+export function poolFields(l: Pool2DS8Fields): Record<string, number> {
   return {
     in_h: l.inH,
     in_w: l.inW,
@@ -239,7 +239,7 @@ function poolFields(l: Pool2DS8Fields): Record<string, number> {
   };
 }
 
-function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
+export function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
   return {
     in_h: l.inH,
     in_w: l.inW,

@@ -3,8 +3,10 @@
 import type { RegisteredOp } from './op_module.ts';
 import { convS16Kernel } from './conv_s16.ts';
 import { poolS16Kernel } from './pool_s16.ts';
+import { perImageKernel } from './per_image.ts';
 import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
+import { fullyConnectedS16Kernel } from './fully_connected_s16.ts';
 import { reduceOps } from './reduce.ts';
 import { addSubOps } from './add_sub.ts';
 import { divOp } from './div.ts';
@@ -33,6 +35,7 @@ import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
 import { lstmOp } from './lstm.ts';
+import { svdfOp } from './svdf.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -40,6 +43,7 @@ const MODULES: readonly RegisteredOp[] = [
   reluOps,
   convS16Kernel,
   poolS16Kernel,
+  perImageKernel,
   stridedSliceOp,
   sliceOp,
   packOps,
@@ -53,6 +57,7 @@ const MODULES: readonly RegisteredOp[] = [
   resizeNearestOp,
   resizeBilinearOp,
   fullyConnectedPerChannelOp,
+  fullyConnectedS16Kernel,
   batchMatMulOp,
   transposeConvOp,
   addSubOps,
@@ -68,6 +73,7 @@ const MODULES: readonly RegisteredOp[] = [
   quantizeOps,
   softmaxOp,
   lstmOp,
+  svdfOp,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -98,6 +98,7 @@ export const F = {
     asymmetricQuantizeInputs: 4,
     diagonalRecurrentTensors: 5,
   },
+  SVDFOptions: { rank: 0, fusedActivation: 1, asymmetricQuantizeInputs: 2 },
 } as const;
 
 /** TensorType enum. */
@@ -156,6 +157,7 @@ export const BuiltinOptionsType = {
   Conv2DOptions: 1,
   DepthwiseConv2DOptions: 2,
   Pool2DOptions: 5,
+  SVDFOptions: 6,
   FullyConnectedOptions: 8,
   SoftmaxOptions: 9,
   ConcatenationOptions: 10,
