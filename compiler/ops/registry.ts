@@ -32,6 +32,8 @@ import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
+import { signalOps } from './signal/index.ts';
+import { castOp } from './cast.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -66,6 +68,8 @@ const MODULES: readonly RegisteredOp[] = [
   preluOp,
   quantizeOps,
   softmaxOp,
+  castOp,
+  ...signalOps,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();
