@@ -202,6 +202,8 @@ class SourceWriter {
     const t = this.graph.tensors[id] as Tensor;
     const ctype = C_TYPES[t.dtype];
     const storage = this.plan.storageOf.get(id);
+    // Constant operands of builtin layers (CONCATENATION's zero padding in the audio front end) live in flash.
+    if (!storage && t.data && !writable) return this.constantTensor(id);
     if (!storage) throw new Error(`internal: tensor ${id} has no storage`);
     switch (storage.kind) {
       case 'input':

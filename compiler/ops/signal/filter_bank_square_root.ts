@@ -40,7 +40,7 @@ export const signalFilterBankSquareRootOp = defineOp({
     for (let i = 0; i < p.channels; i++) y[i] = shiftDown(sqrt64(x[i] as bigint), bits);
   },
   emitC(p: SquareRootParams, e) {
-    const bits = p.constantBits >= 0 ? String(p.constantBits) : `${e.input(1)}[0]`;
+    const bits = p.constantBits >= 0 ? String(p.constantBits) : `(${e.input(1)})[0]`;
     e.call(`tf_signal_filter_bank_sqrt(${p.channels}, ${e.input(0)}, ${bits}, ${e.output(0)});`);
   },
 });
