@@ -36,6 +36,8 @@ import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
 import { lstmOp } from './lstm.ts';
 import { svdfOp } from './svdf.ts';
+import { signalOps } from './signal/index.ts';
+import { castOp } from './cast.ts';
 
 const MODULES: readonly RegisteredOp[] = [
   shapeOp,
@@ -74,6 +76,8 @@ const MODULES: readonly RegisteredOp[] = [
   softmaxOp,
   lstmOp,
   svdfOp,
+  castOp,
+  ...signalOps,
 ];
 
 const BY_BUILTIN = new Map<string, RegisteredOp>();

@@ -551,8 +551,10 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   if (op.kind !== 'concatenation') ctx.fail('internal: not concatenation');
   const output = ctx.tensor(0, 'output');
   const int16 = output.dtype === 'int16';
-  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
-  const elementBytes = int16 ? 2 : 1;
+  // int32 (the audio front end's spectrum padding) is unquantized: a plain copy.
+  const int32 = output.dtype === 'int32';
+  const outQ = int32 ? undefined : int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
+  const elementBytes = int32 ? 4 : int16 ? 2 : 1;
   if (op.attrs.activation !== 'none') ctx.fail(`fused activation ${op.attrs.activation.toUpperCase()} is not supported (TFLite Micro requires NONE)`);
   const n = op.inputs.length;
   if (n < 1 || n > MAX_CONCAT_INPUTS) ctx.fail(`has ${n} inputs; TFLite Micro supports 1 to ${MAX_CONCAT_INPUTS}`);
@@ -566,12 +568,12 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   const copySizes = op.inputs.map((_, i) => {
     const x = ctx.tensor(i);
     if (x.dtype !== output.dtype) ctx.fail(`input ${i} '${x.name}' is ${x.dtype}; the output is ${output.dtype}`);
-    const q = int16 ? ctx.quant(x, `input ${i}`) : ctx.int8(x, `input ${i}`);
+    const q = outQ === undefined ? undefined : int16 ? ctx.quant(x, `input ${i}`) : ctx.int8(x, `input ${i}`);
     // TFLite Micro's int8 CONCATENATION copies bytes without looking at the scales (TFLite's
     // converter gives every input the output's quantization). Inputs quantized differently would
     // need a requantizing concatenation, which TFLite Micro does not have, so tinyforge rejects
     // them rather than produce bytes that mean something else.
-    if (!sameInt8Quant(q, outQ)) {
+    if (q && outQ && !sameInt8Quant(q, outQ)) {
       ctx.fail(`input ${i} '${x.name}' quantization (scale ${q.scale}, zero point ${q.zeroPoint}) differs from the output's (scale ${outQ.scale}, zero point ${outQ.zeroPoint}); TFLite Micro's int8 CONCATENATION copies bytes and needs them equal`);
     }
     if (x.shape.length !== rank || x.shape.some((d, k) => k !== axis && d !== output.shape[k])) {

@@ -132,6 +132,8 @@ export const TensorType = {
   BOOL: 6,
   INT16: 7,
   INT8: 9,
+  UINT64: 12,
+  UINT32: 15,
 } as const;
 
 export function tensorTypeName(t: number): string {

@@ -35,6 +35,8 @@ const DTYPE_OF: ReadonlyMap<number, DType> = new Map<number, DType>([
   [TensorType.INT16, 'int16'],
   [TensorType.INT32, 'int32'],
   [TensorType.INT64, 'int64'],
+  [TensorType.UINT32, 'uint32'],
+  [TensorType.UINT64, 'uint64'],
   [TensorType.FLOAT32, 'float32'],
   [TensorType.FLOAT16, 'float16'],
   [TensorType.BOOL, 'bool'],
@@ -86,7 +88,8 @@ export const SUPPORT: SupportQuery = {
 };
 
 function isSupported(code: RawOperatorCode): boolean {
-  return BUILTIN_CONVERTERS.has(code.builtinCode) || STATE_OPS.has(builtinOperatorName(code.builtinCode)) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
+  // Custom operators are looked up by their CUSTOM:<custom_code> name (e.g. CUSTOM:SignalWindow).
+  return BUILTIN_CONVERTERS.has(code.builtinCode) || STATE_OPS.has(builtinOperatorName(code.builtinCode)) || moduleForBuiltin(operatorCodeName(code)) !== undefined;
 }
 
 /** The TFLite builtin an IR op was read from (PADV2 reads to the 'pad' kind). */
@@ -473,11 +476,19 @@ function convertOp(o: OpReader, code: number): Op {
     case BuiltinOp.DEQUANTIZE:
       return convertQuantizeLike(o, 'dequantize');
     default: {
-      const name = builtinOperatorName(code);
+      const name = o.opName;
       const m = moduleForBuiltin(name);
       if (!m) return o.fail(`${o.label} has no converter`);
       const attrs = m.read(o, name);
-      return { kind: 'module', module: name, sourceIndex: o.raw.index, inputs: o.raw.inputs.slice(), outputs: o.raw.outputs.slice(), attrs };
+      const inputs = o.raw.inputs.slice();
+      // A custom op that keeps state between invokes (in TFLite Micro, a persistent buffer of the
+      // kernel) gets a state tensor of its own, passed as an extra input after the file's.
+      for (const spec of m.stateTensors?.(o, attrs) ?? []) {
+        const t: Tensor = { id: o.tensors.length, name: `${o.opName} ${o.raw.index} ${spec.name}`, shape: spec.shape.slice(), dtype: spec.dtype, state: {} };
+        o.addTensor(t);
+        inputs.push(t.id);
+      }
+      return { kind: 'module', module: name, sourceIndex: o.raw.index, inputs, outputs: o.raw.outputs.slice(), attrs };
     }
   }
 }
@@ -606,7 +617,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
       ops.push({ kind: 'module', module: opName, sourceIndex: rop.index, inputs, outputs, attrs: {} });
       continue;
     }
-    ops.push(convertOp(new OpReader(rop, opName, tensors, fail), code.builtinCode));
+    ops.push(convertOp(new OpReader(rop, opName, tensors, fail, (t) => tensors.push(t)), code.builtinCode));
   }
 
   const available = checkOrder(raw, tensors, names, sg.inputs, fail);
