@@ -27,8 +27,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The names close enough to `given` to be what was meant: those it is a prefix or a part of
- * (`nucleo-f446` -> `nucleo-f446re`, `an386` -> `qemu-mps2-an386`), else those within an edit
- * distance of a third of its length (at least 1), nearest first. Empty when nothing is close.
+ * (`nucleo-f446` -> `nucleo-f446re`, `an386` -> `qemu-mps2-an386`), else the nearest of those
+ * within an edit distance of a third of its length (at least 1). Empty when nothing is close.
  */
 export function closestNames(given: string, names: readonly string[]): string[] {
   const g = given.toLowerCase();
@@ -36,12 +36,14 @@ export function closestNames(given: string, names: readonly string[]): string[] 
   const containing = names.filter((n) => n.toLowerCase().includes(g));
   if (containing.length > 0 && containing.length <= 3) return containing;
   const limit = Math.max(1, Math.floor(g.length / 3));
-  return names
-    .map((n) => ({ n, d: editDistance(g, n) }))
-    .filter((x) => x.d <= limit)
-    .sort((x, y) => x.d - y.d || x.n.localeCompare(y.n))
-    .slice(0, 3)
-    .map((x) => x.n);
+  const near = names.map((n) => ({ n, d: editDistance(g, n) })).filter((x) => x.d <= limit);
+  // Only the nearest: a one-letter slip should not drag in names two letters away.
+  const best = Math.min(...near.map((x) => x.d));
+  return near
+    .filter((x) => x.d === best)
+    .map((x) => x.n)
+    .sort()
+    .slice(0, 3);
 }
 
 /** "did you mean a or b?" for the close names, else the whole list (or `listHint` for long lists). */
