@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import type { ModelProfile } from '../../api/profile.ts';
 import { formatInt, table } from '../format.ts';
 
-export function formatProfile(p: ModelProfile, boardId: string): string {
+/** The profile table; `how` adds the sentence on how the counts were taken (omit it when already printed). */
+export function formatProfile(p: ModelProfile, boardId: string, how = true): string {
   const perMac = p.unit === 'instructions' ? 'instr/MAC' : 'cycles/MAC';
   return [
     table(
@@ -12,7 +13,7 @@ export function formatProfile(p: ModelProfile, boardId: string): string {
       p.layers.map((l) => [l.index, l.op, l.kernel, l.count, l.macs, l.macs > 0 && l.count > 0 ? (l.count / l.macs).toFixed(2) : '-', `${(100 * l.share).toFixed(1)}%`]),
     ),
     '',
-    `per-layer ${p.unit} of the last case on ${boardId}: ${formatInt(p.total)} in all; ${p.how}`,
+    `per-layer ${p.unit} of the last case on ${boardId}: ${formatInt(p.total)} in all${how ? `; ${p.how}` : ''}`,
   ].join('\n');
 }
 

@@ -35,7 +35,7 @@ export function reportCommand(modelPath: string, opts: ReportCommandOptions): vo
   console.log(
     `wrote ${opts.out} (${formatInt(Buffer.byteLength(html))} bytes): ${data.model.file} on ${board.id}, ` +
       `${data.summary.ops} ops, ${formatInt(data.summary.macs)} MACs, arena ${formatInt(data.arena.bytes)} bytes, ` +
-      `flash ${formatInt(m.flash.used)}/${formatInt(m.flash.budget)}, RAM ${formatInt(m.ram.used)}/${formatInt(m.ram.budget)}` +
+      `flash ${formatInt(m.flash.used)}/${formatInt(m.flash.budget)} bytes, RAM ${formatInt(m.ram.used)}/${formatInt(m.ram.budget)} bytes` +
       (m.fits ? '' : ' (does not fit)'),
   );
 }

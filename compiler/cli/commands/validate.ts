@@ -52,10 +52,10 @@ function printResult(r: ValidateResult): void {
     `\n${r.model} on ${d.board} via ${d.transport}: ${r.passed}/${r.total} cases match ${r.oracle} byte for byte; ` +
       `arena ${formatInt(d.arenaBytes)} bytes, stack high-water ${formatInt(d.stackHighWaterBytes)} of ${formatInt(d.stackSizeBytes)} bytes`,
   );
-  console.log(`${counted ? `${d.counting.unit} per inference: ` : ''}${d.counting.how}`);
+  console.log(`counts: ${d.counting.how}`);
   if (r.profile) {
     console.log('');
-    console.log(formatProfile(r.profile, d.board));
+    console.log(formatProfile(r.profile, d.board, false));
   }
 }
 
