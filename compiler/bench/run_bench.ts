@@ -6,6 +6,7 @@ import type { CompiledModel } from '../compile.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
+import { closestNames } from '../suggest.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
@@ -84,7 +85,10 @@ async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: 
 
 export function findBenchBoard(id: string): BenchBoard {
   const b = BENCH_BOARDS.find((x) => x.id === id);
-  if (!b) throw new TinyforgeError(`bench runs on QEMU boards: ${BENCH_BOARDS.map((x) => x.id).join(', ')} (not '${id}')`);
+  if (!b) {
+    const close = closestNames(id, BENCH_BOARDS.map((x) => x.id));
+    throw new TinyforgeError(`bench runs on QEMU boards: ${BENCH_BOARDS.map((x) => x.id).join(', ')} (not '${id}'${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''})`);
+  }
   return b;
 }
 

@@ -17,7 +17,7 @@ import { quote, type Fail, type Table } from './checked_reader.ts';
 import { RESOURCE_TYPE, resolveResourceVariables, STATE_OPS } from './resource_variables.ts';
 import { describeBlockers, findBlockers, type SupportQuery } from './blockers.ts';
 import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
-import { moduleForBuiltin, MODULE_BUILTIN_NAMES } from '../../ops/registry.ts';
+import { moduleBuiltinNames, moduleForBuiltin } from '../../ops/registry.ts';
 import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
 import {
   BuiltinOp,
@@ -79,7 +79,9 @@ const BUILTIN_CONVERTERS = new Set<number>([
 ]);
 // ADD, MUL, QUANTIZE, SOFTMAX and FULLY_CONNECTED have both a builtin converter and a module (their
 // broadcast, int16, other-type or per-channel forms); hence the Set.
-export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES, ...STATE_OPS])].sort();
+export function supportedOpNames(): string[] {
+  return [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...moduleBuiltinNames(), ...STATE_OPS])].sort();
+}
 
 export const SUPPORT: SupportQuery = {
   isSupportedOp: (code) => isSupported(code),
@@ -553,7 +555,7 @@ function checkGraphIo(ids: readonly number[], kind: 'input' | 'output', count: n
 export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   const sg = raw.subgraph;
   const blockers = findBlockers(raw, SUPPORT);
-  if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${SUPPORTED_OP_NAMES.join(', ')})`);
+  if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${supportedOpNames().join(', ')})`);
   const bufferCopies = new Map<number, Uint8Array>();
   const variables = resolveResourceVariables(raw, fail);
   // A resource handle only names a variable; it keeps its index (tensor ids are indices) as an unused placeholder.
@@ -599,7 +601,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
     const opName = operatorCodeName(code);
     if (!isSupported(code)) {
       const what = code.builtinCode === BuiltinOp.CUSTOM ? `custom op ${quote(code.customCode ?? '')}` : opName;
-      fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${SUPPORTED_OP_NAMES.join(', ')})`);
+      fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${supportedOpNames().join(', ')})`);
     }
     checkTensorRefs(rop, count, fail);
     for (const id of [...rop.inputs, ...rop.outputs]) {
