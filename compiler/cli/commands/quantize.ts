@@ -1,11 +1,11 @@
-// `tinyforge quantize`: a float TF.js model + calibration data -> an int8 (optionally pruned)
-// .tflite that compile, validate and TFLite itself can load.
+// `tinyforge quantize`: a float TF.js model + calibration data -> an int8 or int16x8 (optionally
+// pruned) .tflite that compile, validate and TFLite itself can load.
 
 import { writeFileSync } from 'node:fs';
 import { compileModel } from '../../compile.ts';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
-import { formatAccuracy, formatSqnr, quantizeTfjsModel, type PtqOptions } from '../../quantize/index.ts';
+import { ACTIVATION_DTYPES, formatAccuracy, formatSqnr, quantizeTfjsModel, type ActivationDType, type PtqOptions } from '../../quantize/index.ts';
 import { formatInt, printJson } from '../format.ts';
 import { log } from '../log.ts';
 import { createProgress } from '../progress.ts';
@@ -19,6 +19,7 @@ export interface QuantizeCommandOptions {
   pruneScope?: string;
   percentile?: string;
   calibration?: string;
+  activations?: string;
   labels?: string;
   testData?: string;
   testLabels?: string;
@@ -49,7 +50,14 @@ function calibrationMethod(opts: QuantizeCommandOptions): PtqOptions {
   return method === 'percentile' ? { method, ...(percentile === undefined ? {} : { percentile }) } : { method };
 }
 
+function activations(value: string | undefined): ActivationDType {
+  const dtype = ACTIVATION_DTYPES.find((d) => d === (value ?? 'int8'));
+  if (!dtype) throw new TinyforgeError(`--activations is int8 or int16, not '${value}'`);
+  return dtype;
+}
+
 export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOptions): Promise<void> {
+  const dtype = activations(opts.activations);
   const sparsity = fraction('--prune', opts.prune, 0, 0.99);
   const channelFraction = fraction('--prune-channels', opts.pruneChannels, 0, 0.95);
   const epochs = count('--finetune', opts.finetune, 1, 10000);
@@ -66,6 +74,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   if (epochs !== undefined) progress.start(epochs, 'fine-tuning', 'epochs');
   const q = await quantizeTfjsModel(modelJson, opts.calib, {
     ...calibrationMethod(opts),
+    activations: dtype,
     ...(sparsity === undefined ? {} : { prune: sparsity, block }),
     ...(channelFraction === undefined ? {} : { pruneChannels: channelFraction }),
     pruneScope: scope,
@@ -96,6 +105,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
       model: modelJson,
       out: opts.out,
       bytes: bytes.byteLength,
+      activations: dtype,
       inputs: q.result.inputs,
       outputs: q.result.outputs,
       sqnr: q.sqnr,
@@ -108,7 +118,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
     });
     return;
   }
-  console.log(`per-layer SQNR of the int8 model against the float model on the calibration data:\n${formatSqnr(q.sqnr)}`);
+  console.log(`per-layer SQNR of the ${dtype} model against the float model on the calibration data:\n${formatSqnr(q.sqnr)}`);
   if (c.channels) {
     const lines = c.channels.layers.map((l) => `  op ${l.op} ${l.kind === 'conv2d' ? 'CONV_2D' : 'FULLY_CONNECTED'} '${l.name}': ${l.before} -> ${l.after} channels`);
     const skipped = c.channels.skipped.map((s) => `  op ${s.op} '${s.name}' kept: ${s.reason}`);
@@ -118,7 +128,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   if (c.prune || c.channels) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
   if (c.losses.length > 0) console.log(`\nfine-tuned ${c.losses.length} epochs: loss ${c.losses[0]?.toFixed(4)} -> ${c.losses.at(-1)?.toFixed(4)}`);
   if (c.accuracy.length > 0) console.log(`\n${formatAccuracy(c.accuracy, q.accuracyOn ?? 'the labelled data')}`);
-  const io = (t: { name: string; shape: number[]; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
-  console.log(`\nwrote ${opts.out} (${formatInt(bytes.byteLength)} bytes, int8)\n  input:  ${q.result.inputs.map(io).join('\n          ')}\n  output: ${q.result.outputs.map(io).join('\n          ')}`);
+  const io = (t: { name: string; shape: number[]; dtype: string; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] ${t.dtype} scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
+  console.log(`\nwrote ${opts.out} (${formatInt(bytes.byteLength)} bytes, ${dtype === 'int8' ? 'int8' : 'int16 activations, int8 weights'})\n  input:  ${q.result.inputs.map(io).join('\n          ')}\n  output: ${q.result.outputs.map(io).join('\n          ')}`);
   console.log(`next: tinyforge compile ${opts.out} --board <board> --out <dir>`);
 }
