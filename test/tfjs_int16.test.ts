@@ -101,10 +101,11 @@ function expectInt16x8(g: Graph, label: string): number {
       }
     }
   }
-  // Nothing int8 but weights, nothing int32 at all (no PAD in these models).
+  // Nothing int8 but weights, nothing int32 but PAD's paddings.
   const weights = new Set(g.ops.filter((o) => o.kind === 'conv2d' || o.kind === 'depthwise_conv2d' || o.kind === 'fully_connected').map((o) => o.inputs[1] as number));
+  const paddings = new Set(g.ops.filter((o) => o.kind === 'pad').map((o) => o.inputs[1] as number));
   expect(g.tensors.filter((t) => t.dtype === 'int8' && !weights.has(t.id)).map((t) => t.name), label).toEqual([]);
-  expect(g.tensors.filter((t) => t.dtype === 'int32').map((t) => t.name), label).toEqual([]);
+  expect(g.tensors.filter((t) => t.dtype === 'int32' && !paddings.has(t.id)).map((t) => t.name), label).toEqual([]);
   return constants;
 }
 
@@ -230,6 +231,35 @@ describe('quantize --activations int16 (TFLite 16x8) of TF.js models', () => {
     validateOnHost('intent-bn', m.q.int16);
   });
 
+  it('pad, pooling, reshape and concatenation share their parameters in int16 as in int8', async () => {
+    const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }), biasInitializer: tfl.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: seed + 100 }) });
+    const input = tfl.input({ shape: [8, 8, 1] });
+    const c0 = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', ...init(1) }).apply(input) as tfl.SymbolicTensor;
+    const padded = tfl.layers.zeroPadding2d({ padding: [[1, 0], [2, 1]] }).apply(c0) as tfl.SymbolicTensor;
+    const a = tfl.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', ...init(2) }).apply(padded) as tfl.SymbolicTensor;
+    const b = tfl.layers.conv2d({ filters: 2, kernelSize: 3, ...init(3) }).apply(padded) as tfl.SymbolicTensor;
+    const cat = tfl.layers.concatenate({ axis: -1 }).apply([a, b]) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.maxPooling2d({ poolSize: 3 }).apply(tfl.layers.zeroPadding2d({ padding: 1 }).apply(cat) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+    const flat = tfl.layers.flatten({}).apply(pooled) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 4, activation: 'softmax', ...init(4) }).apply(flat) as tfl.SymbolicTensor;
+    const { graph } = await loadTfjsModel(writeArtifacts(path.join(dir, 'padcat'), await saveLayersArtifacts(tfl.model({ name: 'padcat', inputs: input, outputs: out }))));
+    expect(graph.ops.map((o) => o.kind)).toEqual(['conv2d', 'pad', 'conv2d', 'conv2d', 'concatenation', 'pad', 'max_pool2d', 'reshape', 'fully_connected', 'softmax']);
+    const calib = patternData(60, 3).x.map((x) => [x]);
+    const q = quantizeFloatGraph(graph, calib, { activations: 'int16' });
+    expectInt16x8(q.graph, 'padcat');
+    const quant = (id: number) => tensor(q.graph, id).quant;
+    for (const op of q.graph.ops) {
+      if (op.kind === 'pad' || op.kind === 'max_pool2d' || op.kind === 'reshape') expect(quant(op.outputs[0] as number), op.kind).toEqual(quant(op.inputs[0] as number));
+      if (op.kind === 'concatenation') for (const id of op.inputs) expect(quant(id)).toEqual(quant(op.outputs[0] as number));
+    }
+    const q8 = quantizeFloatGraph(graph, calib);
+    const s8 = layerSqnr(graph, q8, calib.slice(0, 32));
+    const s16 = layerSqnr(graph, q, calib.slice(0, 32));
+    console.log(`[int16] padcat SQNR dB per layer:\n        int8  ${s8.map((l) => l.sqnrDb.toFixed(1)).join(' ')}\n        int16 ${s16.map((l) => l.sqnrDb.toFixed(1)).join(' ')}`);
+    s16.forEach((l, k) => expect(l.sqnrDb, `${l.kind} ${k}`).toBeGreaterThan((s8[k] as { sqnrDb: number }).sqnrDb));
+    validateOnHost('padcat', q);
+  });
+
   it('the writer gives int16 ops their 16x8 versions and ADD pot_scale_int16 = false', () => {
     if (!results.has('residual')) throw new Error('residual model was not quantized');
     // Neither is in the IR (TFLite Micro ignores both; TFLite checks them): read the raw flatbuffer.
@@ -256,10 +286,14 @@ describe('tinyforge quantize --activations', () => {
     const labels = path.join(dir, 'cli-labels.txt');
     writeFileSync(labels, trainSet.y.slice(0, 100).join('\n'));
     const out = path.join(dir, 'cli_16x8.tflite');
-    const r = tinyforge('quantize', modelJson, '--calib', calib, '--labels', labels, '--activations', 'int16', '--out', out);
+    const r = tinyforge('quantize', modelJson, '--calib', calib, '--labels', labels, '--activations', 'int16', '--prune', '0.5', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/per-layer SQNR of the int16 model/);
     expect(r.stdout).toMatch(/^ {2}int16 +\d+\.\d+ %/m);
+    expect(r.stdout).toMatch(/^ {2}int16, pruned +\d+\.\d+ %/m);
+    expect(r.stdout).toMatch(/pruned to 5\d\.\d% zero weights/);
+    // The sparse kernels are int8 only: no flash comparison for an int16x8 model.
+    expect(r.stdout).not.toMatch(/with sparse kernels/);
     expect(r.stdout).toMatch(/bytes, int16 activations, int8 weights\)/);
     expect(r.stdout).toMatch(/input: +.* int16 scale .* zero point 0/);
     const g = parseTflite(new Uint8Array(readFileSync(out)), out);

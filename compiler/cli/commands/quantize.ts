@@ -96,8 +96,10 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   });
   progress.stop();
   const c = q.compressed;
-  // What pruning buys on a device: the constants as the C lays them out for a Cortex-M4/M7, with and without the sparse kernels.
-  const flash = { final: compileModel(q.model).summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes };
+  // What pruning buys on a device: the constants as the C lays them out for a Cortex-M4/M7, with and
+  // without the sparse kernels. Those are int8 kernels; an int16x8 model is compiled only to check it.
+  const compiled = compileModel(q.model);
+  const flash = dtype === 'int8' ? { final: compiled.summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes } : undefined;
   const bytes = writeTflite(q.model.graph);
   writeFileSync(opts.out, bytes);
   if (opts.json) {
@@ -114,7 +116,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
       accuracy: c.accuracy,
       accuracyOn: q.accuracyOn ?? null,
       finetuneLosses: c.losses,
-      flashBytes: flash,
+      flashBytes: flash ?? null,
     });
     return;
   }
@@ -125,7 +127,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
     console.log(`\nremoved output channels:\n${[...lines, ...skipped].join('\n') || '  (no prunable layer)'}`);
   }
   if (c.prune) console.log(`\npruned to ${(100 * c.prune.sparsity).toFixed(1)}% zero weights (${formatInt(c.prune.zeros)} of ${formatInt(c.prune.weights)})`);
-  if (c.prune || c.channels) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
+  if (flash && (c.prune || c.channels)) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
   if (c.losses.length > 0) console.log(`\nfine-tuned ${c.losses.length} epochs: loss ${c.losses[0]?.toFixed(4)} -> ${c.losses.at(-1)?.toFixed(4)}`);
   if (c.accuracy.length > 0) console.log(`\n${formatAccuracy(c.accuracy, q.accuracyOn ?? 'the labelled data')}`);
   const io = (t: { name: string; shape: number[]; dtype: string; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] ${t.dtype} scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
