@@ -141,10 +141,11 @@ function buildProgram(): Command {
 
   program
     .command('quantize')
-    .description('Quantize a float TF.js model (model.json) to an int8 .tflite, optionally pruned')
+    .description('Quantize a float TF.js model (model.json) to an int8 (or int16x8) .tflite, optionally pruned')
     .argument('<model.json>', 'TF.js layers or graph model')
     .requiredOption('--calib <data>', 'calibration inputs: a .npy file or a folder of .npy / raw float32 files')
-    .requiredOption('-o, --out <file.tflite>', 'where to write the int8 model')
+    .requiredOption('-o, --out <file.tflite>', 'where to write the quantized model')
+    .option('--activations <type>', "int8 (default) or int16: TFLite's 16x8 mode (int16 activations, int8 weights, int64 biases), more accurate, twice the activation memory")
     .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
     .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
     .option('--prune-channels <fraction>', 'remove this fraction of the output channels of CONV_2D/FC layers whose consumers can follow (0..0.95), lowest L1 norm first')
@@ -161,6 +162,7 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy -o model_int8.tflite\n' +
+        '  tinyforge quantize model/model.json --calib calib.npy --activations int16 -o model_16x8.tflite\n' +
         '  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 -o model_pruned.tflite\n' +
         '  tinyforge quantize model/model.json --calib train_x.npy --labels train_y.npy --test-data test_x.npy --test-labels test_y.npy \\\n' +
         '      --prune 0.8 --finetune 5 --calibration mse -o model_pruned.tflite',
