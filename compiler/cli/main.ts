@@ -98,6 +98,7 @@ function buildProgram(): Command {
       'after',
       '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite --target qemu-xtensa-lx106 --golden ../shared/golden/kws_dscnn   # Xtensa (ESP8266 core)\n' +
         '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize\n' +
         '  tinyforge validate model.tflite --board esp32-devkitc --port /dev/ttyUSB0 --image build/app.bin --random 8\n' +
         '  tinyforge validate ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --random 4 --profile\n' +

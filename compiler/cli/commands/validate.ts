@@ -10,10 +10,11 @@ import type { CompiledModel } from '../../compile.ts';
 import { printJson, table } from '../format.ts';
 import { log } from '../log.ts';
 import { createProgress, type Progress } from '../progress.ts';
-import { parseTarget, runOnTarget, type TargetName } from '../targets.ts';
+import { firmwareFamilyOf } from '../../targets/firmware.ts';
+import { isTarget, parseTarget, runOnTarget, type TargetName } from '../targets.ts';
 
 export interface ValidateCommandOptions {
-  /** A run target (ref, host, qemu-mps2-an386); ignored when `board` is given. */
+  /** A run target (ref, host, qemu-mps2-an386, qemu-xtensa-lx106); ignored when `board` is given. */
   target: string;
   /** Validate on a board through the serial agent (QEMU boards are built and booted). */
   board?: string;
@@ -53,7 +54,7 @@ function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target
   if (opts.random !== undefined) {
     const n = Number(opts.random);
     if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
-    if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
+    if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host, qemu-mps2-an386 or qemu-xtensa-lx106');
     const steps = opts.steps === undefined ? 1 : Number(opts.steps);
     if (!Number.isInteger(steps) || steps < 1 || steps > 10000) throw new TinyforgeError(`--steps wants a step count from 1 to 10000, not '${opts.steps}'`);
     progress.start(n, 'reference outputs', 'cases');
@@ -113,6 +114,15 @@ async function runCases(target: TargetName, compiled: CompiledModel, cases: Gold
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
   if (opts.board !== undefined) {
     const board = findBoard(opts.board);
+    // An emulated board without serial agent firmware (qemu-xtensa-lx106) that is a semihosting
+    // target validates through that target: same cases, same comparison, no agent.
+    if (board.flashing.method === 'qemu' && firmwareFamilyOf(board) === undefined && isTarget(board.id)) {
+      if (opts.profile || opts.profileOut !== undefined) {
+        throw new TinyforgeError(`--profile reads the serial agent's cycle counter; ${board.id} has no agent: use tinyforge bench ${modelPath} --board ${board.id} --profile`);
+      }
+      log.info(`${board.id} has no serial agent firmware: validating through semihosting (as --target ${board.id})`);
+      return validateCommand(modelPath, { ...opts, board: undefined, target: board.id });
+    }
     const compiled = compileModel(loadModel(modelPath));
     const progress = createProgress({ json: opts.json });
     let prepared: { cases: GoldenCase[]; oracle: string };
