@@ -212,9 +212,14 @@ function buildProgram(): Command {
     .argument('<model>', '.tflite file')
     .option('--board <board>', 'QEMU board', 'qemu-mps2-an386')
     .option('--runs <n>', 'measured invokes after one warm-up', '5')
+    .option('--profile', 'also count the instructions of every layer (model built with -DTF_PROFILE)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json')
-    .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => benchCommand(model, opts));
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json\n' +
+        '  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-xtensa-lx106 --profile   # exact counts (QEMU plugin)',
+    )
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean }) => benchCommand(model, opts));
 
   program
     .command('init')

@@ -109,40 +109,72 @@ async function explainFault(elf: string, stderr: string): Promise<string> {
   try {
     const r = await execTool(requireTool(XTENSA_ADDR2LINE), ['-f', '-e', elf, m[1] as string], { timeoutMs: 30_000 });
     const [fn, line] = r.stdout.trim().split('\n');
-    if (r.code === 0 && fn && fn !== '??') where = ` in ${fn}${line && !line.startsWith('??') ? ` (${path.basename(line)})` : ''}`;
+    // Built without -g (it changes Xtensa code density): usually the file is known, the line not.
+    const file = line && !line.startsWith('??') ? path.basename(line).replace(/:\?.*$/, '') : '';
+    if (r.code === 0 && fn && fn !== '??') where = ` in ${fn}${file ? ` (${file})` : ''}`;
   } catch {
     // addr2line is a convenience: the raw addresses are in the report either way
   }
   return `${stderr.trimEnd()}\nfaulting instruction at ${m[1]}${where}, data address ${m[2]}`;
 }
 
-/** Builds (or fetches from the cache) the semihosting runner ELF of `mod`. */
-export async function buildForQemuXtensa(mod: CompiledModuleRef, opts?: RunOptions): Promise<BuildResult> {
-  checkModuleRef(mod);
+export interface XtensaProgram {
+  /** Cache entry name (letters, digits, '_', '-', '.'). */
+  name: string;
+  /** C sources besides the board runtime; `generated` ones are written into the build directory. */
+  sources: readonly string[];
+  generated?: ReadonlyArray<{ file: string; text: string }>;
+  /** -I directories (runtime-c-templates and its xtensa/ are always on the path). */
+  includeDirs?: readonly string[];
+  /** Files whose content the result depends on besides `sources` (headers). */
+  dependencies?: readonly string[];
+  /** Extra compiler flags (e.g. -DTF_PROFILE). */
+  cflags?: readonly string[];
+  workDir?: string;
+}
+
+/**
+ * Compiles and links a bare-metal program for the board (startup, simcall I/O, libgcc and
+ * soft-float helpers, sim_lx106.ld), cached by content. `binary` is the ELF, next to its map.
+ */
+export async function buildXtensaProgram(p: XtensaProgram): Promise<BuildResult> {
   const gcc = requireTool(XTENSA_GCC);
+  const cflags = [...XTENSA_CFLAGS, ...(p.cflags ?? [])];
   const linkFlags = [`--specs=${picolibcSpecs(gcc)}`, ...XTENSA_LINK_FLAGS];
-  const runnerSource = generateRunnerSource(mod);
+  const includeDirs = [...(p.includeDirs ?? []).map((d) => path.resolve(d)), RUNTIME_TEMPLATES_DIR, XTENSA_DIR];
+  const sources = p.sources.map((s) => path.resolve(s));
+  const generated = p.generated ?? [];
   const hash = await contentHash(
-    [XTENSA_BOARD, gcc, await toolVersion(gcc), mod.prefix, ...XTENSA_CFLAGS, ...linkFlags, runnerSource],
-    [...(await modelSourceFiles(mod)), ...XTENSA_RUNTIME_SOURCES, ...XTENSA_RUNTIME_HEADERS],
+    [XTENSA_BOARD, gcc, await toolVersion(gcc), ...cflags, '--', ...linkFlags, '--', ...includeDirs, ...generated.flatMap((g) => [g.file, g.text])],
+    [...sources, ...(p.dependencies ?? []), ...XTENSA_RUNTIME_SOURCES, ...XTENSA_RUNTIME_HEADERS],
   );
-  return cachedBuild(resolveWorkDir(opts), `${XTENSA_BOARD}-${mod.prefix}`, hash, 'tf_runner.elf', async (dir) => {
-    const runnerC = path.join(dir, 'tf_runner.c');
-    await writeFile(runnerC, runnerSource);
+  return cachedBuild(resolveWorkDir({ workDir: p.workDir }), `${XTENSA_BOARD}-${p.name}`, hash, 'program.elf', async (dir) => {
+    for (const g of generated) await writeFile(path.join(dir, g.file), g.text);
     const args = [
-      ...XTENSA_CFLAGS,
-      '-I', path.resolve(mod.dir),
-      '-I', RUNTIME_TEMPLATES_DIR,
-      '-I', XTENSA_DIR,
-      path.resolve(mod.dir, `${mod.prefix}.c`),
-      runnerC,
+      ...cflags,
+      ...includeDirs.flatMap((d) => ['-I', d]),
+      ...sources,
+      ...generated.map((g) => path.join(dir, g.file)),
       ...XTENSA_RUNTIME_SOURCES,
       '-T', XTENSA_LINKER_SCRIPT,
       ...linkFlags,
-      `-Wl,-Map=${path.join(dir, 'tf_runner.map')}`,
-      '-o', path.join(dir, 'tf_runner.elf'),
+      `-Wl,-Map=${path.join(dir, 'program.map')}`,
+      '-o', path.join(dir, 'program.elf'),
     ];
-    await runCompiler(gcc, args, `${XTENSA_BOARD} build of ${mod.prefix}`, { cwd: dir, timeoutMs: BUILD_TIMEOUT_MS });
+    await runCompiler(gcc, args, `${XTENSA_BOARD} build of ${p.name}`, { cwd: dir, timeoutMs: BUILD_TIMEOUT_MS });
+  });
+}
+
+/** Builds (or fetches from the cache) the semihosting runner ELF of `mod`. */
+export async function buildForQemuXtensa(mod: CompiledModuleRef, opts?: RunOptions): Promise<BuildResult> {
+  checkModuleRef(mod);
+  return buildXtensaProgram({
+    name: mod.prefix,
+    sources: [path.join(mod.dir, `${mod.prefix}.c`)],
+    generated: [{ file: 'tf_runner.c', text: generateRunnerSource(mod) }],
+    includeDirs: [mod.dir],
+    dependencies: await modelSourceFiles(mod),
+    ...(opts?.workDir !== undefined ? { workDir: opts.workDir } : {}),
   });
 }
 
