@@ -192,9 +192,10 @@ function buildProgram(): Command {
     .option('--address <addr>', 'where the image goes (default: the board file\'s app offset / flash base)')
     .option('--drive <dir>', 'UF2 boards: mount point of the bootloader drive (default: found by its volume label)')
     .option('--elf <file>', 'the ELF of the image, for external tools that take one ({elf})')
+    .option('--flasher-args <file>', 'ESP boards: flash the whole ESP-IDF image set (bootloader, partition table, app) named by build/flasher_args.json')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  tinyforge flash --board esp32-devkitc --port /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash --board rpi-pico --image build/tinyforge_agent.bin')
-    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  tinyforge flash --board esp32-devkitc --port /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash --board esp32-s3-devkitc-1 --port /dev/ttyUSB0 --flasher-args build/flasher_args.json   # bootloader + partition table + app\n  tinyforge flash --board rpi-pico --image build/tinyforge_agent.bin')
+    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; flasherArgs?: string; json?: boolean }, cmd: Command) => {
       const o = withConfig(opts, projectConfig(), ['board', 'port'], cmd);
       await flashCommand({ ...o, board: requireSetting(o.board, '--board', 'board') });
     });
