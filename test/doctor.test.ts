@@ -25,6 +25,13 @@ const ALL_PROGRAMS = [
   'bossac',
   'probe-rs',
   'socat',
+  'cmake',
+  'ninja',
+  'idf.py',
+  'pio',
+  'picotool',
+  'st-flash',
+  'openocd',
 ];
 
 /** A machine with everything installed, one ESP32 on USB; `missing` programs are not on PATH. */
@@ -189,8 +196,10 @@ describe('doctor on this machine', () => {
 
   it('tinyforge doctor --json agrees with its exit code', () => {
     const p = spawnSync(process.execPath, [BIN, 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    const report = JSON.parse(p.stdout) as DoctorReport;
+    const envelope = JSON.parse(p.stdout) as { ok: boolean; result: DoctorReport };
+    const report = envelope.result;
     expect(p.status).toBe(report.exitCode);
+    expect(envelope.ok).toBe(report.ok);
     expect(report.checks.find((c) => c.name === 'node')?.status).toBe('ok');
   });
 

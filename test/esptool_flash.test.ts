@@ -217,7 +217,9 @@ describe('esptool-js through the serialport transport, against the ROM + stub si
     // execTool is asynchronous: the simulator keeps answering on this process's event loop.
     const r = await execTool(process.execPath, [BIN, 'flash', '--board', 'esp32-s3-devkitc-1', '--port', port, '--flasher-args', build.file, '--json'], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { board: string; verified: boolean; method: string; parts: Array<{ name: string; address: number; bytes: number }> };
+    const envelope = JSON.parse(r.stdout) as { ok: boolean; command: string; result: { board: string; verified: boolean; method: string; parts: Array<{ name: string; address: number; bytes: number }> } };
+    expect(envelope).toMatchObject({ ok: true, command: 'flash' });
+    const out = envelope.result;
     expect(out).toMatchObject({ board: 'esp32-s3-devkitc-1', verified: true });
     expect(out.method).toMatch(/esptool-js/);
     expect(out.parts.map((p) => p.name)).toEqual(['bootloader', 'partition-table', 'app']);

@@ -7,6 +7,7 @@ import type { CompiledModel } from '../compile.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
+import { closestNames } from '../suggest.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
@@ -87,7 +88,11 @@ async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: 
 
 export function findBenchBoard(id: string): BenchBoard {
   const b = BENCH_BOARDS.find((x) => x.id === id);
-  if (!b) throw new TinyforgeError(`bench runs on QEMU boards: ${[...BENCH_BOARDS.map((x) => x.id), XTENSA_BOARD].join(', ')} (not '${id}')`);
+  if (!b) {
+    const names = [...BENCH_BOARDS.map((x) => x.id), XTENSA_BOARD];
+    const close = closestNames(id, names);
+    throw new TinyforgeError(`bench runs on QEMU boards: ${names.join(', ')} (not '${id}'${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''})`);
+  }
   return b;
 }
 

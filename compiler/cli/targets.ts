@@ -2,24 +2,14 @@
 
 import path from 'node:path';
 import { writeCModule, type CompiledModel } from '../compile.ts';
-import { TinyforgeError } from '../errors.ts';
+import type { TargetName } from './target_names.ts';
 import { ReferenceState, runReference } from '../reference/run_reference.ts';
 import { runCasesOnHost } from '../targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../targets/qemu_mps2.ts';
 import { runCasesOnQemuXtensa } from '../targets/qemu_xtensa.ts';
 import { defaultWorkDir } from '../targets/target.ts';
 
-export const TARGETS = ['ref', 'host', 'qemu-mps2-an386', 'qemu-xtensa-lx106'] as const;
-export type TargetName = (typeof TARGETS)[number];
-
-export function isTarget(name: string): name is TargetName {
-  return (TARGETS as readonly string[]).includes(name);
-}
-
-export function parseTarget(name: string): TargetName {
-  if (isTarget(name)) return name;
-  throw new TinyforgeError(`unknown target '${name}' (choose one of: ${TARGETS.join(', ')})`);
-}
+export { parseTarget, TARGETS, type TargetName } from './target_names.ts';
 
 export interface TargetRunOptions {
   sanitize?: boolean;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Board } from '../boards/board_schema.ts';
 import { loadBoards } from '../boards/load_boards.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../errors.ts';
+import { packagePath } from '../package_root.ts';
 import { systemProbes, type DoctorProbes, type SerialPortInfo } from './probes.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'warning';
@@ -72,6 +73,56 @@ export const DOCTOR_INSTALL: Readonly<Record<string, string>> = {
 };
 
 /**
+ * The tools that build and load the projects `tinyforge build` writes for real boards, beyond the
+ * compilers and the flashing tools the board files name. `anyOf` lists programs that serve
+ * equally (the first found counts). None of them is needed by the QEMU boards.
+ */
+interface SdkTool {
+  name: string;
+  anyOf: string[];
+  uses: (b: Board) => boolean;
+  neededFor: string;
+  fix: string;
+}
+
+const isStm32 = (b: Board): boolean => b.flashing.method === 'stm32-uart';
+const isCortexMBoard = (b: Board): boolean => b.flashing.method !== 'qemu' && b.core.startsWith('cortex-m');
+
+const SDK_TOOLS: readonly SdkTool[] = [
+  { name: 'cmake', anyOf: ['cmake'], uses: (b) => b.project === 'cmake', neededFor: 'building the CMake / pico-sdk projects of', fix: 'sudo apt-get install cmake' },
+  { name: 'ninja or make', anyOf: ['ninja', 'make'], uses: (b) => b.project === 'cmake', neededFor: "CMake's build tool for the projects of", fix: 'sudo apt-get install ninja-build (or make)' },
+  { name: 'idf.py', anyOf: ['idf.py'], uses: (b) => b.project === 'esp-idf', neededFor: 'building and flashing the ESP-IDF projects of', fix: ESP_IDF_FIX },
+  { name: 'pio', anyOf: ['pio'], uses: (b) => b.project === 'arduino', neededFor: 'building the PlatformIO projects of', fix: 'pipx install platformio (or: python3 -m pip install --user platformio)' },
+  { name: 'picotool', anyOf: ['picotool'], uses: (b) => b.flashing.method === 'uf2', neededFor: 'loading UF2 images without the BOOTSEL drive on', fix: 'sudo apt-get install picotool (or build it from https://github.com/raspberrypi/picotool)' },
+  { name: 'st-flash or stm32flash', anyOf: ['st-flash', 'stm32flash'], uses: isStm32, neededFor: 'flashing through the ST-LINK (st-flash) or another UART loader (stm32flash) instead of the built-in one, for', fix: 'sudo apt-get install stlink-tools (or stm32flash)' },
+  { name: 'probe-rs or openocd', anyOf: ['probe-rs', 'openocd'], uses: isCortexMBoard, neededFor: 'flashing and debugging over SWD / JTAG with a debug probe, for', fix: 'sudo apt-get install openocd (or probe-rs: cargo install probe-rs-tools --locked)' },
+];
+
+async function sdkToolChecks(probes: DoctorProbes, boards: readonly Board[]): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  for (const tool of SDK_TOOLS) {
+    const ids = boards.filter(tool.uses).map((b) => b.id);
+    if (ids.length === 0) continue;
+    const found = tool.anyOf.map((p) => probes.findExecutable(p)).find((p) => p !== undefined);
+    const espIdf = tool.fix === ESP_IDF_FIX;
+    checks.push({
+      group: 'sdk',
+      name: tool.name,
+      status: found ? 'ok' : 'missing',
+      detail: found
+        ? `${found}${await versionOf(probes, found).then((v) => (v ? ` (${v})` : ''))}`
+        : espIdf
+          ? 'not on PATH (expected unless ESP-IDF is installed and its export.sh sourced)'
+          : 'not on PATH',
+      ...(found ? {} : { fix: tool.fix }),
+      neededFor: `${tool.neededFor} ${boardList(ids)}`,
+      required: false,
+    });
+  }
+  return checks;
+}
+
+/**
  * The C library a cross compiler must find, named by the specs file it ships. `besideCompiler`:
  * the specs file is not on the compiler's search path but in this directory relative to the
  * compiler's (Debian's lx106 picolibc; tinyforge passes it by path, see qemu_xtensa.ts).
@@ -102,7 +153,7 @@ function errorText(e: unknown): string {
 
 /** npm packages the CLI loads: the dependencies of package.json. */
 export function runtimePackages(): string[] {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   return Object.keys(manifest.dependencies ?? {}).sort();
 }
 
@@ -380,6 +431,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     ...(await compilerChecks(probes, boards)),
     ...(await programChecks(probes, 'emulator', emulators, (u) => `QEMU boards: ${boardList(u.boards)}`)),
     ...(await programChecks(probes, 'tool', flashTools, (u) => `flashing ${boardList(u.boards)}`)),
+    ...(await sdkToolChecks(probes, boards)),
     ...(await programChecks(probes, 'tool', new Map([['socat', { boards: [], required: false }]]), () => 'serial test suites (pty pairs)')),
     ...permissionChecks(probes),
     ...serial.checks,

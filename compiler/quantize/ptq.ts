@@ -338,6 +338,17 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         break;
       case 'add':
       case 'mul':
+        // A constant operand (a batch normalization's per-channel vector) gets its own int8
+        // per-tensor quantization over its values and zero, as TFLite's converter gives it.
+        for (const id of fop.inputs) {
+          const data = (fg.tensors[id] as FloatTensor).data;
+          if (!data) continue;
+          const q = int8Params(Math.min(0, ...data), Math.max(0, ...data));
+          setQ(id, q.scale, q.zeroPoint);
+          (tensors[id] as Tensor).data = int8Bytes(Int8Array.from(data, (v) => Math.max(-128, Math.min(127, Math.round(v / q.scale) + q.zeroPoint))));
+        }
+        fromRange(out);
+        break;
       case 'concatenation':
         fromRange(out);
         break;

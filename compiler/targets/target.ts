@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { TinyforgeError, ToolError } from '../errors.ts';
+import { packagePath } from '../package_root.ts';
 import { describeRunnerExit } from './runner_source.ts';
 import { tailLines } from './toolchain.ts';
 
@@ -47,7 +47,7 @@ export interface BuildResult {
 export type CaseRunner = (mod: CompiledModuleRef, cases: Uint8Array[][], opts?: RunOptions) => Promise<Uint8Array[][]>;
 
 /** Directory of the C runtime templates (runner_io.h, host/, cortex-m/). */
-export const RUNTIME_TEMPLATES_DIR = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
+export const RUNTIME_TEMPLATES_DIR = packagePath('runtime-c-templates/');
 
 /** Compile timeout: model sources holding megabytes of weights can take a while. */
 export const BUILD_TIMEOUT_MS = 10 * 60_000;

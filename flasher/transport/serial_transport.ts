@@ -1,7 +1,9 @@
 // A byte pipe over `serialport` with the reads a protocol needs: exact-length reads and reads
 // until a delimiter, each with a deadline. USB-serial adapters and QEMU's pty look the same here.
 
-import { SerialPort } from 'serialport';
+// serialport (a native binding) is loaded when a port is opened, not when this module is: the
+// protocol code that imports the error classes below runs without it.
+import type { SerialPort } from 'serialport';
 import { TinyforgeError, EXIT_DEVICE_ERROR } from '../../compiler/errors.ts';
 
 /** The device did not answer in time, or the line dropped. Exit code 3. */
@@ -173,7 +175,8 @@ export class SerialTransport implements ByteTransport {
     port.on('error', (e: Error) => this.queue.close(`serial error: ${e.message}`));
   }
 
-  static open(opts: SerialOpenOptions): Promise<SerialTransport> {
+  static async open(opts: SerialOpenOptions): Promise<SerialTransport> {
+    const { SerialPort } = await import('serialport');
     return new Promise((resolve, reject) => {
       const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, parity: opts.parity ?? 'none', autoOpen: false });
       port.open((err) => {

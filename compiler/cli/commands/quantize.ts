@@ -6,7 +6,8 @@ import { compileModel } from '../../compile.ts';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
 import { formatAccuracy, formatSqnr, quantizeTfjsModel, type PtqOptions } from '../../quantize/index.ts';
-import { formatInt, printJson } from '../format.ts';
+import { formatInt } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 import { log } from '../log.ts';
 import { createProgress } from '../progress.ts';
 
@@ -92,7 +93,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   const bytes = writeTflite(q.model.graph);
   writeFileSync(opts.out, bytes);
   if (opts.json) {
-    printJson({
+    setJsonResult({
       model: modelJson,
       out: opts.out,
       bytes: bytes.byteLength,
