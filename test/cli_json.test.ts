@@ -201,7 +201,7 @@ describe('did you mean', () => {
 
   it('for boards, targets, bench boards and config fields, on one line', () => {
     expect(tinyforge('validate', modelPath('hello_world_int8'), '--target', 'hots', '--random', '1').stderr.trim()).toBe("error: unknown target 'hots' (did you mean host?)");
-    expect(tinyforge('validate', modelPath('hello_world_int8'), '--target', 'esp32', '--random', '1').stderr.trim()).toBe("error: unknown target 'esp32' (choose one of: ref, host, qemu-mps2-an386)");
+    expect(tinyforge('validate', modelPath('hello_world_int8'), '--target', 'esp32', '--random', '1').stderr.trim()).toBe("error: unknown target 'esp32' (choose one of: ref, host, qemu-mps2-an386, qemu-xtensa-lx106)");
     expect(tinyforge('report', modelPath('hello_world_int8'), '-b', 'rpi-pic', '-o', 'r.html').stderr.trim()).toBe("error: unknown board 'rpi-pic' (did you mean rpi-pico?)");
     expect(tinyforge('bench', modelPath('hello_world_int8'), '-b', 'qemu-mps2-an368').stderr).toMatch(/not 'qemu-mps2-an368'; did you mean qemu-mps2-an386\?/);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-json-cfg-'));

@@ -7,7 +7,7 @@ import type { BenchResult } from '../bench/run_bench.ts';
 export type { BenchResult } from '../bench/run_bench.ts';
 
 export interface BenchOptions {
-  /** A QEMU board: qemu-mps2-an385, -an386 (default), -an500 or qemu-mps3-an547. */
+  /** A QEMU board: qemu-mps2-an385, -an386 (default), -an500, qemu-mps3-an547 or qemu-xtensa-lx106 (exact counts from a TCG plugin). */
   board?: string;
   /** Measured invokes after one warm-up (default 5). */
   runs?: number;

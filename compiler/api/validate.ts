@@ -7,8 +7,9 @@ import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { compileModel, loadModel, type CompiledModel, type LoadedModel } from '../compile.ts';
 import { TinyforgeError } from '../errors.ts';
-import { parseTarget, type TargetName } from '../cli/target_names.ts';
+import { isTarget, parseTarget, type TargetName } from '../cli/target_names.ts';
 import { ReferenceState, runReference } from '../reference/run_reference.ts';
+import { firmwareFamilyOf } from '../targets/firmware.ts';
 import { compareOutputs, type CaseResult } from '../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../validate/golden.ts';
 import { randomInputs, randomSequence } from '../validate/random_cases.ts';
@@ -25,7 +26,7 @@ export interface ValidateProgress {
 }
 
 export interface ValidateOptions {
-  /** ref (TypeScript reference), host (system cc) or qemu-mps2-an386 (semihosting). Default ref; ignored with `board`. */
+  /** ref (TypeScript reference), host (system cc), qemu-mps2-an386 or qemu-xtensa-lx106 (semihosting). Default ref; ignored with `board`. */
   target?: string;
   /** Validate on a board through the serial agent (QEMU boards are built and booted). */
   board?: string;
@@ -102,7 +103,7 @@ export function testCases(compiled: CompiledModel, opts: ValidateOptions, where:
   if (opts.random !== undefined) {
     const n = opts.random;
     if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${n}'`);
-    if (where === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
+    if (where === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host, qemu-mps2-an386 or qemu-xtensa-lx106');
     const steps = opts.steps ?? 1;
     if (!Number.isInteger(steps) || steps < 1 || steps > 10000) throw new TinyforgeError(`--steps wants a step count from 1 to 10000, not '${steps}'`);
     const cases: GoldenCase[] = [];
@@ -210,6 +211,19 @@ async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & 
  */
 export async function validate(model: string | LoadedModel, opts: ValidateOptions): Promise<ValidateResult> {
   const loaded = typeof model === 'string' ? loadModel(model) : model;
+  if (opts.board !== undefined) {
+    const board = findBoard(opts.board);
+    // An emulated board without serial agent firmware (qemu-xtensa-lx106) that is a semihosting
+    // target validates through that target: same cases, same comparison, no agent.
+    if (board.flashing.method === 'qemu' && firmwareFamilyOf(board) === undefined && isTarget(board.id)) {
+      if (opts.profile) {
+        throw new TinyforgeError(`--profile reads the serial agent's cycle counter; ${board.id} has no agent: use tinyforge bench <model> --board ${board.id} --profile`);
+      }
+      opts.onInfo?.(`${board.id} has no serial agent firmware: validating through semihosting (as --target ${board.id})`);
+      const { board: _board, ...rest } = opts;
+      return validate(loaded, { ...rest, target: board.id });
+    }
+  }
   const compiled = compileModel(loaded);
   if (opts.board !== undefined) return validateOnBoard(compiled, { ...opts, board: opts.board });
   const target = parseTarget(opts.target ?? 'ref');

@@ -1,4 +1,5 @@
-// `tinyforge bench`: instructions per inference under QEMU -icount, flash and RAM from the ELF.
+// `tinyforge bench`: instructions per inference under QEMU -icount (Cortex-M boards; the Xtensa
+// board counts them with a QEMU plugin, xtensa_bench.ts), flash and RAM from the ELF.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,9 @@ import { closestNames } from '../suggest.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
+import { XTENSA_BOARD } from '../targets/qemu_xtensa.ts';
 import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
+import { runXtensaBench } from './xtensa_bench.ts';
 
 export interface BenchBoard {
   id: string;
@@ -86,13 +89,16 @@ async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: 
 export function findBenchBoard(id: string): BenchBoard {
   const b = BENCH_BOARDS.find((x) => x.id === id);
   if (!b) {
-    const close = closestNames(id, BENCH_BOARDS.map((x) => x.id));
-    throw new TinyforgeError(`bench runs on QEMU boards: ${BENCH_BOARDS.map((x) => x.id).join(', ')} (not '${id}'${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''})`);
+    const names = [...BENCH_BOARDS.map((x) => x.id), XTENSA_BOARD];
+    const close = closestNames(id, names);
+    throw new TinyforgeError(`bench runs on QEMU boards: ${names.join(', ')} (not '${id}'${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''})`);
   }
   return b;
 }
 
 export async function runBench(model: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new TinyforgeError(`--runs wants a count from 1 to 1000, not '${runs}'`);
+  if (boardId === XTENSA_BOARD) return runXtensaBench(model, findBoard(boardId), runs, profile);
   const board = findBenchBoard(boardId);
   const boardFile = findBoard(board.id);
   // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.

@@ -102,6 +102,7 @@ function buildProgram(): Command {
       'after',
       '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite -b qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite --target qemu-xtensa-lx106 --golden ../shared/golden/kws_dscnn   # Xtensa (ESP8266 core)\n' +
         '  tinyforge validate model.tflite --target host --random 16 --sanitize\n' +
         '  tinyforge validate model.tflite -b esp32-devkitc -p /dev/ttyUSB0 --image build/app.bin --random 8\n' +
         '  tinyforge validate ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --random 4 --profile\n' +
@@ -201,9 +202,10 @@ function buildProgram(): Command {
     .option('--address <addr>', 'where the image goes (default: the board file\'s app offset / flash base)')
     .option('--drive <dir>', 'UF2 boards: mount point of the bootloader drive (default: found by its volume label)')
     .option('--elf <file>', 'the ELF of the image, for external tools that take one ({elf})')
+    .option('--flasher-args <file>', 'ESP boards: flash the whole ESP-IDF image set (bootloader, partition table, app) named by build/flasher_args.json')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  tinyforge flash -b esp32-devkitc -p /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash -b rpi-pico --image build/tinyforge_agent.bin')
-    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  tinyforge flash -b esp32-devkitc -p /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash -b esp32-s3-devkitc-1 -p /dev/ttyUSB0 --flasher-args build/flasher_args.json   # bootloader + partition table + app\n  tinyforge flash -b rpi-pico --image build/tinyforge_agent.bin')
+    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; flasherArgs?: string; json?: boolean }, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       const o = withConfig(opts, projectConfig(), ['board', 'port'], cmd);
       const { flashCommand } = await import('./commands/device.ts');
@@ -245,9 +247,14 @@ function buildProgram(): Command {
     .argument('<model>', '.tflite file')
     .option('-b, --board <board>', 'QEMU board', 'qemu-mps2-an386')
     .option('--runs <n>', 'measured invokes after one warm-up', '5')
+    .option('--profile', 'also count the instructions of every layer (model built with -DTF_PROFILE)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --json')
-    .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => (await import('./commands/bench.ts')).benchCommand(model, opts));
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --json\n' +
+        '  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-xtensa-lx106 --profile   # exact counts (QEMU plugin)',
+    )
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean }) => (await import('./commands/bench.ts')).benchCommand(model, opts));
 
   program
     .command('init')

@@ -3,8 +3,12 @@
 
 import { oneOf } from '../suggest.ts';
 
-export const TARGETS = ['ref', 'host', 'qemu-mps2-an386'] as const;
+export const TARGETS = ['ref', 'host', 'qemu-mps2-an386', 'qemu-xtensa-lx106'] as const;
 export type TargetName = (typeof TARGETS)[number];
+
+export function isTarget(name: string): name is TargetName {
+  return (TARGETS as readonly string[]).includes(name);
+}
 
 export function parseTarget(name: string): TargetName {
   return oneOf('target', name, TARGETS);

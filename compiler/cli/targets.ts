@@ -6,6 +6,7 @@ import type { TargetName } from './target_names.ts';
 import { ReferenceState, runReference } from '../reference/run_reference.ts';
 import { runCasesOnHost } from '../targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../targets/qemu_mps2.ts';
+import { runCasesOnQemuXtensa } from '../targets/qemu_xtensa.ts';
 import { defaultWorkDir } from '../targets/target.ts';
 
 export { parseTarget, TARGETS, type TargetName } from './target_names.ts';
@@ -29,5 +30,6 @@ export async function runOnTarget(target: TargetName, compiled: CompiledModel, c
   const mod = writeCModule(compiled, moduleDir);
   const keep = opts.keepState ? { keepState: opts.keepState } : {};
   if (target === 'host') return runCasesOnHost(mod, cases, { sanitize: opts.sanitize, ...keep });
+  if (target === 'qemu-xtensa-lx106') return runCasesOnQemuXtensa(mod, cases, keep);
   return runCasesOnQemuMps2An386(mod, cases, keep);
 }

@@ -55,12 +55,14 @@ export const DOCTOR_INSTALL: Readonly<Record<string, string>> = {
   cc: 'sudo apt-get install gcc libc6-dev',
   'arm-none-eabi-gcc': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
   'riscv64-unknown-elf-gcc': 'sudo apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf',
+  'xtensa-lx106-elf-gcc': 'sudo apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf',
   'xtensa-esp32-elf-gcc': ESP_IDF_FIX,
   'xtensa-esp32s3-elf-gcc': ESP_IDF_FIX,
   'riscv32-esp-elf-gcc': ESP_IDF_FIX,
   'qemu-system-arm': 'sudo apt-get install qemu-system-arm',
   'qemu-system-riscv32': 'sudo apt-get install qemu-system-misc',
   'qemu-system-riscv64': 'sudo apt-get install qemu-system-misc',
+  'qemu-system-xtensa': 'sudo apt-get install qemu-system-misc',
   socat: 'sudo apt-get install socat',
   udevadm: 'sudo apt-get install udev',
   bossac: 'sudo apt-get install bossa-cli',
@@ -120,10 +122,15 @@ async function sdkToolChecks(probes: DoctorProbes, boards: readonly Board[]): Pr
   return checks;
 }
 
-/** The C library a cross compiler must find, named by the specs file it ships. */
-const LIBC_SPECS: Readonly<Record<string, { specs: string; libc: string }>> = {
+/**
+ * The C library a cross compiler must find, named by the specs file it ships. `besideCompiler`:
+ * the specs file is not on the compiler's search path but in this directory relative to the
+ * compiler's (Debian's lx106 picolibc; tinyforge passes it by path, see qemu_xtensa.ts).
+ */
+const LIBC_SPECS: Readonly<Record<string, { specs: string; libc: string; besideCompiler?: string }>> = {
   'arm-none-eabi-gcc': { specs: 'nano.specs', libc: 'newlib' },
   'riscv64-unknown-elf-gcc': { specs: 'picolibc.specs', libc: 'picolibc' },
+  'xtensa-lx106-elf-gcc': { specs: 'picolibc.specs', libc: 'lx106 picolibc', besideCompiler: '../lib/xtensa-lx106-elf' },
 };
 
 export function installCommand(program: string): string {
@@ -244,16 +251,23 @@ async function compilerChecks(probes: DoctorProbes, boards: readonly Board[]): P
       checks.push({ group: 'toolchain', name, status: 'missing', detail: `needs ${compiler}`, fix: installCommand(compiler), neededFor, required: use.required });
       continue;
     }
-    // gcc prints the bare name back when it cannot find the file.
-    const r = await probes.run(found, [`-print-file-name=${libc.specs}`]);
-    const printed = firstLine(r.stdout);
-    const specsPath = path.isAbsolute(printed) ? path.normalize(printed) : printed;
-    const present = r.code === 0 && path.isAbsolute(specsPath) && probes.fileExists(specsPath);
+    let specsPath: string;
+    let present: boolean;
+    if (libc.besideCompiler !== undefined) {
+      specsPath = path.resolve(path.dirname(found), libc.besideCompiler, libc.specs);
+      present = probes.fileExists(specsPath);
+    } else {
+      // gcc prints the bare name back when it cannot find the file.
+      const r = await probes.run(found, [`-print-file-name=${libc.specs}`]);
+      const printed = firstLine(r.stdout);
+      specsPath = path.isAbsolute(printed) ? path.normalize(printed) : printed;
+      present = r.code === 0 && path.isAbsolute(specsPath) && probes.fileExists(specsPath);
+    }
     checks.push({
       group: 'toolchain',
       name,
       status: present ? 'ok' : 'missing',
-      detail: present ? specsPath : `${compiler} does not find ${libc.specs}`,
+      detail: present ? specsPath : libc.besideCompiler !== undefined ? `${specsPath} does not exist` : `${compiler} does not find ${libc.specs}`,
       ...(present ? {} : { fix: installCommand(compiler) }),
       neededFor,
       required: use.required,

@@ -121,7 +121,7 @@ export function decodeOutputs(mod: CompiledModuleRef, data: Uint8Array, caseCoun
 
 /**
  * Turns a finished runner process into outputs or a ToolError naming the failure: exit status
- * (with its meaning), signal, or timeout. `outFile` is read either way to say how far it got.
+ * (with its meaning, from `describeExit`: fault codes differ per architecture), signal, or timeout. `outFile` is read either way to say how far it got.
  */
 export async function collectRun(
   where: string,
@@ -130,6 +130,7 @@ export async function collectRun(
   outFile: string,
   r: { code: number | null; signal: string | null; timedOut: boolean; stderr: string },
   timeoutMs: number,
+  describeExit: (code: number) => string | undefined = describeRunnerExit,
 ): Promise<Uint8Array[][]> {
   let data: Buffer | undefined;
   try {
@@ -149,7 +150,7 @@ export async function collectRun(
     } else if (r.code === null) {
       what = `killed by signal ${r.signal ?? '?'}`;
     } else {
-      const meaning = describeRunnerExit(r.code);
+      const meaning = describeExit(r.code);
       what = `exit code ${r.code}${meaning ? ` (${meaning})` : ''}`;
     }
     const stderr = r.stderr.trim();

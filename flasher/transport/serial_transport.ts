@@ -41,6 +41,8 @@ export interface ByteTransport {
   read(n: number, timeoutMs: number): Promise<Uint8Array>;
   /** Bytes up to and including `delimiter`, or TimeoutError. */
   readUntil(delimiter: number, timeoutMs: number, maxBytes?: number): Promise<Uint8Array>;
+  /** Everything received so far once there is at least one byte, or TimeoutError (stream adapters). */
+  readAvailable?(timeoutMs: number): Promise<Uint8Array>;
   /** Drops everything received so far. */
   discardInput(): void;
   setSignals(signals: ModemSignals): Promise<void>;
@@ -143,6 +145,10 @@ export class ByteQueue {
     return this.wait(what, timeoutMs, () => (this.length >= n ? this.take(n) : undefined));
   }
 
+  readAvailable(timeoutMs: number, what = 'reading'): Promise<Uint8Array> {
+    return this.wait(what, timeoutMs, () => (this.length > 0 ? this.take(this.length) : undefined));
+  }
+
   readUntil(delimiter: number, timeoutMs: number, maxBytes = 1 << 20, what = 'reading a frame'): Promise<Uint8Array> {
     return this.wait(what, timeoutMs, () => {
       const all = this.flat();
@@ -199,6 +205,10 @@ export class SerialTransport implements ByteTransport {
 
   readUntil(delimiter: number, timeoutMs: number, maxBytes?: number): Promise<Uint8Array> {
     return this.queue.readUntil(delimiter, timeoutMs, maxBytes, `reading from ${this.description}`);
+  }
+
+  readAvailable(timeoutMs: number): Promise<Uint8Array> {
+    return this.queue.readAvailable(timeoutMs, `reading from ${this.description}`);
   }
 
   discardInput(): void {

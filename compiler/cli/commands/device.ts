@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { findBoard, loadBoards } from '../../boards/load_boards.ts';
+import type { Board } from '../../boards/board_schema.ts';
 import { compileModel, isaForBoard, loadModel } from '../../compile.ts';
 import { EXIT_DEVICE_ERROR, TinyforgeError } from '../../errors.ts';
 import { isEmulatedBoard } from '../../boards/counting.ts';
+import type { FlashProgress } from '../../../flasher/backend.ts';
 import { formatInt, table } from '../format.ts';
 import { setJsonResult } from '../json_output.ts';
 
@@ -45,37 +47,60 @@ export async function buildCommand(modelPath: string, opts: { board: string; out
   console.log(project.buildInstructions);
 }
 
-export async function flashCommand(opts: { board: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; json?: boolean }): Promise<void> {
+export async function flashCommand(opts: { board: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; flasherArgs?: string; json?: boolean }): Promise<void> {
   const board = findBoard(opts.board);
   if (isEmulatedBoard(board)) {
     throw new TinyforgeError(`${board.id} runs under QEMU, which loads the firmware when it starts: use tinyforge validate --board ${board.id}`);
   }
-  if (!opts.image) throw new TinyforgeError('give the image to flash with --image <file.bin> (build it from the project tinyforge build wrote)');
+  if (opts.flasherArgs !== undefined) {
+    await flashImageSet(board, opts.flasherArgs, opts);
+    return;
+  }
+  if (!opts.image) throw new TinyforgeError('give the image to flash with --image <file.bin> (build it from the project tinyforge build wrote), or --flasher-args build/flasher_args.json for an ESP-IDF build');
   const { createFlashBackend } = await import('../../../flasher/backend.ts');
   const { choosePort } = await import('../../../flasher/ports.ts');
   const port = board.flashing.method === 'uf2' || board.flashing.method === 'external' ? opts.port : await choosePort(board, opts.port);
   const data = new Uint8Array(await readFile(opts.image));
   const address = opts.address !== undefined ? Number(opts.address) : board.flashing.method === 'esp-rom' ? board.flashing.appOffset : board.memory.flash.base;
   if (!Number.isSafeInteger(address) || address < 0) throw new TinyforgeError(`--address ${opts.address}: not an address (use decimal or 0x hex)`);
-  let lastPhase = '';
   const result = await createFlashBackend(board).flash(
     { data, address, imagePath: opts.image, ...(opts.elf ? { elfPath: opts.elf } : {}) },
-    {
-      port,
-      drive: opts.drive,
-      onProgress: (p) => {
-        if (opts.json || !process.stderr.isTTY) return;
-        if (p.phase !== lastPhase) process.stderr.write(`\n${p.phase}: `);
-        lastPhase = p.phase;
-        process.stderr.write(`\r${p.phase}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%   `);
-      },
-      log: (line) => {
-        if (!opts.json) process.stderr.write(`${line}\n`);
-      },
-    },
+    { port, drive: opts.drive, ...progressPrinter(opts.json) },
   );
   if (opts.json) setJsonResult({ board: board.id, port: port ?? null, ...result });
   else console.log(`\nflashed ${formatInt(result.bytesWritten)} bytes to ${board.id} with ${result.method}${result.verified ? ', verified' : ''} in ${result.seconds.toFixed(1)} s`);
+}
+
+function progressPrinter(json: boolean | undefined): { onProgress: (p: FlashProgress) => void; log: (line: string) => void } {
+  let lastPhase = '';
+  return {
+    onProgress: (p) => {
+      if (json || !process.stderr.isTTY) return;
+      if (p.phase !== lastPhase) process.stderr.write(`\n${p.phase}: `);
+      lastPhase = p.phase;
+      process.stderr.write(`\r${p.phase}: ${Math.round((100 * p.done) / Math.max(1, p.total))}%   `);
+    },
+    log: (line) => {
+      if (!json) process.stderr.write(`${line}\n`);
+    },
+  };
+}
+
+/** `flash --flasher-args`: the bootloader, partition table and app of an ESP-IDF build, in one session. */
+async function flashImageSet(board: Board, file: string, opts: { port?: string; json?: boolean }): Promise<void> {
+  if (board.flashing.method !== 'esp-rom') throw new TinyforgeError(`--flasher-args is ESP-IDF's image set: board ${board.id} is flashed with ${board.flashing.method}`);
+  const { loadFlasherArgs } = await import('../../../flasher/esp_idf_images.ts');
+  const set = loadFlasherArgs(file);
+  if (set.chip !== undefined && set.chip !== board.flashing.chip) {
+    throw new TinyforgeError(`${file} was built for ${set.chip}, but board ${board.id} has ${board.flashing.chip}: build the project for ${board.flashing.chip} (idf.py set-target ${board.flashing.chip})`);
+  }
+  const { choosePort } = await import('../../../flasher/ports.ts');
+  const { EsptoolJsBackend } = await import('../../../flasher/backends/esptool_js.ts');
+  const port = await choosePort(board, opts.port);
+  const result = await new EsptoolJsBackend(board, board.flashing).flashImages(set.parts, { port, ...progressPrinter(opts.json) });
+  const parts = set.parts.map((p) => ({ name: p.name, address: p.address, bytes: p.data.byteLength }));
+  if (opts.json) setJsonResult({ board: board.id, port, parts, ...result });
+  else console.log(`\nflashed ${parts.map((p) => `${p.name} (${formatInt(p.bytes)} bytes at 0x${p.address.toString(16)})`).join(', ')} to ${board.id} with ${result.method}, verified, in ${result.seconds.toFixed(1)} s`);
 }
 
 /** Lists serial ports; when the listing itself fails that is an error (exit 3), never "no ports". */

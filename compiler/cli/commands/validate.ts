@@ -7,7 +7,7 @@ import { createProgress } from '../progress.ts';
 import { formatProfile, writeProfileJson } from './profile.ts';
 
 export interface ValidateCommandOptions {
-  /** A run target (ref, host, qemu-mps2-an386); ignored when `board` is given. */
+  /** A run target (ref, host, qemu-mps2-an386, qemu-xtensa-lx106); ignored when `board` is given. */
   target: string;
   /** Validate on a board through the serial agent (QEMU boards are built and booted). */
   board?: string;
