@@ -1,7 +1,6 @@
 // Flashing backends against device simulators on a pseudo-terminal pair (socat), UF2 against a
 // temporary directory standing in for the drive, and external tools against small scripts.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -16,39 +15,11 @@ import { EsptoolJsBackend } from '../flasher/backends/esptool_js.ts';
 import { Stm32UartBackend } from '../flasher/backends/stm32_uart.ts';
 import { parseUf2, toUf2, Uf2Backend, UF2_FLAG_FAMILY_ID } from '../flasher/backends/uf2.ts';
 import { SerialTransport } from '../flasher/transport/serial_transport.ts';
+import { openPtyPair } from './helpers/pty_pair.ts';
 import { EspRomSim, type EspSimOptions } from './sim/esp_rom_sim.ts';
 import { Stm32BootloaderSim, type Stm32SimOptions } from './sim/stm32_bootloader_sim.ts';
 
 // ---- a pty pair per test ----
-
-interface PtyPair {
-  host: string;
-  device: string;
-  socat: ChildProcess;
-}
-
-function openPtyPair(): Promise<PtyPair> {
-  return new Promise((resolve, reject) => {
-    const socat = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let text = '';
-    const timer = setTimeout(() => {
-      socat.kill();
-      reject(new Error(`socat did not report two ptys: ${text}`));
-    }, 5000);
-    socat.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run socat (apt-get install socat): ${e.message}`));
-    });
-    socat.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const paths = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1]!);
-      if (paths.length === 2 && text.includes('starting data transfer loop')) {
-        clearTimeout(timer);
-        resolve({ host: paths[0]!, device: paths[1]!, socat });
-      }
-    });
-  });
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

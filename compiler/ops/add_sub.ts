@@ -14,9 +14,8 @@ import { activationRange, addSubRequantization } from '../quant/multiplier.ts';
 import { emitArithS32, emitBinary, int32ActivationRange, lowerArithS32, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
-interface AddSubParams extends BinaryParams {
-  /** 1: input 1 - input 2. */
-  sub: number;
+/** Offsets and the three rescalings of TFLite's ADD / SUB (SQUARED_DIFFERENCE uses the same fields). */
+export interface TwoInputRequantization {
   leftShift: number;
   input1Offset: number;
   input2Offset: number;
@@ -29,6 +28,11 @@ interface AddSubParams extends BinaryParams {
   outputOffset: number;
   actMin: number;
   actMax: number;
+}
+
+interface AddSubParams extends BinaryParams, TwoInputRequantization {
+  /** 1: input 1 - input 2. */
+  sub: number;
 }
 
 /** TFLite Micro's ADD / SUB Prepare for every case but same-shape int8 ADD. */
