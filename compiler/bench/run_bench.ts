@@ -4,6 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
+import { memoryFigures, modelDataBytes } from './elf_figures.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
@@ -73,19 +74,6 @@ export function outputChecksum(outputs: readonly Uint8Array[]): number {
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
 
-/** Bytes of the model's data in the ELF: weight and bias arrays (tf_const_*), requantization tables (tf_qparam_*). */
-async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: number }> {
-  const nm = requireTool('arm-none-eabi-nm');
-  const r = await execTool(nm, ['-S', '--size-sort', elf], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new ToolError(`arm-none-eabi-nm ${elf} failed: ${r.stderr.trim()}`);
-  const total = { weights: 0, qparams: 0 };
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_(const|qparam)_/);
-    if (m) total[m[2] === 'const' ? 'weights' : 'qparams'] += parseInt(m[1] as string, 16);
-  }
-  return total;
-}
-
 export function findBenchBoard(id: string): BenchBoard {
   const b = BENCH_BOARDS.find((x) => x.id === id);
   if (!b) {
@@ -147,7 +135,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const ticks = Array.from(words.slice(8, 8 + (words[3] as number) + 1));
   const perRun = ticks.slice(1).map((t) => Math.round(t * instructionsPerTick));
   const size = await sizeOf(build.binary);
-  const data = await modelDataBytes(build.binary);
+  const data = await modelDataBytes('arm-none-eabi-nm', build.binary);
   const stack = words[4] as number;
   const layerCount = words[7] as number;
   const marks = Array.from(words.slice(8 + ticks.length, 8 + ticks.length + layerCount + 1));
@@ -163,17 +151,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
     instructionsPerTick,
     macs,
     instructionsPerMac: macs > 0 ? instructions / macs : 0,
-    flash_bytes: size.text + size.data,
-    code_bytes: size.text + size.data - data.weights - data.qparams,
-    weight_bytes: data.weights,
-    qparam_bytes: data.qparams,
-    ram_bytes: size.data + size.bss + stack,
-    data_bytes: size.data,
-    bss_bytes: size.bss,
-    stack_bytes: stack,
-    arena_bytes: compiled.plan.arenaBytes,
-    state_bytes: compiled.plan.stateBytes,
-    arena_lower_bound: compiled.plan.lowerBound,
+    ...memoryFigures(compiled, size, data, stack),
     ...(profile ? { layerInstructions } : {}),
     outputChecksum: words[6] as number,
   };

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { CompiledModel } from '../compile.ts';
+import { memoryFigures, modelDataBytes } from './elf_figures.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import type { Board } from '../boards/board_schema.ts';
 import { ToolError } from '../errors.ts';
@@ -112,18 +113,6 @@ export async function symbolAddress(elf: string, symbol: string): Promise<string
   return `0x${line.trim().split(/\s+/)[0]}`;
 }
 
-/** Bytes of the model's weight and bias arrays (tf_const_*) and requantization tables (tf_qparam_*). */
-async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: number }> {
-  const r = await execTool(requireTool(XTENSA_NM), ['-S', '--size-sort', elf], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new ToolError(`${XTENSA_NM} ${elf} failed: ${r.stderr.trim()}`);
-  const total = { weights: 0, qparams: 0 };
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_(const|qparam)_/);
-    if (m) total[m[2] === 'const' ? 'weights' : 'qparams'] += parseInt(m[1] as string, 16);
-  }
-  return total;
-}
-
 /** Instruction counts at each marker entry, from the plugin's log. */
 export function parseMarks(log: string): number[] {
   return log
@@ -196,7 +185,7 @@ export async function runXtensaBench(model: CompiledModel, board: Board, runs: n
   const { perRun, layers: layerInstructions } = markIntervals(parseMarks(log), runs, layers);
   const measured = perRun.slice(1);
   const size = await firmwareSizeOf(requireTool(XTENSA_SIZE), build.binary);
-  const data = await modelDataBytes(build.binary);
+  const data = await modelDataBytes(XTENSA_NM, build.binary);
   const stack = words[4] as number;
   const instructions = Math.round(measured.reduce((a, b) => a + b, 0) / measured.length);
   const macs = compiled.summary.macs;
@@ -210,17 +199,7 @@ export async function runXtensaBench(model: CompiledModel, board: Board, runs: n
     instructionsPerTick: 1,
     macs,
     instructionsPerMac: macs > 0 ? instructions / macs : 0,
-    flash_bytes: size.text + size.data,
-    code_bytes: size.text + size.data - data.weights - data.qparams,
-    weight_bytes: data.weights,
-    qparam_bytes: data.qparams,
-    ram_bytes: size.data + size.bss + stack,
-    data_bytes: size.data,
-    bss_bytes: size.bss,
-    stack_bytes: stack,
-    arena_bytes: compiled.plan.arenaBytes,
-    state_bytes: compiled.plan.stateBytes,
-    arena_lower_bound: compiled.plan.lowerBound,
+    ...memoryFigures(compiled, size, data, stack),
     ...(profile ? { layerInstructions } : {}),
     outputChecksum: words[6] as number,
   };
