@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { packagePath } from './package_root.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
 
 export const TOOL_VERSION: string = pkg.version;

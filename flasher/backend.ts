@@ -5,7 +5,7 @@
 import type { Board, BoardFlashing } from '../compiler/boards/board_schema.ts';
 import { TinyforgeError, EXIT_DEVICE_ERROR, EXIT_USER_ERROR } from '../compiler/errors.ts';
 import { SerialTransport, type ByteTransport, type SerialOpenOptions } from './transport/serial_transport.ts';
-import { EspRomBackend } from './backends/esp_rom.ts';
+import { EsptoolJsBackend } from './backends/esptool_js.ts';
 import { ExternalToolBackend } from './backends/external.ts';
 import { Stm32UartBackend } from './backends/stm32_uart.ts';
 import { Uf2Backend } from './backends/uf2.ts';
@@ -111,7 +111,9 @@ export function createFlashBackend(board: Board, transportFactory?: TransportFac
     case 'stm32-uart':
       return new Stm32UartBackend(board, flashing, { transportFactory: factory });
     case 'esp-rom':
-      return new EspRomBackend(board, flashing, { transportFactory: factory });
+      // esptool-js (stub loader, compressed writes, MD5 verify); EspRomBackend in
+      // backends/esp_rom.ts speaks the ROM protocol itself and is kept as a reference for tests.
+      return new EsptoolJsBackend(board, flashing, { transportFactory: factory });
     case 'uf2':
       return new Uf2Backend(board, flashing, config.uf2SearchRoots ? { searchRoots: config.uf2SearchRoots } : {});
     case 'external':

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Board } from '../compiler/boards/board_schema.ts';
+import { countFromTicks, countingOf, isEmulatedBoard, millisecondsOf, type Counting } from '../compiler/boards/counting.ts';
 import { compiledForBoard, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { TinyforgeError } from '../compiler/errors.ts';
 import { agentModelSpec, AGENT_C_SOURCES, generateAgentModelSource } from '../compiler/targets/agent_model_source.ts';
@@ -18,9 +19,7 @@ import { choosePort } from './ports.ts';
 import { SerialTransport, type ByteTransport } from './transport/serial_transport.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-export function isEmulated(board: Board): boolean {
-  return board.flashing.method === 'qemu';
-}
+export const isEmulated = isEmulatedBoard;
 
 /** Builds the agent firmware of a model for a QEMU board (the toolchains we drive ourselves). */
 export async function buildQemuFirmware(model: CompiledModel, board: Board, opts: { workDir?: string; profile?: boolean } = {}): Promise<FirmwareBuild> {
@@ -74,20 +73,29 @@ export async function openDevice(board: Board, firmware: FirmwareBuild | undefin
   return { transport, description: transport.description, flashed, close: () => transport.close() };
 }
 
+/**
+ * One case on a device. Counts are labelled by what they are (compiler/boards/counting.ts): QEMU
+ * boards report instructions, real boards core cycles and the milliseconds they take at the board
+ * clock; each is null where it does not apply or the counter does not run.
+ */
 export interface DeviceCaseResult extends CaseResult {
-  cycles: number;
-  milliseconds: number;
+  /** Raw counter ticks around the inference, as the agent measured them. */
+  ticks: number;
+  instructions: number | null;
+  cycles: number | null;
+  milliseconds: number | null;
 }
 
 export interface DeviceValidationReport {
   board: string;
   transport: string;
   hello: HelloInfo;
+  /** What the counts are and how they were counted. */
+  counting: Counting;
   cases: DeviceCaseResult[];
   passed: number;
   failed: number;
   stats: AgentStats;
-  clockHz: number;
   /** Counter ticks of each layer in the last case (firmware built with -DTF_PROFILE). */
   layerTicks?: number[];
 }
@@ -108,6 +116,7 @@ export async function validateOnDevice(
     connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
   });
   const hello = await session.connect();
+  const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);
   const results: DeviceCaseResult[] = [];
   // Stateful models start every case (and every sequence) from a reset state, as TFLite Micro's
   // goldens start from a fresh interpreter; steps of a sequence continue the state.
@@ -116,11 +125,23 @@ export async function validateOnDevice(
     if (stateful && !c.keepState) await session.reset();
     const r = await session.infer(c.inputs);
     const cmp = compareOutputs(c.id, c.expected, r.outputs);
-    results.push({ ...cmp, cycles: r.cycles, milliseconds: (r.cycles / board.clockHz) * 1000 });
+    // A counter that did not move around a whole inference is not running: no count, not 0.
+    const count = countFromTicks(counting, r.ticks);
+    results.push({
+      ...cmp,
+      ticks: r.ticks,
+      instructions: counting.unit === 'instructions' ? count : null,
+      cycles: counting.unit === 'cycles' ? count : null,
+      milliseconds: millisecondsOf(counting, count),
+    });
     onCase?.(i + 1, cases.length);
+  }
+  if (counting.running && results.length > 0 && results.every((r) => r.ticks === 0)) {
+    counting.running = false;
+    counting.how = `the ${counting.counter} counter of ${board.id} did not move during any inference: it is not running, so there are no counts or times`;
   }
   const stats = await session.stats();
   const layerTicks = options.profile ? await session.profile() : undefined;
   const passed = results.filter((r) => r.pass).length;
-  return { board: board.id, transport: device.description, hello, cases: results, passed, failed: results.length - passed, stats, clockHz: board.clockHz, ...(layerTicks ? { layerTicks } : {}) };
+  return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats, ...(layerTicks ? { layerTicks } : {}) };
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what tinyforge needs on a fresh Debian/Ubuntu machine: the host C compiler, the Arm
-# cross toolchain with newlib, the RV32 cross toolchain with picolibc, QEMU for the emulated Arm
-# and RISC-V boards, and the npm packages.
+# cross toolchain with newlib, the RV32 and Xtensa lx106 cross toolchains with picolibc, QEMU for
+# the emulated Arm, RISC-V and Xtensa boards (qemu-system-misc has qemu-system-xtensa), and the
+# npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm socat
-  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc chromium)
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc chromium
+  gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

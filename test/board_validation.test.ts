@@ -6,6 +6,7 @@ import { findBoard } from '../compiler/boards/load_boards.ts';
 import { buildQemuFirmware, openDevice, validateOnDevice } from '../flasher/device_validation.ts';
 import { liveQemuCount } from '../flasher/backends/qemu.ts';
 import { sharedModel, type SharedModel } from './helpers/shared.ts';
+import type { ValidateResult } from '../compiler/api/validate.ts';
 
 const RUNS: Array<[string, SharedModel]> = [
   ['qemu-mps2-an386', 'micro_speech'],
@@ -37,7 +38,8 @@ describe('validation on emulated boards over the serial agent', () => {
       expect(report.cases).toHaveLength(golden.cases.length);
       for (const c of report.cases) {
         expect(c.pass, `case ${c.id}: ${JSON.stringify(c.outputs)}`).toBe(true);
-        expect(c.cycles).toBeGreaterThan(0);
+        expect(c.instructions).toBeGreaterThan(0);
+        expect(c.cycles).toBeNull();
       }
       expect(report.failed).toBe(0);
       expect(report.stats.invokeCount).toBe(golden.cases.length);
@@ -71,17 +73,19 @@ describe('tinyforge validate --board (CLI)', () => {
     const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
     const r = spawnSync(process.execPath, [bin, 'validate', modelPath('micro_speech'), '--board', 'qemu-mps2-an386', '--golden', goldenDir('micro_speech'), '--json'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { transport: string; passed: number; failed: number; cases: Array<{ cycles: number; milliseconds: number; pass: boolean }>; stats: { stackHighWaterBytes: number } };
-    expect(report.transport).toMatch(/^serial:\/dev\/pts\/\d+$/);
+    const report = (JSON.parse(r.stdout) as { result: ValidateResult }).result;
+    expect(report.device?.transport).toMatch(/^serial:\/dev\/pts\/\d+$/);
     expect(report.passed).toBe(12);
     expect(report.failed).toBe(0);
-    expect(report.cases.every((c) => c.pass && c.cycles > 0 && c.milliseconds > 0)).toBe(true);
-    expect(report.stats.stackHighWaterBytes).toBeGreaterThan(0);
+    // QEMU models no cycles: the emulated board reports instructions, and no milliseconds.
+    expect(report.device?.counting).toMatchObject({ unit: 'instructions', counter: 'apb-timer', perTick: 40, running: true });
+    expect(report.cases.every((c) => c.pass && (c.instructions ?? 0) > 0 && c.cycles === null && c.milliseconds === null)).toBe(true);
+    expect(report.device?.stackHighWaterBytes).toBeGreaterThan(0);
   });
 });
 
 describe('tinyforge validate --profile', () => {
-  it('prints per-layer cycles from the agent that add up, and writes the profile report reads', async () => {
+  it('prints per-layer instructions from the agent that add up, and writes the profile report reads', async () => {
     const { spawnSync } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');
     const { mkdtempSync, readFileSync } = await import('node:fs');
@@ -94,15 +98,18 @@ describe('tinyforge validate --profile', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/2\/2 cases match/);
     expect(r.stdout).toMatch(/DEPTHWISE_CONV_2D\s+depthwise_conv_s8_fast/);
-    const profile = JSON.parse(readFileSync(out, 'utf8')) as { layers: Array<{ index: number; cycles: number }> };
+    const profile = JSON.parse(readFileSync(out, 'utf8')) as { unit: string; layers: Array<{ index: number; instructions: number }> };
     const { compiled } = sharedModel('kws_dscnn');
+    expect(profile.unit).toBe('instructions');
     expect(profile.layers).toHaveLength(compiled.layers.length);
-    // 25 MHz cycles of the emulated clock: a 512k-MAC convolution takes thousands of them.
+    // Instructions under -icount, in steps of the 40 per APB timer tick: a 512k-MAC convolution takes hundreds of thousands.
     const convs = profile.layers.filter((l) => compiled.layers[l.index]?.kernel === 'conv_s8');
     expect(convs.length).toBe(5);
-    expect(convs.every((l) => l.cycles > 5_000)).toBe(true);
-    expect(r.stdout).toMatch(/counted by apb-timer/);
-    const total = Number(/([\d,]+) in all/.exec(r.stdout)?.[1]?.replace(/,/g, ''));
-    expect(total).toBe(profile.layers.reduce((s, l) => s + l.cycles, 0));
+    expect(convs.every((l) => l.instructions > 200_000 && l.instructions % 40 === 0)).toBe(true);
+    expect(r.stdout).toMatch(/instr\/MAC/);
+    expect(r.stdout).not.toMatch(/MACs\/cycle|cycles\/MAC/);
+    expect(r.stdout).toMatch(/apb-timer: 40 instructions per tick/);
+    const total = Number(/per-layer instructions of the last case on qemu-mps2-an386: ([\d,]+) in all/.exec(r.stdout)?.[1]?.replace(/,/g, ''));
+    expect(total).toBe(profile.layers.reduce((s, l) => s + l.instructions, 0));
   });
 });

@@ -8,7 +8,7 @@ import { TinyforgeError } from '../compiler/errors.ts';
 import { sharedModel } from './helpers/shared.ts';
 
 const REQUIRED = [
-  'qemu-mps2-an385', 'qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-mps3-an547', 'qemu-riscv32-virt', 'esp32-devkitc',
+  'qemu-mps2-an385', 'qemu-mps2-an386', 'qemu-mps2-an500', 'qemu-mps3-an547', 'qemu-riscv32-virt', 'qemu-xtensa-lx106', 'esp32-devkitc',
   'esp32-s3-devkitc-1', 'esp32-c3-devkitm-1', 'nucleo-f446re', 'nucleo-h743zi', 'nrf52840-dk', 'arduino-nano-33-ble', 'rpi-pico',
 ];
 

@@ -41,7 +41,7 @@ describe('tinyforge CLI', () => {
   it('compile --json gives the same summary as JSON', () => {
     const r = tinyforge('compile', modelPath('kws_dscnn'), '--out', path.join(tmp, 'kws'), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as { macs: number; ops: number; weightBytes: number; flashBytes: number; flashBytesEstimate: number; layers: { flashBytes: number }[]; arenaBytes: number; arenaLowerBound: number; inPlaceLayers: number[] };
+    const s = (JSON.parse(r.stdout) as { result: unknown }).result as { macs: number; ops: number; weightBytes: number; flashBytes: number; flashBytesEstimate: number; layers: { flashBytes: number }[]; arenaBytes: number; arenaLowerBound: number; inPlaceLayers: number[] };
     expect(s.flashBytes).toBe(s.flashBytesEstimate);
     expect(s.layers.reduce((n, l) => n + l.flashBytes, 0)).toBe(s.flashBytes);
     expect(s.macs).toBe(2656768);
@@ -57,7 +57,7 @@ describe('tinyforge CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/CONV_2D/g)?.length).toBeGreaterThanOrEqual(9);
     expect(r.stdout).toMatch(/per-channel axis 0/);
-    const j = JSON.parse(tinyforge('inspect', modelPath('ic_resnet8'), '--json').stdout) as { tensors: unknown[]; layers: unknown[] };
+    const j = (JSON.parse(tinyforge('inspect', modelPath('ic_resnet8'), '--json').stdout) as { result: { tensors: unknown[]; layers: unknown[] } }).result;
     expect(j.layers).toHaveLength(16);
     expect(j.tensors.length).toBeGreaterThan(16);
   });
@@ -85,9 +85,11 @@ describe('tinyforge CLI', () => {
     writeFileSync(victim, bytes);
     const bad = tinyforge('validate', modelPath('micro_speech'), '--target', 'ref', '--golden', tampered, '--json');
     expect(bad.code).toBe(1);
-    const report = JSON.parse(bad.stdout) as { passed: number; failed: number; results: Array<{ id: string; pass: boolean; outputs: Array<{ firstIndex: number | null; differing: number }> }> };
+    const envelope = JSON.parse(bad.stdout) as { ok: boolean; error: { exitCode: number; message: string }; result: { passed: number; failed: number; cases: Array<{ id: string; pass: boolean; outputs: Array<{ firstIndex: number | null; differing: number }> }> } };
+    expect(envelope).toMatchObject({ ok: false, error: { exitCode: 1, message: expect.stringMatching(/1 of 12 cases differ/) } });
+    const report = envelope.result;
     expect(report.failed).toBe(1);
-    const failed = report.results.find((x) => !x.pass);
+    const failed = report.cases.find((x) => !x.pass);
     expect(failed?.id).toBe('yes_1000ms');
     expect(failed?.outputs[0]).toMatchObject({ firstIndex: 2, differing: 1 });
   });
@@ -95,7 +97,7 @@ describe('tinyforge CLI', () => {
   it('validate --random compares a target with the TS reference', () => {
     const r = tinyforge('validate', modelPath('ad_autoencoder'), '--target', 'host', '--random', '5', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ cases: 5, passed: 5, failed: 0 });
+    expect(JSON.parse(r.stdout).result).toMatchObject({ total: 5, passed: 5, failed: 0 });
   });
 
   it('reports user errors on one line with exit code 2', () => {

@@ -64,7 +64,15 @@ describe('tinyforge init', () => {
     expect(loadProjectConfig(file).board).toBe('qemu-mps3-an547');
 
     expectOneLineUserError(tinyforge(dir, 'init', '--force', '--board', 'nope'), /unknown board 'nope'/);
+    expectOneLineUserError(tinyforge(dir, 'init', '--force', '-b', 'nucleo-f446'), /unknown board 'nucleo-f446' \(did you mean nucleo-f446re\?\)/);
     expect(loadProjectConfig(file).board).toBe('qemu-mps3-an547');
+  });
+
+  it('refuses to name a model that is not there', () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-init-empty-'));
+    expectOneLineUserError(tinyforge(empty, 'init'), /no \.tflite model in .*give it with --model/);
+    expectOneLineUserError(tinyforge(empty, 'init', '--model', 'missing.tflite'), /--model missing\.tflite: no such file/);
+    expect(existsSync(path.join(empty, CONFIG_FILE_NAME))).toBe(false);
   });
 
   it('writes model paths relative to the config file', () => {
@@ -80,7 +88,7 @@ describe('invalid config files', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['missing field', '{"board": "qemu-mps2-an386", "model": "hello_world_int8.tflite"}', /tinyforge\.config\.json: field 'out' is required/],
     ['wrong type', '{"board": "qemu-mps2-an386", "model": 42, "out": "o"}', /tinyforge\.config\.json: field 'model' must be the path of a \.tflite file/],
-    ['unknown field', '{"board": "qemu-mps2-an386", "model": "m.tflite", "out": "o", "borad": "x"}', /tinyforge\.config\.json: unknown field 'borad' \(fields: board, port, model/],
+    ['unknown field', '{"board": "qemu-mps2-an386", "model": "m.tflite", "out": "o", "borad": "x"}', /tinyforge\.config\.json: unknown field 'borad' \(did you mean board\? fields: board, port, model/],
     ['unknown board', '{"board": "nucleo", "model": "m.tflite", "out": "o"}', /tinyforge\.config\.json: field 'board' names an unknown board 'nucleo'/],
     ['bad prefix', '{"board": "qemu-mps2-an386", "model": "m.tflite", "out": "o", "prefix": "3d"}', /field 'prefix' must be a C identifier/],
     ['not JSON', '{"board": ', /tinyforge\.config\.json: not valid JSON/],
@@ -108,20 +116,20 @@ describe('commands take missing flags from the config', () => {
 
     const r = tinyforge(dir, 'compile', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ board: 'qemu-mps3-an547', prefix: 'hw', ops: 3 });
+    expect(JSON.parse(r.stdout).result).toMatchObject({ board: 'qemu-mps3-an547', prefix: 'hw', ops: 3 });
     expect(existsSync(path.join(dir, 'build', 'c', 'hw.c'))).toBe(true);
 
     const o = tinyforge(dir, 'compile', '--json', '--board', 'qemu-mps2-an385', '--out', 'elsewhere', '--prefix', 'other');
     expect(o.code, o.stderr).toBe(0);
-    expect(JSON.parse(o.stdout)).toMatchObject({ board: 'qemu-mps2-an385', prefix: 'other' });
+    expect(JSON.parse(o.stdout).result).toMatchObject({ board: 'qemu-mps2-an385', prefix: 'other' });
     expect(existsSync(path.join(dir, 'elsewhere', 'other.h'))).toBe(true);
     expect(existsSync(path.join(dir, 'build', 'c', 'other.h'))).toBe(false);
 
     // A model on the command line wins over the config's, and keeps its own default prefix.
     const m = tinyforge(dir, 'compile', modelPath('micro_speech'), '--json');
     expect(m.code, m.stderr).toBe(0);
-    expect(JSON.parse(m.stdout)).toMatchObject({ model: 'micro_speech.tflite', ops: 4, board: 'qemu-mps3-an547' });
-    expect(JSON.parse(m.stdout).prefix).not.toBe('hw');
+    expect(JSON.parse(m.stdout).result).toMatchObject({ model: 'micro_speech.tflite', ops: 4, board: 'qemu-mps3-an547' });
+    expect(JSON.parse(m.stdout).result.prefix).not.toBe('hw');
     expect(existsSync(path.join(dir, 'build', 'c', 'hw.c'))).toBe(true);
 
     const v = tinyforge(dir, '--verbose', 'compile', '--json');
@@ -144,11 +152,11 @@ describe('commands take missing flags from the config', () => {
     writeFileSync(path.join(dir, CONFIG_FILE_NAME), JSON.stringify({ board: 'qemu-mps2-an386', model: 'hello_world_int8.tflite', out: 'o', golden: goldenDir('hello_world_int8') }));
     const r = tinyforge(dir, 'validate', '--target', 'ref', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ model: 'hello_world_int8.tflite', target: 'ref', cases: 8, passed: 8 });
+    expect(JSON.parse(r.stdout).result).toMatchObject({ model: 'hello_world_int8.tflite', target: 'ref', total: 8, passed: 8 });
     // --random replaces the config's golden folder (both would be an error).
     const rnd = tinyforge(dir, 'validate', '--target', 'host', '--random', '2', '--json');
     expect(rnd.code, rnd.stderr).toBe(0);
-    expect(JSON.parse(rnd.stdout)).toMatchObject({ target: 'host', cases: 2, oracle: 'tinyforge TS reference' });
+    expect(JSON.parse(rnd.stdout).result).toMatchObject({ target: 'host', total: 2, oracle: 'tinyforge TS reference' });
     // Another model on the command line does not get the config's golden folder.
     const other = tinyforge(dir, 'validate', modelPath('micro_speech'), '--target', 'ref');
     expect(other.code).toBe(2);

@@ -15,14 +15,23 @@ const ALL_PROGRAMS = [
   'cc',
   'arm-none-eabi-gcc',
   'riscv64-unknown-elf-gcc',
+  'xtensa-lx106-elf-gcc',
   'xtensa-esp32-elf-gcc',
   'xtensa-esp32s3-elf-gcc',
   'riscv32-esp-elf-gcc',
   'qemu-system-arm',
   'qemu-system-riscv32',
+  'qemu-system-xtensa',
   'bossac',
   'probe-rs',
   'socat',
+  'cmake',
+  'ninja',
+  'idf.py',
+  'pio',
+  'picotool',
+  'st-flash',
+  'openocd',
 ];
 
 /** A machine with everything installed, one ESP32 on USB; `missing` programs are not on PATH. */
@@ -102,6 +111,20 @@ describe('doctor with simulated machines', () => {
     expect(out).toContain('qemu-system-riscv32: sudo apt-get install qemu-system-misc');
   });
 
+  it('Xtensa lx106 board: compiler, its picolibc beside it and qemu-system-xtensa are required', async () => {
+    const ok = await runDoctor({ probes: fakeProbes(), packages: [] });
+    expect(check(ok, 'lx106 picolibc (picolibc.specs)')).toMatchObject({ status: 'ok', detail: '/usr/lib/xtensa-lx106-elf/picolibc.specs', required: true });
+    const noSpecs = await runDoctor({ probes: fakeProbes({ overrides: { fileExists: (f) => !f.endsWith('xtensa-lx106-elf/picolibc.specs') } }), packages: [] });
+    expect(noSpecs.exitCode).toBe(2);
+    expect(check(noSpecs, 'lx106 picolibc (picolibc.specs)')).toMatchObject({ status: 'missing', detail: '/usr/lib/xtensa-lx106-elf/picolibc.specs does not exist' });
+    const r = await runDoctor({ probes: fakeProbes({ missing: ['xtensa-lx106-elf-gcc', 'qemu-system-xtensa'] }), packages: [] });
+    expect(r.exitCode).toBe(2);
+    const out = text(r);
+    expect(out).toContain('sudo apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf');
+    expect(out).toContain('qemu-system-xtensa: sudo apt-get install qemu-system-misc');
+    expect(check(r, 'qemu-system-xtensa')?.neededFor).toContain('qemu-xtensa-lx106');
+  });
+
   it('tools only real boards or tests need are reported but do not fail; ESP-IDF is named', async () => {
     const r = await runDoctor({ probes: fakeProbes({ missing: ['cc', 'xtensa-esp32-elf-gcc', 'xtensa-esp32s3-elf-gcc', 'riscv32-esp-elf-gcc', 'bossac', 'probe-rs', 'socat'] }), packages: [] });
     expect(r.exitCode).toBe(0);
@@ -173,8 +196,10 @@ describe('doctor on this machine', () => {
 
   it('tinyforge doctor --json agrees with its exit code', () => {
     const p = spawnSync(process.execPath, [BIN, 'doctor', '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    const report = JSON.parse(p.stdout) as DoctorReport;
+    const envelope = JSON.parse(p.stdout) as { ok: boolean; result: DoctorReport };
+    const report = envelope.result;
     expect(p.status).toBe(report.exitCode);
+    expect(envelope.ok).toBe(report.ok);
     expect(report.checks.find((c) => c.name === 'node')?.status).toBe('ok');
   });
 

@@ -1,7 +1,6 @@
 // Flashing backends against device simulators on a pseudo-terminal pair (socat), UF2 against a
 // temporary directory standing in for the drive, and external tools against small scripts.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -12,42 +11,15 @@ import { findBoard } from '../compiler/boards/load_boards.ts';
 import { TinyforgeError, EXIT_DEVICE_ERROR, EXIT_USER_ERROR } from '../compiler/errors.ts';
 import { createFlashBackend, FlashError, type FlashOptions, type FlashProgress, type FlashResult } from '../flasher/backend.ts';
 import { EspRomBackend } from '../flasher/backends/esp_rom.ts';
+import { EsptoolJsBackend } from '../flasher/backends/esptool_js.ts';
 import { Stm32UartBackend } from '../flasher/backends/stm32_uart.ts';
 import { parseUf2, toUf2, Uf2Backend, UF2_FLAG_FAMILY_ID } from '../flasher/backends/uf2.ts';
 import { SerialTransport } from '../flasher/transport/serial_transport.ts';
+import { openPtyPair } from './helpers/pty_pair.ts';
 import { EspRomSim, type EspSimOptions } from './sim/esp_rom_sim.ts';
 import { Stm32BootloaderSim, type Stm32SimOptions } from './sim/stm32_bootloader_sim.ts';
 
 // ---- a pty pair per test ----
-
-interface PtyPair {
-  host: string;
-  device: string;
-  socat: ChildProcess;
-}
-
-function openPtyPair(): Promise<PtyPair> {
-  return new Promise((resolve, reject) => {
-    const socat = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let text = '';
-    const timer = setTimeout(() => {
-      socat.kill();
-      reject(new Error(`socat did not report two ptys: ${text}`));
-    }, 5000);
-    socat.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run socat (apt-get install socat): ${e.message}`));
-    });
-    socat.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const paths = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1]!);
-      if (paths.length === 2 && text.includes('starting data transfer loop')) {
-        clearTimeout(timer);
-        resolve({ host: paths[0]!, device: paths[1]!, socat });
-      }
-    });
-  });
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -216,7 +188,10 @@ describe('stm32-uart against the AN3155 bootloader simulator', () => {
 
 // ---- esp-rom ----
 
-describe('esp-rom against the ROM loader simulator', () => {
+// The hand-written ROM-protocol backend (flashing now goes through esptool-js, see
+// test/esptool_flash.test.ts); kept as a second, independent client of the simulator.
+describe('esp-rom (EspRomBackend, our own ROM protocol) against the ROM loader simulator', () => {
+  const rom = (board: Board): EspRomBackend => new EspRomBackend(board, board.flashing as Extract<Board['flashing'], { method: 'esp-rom' }>);
   const esp32 = findBoard('esp32-devkitc');
   const offset = 0x10000;
   const appImage = (n: number, seed = 5): Uint8Array => {
@@ -229,7 +204,7 @@ describe('esp-rom against the ROM loader simulator', () => {
     const { port, sim } = await espSim({ chip: 'esp32' });
     const image = appImage(20 * 1024 + 3);
     const rec = recorder();
-    const result = await createFlashBackend(esp32).flash({ data: image, address: offset }, { ...rec.opts, port });
+    const result = await rom(esp32).flash({ data: image, address: offset }, { ...rec.opts, port });
 
     expect(result).toMatchObject({ method: 'esp-rom', verified: true, bytesWritten: image.length });
     expect(sim.flash.subarray(offset, offset + image.length)).toEqual(image);
@@ -253,19 +228,19 @@ describe('esp-rom against the ROM loader simulator', () => {
   it('sends the fifth FLASH_DEFL_BEGIN word to the ESP32-S3 ROM and identifies the -C3 too', async () => {
     const s3 = await espSim({ chip: 'esp32s3' });
     const image = appImage(5000, 11);
-    await createFlashBackend(findBoard('esp32-s3-devkitc-1')).flash({ data: image, address: offset }, { port: s3.port });
+    await rom(findBoard('esp32-s3-devkitc-1')).flash({ data: image, address: offset }, { port: s3.port });
     expect(s3.sim.beginParams).toEqual([5120, expect.any(Number), 0x400, offset, 0]);
     expect(s3.sim.baud).toBe(921600);
     expect(s3.sim.flash.subarray(offset, offset + image.length)).toEqual(image);
 
     const c3 = await espSim({ chip: 'esp32c3' });
-    await createFlashBackend(findBoard('esp32-c3-devkitm-1')).flash({ data: image, address: offset }, { port: c3.port });
+    await rom(findBoard('esp32-c3-devkitm-1')).flash({ data: image, address: offset }, { port: c3.port });
     expect(c3.sim.flash.subarray(offset, offset + image.length)).toEqual(image);
   });
 
   it('catches a corrupted block with the MD5 check', async () => {
     const { port, sim } = await espSim({ chip: 'esp32', faults: { corruptBlock: 2 } });
-    const e = await flashError(createFlashBackend(esp32).flash({ data: appImage(20 * 1024), address: offset }, { port }));
+    const e = await flashError(rom(esp32).flash({ data: appImage(20 * 1024), address: offset }, { port }));
     expect(e.phase, e.message).toBe('verify');
     expect(e.message).toMatch(/MD5 mismatch for 20480 bytes at flash offset 0x00010000/);
     expect(e.partial).toBe(true);
@@ -274,7 +249,7 @@ describe('esp-rom against the ROM loader simulator', () => {
 
   it('refuses a chip that is not the board’s', async () => {
     const { port, sim } = await espSim({ chip: 'esp32s3' });
-    const e = await flashError(createFlashBackend(esp32).flash({ data: appImage(1024), address: offset }, { port }));
+    const e = await flashError(rom(esp32).flash({ data: appImage(1024), address: offset }, { port }));
     expect(e.phase).toBe('connect');
     expect(e.flashState).toBe('untouched');
     expect(e.message).toMatch(/is ESP32-S3, but board esp32-devkitc has ESP32/);
@@ -285,13 +260,13 @@ describe('esp-rom against the ROM loader simulator', () => {
     const a = await espSim({ faults: { nackOnce: { command: 0x11, occurrence: 2 } } });
     const image = appImage(12 * 1024, 13);
     const rec = recorder();
-    expect((await createFlashBackend(esp32).flash({ data: image, address: offset }, { ...rec.opts, port: a.port })).verified).toBe(true);
+    expect((await rom(esp32).flash({ data: image, address: offset }, { ...rec.opts, port: a.port })).verified).toBe(true);
     expect(a.sim.errorsSent).toBeGreaterThanOrEqual(1);
     expect(rec.logs.join('\n')).toMatch(/block 2\/\d+: .*invalid CRC.*retrying/);
     expect(a.sim.flash.subarray(offset, offset + image.length)).toEqual(image);
 
     const b = await espSim({ faults: { dropReplyOnce: { command: 0x11, occurrence: 3 } } });
-    expect((await createFlashBackend(esp32).flash({ data: image, address: offset }, { port: b.port, timeoutMs: 1000 })).verified).toBe(true);
+    expect((await rom(esp32).flash({ data: image, address: offset }, { port: b.port, timeoutMs: 1000 })).verified).toBe(true);
     expect(b.sim.duplicateBlocks).toBe(1);
     expect(b.sim.flash.subarray(offset, offset + image.length)).toEqual(image);
   });
@@ -469,6 +444,7 @@ describe('createFlashBackend', () => {
   it('picks the backend from board.flashing.method and sends QEMU boards elsewhere', () => {
     expect(createFlashBackend(findBoard('nucleo-h743zi')).method).toBe('stm32-uart');
     expect(createFlashBackend(findBoard('esp32-devkitc')).method).toBe('esp-rom');
+    expect(createFlashBackend(findBoard('esp32-s3-devkitc-1'))).toBeInstanceOf(EsptoolJsBackend);
     expect(createFlashBackend(findBoard('rpi-pico')).method).toBe('uf2');
     expect(createFlashBackend(findBoard('nrf52840-dk')).method).toBe('external');
     let err: unknown;

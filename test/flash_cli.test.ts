@@ -28,7 +28,7 @@ describe('tinyforge flash / ports', () => {
     writeFileSync(image, data);
     const r = tinyforge('flash', '--board', 'rpi-pico', '--image', image, '--drive', drive, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ board: 'rpi-pico', method: 'uf2', bytesWritten: 3000 });
+    expect(JSON.parse(r.stdout).result).toMatchObject({ board: 'rpi-pico', method: 'uf2', bytesWritten: 3000 });
     const written = readdirSync(drive).filter((f) => f.endsWith('.uf2'));
     expect(written).toHaveLength(1);
     const uf2 = parseUf2(new Uint8Array(readFileSync(path.join(drive, written[0] as string))));
@@ -47,12 +47,21 @@ describe('tinyforge flash / ports', () => {
     expect(noImage.stderr).toMatch(/--image/);
   });
 
-  it('lists ports or says why it cannot, without a stack trace', () => {
+  it('lists ports, or fails saying why it cannot list them (never "no ports" then), without a stack trace', () => {
     const r = tinyforge('ports', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { ports: unknown[]; warning?: string };
-    expect(Array.isArray(out.ports)).toBe(true);
-    if (out.ports.length === 0 && out.warning) expect(out.warning).toMatch(/cannot list serial ports|udevadm/);
+    const out = JSON.parse(r.stdout) as { ok: boolean; result: { listed: boolean; ports: unknown[] }; error: { message: string; exitCode: number } | null };
+    expect(Array.isArray(out.result.ports)).toBe(true);
+    if (out.result.listed) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(out.ok).toBe(true);
+    } else {
+      expect(r.code).toBe(3);
+      expect(out.error?.message).toMatch(/cannot list serial ports/);
+      const plain = tinyforge('ports');
+      expect(plain.code).toBe(3);
+      expect(plain.stdout).not.toMatch(/no serial ports found/);
+      expect(plain.stderr).toMatch(/^error: cannot list serial ports: .*--port/);
+    }
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

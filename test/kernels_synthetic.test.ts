@@ -780,16 +780,16 @@ describe('unsupported variants fail lowering with a specific message', () => {
     expect(e.message).toBe("err_float_conv: operator 1 (CONV_2D): input 'x_float' is float32; tinyforge compiles int8 kernels only");
   });
 
-  it('CONV_2D with batch 2', () => {
+  it('CONV_2D whose output batch differs from the input batch', () => {
     const g = new GraphBuilder();
     const x = g.tensor('x', [2, 4, 4, 3], q(0.5, 0));
     const x2 = g.tensor('x2', [2, 4, 4, 3], q(0.25, 0));
     const w = g.int8Constant('w', [5, 3, 3, 3], Array(135).fill(1), q(0.1));
-    const y = g.tensor('y', [2, 4, 4, 5], q(0.5, 0));
+    const y = g.tensor('y', [1, 4, 4, 5], q(0.5, 0));
     g.op(BuiltinOp.QUANTIZE, [x], [x2]);
     g.op(BuiltinOp.CONV_2D, [x2, w], [y], conv2dOptions({ padding: Pad.SAME, strideH: 1, strideW: 1 }));
     const e = lowerError('err_batch2_conv', g.build([x], [y]));
-    expect(e.message).toBe('err_batch2_conv: operator 1 (CONV_2D): batch size 2 is not supported (tinyforge compiles batch 1)');
+    expect(e.message).toBe("err_batch2_conv: operator 1 (CONV_2D): output 'y' has batch 1, the input 2");
   });
 
   it('ADD of shapes that do not broadcast, [1, 4] with [1, 3]', () => {

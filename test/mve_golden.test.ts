@@ -342,7 +342,7 @@ const RQ_MAX = 90;
 function writeRequantModule(dir: string): CompiledModuleRef {
   mkdirSync(dir, { recursive: true });
   const n = RQ_COUNT;
-  writeFileSync(path.join(dir, 'tf_rq.h'), '#include <stdint.h>\nint tf_rq_invoke(const uint8_t *input0, uint8_t *output0);\n');
+  writeFileSync(path.join(dir, 'tf_rq.h'), '#include <stdint.h>\nvoid tf_rq_reset(void);\nint tf_rq_invoke(const uint8_t *input0, uint8_t *output0);\n');
   writeFileSync(
     path.join(dir, 'tf_rq.c'),
     `#include "tf_rq.h"
@@ -351,6 +351,7 @@ function writeRequantModule(dir: string): CompiledModuleRef {
 #define N ${n}
 #define N4 ${Math.ceil(n / 4) * 4}
 
+void tf_rq_reset(void) {}
 int tf_rq_invoke(const uint8_t *input0, uint8_t *output0) {
     static int32_t acc[N4], mult[N4], left[N4], right[N4], raw[N4];
     static int8_t row[N], tensor_row[N];

@@ -107,6 +107,10 @@ describe('lowering', () => {
     const i16 = { quant: q16, type: TensorType.INT16 };
     expect(kernels(binaryModel(OP.MUL, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['MUL:mul_broadcast_s16']);
     expect(kernels(binaryModel(OP.ADD, { shape: [4], ...i16 }, { shape: [4], ...i16 }, { shape: [4], ...i16 }))).toEqual(['ADD:add_sub_s16']);
+    // int32 activations (the audio front end's feature scaling) run on the int32 kernel.
+    const i32 = { type: TensorType.INT32 };
+    expect(kernels(binaryModel(OP.ADD, { shape: [4], ...i32 }, { shape: [4], ...i32 }, { shape: [4], ...i32 }))).toEqual(['ADD:add_s32']);
+    expect(kernels(binaryModel(OP.DIV, { shape: [4], ...i32 }, { shape: [1], ...i32 }, { shape: [4], ...i32 }))).toEqual(['DIV:div_s32']);
   });
 
   it('refuses what TFLite Micro rejects or tinyforge does not support, in one line', () => {
@@ -116,7 +120,7 @@ describe('lowering', () => {
       [binaryModel(OP.MAXIMUM, { shape: [4], quant: q8 }, { shape: [4], quant: q(0.2, -5) }, { shape: [4], quant: q8 }), /'y' is quantized with scale 0.2.*MAXIMUM compares raw values/],
       [binaryModel(OP.MUL, { shape: [4], quant: q(0.01, 3), type: TensorType.INT16 }, { shape: [4], quant: q(0.01), type: TensorType.INT16 }, { shape: [4], quant: q(0.01), type: TensorType.INT16 }), /zero point 3; TFLite Micro's int16 MUL needs 0/],
       [binaryModel(OP.DIV, { shape: [4], quant: q(0.01), type: TensorType.INT16 }, { shape: [4], quant: q(0.01), type: TensorType.INT16 }, { shape: [4], quant: q(0.01), type: TensorType.INT16 }), /is int16; this op takes int8 or int32/],
-      [binaryModel(OP.ADD, { shape: [4], type: TensorType.INT32 }, { shape: [4], type: TensorType.INT32 }, { shape: [4], type: TensorType.INT32 }), /int32 inputs are supported only when both are constants/],
+      [binaryModel(OP.SQUARED_DIFFERENCE, { shape: [4], type: TensorType.INT32 }, { shape: [4], type: TensorType.INT32 }, { shape: [4], type: TensorType.INT32 }), /int32 inputs are supported only when both are constants/],
       [binaryModel(OP.SUB, { shape: [2, 1, 2, 1, 2, 1, 2], quant: q8 }, { shape: [2, 1], quant: q8 }, { shape: [2, 1, 2, 1, 2, 2, 2], quant: q8 }), /more than 6 dimensions/],
       [binaryModel(OP.ADD, { shape: [4], quant: q(1) }, { shape: [4], quant: q(1) }, { shape: [4], quant: q(1e-7) }), /output scale 1e-7 is too small/],
     ];

@@ -336,14 +336,14 @@ describe('channel-pruned models as .tflite', () => {
     const out = path.join(workDir, 'intent_ch.tflite');
     const q = run('quantize', modelJson, '--calib', calib, '--prune-channels', '0.5', '--out', out, '--json');
     expect(q.code, q.stderr).toBe(0);
-    const report = (JSON.parse(q.stdout) as { pruneChannels: ChannelPruneReport }).pruneChannels;
+    const report = (JSON.parse(q.stdout) as { result: { pruneChannels: ChannelPruneReport } }).result.pruneChannels;
     expect(report.layers.length).toBeGreaterThan(0);
     for (const l of report.layers) expect(l.after).toBeLessThan(l.before);
     const graph = parseTflite(new Uint8Array(readFileSync(out)), out);
     for (const l of report.layers) expect(graph.tensors[graph.ops[l.op]?.inputs[1] as number]?.shape[0]).toBe(l.after);
     const v = run('validate', out, '--target', 'host', '--random', '4', '--sanitize', '--json');
     expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ passed: 4, failed: 0 });
+    expect(JSON.parse(v.stdout).result).toMatchObject({ passed: 4, failed: 0 });
     const bad = run('quantize', modelJson, '--calib', calib, '--prune-channels', '1', '--out', out);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--prune-channels/);

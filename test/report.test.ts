@@ -34,7 +34,8 @@ function manifestIo(name: SharedModel): { inputs: ManifestIo[]; outputs: Manifes
   return JSON.parse(readFileSync(path.join(goldenDir(name), 'manifest.json'), 'utf8')) as { inputs: ManifestIo[]; outputs: ManifestIo[] };
 }
 
-function reportFor(name: SharedModel, boardId: string, profile?: { layers: Array<{ index: number; cycles: number }> }): ReportData {
+function reportFor(name: SharedModel, boardId: string, cycles?: { layers: Array<{ index: number; cycles: number }> }): ReportData {
+  const profile = cycles && parseProfile({ unit: 'cycles', ...cycles });
   return buildReportData(sharedModel(name).compiled, findBoard(boardId), { profile, profileSource: profile && 'test profile' });
 }
 
@@ -81,7 +82,7 @@ describe('report data', () => {
     expect(first).toMatchObject({ op: 'CONV_2D', filter: '10x4 s2,2', outputShape: [1, 25, 5, 64], macs: 320_000, weightBytes: 2816, weightCount: 2560 });
     expect(data.layers[1]).toMatchObject({ op: 'DEPTHWISE_CONV_2D', filter: '3x3 s1,1', macs: 72_000, weightCount: 576 });
     expect(data.layers[11]).toMatchObject({ op: 'FULLY_CONNECTED', filter: '64→12', macs: 768, weightCount: 768 });
-    expect(data.layers[12]).toMatchObject({ op: 'SOFTMAX', weightCount: 0, sparsity: null, cycles: null });
+    expect(data.layers[12]).toMatchObject({ op: 'SOFTMAX', weightCount: 0, sparsity: null, count: null });
   });
 
   it('counts zero weights per layer (sparsity), checked against the raw weight tensors', () => {
@@ -137,7 +138,7 @@ describe('report data', () => {
 
   it('puts flash and RAM use against the board budget', () => {
     const fit = estimateFootprint(compiled);
-    expect(data.board).toMatchObject({ id: 'nucleo-f446re', core: 'cortex-m4', clockHz: 180_000_000 });
+    expect(data.board).toMatchObject({ id: 'nucleo-f446re', core: 'cortex-m4', clockHz: 16_000_000 });
     expect(data.memory.flash).toMatchObject({ used: fit.flashBytes, budget: 524_288, fits: true });
     expect(data.memory.ram).toMatchObject({ used: fit.ramBytes, budget: 131_072, fits: true });
     // The input counts separately only when it is the caller's buffer rather than part of the arena.
@@ -165,18 +166,20 @@ describe('report data', () => {
   it('adds per-layer cycles from a profile and rejects bad profiles', () => {
     const layers = data.layers.map((l) => ({ index: l.index, cycles: 1000 + l.macs * 2 }));
     const withProfile = reportFor('kws_dscnn', 'nucleo-f446re', { layers });
-    expect(withProfile.layers.map((l) => l.cycles)).toEqual(layers.map((l) => l.cycles));
+    expect(withProfile.layers.map((l) => l.count)).toEqual(layers.map((l) => l.cycles));
     const total = layers.reduce((s, l) => s + l.cycles, 0);
-    expect(withProfile.profile).toEqual({ source: 'test profile', totalCycles: total, layersWithCycles: 13, cyclesPerMac: total / 2_656_768 });
+    expect(withProfile.profile).toEqual({ source: 'test profile', unit: 'cycles', total, layersCounted: 13, perMac: total / 2_656_768 });
     const partial = reportFor('kws_dscnn', 'nucleo-f446re', { layers: layers.slice(0, 3) });
-    expect(partial.layers[5]?.cycles).toBeNull();
-    expect(partial.profile?.cyclesPerMac).toBeNull();
+    expect(partial.layers[5]?.count).toBeNull();
+    expect(partial.profile?.perMac).toBeNull();
 
     expect(() => reportFor('kws_dscnn', 'nucleo-f446re', { layers: [{ index: 13, cycles: 1 }] })).toThrow(/layer 13 does not exist \(kws_dscnn.tflite has 13 layers/);
     expect(() => reportFor('kws_dscnn', 'nucleo-f446re', { layers: [{ index: 2, cycles: 1 }, { index: 2, cycles: 5 }] })).toThrow(/listed twice/);
     expect(() => parseProfile({ layers: [{ index: 0 }] }, 'p.json')).toThrow(TinyforgeError);
     expect(() => parseProfile({ layer: [] }, 'p.json')).toThrow(/p.json: field 'layers'/);
-    expect(parseProfile({ layers: [{ index: 1, cycles: 7, name: 'dw' }] })).toEqual({ layers: [{ index: 1, cycles: 7 }] });
+    expect(parseProfile({ layers: [{ index: 1, cycles: 7, name: 'dw' }] })).toEqual({ unit: 'cycles', layers: [{ index: 1, count: 7 }] });
+    expect(parseProfile({ unit: 'instructions', counter: 'apb-timer', layers: [{ index: 0, instructions: 80 }] })).toEqual({ unit: 'instructions', layers: [{ index: 0, count: 80 }] });
+    expect(() => parseProfile({ unit: 'instructions', layers: [{ index: 0, cycles: 80 }] })).toThrow(/layers\.0\.instructions/);
   });
 
   it('is plain data: survives a JSON round trip', () => {

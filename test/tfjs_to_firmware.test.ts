@@ -52,7 +52,7 @@ describe('float TF.js model to validated firmware', () => {
     const out = path.join(dir, 'intent_int8.tflite');
     const q = tinyforge('quantize', modelJson, '--calib', calib, '--labels', calibLabels, '--test-data', testData, '--test-labels', testLabels, '--prune', '0.5', '--prune-block', '4', '--finetune', '3', '--calibration', 'mse', '--out', out, '--json');
     expect(q.code, q.stderr).toBe(0);
-    const report = JSON.parse(q.stdout) as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }>; accuracy: Array<{ stage: string; accuracy: number }>; accuracyOn: string; finetuneLosses: number[]; flashBytes: { final: number; dense: number } };
+    const report = (JSON.parse(q.stdout) as { result: unknown }).result as { prune: { sparsity: number }; sqnr: Array<{ sqnrDb: number }>; accuracy: Array<{ stage: string; accuracy: number }>; accuracyOn: string; finetuneLosses: number[]; flashBytes: { final: number; dense: number } };
     expect(report.prune.sparsity).toBeGreaterThanOrEqual(0.45);
     expect(report.sqnr.length).toBeGreaterThan(0);
     expect(report.accuracy.map((a) => a.stage)).toEqual(['float', 'float, pruned', 'float, pruned, fine-tuned 3 epochs', 'int8, final']);
@@ -69,7 +69,7 @@ describe('float TF.js model to validated firmware', () => {
     expect(c.code, c.stderr).toBe(0);
     const v = tinyforge('validate', out, '--board', 'qemu-mps2-an386', '--random', '4', '--json');
     expect(v.code, v.stderr).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ passed: 4, failed: 0 });
+    expect(JSON.parse(v.stdout).result).toMatchObject({ passed: 4, failed: 0 });
   });
 
   it('prints the accuracy table and refuses fine-tuning it cannot do', () => {

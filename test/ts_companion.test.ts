@@ -380,7 +380,7 @@ describe('tinyforge compile --ts', () => {
     const out = path.join(tmp, 'cli-labels');
     const r = tinyforge('compile', modelPath('micro_speech'), '--out', out, '--labels', LABELS.join(','), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const files = (JSON.parse(r.stdout) as { files: string[] }).files;
+    const files = (JSON.parse(r.stdout) as { result: { files: string[] } }).result.files;
     expect(files.map((f) => path.basename(f))).toEqual(['micro_speech.h', 'micro_speech.c', 'micro_speech.ts']);
     expect(readFileSync(path.join(out, 'micro_speech.ts'), 'utf8')).toBe(emitTsCompanion(sharedModel('micro_speech').compiled, { labels: LABELS }));
 

@@ -1,15 +1,20 @@
-// `tinyforge bench`: instructions per inference under QEMU -icount, flash and RAM from the ELF.
+// `tinyforge bench`: instructions per inference under QEMU -icount (Cortex-M boards; the Xtensa
+// board counts them with a QEMU plugin, xtensa_bench.ts), flash and RAM from the ELF.
 
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
+import { memoryFigures, modelDataBytes } from './elf_figures.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
+import { closestNames } from '../suggest.ts';
 import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf } from '../targets/qemu_mps2.ts';
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
+import { XTENSA_BOARD } from '../targets/qemu_xtensa.ts';
 import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
+import { runXtensaBench } from './xtensa_bench.ts';
 
 export interface BenchBoard {
   id: string;
@@ -69,26 +74,19 @@ export function outputChecksum(outputs: readonly Uint8Array[]): number {
 
 const CORTEX_M_DIR = path.join(RUNTIME_TEMPLATES_DIR, 'cortex-m');
 
-/** Bytes of the model's data in the ELF: weight and bias arrays (tf_const_*), requantization tables (tf_qparam_*). */
-async function modelDataBytes(elf: string): Promise<{ weights: number; qparams: number }> {
-  const nm = requireTool('arm-none-eabi-nm');
-  const r = await execTool(nm, ['-S', '--size-sort', elf], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new ToolError(`arm-none-eabi-nm ${elf} failed: ${r.stderr.trim()}`);
-  const total = { weights: 0, qparams: 0 };
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^[0-9a-f]+ ([0-9a-f]+) \w tf_(const|qparam)_/);
-    if (m) total[m[2] === 'const' ? 'weights' : 'qparams'] += parseInt(m[1] as string, 16);
-  }
-  return total;
-}
-
 export function findBenchBoard(id: string): BenchBoard {
   const b = BENCH_BOARDS.find((x) => x.id === id);
-  if (!b) throw new TinyforgeError(`bench runs on QEMU boards: ${BENCH_BOARDS.map((x) => x.id).join(', ')} (not '${id}')`);
+  if (!b) {
+    const names = [...BENCH_BOARDS.map((x) => x.id), XTENSA_BOARD];
+    const close = closestNames(id, names);
+    throw new TinyforgeError(`bench runs on QEMU boards: ${names.join(', ')} (not '${id}'${close.length > 0 ? `; did you mean ${close.join(' or ')}?` : ''})`);
+  }
   return b;
 }
 
 export async function runBench(model: CompiledModel, boardId: string, runs = 5, profile = false): Promise<BenchResult> {
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new TinyforgeError(`--runs wants a count from 1 to 1000, not '${runs}'`);
+  if (boardId === XTENSA_BOARD) return runXtensaBench(model, findBoard(boardId), runs, profile);
   const board = findBenchBoard(boardId);
   const boardFile = findBoard(board.id);
   // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.
@@ -137,7 +135,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const ticks = Array.from(words.slice(8, 8 + (words[3] as number) + 1));
   const perRun = ticks.slice(1).map((t) => Math.round(t * instructionsPerTick));
   const size = await sizeOf(build.binary);
-  const data = await modelDataBytes(build.binary);
+  const data = await modelDataBytes('arm-none-eabi-nm', build.binary);
   const stack = words[4] as number;
   const layerCount = words[7] as number;
   const marks = Array.from(words.slice(8 + ticks.length, 8 + ticks.length + layerCount + 1));
@@ -153,17 +151,7 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
     instructionsPerTick,
     macs,
     instructionsPerMac: macs > 0 ? instructions / macs : 0,
-    flash_bytes: size.text + size.data,
-    code_bytes: size.text + size.data - data.weights - data.qparams,
-    weight_bytes: data.weights,
-    qparam_bytes: data.qparams,
-    ram_bytes: size.data + size.bss + stack,
-    data_bytes: size.data,
-    bss_bytes: size.bss,
-    stack_bytes: stack,
-    arena_bytes: compiled.plan.arenaBytes,
-    state_bytes: compiled.plan.stateBytes,
-    arena_lower_bound: compiled.plan.lowerBound,
+    ...memoryFigures(compiled, size, data, stack),
     ...(profile ? { layerInstructions } : {}),
     outputChecksum: words[6] as number,
   };

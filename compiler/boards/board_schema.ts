@@ -59,7 +59,10 @@ export const boardSchema = z
     name: z.string().min(1),
     core: z.enum(CORES),
     features: z.array(z.enum(FEATURES)),
+    /** The core clock tinyforge's firmware runs the part at: milliseconds are cycles / clockHz. */
     clockHz: z.number().int().positive(),
+    /** The part's rated maximum when the firmware runs it slower (e.g. on the reset oscillator). */
+    maxClockHz: z.number().int().positive().optional(),
     memory: z.object({ flash: memoryRegion, ram: memoryRegion }).strict(),
     toolchain: z
       .object({

@@ -2,11 +2,12 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TinyforgeError } from '../errors.ts';
+import { packagePath } from '../package_root.ts';
+import { oneOf } from '../suggest.ts';
 import { boardSchema, type Board } from './board_schema.ts';
 
-export const BOARDS_DIR = fileURLToPath(new URL('../../boards/', import.meta.url));
+export const BOARDS_DIR = packagePath('boards/');
 
 export function parseBoardFile(file: string, text: string): Board {
   let raw: unknown;
@@ -35,6 +36,6 @@ export function loadBoards(dir: string = BOARDS_DIR): Board[] {
 export function findBoard(id: string, dir: string = BOARDS_DIR): Board {
   const boards = loadBoards(dir);
   const board = boards.find((b) => b.id === id);
-  if (!board) throw new TinyforgeError(`unknown board '${id}' (known: ${boards.map((b) => b.id).join(', ')})`);
-  return board;
+  if (!board) oneOf('board', id, boards.map((b) => b.id));
+  return board as Board;
 }

@@ -6,31 +6,25 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE_NAME, findProjectConfig, loadProjectConfig, type ProjectConfig, type ProjectConfigFile } from '../config/project_config.ts';
 import { TinyforgeError } from '../errors.ts';
+import { configGeneration, configOptionValue } from './global_options.ts';
 import { log } from './log.ts';
 
 export type ConfigKey = keyof ProjectConfigFile;
 
-let configOption: string | undefined;
-let loaded: { config: ProjectConfig | undefined } | undefined;
-
-/** The global --config value (undefined: look in the current directory). */
-export function setConfigOption(file: string | undefined): void {
-  configOption = file;
-  loaded = undefined;
-}
+let loaded: { generation: number; config: ProjectConfig | undefined } | undefined;
 
 /** Where `init` writes and other commands read: --config, else ./tinyforge.config.json. */
 export function configFilePath(): string {
-  return path.resolve(configOption ?? CONFIG_FILE_NAME);
+  return path.resolve(configOptionValue() ?? CONFIG_FILE_NAME);
 }
 
-/** The project config, loaded once; undefined when there is none. Invalid files are user errors. */
+/** The project config, loaded once per --config value; undefined when there is none. Invalid files are user errors. */
 export function projectConfig(): ProjectConfig | undefined {
-  if (loaded === undefined) {
-    const file = configOption ?? findProjectConfig();
+  if (loaded === undefined || loaded.generation !== configGeneration()) {
+    const file = configOptionValue() ?? findProjectConfig();
     const config = file === undefined ? undefined : loadProjectConfig(file);
     if (config) log.verbose(`using ${config.file}`);
-    loaded = { config };
+    loaded = { generation: configGeneration(), config };
   }
   return loaded.config;
 }

@@ -2,8 +2,9 @@
 // end of every --help.
 
 import { Command, Option } from 'commander';
-import { CONFIG_FILE_NAME, type ProjectConfig } from '../config/project_config.ts';
-import { setConfigOption } from './config_options.ts';
+import { CONFIG_FILE_NAME } from '../config/config_file_name.ts';
+import type { ProjectConfig } from '../config/project_config.ts';
+import { setConfigOption } from './global_options.ts';
 import { setLogLevel } from './log.ts';
 
 export const EXIT_CODES_HELP = `

@@ -16,6 +16,3 @@ export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyAr
   return [pc.bold(line(headers)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}

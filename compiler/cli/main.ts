@@ -1,43 +1,45 @@
 // tinyforge command line. User errors print one line and exit 2; device/tool errors exit 3;
 // validation mismatches exit 1. Only bugs print a stack trace.
+//
+// Start-up cost matters (`tinyforge --help` should feel instant), so this file loads only
+// commander and the small modules the help text needs; each command's action imports its own
+// code when it runs: the compiler for compile, TF.js only for quantize, ts-morph only for
+// compile --ts, serialport only for commands that talk to a device.
 
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
-import { benchCommand } from './commands/bench.ts';
-import { boardsCommand } from './commands/boards.ts';
-import { compileCommand } from './commands/compile.ts';
-import { inspectCommand } from './commands/inspect.ts';
-import { runCommand } from './commands/run.ts';
-import { reportCommand } from './commands/report.ts';
-import { validateCommand } from './commands/validate.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
-import { buildCommand, flashCommand, portsCommand } from './commands/device.ts';
-import { quantizeCommand, type QuantizeCommandOptions } from './commands/quantize.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { initCommand } from './commands/init.ts';
-import { configFilePath, projectConfig, requireSetting, withConfig } from './config_options.ts';
 import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
+import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
 import { log } from './log.ts';
-import { TARGETS } from './targets.ts';
+import { TARGETS } from './target_names.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const targetOption = (): Option => new Option('--target <target>', `where to run: ${TARGETS.join(', ')}`).default('ref');
+const config = () => import('./config_options.ts');
+
+/** What the current run is, for the JSON envelope: set before each action runs. */
+let current: { command: string; json: boolean } | undefined;
+const currentRun = (): { command: string; json: boolean } | undefined => current;
 
 function buildProgram(): Command {
   const program = new Command('tinyforge')
     .description('Compile int8 TFLite models to static C for microcontrollers and validate them bit-exact.')
-    .version(TOOL_VERSION)
+    .version(TOOL_VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   applyGlobalOptions(program);
+  program.hook('preAction', (_program, action) => {
+    current = { command: action.name(), json: action.opts<{ json?: boolean }>().json === true };
+  });
 
   program
     .command('boards')
     .description('List the boards tinyforge knows (boards/*.json)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  tinyforge boards\n  tinyforge boards --json')
-    .action((opts: { json?: boolean }) => boardsCommand(opts));
+    .action(async (opts: { json?: boolean }) => (await import('./commands/boards.ts')).boardsCommand(opts));
 
   program
     .command('inspect')
@@ -45,14 +47,14 @@ function buildProgram(): Command {
     .argument('<model>', '.tflite file')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  tinyforge inspect ../shared/models/micro_speech.tflite')
-    .action((model: string, opts: { json?: boolean }) => inspectCommand(model, opts));
+    .action(async (model: string, opts: { json?: boolean }) => (await import('./commands/inspect.ts')).inspectCommand(model, opts));
 
   program
     .command('compile')
     .description('Emit a static C99 module (<prefix>.c/.h) for a model')
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
-    .option('--board <board>', 'board the module is for (checked for flash/RAM fit)', 'qemu-mps2-an386')
-    .option('--out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
+    .option('-b, --board <board>', 'board the module is for (checked for flash/RAM fit)', 'qemu-mps2-an386')
+    .option('-o, --out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
     .option('--prefix <name>', 'C symbol prefix (default: from the model file name)')
     .option('--json', 'print the summary as JSON')
     .addOption(new Option('--optimize <goal>', 'flash against speed: balanced widens the filters that gain most within 1/8 of the weights + 16 KiB; speed widens every convolution filter to int16 (faster, more flash); size none').choices(['balanced', 'speed', 'size']).default('balanced'))
@@ -61,13 +63,15 @@ function buildProgram(): Command {
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --out out/micro_speech\n' +
+      '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action((model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; optimize?: OptimizeGoal }, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; optimize?: OptimizeGoal }, cmd: Command) => {
+      const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
-      return compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
+      const { compileCommand } = await import('./commands/compile.ts');
+      await compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
     });
 
   program
@@ -78,18 +82,18 @@ function buildProgram(): Command {
     .option('--input <file>', 'raw bytes of an input tensor (repeat per input)', collect, [])
     .option('--output <file>', 'where to write an output tensor (repeat per output)', collect, [])
     .addHelpText('after', '\nExample:\n  tinyforge run model.tflite --target host --input in.bin --output out.bin')
-    .action(async (model: string, opts: { target: string; input: string[]; output: string[] }) => runCommand(model, opts));
+    .action(async (model: string, opts: { target: string; input: string[]; output: string[] }) => (await import('./commands/run.ts')).runCommand(model, opts));
 
   program
     .command('validate')
     .description('Run every case of a golden folder (or random cases) and compare outputs byte for byte')
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .addOption(targetOption())
-    .option('--board <board>', 'validate on a board through the serial agent (QEMU boards are built and booted for you)')
-    .option('--port <path>', 'serial port of a real board (default: the only matching USB serial device)')
+    .option('-b, --board <board>', 'validate on a board through the serial agent (QEMU boards are built and booted for you)')
+    .option('-p, --port <path>', 'serial port of a real board (default: the only matching USB serial device)')
     .option('--image <file>', 'real boards: firmware image to flash first')
     .option('--no-flash', 'real boards: the board already runs the agent firmware')
-    .option('--profile', 'with --board: per-layer cycles of the last case (QEMU firmware is built with -DTF_PROFILE)')
+    .option('--profile', 'with --board: per-layer counts of the last case (instructions on QEMU boards, cycles on real ones)')
     .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
@@ -98,11 +102,12 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite --board qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
+      '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite -b qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
-        '  tinyforge validate examples/micro_speech/micro_speech.tflite --target host --random 16 --sanitize\n' +
-        '  tinyforge validate model.tflite --board esp32-devkitc --port /dev/ttyUSB0 --image build/app.bin --random 8\n' +
-        '  tinyforge validate ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --random 4 --profile\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite --target qemu-xtensa-lx106 --golden ../shared/golden/kws_dscnn   # Xtensa (ESP8266 core)\n' +
+        '  tinyforge validate model.tflite --target host --random 16 --sanitize\n' +
+        '  tinyforge validate model.tflite -b esp32-devkitc -p /dev/ttyUSB0 --image build/app.bin --random 8\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --random 4 --profile\n' +
         '  tinyforge validate           # model, golden and board from ./tinyforge.config.json',
     )
     .action(
@@ -124,23 +129,26 @@ function buildProgram(): Command {
         },
         cmd: Command,
       ) => {
-        const config = projectConfig();
+        const { projectConfig, requireSetting, withConfig } = await config();
+        const cfg = projectConfig();
         // The config's golden folder belongs to the config's model; --random replaces it.
-        const o = withConfig({ ...opts, model }, config, model !== undefined ? [] : opts.random === undefined ? ['model', 'golden'] : ['model'], cmd);
+        const o = withConfig({ ...opts, model }, cfg, model !== undefined ? [] : opts.random === undefined ? ['model', 'golden'] : ['model'], cmd);
         const targetGiven = cmd.getOptionValueSource('target') === 'cli';
         // Without --target, a configured board is validated through its serial agent.
-        if (o.board === undefined && !targetGiven && config !== undefined) o.board = config.board;
-        if (o.board === undefined) o.target = targetFromConfig(o.target, config, TARGETS, cmd);
+        if (o.board === undefined && !targetGiven && cfg !== undefined) o.board = cfg.board;
+        if (o.board === undefined) o.target = targetFromConfig(o.target, cfg, TARGETS, cmd);
+        const { validateCommand } = await import('./commands/validate.ts');
         process.exitCode = await validateCommand(requireSetting(o.model, '<model>', 'model'), o);
       },
     );
 
   program
     .command('quantize')
-    .description('Quantize a float TF.js model (model.json) to an int8 .tflite, optionally pruned')
+    .description('Quantize a float TF.js model (model.json) to an int8 (or int16x8) .tflite, optionally pruned')
     .argument('<model.json>', 'TF.js layers or graph model')
     .requiredOption('--calib <data>', 'calibration inputs: a .npy file or a folder of .npy / raw float32 files')
-    .requiredOption('--out <file.tflite>', 'where to write the int8 model')
+    .requiredOption('-o, --out <file.tflite>', 'where to write the quantized model')
+    .option('--activations <type>', "int8 (default) or int16: TFLite's 16x8 mode (int16 activations, int8 weights, int64 biases), more accurate, twice the activation memory")
     .option('--prune <sparsity>', 'magnitude-prune FC and conv weights to this fraction of zeros (0..0.99)')
     .option('--prune-block <n>', 'prune single weights (1, default) or 4x4 tiles (4)')
     .option('--prune-channels <fraction>', 'remove this fraction of the output channels of CONV_2D/FC layers whose consumers can follow (0..0.95), lowest L1 norm first')
@@ -156,27 +164,30 @@ function buildProgram(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy --out model_int8.tflite\n' +
-        '  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 --out model_pruned.tflite\n' +
+      '\nExamples:\n  tinyforge quantize model/model.json --calib calib.npy -o model_int8.tflite\n' +
+        '  tinyforge quantize model/model.json --calib calib.npy --activations int16 -o model_16x8.tflite\n' +
+        '  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 -o model_pruned.tflite\n' +
         '  tinyforge quantize model/model.json --calib train_x.npy --labels train_y.npy --test-data test_x.npy --test-labels test_y.npy \\\n' +
-        '      --prune 0.8 --finetune 5 --calibration mse --out model_pruned.tflite',
+        '      --prune 0.8 --finetune 5 --calibration mse -o model_pruned.tflite',
     )
-    .action(async (model: string, opts: QuantizeCommandOptions) => quantizeCommand(model, opts));
+    .action(async (model: string, opts: import('./commands/quantize.ts').QuantizeCommandOptions) => (await import('./commands/quantize.ts')).quantizeCommand(model, opts));
 
   program
     .command('build')
     .description('Build the model with the on-device validation agent: an ELF for QEMU boards, an SDK project otherwise')
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
-    .option('--board <board>', 'target board (see tinyforge boards)')
-    .option('--out <dir>', 'output directory')
+    .option('-b, --board <board>', 'target board (see tinyforge boards)')
+    .option('-o, --out <dir>', 'output directory')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge build ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --out out/kws-fw\n' +
-        '  tinyforge build ../shared/models/kws_dscnn.tflite --board esp32-s3-devkitc-1 --out out/kws-esp32s3   # ESP-IDF project',
+      '\nExamples:\n  tinyforge build ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 -o out/kws-fw\n' +
+        '  tinyforge build ../shared/models/kws_dscnn.tflite -b esp32-s3-devkitc-1 -o out/kws-esp32s3   # ESP-IDF project',
     )
     .action(async (model: string | undefined, opts: { board?: string; out?: string; json?: boolean }, cmd: Command) => {
+      const { projectConfig, requireSetting, withConfig } = await config();
       const o = withConfig({ ...opts, model }, projectConfig(), ['model', 'board', 'out'], cmd);
+      const { buildCommand } = await import('./commands/device.ts');
       await buildCommand(requireSetting(o.model, '<model>', 'model'), {
         board: requireSetting(o.board, '--board', 'board'),
         out: requireSetting(o.out, '--out', 'out'),
@@ -187,17 +198,42 @@ function buildProgram(): Command {
   program
     .command('flash')
     .description('Write a firmware image to a real board (ESP ROM loader, STM32 UART bootloader, UF2 drive or an external tool)')
-    .option('--board <board>', 'target board (see tinyforge boards)')
-    .option('--port <path>', 'serial port (default: the only matching USB serial device)')
+    .option('-b, --board <board>', 'target board (see tinyforge boards)')
+    .option('-p, --port <path>', 'serial port (default: the only matching USB serial device)')
     .option('--image <file>', 'raw binary image to write')
     .option('--address <addr>', 'where the image goes (default: the board file\'s app offset / flash base)')
     .option('--drive <dir>', 'UF2 boards: mount point of the bootloader drive (default: found by its volume label)')
     .option('--elf <file>', 'the ELF of the image, for external tools that take one ({elf})')
+    .option('--flasher-args <file>', 'ESP boards: flash the whole ESP-IDF image set (bootloader, partition table, app) named by build/flasher_args.json')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  tinyforge flash --board esp32-devkitc --port /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash --board rpi-pico --image build/tinyforge_agent.bin')
-    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; json?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  tinyforge flash -b esp32-devkitc -p /dev/ttyUSB0 --image build/tinyforge_agent.bin\n  tinyforge flash -b esp32-s3-devkitc-1 -p /dev/ttyUSB0 --flasher-args build/flasher_args.json   # bootloader + partition table + app\n  tinyforge flash -b rpi-pico --image build/tinyforge_agent.bin')
+    .action(async (opts: { board?: string; port?: string; image?: string; address?: string; drive?: string; elf?: string; flasherArgs?: string; json?: boolean }, cmd: Command) => {
+      const { projectConfig, requireSetting, withConfig } = await config();
       const o = withConfig(opts, projectConfig(), ['board', 'port'], cmd);
+      const { flashCommand } = await import('./commands/device.ts');
       await flashCommand({ ...o, board: requireSetting(o.board, '--board', 'board') });
+    });
+
+  program
+    .command('monitor')
+    .description('Show what a board sends on its UART: plain text as it arrives, or (--agent) what the validation agent reports')
+    .option('-b, --board <board>', 'board, for its baud rate and USB ids (see tinyforge boards)')
+    .option('-p, --port <path>', 'serial port (default: the only USB serial device matching the board)')
+    .option('--baud <rate>', 'line speed (default: the board file\'s, else 115200)')
+    .option('--agent', 'talk to the tinyforge agent: print its HELLO (model, counter, arena) and STATS, then exit')
+    .option('--timeout <seconds>', 'stop after this many seconds (default: run until Ctrl-C)')
+    .option('--json', 'with --agent: print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge monitor -b nucleo-f446re            # plain UART output until Ctrl-C\n' +
+        '  tinyforge monitor -p /dev/ttyACM0 --baud 115200 --timeout 10\n' +
+        '  tinyforge monitor -b esp32-devkitc --agent     # which model the agent runs, its counter and statistics',
+    )
+    .action(async (opts: { board?: string; port?: string; baud?: string; agent?: boolean; timeout?: string; json?: boolean }, cmd: Command) => {
+      const { projectConfig, withConfig } = await config();
+      const o = withConfig(opts, projectConfig(), ['board', 'port'], cmd);
+      const { monitorCommand } = await import('./commands/monitor.ts');
+      await monitorCommand(o);
     });
 
   program
@@ -205,35 +241,43 @@ function buildProgram(): Command {
     .description('List serial ports and the boards whose USB ids they match')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  tinyforge ports')
-    .action(async (opts: { json?: boolean }) => portsCommand(opts));
+    .action(async (opts: { json?: boolean }) => (await import('./commands/device.ts')).portsCommand(opts));
 
   program
     .command('bench')
-    .description('Count instructions per inference under QEMU and measure flash, RAM and stack')
+    .description('Count instructions per inference under QEMU (-icount) and measure flash, RAM and stack')
     .argument('<model>', '.tflite file')
-    .option('--board <board>', 'QEMU board', 'qemu-mps2-an386')
+    .option('-b, --board <board>', 'QEMU board', 'qemu-mps2-an386')
     .option('--runs <n>', 'measured invokes after one warm-up', '5')
     .addOption(new Option('--optimize <goal>', 'flash against speed, as for compile').choices(['balanced', 'speed', 'size']).default('balanced'))
+    .option('--profile', 'also count the instructions of every layer (model built with -DTF_PROFILE)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge bench ../shared/models/kws_dscnn.tflite --board qemu-mps2-an386 --json')
-    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; optimize?: OptimizeGoal }) => benchCommand(model, opts));
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --json\n' +
+        '  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-xtensa-lx106 --profile   # exact counts (QEMU plugin)',
+    )
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean; optimize?: OptimizeGoal }) => (await import('./commands/bench.ts')).benchCommand(model, opts));
 
   program
     .command('init')
     .description('Write tinyforge.config.json (board, model, out) so that commands run here need fewer flags')
-    .option('--board <board>', 'board id (default: qemu-mps2-an386)')
+    .option('-b, --board <board>', 'board id (default: qemu-mps2-an386)')
     .option('--model <file>', '.tflite model (default: the only .tflite file in the directory)')
     .option('--force', 'overwrite an existing config file')
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge init --board qemu-mps2-an386 --model models/kws.tflite\n' +
-        '  tinyforge init --board nucleo-f446re --force   # replace the existing tinyforge.config.json',
+      '\nExamples:\n  tinyforge init -b qemu-mps2-an386 --model models/kws.tflite\n' +
+        '  tinyforge init -b nucleo-f446re --force   # replace the existing tinyforge.config.json',
     )
-    .action((opts: { board?: string; model?: string; force?: boolean }) => initCommand(configFilePath(), opts));
+    .action(async (opts: { board?: string; model?: string; force?: boolean }) => {
+      const { configFilePath } = await config();
+      (await import('./commands/init.ts')).initCommand(configFilePath(), opts);
+    });
 
   program
     .command('doctor')
-    .description('Check Node, npm packages, cross toolchains, QEMU, serial permissions and attached boards')
+    .description('Check Node, npm packages, cross toolchains, QEMU, board SDK tools, serial permissions and attached boards')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -242,47 +286,71 @@ function buildProgram(): Command {
         '\nExamples:\n  tinyforge doctor\n  tinyforge doctor --json',
     )
     .action(async (opts: { json?: boolean }) => {
-      process.exitCode = await doctorCommand(opts);
+      process.exitCode = await (await import('./commands/doctor.ts')).doctorCommand(opts);
     });
 
   program
     .command('report')
     .description('Write a self-contained HTML report: summary, layers, arena picture, flash/RAM budget')
     .argument('<model>', '.tflite file')
-    .option('--board <board>', 'board whose flash and RAM budget to show', 'qemu-mps2-an386')
-    .requiredOption('--out <file>', 'HTML file to write')
-    .option('--profile <file>', 'per-layer cycles: {"layers": [{"index": 0, "cycles": 1234}, ...]}')
+    .option('-b, --board <board>', 'board whose flash and RAM budget to show', 'qemu-mps2-an386')
+    .requiredOption('-o, --out <file>', 'HTML file to write')
+    .option('--profile <file>', 'per-layer counts written by validate --profile-out')
     .option('--json', 'also print the report data as JSON')
-    .addHelpText('after', '\nExample:\n  tinyforge report ../shared/models/kws_dscnn.tflite --board nucleo-f446re --out report.html')
-    .action((model: string, opts: { board: string; out: string; profile?: string; json?: boolean }) => reportCommand(model, opts));
+    .addHelpText('after', '\nExample:\n  tinyforge report ../shared/models/kws_dscnn.tflite -b nucleo-f446re -o report.html')
+    .action(async (model: string, opts: { board: string; out: string; profile?: string; json?: boolean }) => (await import('./commands/report.ts')).reportCommand(model, opts));
 
   return program;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync([...argv], { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      return e.exitCode === 0 ? 0 : EXIT_USER_ERROR;
-    }
-    if (e instanceof TinyforgeError) {
-      log.error(e.message);
-      return e.exitCode;
-    }
-    throw e;
-  }
+/** The command named on the command line, for an envelope when parsing failed before any action ran. */
+function commandFromArgv(program: Command, argv: readonly string[]): string {
+  const names = new Set(program.commands.map((c) => c.name()));
+  return argv.find((a) => names.has(a)) ?? '';
 }
 
-const invokedDirectly = process.argv[1] !== undefined && /cli[\\/]main\.ts$/.test(process.argv[1]);
-const invokedFromBin = process.argv[1] !== undefined && /tinyforge(\.mjs)?$/.test(process.argv[1]);
-if (invokedDirectly || invokedFromBin) {
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  current = undefined;
+  takeJsonResult();
+  let code: number;
+  let message: string | undefined;
+  try {
+    process.exitCode = undefined;
+    await program.parseAsync([...argv], { from: 'user' });
+    code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      code = e.exitCode === 0 ? 0 : EXIT_USER_ERROR;
+      // commander already printed its message; help and --version are not JSON requests.
+      if (code === 0) return 0;
+      message = e.message.replace(/^error: /, '');
+    } else if (e instanceof TinyforgeError) {
+      log.error(e.message);
+      code = e.exitCode;
+      message = e.message;
+    } else {
+      throw e;
+    }
+  }
+  const run = currentRun();
+  const json = run?.json ?? argv.includes('--json');
+  const produced = takeJsonResult();
+  if (json) writeJson(jsonEnvelope(run?.command ?? commandFromArgv(program, argv), code, produced?.result ?? null, message ?? produced?.failure));
+  return code;
+}
+
+/** The `tinyforge` executable: runs main() on process.argv and sets the exit code. */
+export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   // `tinyforge boards | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(argv);
+  process.exitCode = code;
 }
+
+// `tsx compiler/cli/main.ts ...` during development; bin/tinyforge.mjs calls runCli() itself.
+if (process.argv[1] !== undefined && /cli[\\/]main\.[jt]s$/.test(process.argv[1])) await runCli();

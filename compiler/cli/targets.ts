@@ -2,19 +2,14 @@
 
 import path from 'node:path';
 import { writeCModule, type CompiledModel } from '../compile.ts';
-import { TinyforgeError } from '../errors.ts';
+import type { TargetName } from './target_names.ts';
 import { ReferenceState, runReference } from '../reference/run_reference.ts';
 import { runCasesOnHost } from '../targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../targets/qemu_mps2.ts';
+import { runCasesOnQemuXtensa } from '../targets/qemu_xtensa.ts';
 import { defaultWorkDir } from '../targets/target.ts';
 
-export const TARGETS = ['ref', 'host', 'qemu-mps2-an386'] as const;
-export type TargetName = (typeof TARGETS)[number];
-
-export function parseTarget(name: string): TargetName {
-  if ((TARGETS as readonly string[]).includes(name)) return name as TargetName;
-  throw new TinyforgeError(`unknown target '${name}' (choose one of: ${TARGETS.join(', ')})`);
-}
+export { parseTarget, TARGETS, type TargetName } from './target_names.ts';
 
 export interface TargetRunOptions {
   sanitize?: boolean;
@@ -35,5 +30,6 @@ export async function runOnTarget(target: TargetName, compiled: CompiledModel, c
   const mod = writeCModule(compiled, moduleDir);
   const keep = opts.keepState ? { keepState: opts.keepState } : {};
   if (target === 'host') return runCasesOnHost(mod, cases, { sanitize: opts.sanitize, ...keep });
+  if (target === 'qemu-xtensa-lx106') return runCasesOnQemuXtensa(mod, cases, keep);
   return runCasesOnQemuMps2An386(mod, cases, keep);
 }

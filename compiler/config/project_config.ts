@@ -10,8 +10,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadBoards } from '../boards/load_boards.ts';
 import { TinyforgeError } from '../errors.ts';
+import { CONFIG_FILE_NAME } from './config_file_name.ts';
+import { closestNames, suggestionText } from '../suggest.ts';
 
-export const CONFIG_FILE_NAME = 'tinyforge.config.json';
+export { CONFIG_FILE_NAME };
 
 const required = (what: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
@@ -71,13 +73,14 @@ export function parseProjectConfig(file: string, text: string, knownBoards?: rea
     const issue = parsed.error.issues[0];
     if (issue?.code === 'unrecognized_keys') {
       const keys = issue.keys.map((k) => `'${k}'`).join(', ');
-      throw new TinyforgeError(`${name}: unknown field ${keys} (fields: ${PROJECT_CONFIG_FIELDS.join(', ')})`);
+      const close = issue.keys.length === 1 ? closestNames(issue.keys[0] as string, PROJECT_CONFIG_FIELDS) : [];
+      throw new TinyforgeError(`${name}: unknown field ${keys} (${close.length > 0 ? `did you mean ${close.join(' or ')}? ` : ''}fields: ${PROJECT_CONFIG_FIELDS.join(', ')})`);
     }
     throw new TinyforgeError(`${name}: field '${issue?.path.join('.') || '(root)'}' ${issue?.message ?? 'is invalid'}`);
   }
   const boards = knownBoards ?? loadBoards().map((b) => b.id);
   if (!boards.includes(parsed.data.board)) {
-    throw new TinyforgeError(`${name}: field 'board' names an unknown board '${parsed.data.board}' (known: ${boards.join(', ')})`);
+    throw new TinyforgeError(`${name}: field 'board' names an unknown board '${parsed.data.board}' (${suggestionText(parsed.data.board, boards)})`);
   }
   const abs = path.resolve(file);
   const config: ProjectConfig = { ...parsed.data, file: abs };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Board } from '../boards/board_schema.ts';
 import { loadBoards } from '../boards/load_boards.ts';
 import { EXIT_OK, EXIT_USER_ERROR } from '../errors.ts';
+import { packagePath } from '../package_root.ts';
 import { systemProbes, type DoctorProbes, type SerialPortInfo } from './probes.ts';
 
 export type CheckStatus = 'ok' | 'missing' | 'warning';
@@ -54,12 +55,14 @@ export const DOCTOR_INSTALL: Readonly<Record<string, string>> = {
   cc: 'sudo apt-get install gcc libc6-dev',
   'arm-none-eabi-gcc': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
   'riscv64-unknown-elf-gcc': 'sudo apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf',
+  'xtensa-lx106-elf-gcc': 'sudo apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf',
   'xtensa-esp32-elf-gcc': ESP_IDF_FIX,
   'xtensa-esp32s3-elf-gcc': ESP_IDF_FIX,
   'riscv32-esp-elf-gcc': ESP_IDF_FIX,
   'qemu-system-arm': 'sudo apt-get install qemu-system-arm',
   'qemu-system-riscv32': 'sudo apt-get install qemu-system-misc',
   'qemu-system-riscv64': 'sudo apt-get install qemu-system-misc',
+  'qemu-system-xtensa': 'sudo apt-get install qemu-system-misc',
   socat: 'sudo apt-get install socat',
   udevadm: 'sudo apt-get install udev',
   bossac: 'sudo apt-get install bossa-cli',
@@ -69,10 +72,65 @@ export const DOCTOR_INSTALL: Readonly<Record<string, string>> = {
   'probe-rs': 'cargo install probe-rs-tools --locked (or the installer at https://probe.rs)',
 };
 
-/** The C library a cross compiler must find, named by the specs file it ships. */
-const LIBC_SPECS: Readonly<Record<string, { specs: string; libc: string }>> = {
+/**
+ * The tools that build and load the projects `tinyforge build` writes for real boards, beyond the
+ * compilers and the flashing tools the board files name. `anyOf` lists programs that serve
+ * equally (the first found counts). None of them is needed by the QEMU boards.
+ */
+interface SdkTool {
+  name: string;
+  anyOf: string[];
+  uses: (b: Board) => boolean;
+  neededFor: string;
+  fix: string;
+}
+
+const isStm32 = (b: Board): boolean => b.flashing.method === 'stm32-uart';
+const isCortexMBoard = (b: Board): boolean => b.flashing.method !== 'qemu' && b.core.startsWith('cortex-m');
+
+const SDK_TOOLS: readonly SdkTool[] = [
+  { name: 'cmake', anyOf: ['cmake'], uses: (b) => b.project === 'cmake', neededFor: 'building the CMake / pico-sdk projects of', fix: 'sudo apt-get install cmake' },
+  { name: 'ninja or make', anyOf: ['ninja', 'make'], uses: (b) => b.project === 'cmake', neededFor: "CMake's build tool for the projects of", fix: 'sudo apt-get install ninja-build (or make)' },
+  { name: 'idf.py', anyOf: ['idf.py'], uses: (b) => b.project === 'esp-idf', neededFor: 'building and flashing the ESP-IDF projects of', fix: ESP_IDF_FIX },
+  { name: 'pio', anyOf: ['pio'], uses: (b) => b.project === 'arduino', neededFor: 'building the PlatformIO projects of', fix: 'pipx install platformio (or: python3 -m pip install --user platformio)' },
+  { name: 'picotool', anyOf: ['picotool'], uses: (b) => b.flashing.method === 'uf2', neededFor: 'loading UF2 images without the BOOTSEL drive on', fix: 'sudo apt-get install picotool (or build it from https://github.com/raspberrypi/picotool)' },
+  { name: 'st-flash or stm32flash', anyOf: ['st-flash', 'stm32flash'], uses: isStm32, neededFor: 'flashing through the ST-LINK (st-flash) or another UART loader (stm32flash) instead of the built-in one, for', fix: 'sudo apt-get install stlink-tools (or stm32flash)' },
+  { name: 'probe-rs or openocd', anyOf: ['probe-rs', 'openocd'], uses: isCortexMBoard, neededFor: 'flashing and debugging over SWD / JTAG with a debug probe, for', fix: 'sudo apt-get install openocd (or probe-rs: cargo install probe-rs-tools --locked)' },
+];
+
+async function sdkToolChecks(probes: DoctorProbes, boards: readonly Board[]): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  for (const tool of SDK_TOOLS) {
+    const ids = boards.filter(tool.uses).map((b) => b.id);
+    if (ids.length === 0) continue;
+    const found = tool.anyOf.map((p) => probes.findExecutable(p)).find((p) => p !== undefined);
+    const espIdf = tool.fix === ESP_IDF_FIX;
+    checks.push({
+      group: 'sdk',
+      name: tool.name,
+      status: found ? 'ok' : 'missing',
+      detail: found
+        ? `${found}${await versionOf(probes, found).then((v) => (v ? ` (${v})` : ''))}`
+        : espIdf
+          ? 'not on PATH (expected unless ESP-IDF is installed and its export.sh sourced)'
+          : 'not on PATH',
+      ...(found ? {} : { fix: tool.fix }),
+      neededFor: `${tool.neededFor} ${boardList(ids)}`,
+      required: false,
+    });
+  }
+  return checks;
+}
+
+/**
+ * The C library a cross compiler must find, named by the specs file it ships. `besideCompiler`:
+ * the specs file is not on the compiler's search path but in this directory relative to the
+ * compiler's (Debian's lx106 picolibc; tinyforge passes it by path, see qemu_xtensa.ts).
+ */
+const LIBC_SPECS: Readonly<Record<string, { specs: string; libc: string; besideCompiler?: string }>> = {
   'arm-none-eabi-gcc': { specs: 'nano.specs', libc: 'newlib' },
   'riscv64-unknown-elf-gcc': { specs: 'picolibc.specs', libc: 'picolibc' },
+  'xtensa-lx106-elf-gcc': { specs: 'picolibc.specs', libc: 'lx106 picolibc', besideCompiler: '../lib/xtensa-lx106-elf' },
 };
 
 export function installCommand(program: string): string {
@@ -95,7 +153,7 @@ function errorText(e: unknown): string {
 
 /** npm packages the CLI loads: the dependencies of package.json. */
 export function runtimePackages(): string[] {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   return Object.keys(manifest.dependencies ?? {}).sort();
 }
 
@@ -193,16 +251,23 @@ async function compilerChecks(probes: DoctorProbes, boards: readonly Board[]): P
       checks.push({ group: 'toolchain', name, status: 'missing', detail: `needs ${compiler}`, fix: installCommand(compiler), neededFor, required: use.required });
       continue;
     }
-    // gcc prints the bare name back when it cannot find the file.
-    const r = await probes.run(found, [`-print-file-name=${libc.specs}`]);
-    const printed = firstLine(r.stdout);
-    const specsPath = path.isAbsolute(printed) ? path.normalize(printed) : printed;
-    const present = r.code === 0 && path.isAbsolute(specsPath) && probes.fileExists(specsPath);
+    let specsPath: string;
+    let present: boolean;
+    if (libc.besideCompiler !== undefined) {
+      specsPath = path.resolve(path.dirname(found), libc.besideCompiler, libc.specs);
+      present = probes.fileExists(specsPath);
+    } else {
+      // gcc prints the bare name back when it cannot find the file.
+      const r = await probes.run(found, [`-print-file-name=${libc.specs}`]);
+      const printed = firstLine(r.stdout);
+      specsPath = path.isAbsolute(printed) ? path.normalize(printed) : printed;
+      present = r.code === 0 && path.isAbsolute(specsPath) && probes.fileExists(specsPath);
+    }
     checks.push({
       group: 'toolchain',
       name,
       status: present ? 'ok' : 'missing',
-      detail: present ? specsPath : `${compiler} does not find ${libc.specs}`,
+      detail: present ? specsPath : libc.besideCompiler !== undefined ? `${specsPath} does not exist` : `${compiler} does not find ${libc.specs}`,
       ...(present ? {} : { fix: installCommand(compiler) }),
       neededFor,
       required: use.required,
@@ -366,6 +431,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     ...(await compilerChecks(probes, boards)),
     ...(await programChecks(probes, 'emulator', emulators, (u) => `QEMU boards: ${boardList(u.boards)}`)),
     ...(await programChecks(probes, 'tool', flashTools, (u) => `flashing ${boardList(u.boards)}`)),
+    ...(await sdkToolChecks(probes, boards)),
     ...(await programChecks(probes, 'tool', new Map([['socat', { boards: [], required: false }]]), () => 'serial test suites (pty pairs)')),
     ...permissionChecks(probes),
     ...serial.checks,

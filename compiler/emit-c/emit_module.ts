@@ -32,8 +32,10 @@ const C_TYPES: Readonly<Record<DType, string>> = {
   int16: 'int16_t',
   float16: 'uint16_t',
   int32: 'int32_t',
+  uint32: 'uint32_t',
   float32: 'float',
   int64: 'int64_t',
+  uint64: 'uint64_t',
 };
 
 export function ioCType(t: Tensor): string {
@@ -158,9 +160,14 @@ class SourceWriter {
     this.emittedConstants.add(id);
     const data = t.data ?? new Uint8Array(0);
     const bytes = new Uint8Array(data);
-    const view: ArrayLike<number> | ArrayLike<bigint> =
-      t.dtype === 'int16' ? new Int16Array(bytes.buffer) : t.dtype === 'uint8' || t.dtype === 'bool' ? bytes : t.dtype === 'float32' ? new Float32Array(bytes.buffer) : t.dtype === 'int64' ? new BigInt64Array(bytes.buffer) : new Uint16Array(bytes.buffer);
-    const body = t.dtype === 'float32' ? Array.from(view as Float32Array, (v) => floatLiteral(v)).join(', ') : t.dtype === 'int64' ? Array.from(view as BigInt64Array, (v) => `INT64_C(${v})`).join(', ') : arrayBody(view as ArrayLike<number>);
+    const body =
+      t.dtype === 'float32'
+        ? Array.from(new Float32Array(bytes.buffer), (v) => floatLiteral(v)).join(', ')
+        : t.dtype === 'int64'
+          ? Array.from(new BigInt64Array(bytes.buffer), (v) => `INT64_C(${v})`).join(', ')
+          : t.dtype === 'uint64'
+            ? Array.from(new BigUint64Array(bytes.buffer), (v) => `UINT64_C(${v})`).join(', ')
+            : arrayBody(t.dtype === 'int16' ? new Int16Array(bytes.buffer) : t.dtype === 'uint8' || t.dtype === 'bool' ? bytes : t.dtype === 'uint32' ? new Uint32Array(bytes.buffer) : new Uint16Array(bytes.buffer));
     this.constants.push(
       `/* '${safeComment(t.name)}' ${t.dtype} [${t.shape.join(', ')}] */`,
       `static const ${C_TYPES[t.dtype]} ${name}[${elementCount(t.shape)}] TF_ALIGNED(16) = {\n${body}\n};`,
@@ -195,6 +202,8 @@ class SourceWriter {
     const t = this.graph.tensors[id] as Tensor;
     const ctype = C_TYPES[t.dtype];
     const storage = this.plan.storageOf.get(id);
+    // Constant operands of builtin layers (CONCATENATION's zero padding in the audio front end) live in flash.
+    if (!storage && t.data && !writable) return this.constantTensor(id);
     if (!storage) throw new Error(`internal: tensor ${id} has no storage`);
     switch (storage.kind) {
       case 'input':
@@ -221,7 +230,7 @@ function params(fields: Record<string, string | number>): string {
     .join(', ');
 }
 
-function poolFields(l: Pool2DS8Fields): Record<string, number> {
+export function poolFields(l: Pool2DS8Fields): Record<string, number> {
   return {
     in_h: l.inH,
     in_w: l.inW,
@@ -239,7 +248,7 @@ function poolFields(l: Pool2DS8Fields): Record<string, number> {
   };
 }
 
-function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
+export function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
   return {
     in_h: l.inH,
     in_w: l.inW,

@@ -2,14 +2,14 @@
 // so the C compiler sees every call site with its constant parameters.
 
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { KernelName } from '../ir/layers.ts';
 import type { KernelCall } from '../passes/select_kernels.ts';
+import { packagePath } from '../package_root.ts';
 
 /** A generic layer kernel, one of the optimized kernels, or a generic kernel's Helium variant. */
 export type KernelSourceName = Exclude<KernelName, 'module'> | Exclude<KernelCall['kind'], 'generic'> | 'add_s8_mve';
 
-export const TEMPLATE_ROOT = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
+export const TEMPLATE_ROOT = packagePath('runtime-c-templates/');
 
 const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: string[] }>> = {
   conv_s8: { file: 'portable/conv_s8.c', needs: [] },
@@ -29,7 +29,7 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   conv_gemm_s8: { file: 'portable/conv_gemm_s8.c', needs: ['portable/tf_simd.h', 'portable/conv_gemm_s8.h'] },
   conv_gemm_s8_sparse: { file: 'portable/conv_gemm_s8_sparse.c', needs: ['portable/tf_simd.h', 'portable/conv_gemm_s8.h'] },
   depthwise_conv_s8_fast: { file: 'portable/depthwise_conv_s8_fast.c', needs: ['portable/tf_simd.h'] },
-  fully_connected_s8_fast: { file: 'portable/fully_connected_s8_fast.c', needs: ['portable/tf_simd.h'] },
+  fully_connected_s8_fast: { file: 'portable/fully_connected_s8_fast.c', needs: ['portable/tf_simd.h', 'portable/mac_4rows_s8.h'] },
   fully_connected_s8_sparse: { file: 'portable/fully_connected_s8_sparse.c', needs: ['portable/tf_simd.h'] },
   fully_connected_s8_csr_sparse: { file: 'portable/fully_connected_s8_csr_sparse.c', needs: ['portable/tf_simd.h'] },
   conv_gemm_s8_mve: { file: 'portable/conv_gemm_s8_mve.c', needs: ['portable/tf_mve.h'] },

@@ -16,7 +16,9 @@ const TENSOR_TYPE: Readonly<Record<DType, number>> = {
   uint8: TensorType.UINT8,
   int16: TensorType.INT16,
   int32: TensorType.INT32,
+  uint32: TensorType.UINT32,
   int64: TensorType.INT64,
+  uint64: TensorType.UINT64,
   float32: TensorType.FLOAT32,
   float16: TensorType.FLOAT16,
   bool: TensorType.BOOL,
@@ -45,7 +47,7 @@ function builtinCode(op: Op): number {
 }
 
 /** Operator versions of the int8 forms of each op, as the TFLite converter writes them (TFLite Micro does not check them). */
-const OP_VERSION: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
+const OP_VERSION_INT8: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
   conv2d: 3,
   depthwise_conv2d: 3,
   fully_connected: 4,
@@ -60,6 +62,28 @@ const OP_VERSION: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
   quantize: 2,
   dequantize: 2,
 };
+
+/** Versions of the int16-activation forms (TFLite's 16x8 mode: int16 activations, int8 weights), as TFLite's op versioning gives them. */
+const OP_VERSION_INT16: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
+  conv2d: 4,
+  depthwise_conv2d: 5,
+  fully_connected: 7,
+  average_pool2d: 3,
+  max_pool2d: 3,
+  add: 3,
+  mul: 4,
+  softmax: 3,
+  reshape: 1,
+  pad: 3,
+  concatenation: 3,
+  quantize: 2,
+  dequantize: 3,
+};
+
+/** True when the op's first input is int16 (its int16 form). */
+function int16Op(graph: Graph, op: Op): boolean {
+  return graph.tensors[op.inputs[0] ?? -1]?.dtype === 'int16';
+}
 
 const ACTIVATION_CODE: Readonly<Record<Activation, number>> = { none: 0, relu: 1, relu_n1_to_1: 2, relu6: 3 };
 
@@ -124,7 +148,7 @@ function buildTensor(b: Builder, t: Tensor, buffer: number): Offset {
 }
 
 /** The builtin options of an op: union type and table (type NONE for ops without options). */
-function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
+function buildOptions(b: Builder, op: Op, int16: boolean): { type: number; table: Offset } {
   switch (op.kind) {
     case 'module':
       throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
@@ -178,6 +202,9 @@ function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
     case 'mul': {
       b.startObject(op.kind === 'add' ? 2 : 1);
       b.addFieldInt8(F.AddOptions.fusedActivation, ACTIVATION_CODE[op.attrs.activation], null);
+      // pot_scale_int16 defaults to true, which sends TFLite's int16 ADD down a path that needs
+      // power-of-two scales; the general path (what TFLite Micro always runs) needs it false.
+      if (op.kind === 'add' && int16) b.addFieldInt8(F.AddOptions.potScaleInt16, 0, 1);
       return { type: op.kind === 'add' ? BuiltinOptionsType.AddOptions : BuiltinOptionsType.MulOptions, table: b.endObject() };
     }
     case 'softmax': {
@@ -209,12 +236,12 @@ function buildOptions(b: Builder, op: Op): { type: number; table: Offset } {
   }
 }
 
-function buildOperator(b: Builder, op: Op, opcodeIndex: number): Offset {
+function buildOperator(b: Builder, op: Op, opcodeIndex: number, int16: boolean): Offset {
   const f = F.Operator;
   // The IR keeps RESHAPE's target shape as an attribute (no shape input); it goes into ReshapeOptions.
   const inputs = intVector(b, op.inputs);
   const outputs = intVector(b, op.outputs);
-  const options = buildOptions(b, op);
+  const options = buildOptions(b, op, int16);
   b.startObject(13);
   b.addFieldInt32(f.opcodeIndex, opcodeIndex, null);
   b.addFieldOffset(f.inputs, inputs, 0);
@@ -226,13 +253,13 @@ function buildOperator(b: Builder, op: Op, opcodeIndex: number): Offset {
   return b.endObject();
 }
 
-function buildOperatorCode(b: Builder, kind: OpKind, code: number): Offset {
+function buildOperatorCode(b: Builder, kind: OpKind, code: number, int16: boolean): Offset {
   const f = F.OperatorCode;
   b.startObject(4);
   // Codes below 127 go in both fields (old readers use the int8 one); higher codes use the
   // placeholder 127 there, as the converter writes them.
   b.addFieldInt8(f.deprecatedBuiltinCode, Math.min(code, 127), null);
-  b.addFieldInt32(f.version, kind === 'module' ? 1 : OP_VERSION[kind], null);
+  b.addFieldInt32(f.version, kind === 'module' ? 1 : (int16 ? OP_VERSION_INT16 : OP_VERSION_INT8)[kind], null);
   b.addFieldInt32(f.builtinCode, code, null);
   return b.endObject();
 }
@@ -261,9 +288,14 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
     }
     return index;
   });
-  // Operator codes in first-use order (PAD and PADV2 are one IR kind but two codes).
-  const codes: { kind: OpKind; code: number }[] = [];
-  for (const op of graph.ops) if (!codes.some((c) => c.code === builtinCode(op))) codes.push({ kind: op.kind, code: builtinCode(op) });
+  // Operator codes in first-use order (PAD and PADV2 are one IR kind but two codes). An opcode
+  // carries one version: an op used in both int8 and int16 forms gets the int16 (higher) one.
+  const codes: { kind: OpKind; code: number; int16: boolean }[] = [];
+  for (const op of graph.ops) {
+    const known = codes.find((c) => c.code === builtinCode(op));
+    if (known) known.int16 ||= int16Op(graph, op);
+    else codes.push({ kind: op.kind, code: builtinCode(op), int16: int16Op(graph, op) });
+  }
   const codeIndex = (op: Op): number => codes.findIndex((c) => c.code === builtinCode(op));
 
   const buffers = bufferData.map((data) => {
@@ -273,8 +305,8 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
     return b.endObject();
   });
   const tensors = graph.tensors.map((t, i) => buildTensor(b, t, tensorBuffer[i] as number));
-  const operators = graph.ops.map((op) => buildOperator(b, op, codeIndex(op)));
-  const codeTables = codes.map((c) => buildOperatorCode(b, c.kind, c.code));
+  const operators = graph.ops.map((op) => buildOperator(b, op, codeIndex(op), int16Op(graph, op)));
+  const codeTables = codes.map((c) => buildOperatorCode(b, c.kind, c.code, c.int16));
 
   const sf = F.SubGraph;
   const tensorVec = offsetVector(b, tensors);

@@ -1,7 +1,9 @@
 // The tinyforge IR: a small, frontend-independent graph of quantized tensors and typed ops.
 // Frontends (TFLite today, TF.js later) produce it; passes, the TS reference and the C emitter consume it.
 
-export type DType = 'int8' | 'uint8' | 'int16' | 'int32' | 'int64' | 'float32' | 'float16' | 'bool';
+// uint32 and uint64 exist for TFLite Micro's signal-library ops (the audio front end's energies,
+// filterbank sums and noise estimates); no quantized kernel takes them.
+export type DType = 'int8' | 'uint8' | 'int16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float16' | 'bool';
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   int8: 1,
@@ -10,8 +12,10 @@ export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   int16: 2,
   float16: 2,
   int32: 4,
+  uint32: 4,
   float32: 4,
   int64: 8,
+  uint64: 8,
 };
 
 /** Affine quantization: real = scale * (q - zeroPoint). Per-tensor when scale has one entry. */

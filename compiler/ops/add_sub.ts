@@ -11,12 +11,11 @@ import { BuiltinOptionsType } from '../frontends/tflite/schema.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { activationRange, addSubRequantization } from '../quant/multiplier.ts';
-import { emitBinary, int32ActivationRange, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
+import { emitArithS32, emitBinary, int32ActivationRange, lowerArithS32, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
-interface AddSubParams extends BinaryParams {
-  /** 1: input 1 - input 2. */
-  sub: number;
+/** Offsets and the three rescalings of TFLite's ADD / SUB (SQUARED_DIFFERENCE uses the same fields). */
+export interface TwoInputRequantization {
   leftShift: number;
   input1Offset: number;
   input2Offset: number;
@@ -31,14 +30,19 @@ interface AddSubParams extends BinaryParams {
   actMax: number;
 }
 
+interface AddSubParams extends BinaryParams, TwoInputRequantization {
+  /** 1: input 1 - input 2. */
+  sub: number;
+}
+
 /** TFLite Micro's ADD / SUB Prepare for every case but same-shape int8 ADD. */
 export function lowerAddSub(ctx: LoweringContext, kind: 'add' | 'sub', activation: Activation): ModuleLowering<AddSubParams> {
-  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6, true);
   const fixed = { sub: kind === 'sub' ? 1 : 0, leftShift: 0, input1Offset: 0, input2Offset: 0, input1Multiplier: 0, input1Shift: 0, input2Multiplier: 0, input2Shift: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0 };
   if (base.dtype === 'int32') {
     // TFLite Micro's int32 ADD ignores the fused activation; SUB applies it.
     const act = kind === 'add' ? int32ActivationRange('none') : int32ActivationRange(activation);
-    return { params: { ...base, ...fixed, actMin: act.min, actMax: act.max }, kernel: `${kind}_s32`, cFiles: [] };
+    return lowerArithS32({ ...base, ...fixed, actMin: act.min, actMax: act.max }, kind, inPlace);
   }
   const dtype = base.dtype;
   const q1 = ctx.quant(a, 'input 1');
@@ -93,6 +97,7 @@ export const addSubOps = defineOp({
     });
   },
   emitC(p: AddSubParams, e) {
+    if (p.dtype === 'int32') return emitArithS32(e, p, p.sub ? 'sub' : 'add', p.actMin, p.actMax);
     emitBinary(e, p, 'tf_add_sub', 'tf_add_sub_params', {
       sub: p.sub,
       left_shift: p.leftShift,

@@ -1,7 +1,9 @@
 // What the two-input element-wise op modules (ADD/SUB, MUL, MAXIMUM/MINIMUM, SQUARED_DIFFERENCE,
 // DIV) share: reading the operator, checking types and broadcast shapes, resolving each operand to
 // an activation or a constant, walking the broadcast in the reference kernel, and writing the call.
-// int32 versions exist only to fold shape arithmetic at compile time (fold_constants.ts).
+// int32 versions fold shape arithmetic at compile time (fold_constants.ts); ADD, SUB, MUL, DIV,
+// MAXIMUM and MINIMUM also run on int32 activations (the audio front end's feature scaling) through
+// one kernel, arith_s32.c.
 
 import { TinyforgeError } from '../errors.ts';
 import { elementCount, isConstant, type Activation, type Tensor } from '../ir/graph.ts';
@@ -9,7 +11,8 @@ import type { OpReader } from '../frontends/tflite/op_reader.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { broadcastShape, cBroadcast, forEachBroadcast, MAX_BROADCAST_RANK, planBroadcast, type BroadcastPlan } from './broadcast.ts';
-import type { CEmitter, KernelIo, TensorData } from './op_module.ts';
+import type { CEmitter, KernelIo, ModuleLowering, TensorData } from './op_module.ts';
+import { int32Literal } from '../emit-c/c_literals.ts';
 
 export type BinaryType = 'int8' | 'int16' | 'int32';
 
@@ -48,7 +51,7 @@ export function readBinary(r: OpReader, options?: { type: number; name: string }
  * is the most dimensions TFLite Micro's broadcasting kernel of the op takes; same-shape inputs are
  * one flat loop at any rank.
  */
-export function lowerBinary(ctx: LoweringContext, types: readonly BinaryType[], maxRank: number): BinaryLowering {
+export function lowerBinary(ctx: LoweringContext, types: readonly BinaryType[], maxRank: number, int32AtRuntime = false): BinaryLowering {
   const a = ctx.tensor(0);
   const b = ctx.tensor(1);
   const out = ctx.tensor(0, 'output');
@@ -73,8 +76,8 @@ export function lowerBinary(ctx: LoweringContext, types: readonly BinaryType[], 
   const operands: [Operand, Operand] = [operand(a), operand(b)];
   // An input of the output's size is read at the output's own index (the walker visits in order).
   const inPlace = operands.flatMap((o, i) => (o.kind === 'activation' && elementCount((i === 0 ? a : b).shape) === elementCount(out.shape) ? [o.index] : []));
-  if (dtype === 'int32') {
-    // int32 element-wise ops are shape arithmetic in the models tinyforge sees; they are folded.
+  if (dtype === 'int32' && !int32AtRuntime) {
+    // This op's int32 form is shape arithmetic in the models tinyforge sees; it is folded.
     if (activations > 0) ctx.fail(`int32 inputs are supported only when both are constants (the op is then computed at compile time)`);
     if (ctx.graph.outputs.includes(out.id)) ctx.fail(`int32 output '${out.name}' is a model output; tinyforge computes int32 element-wise ops only at compile time`);
   }
@@ -116,6 +119,22 @@ export function emitBinary(e: CEmitter, p: BinaryParams, fn: string, paramsType:
   const params = e.params(paramsType, { shape: cBroadcast(p.plan), ...fields });
   const arg = (o: Operand): string => (o.kind === 'constant' ? e.constant(o.tensor) : e.input(o.index));
   e.call(`${fn}_${p.dtype === 'int16' ? 's16' : 's8'}(${params}, ${arg(p.operands[0])}, ${arg(p.operands[1])}, ${e.output(0)});`);
+}
+
+/** Operation codes of the int32 kernel (arith_s32.c). */
+export const ARITH_S32_OPS = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
+export type ArithS32Op = keyof typeof ARITH_S32_OPS;
+
+/** The lowering of an int32 element-wise op to arith_s32.c. */
+export function lowerArithS32<P extends BinaryParams>(params: P, op: ArithS32Op, inPlace: number[]): ModuleLowering<P> {
+  return { params, kernel: `${op}_s32`, cFiles: ['portable/tf_broadcast.h', 'portable/arith_s32.c'], inPlace };
+}
+
+/** Writes `tf_arith_s32(&params, input1, input2, output)`; results wrap as int32 and are clamped to [actMin, actMax]. */
+export function emitArithS32(e: CEmitter, p: BinaryParams, op: ArithS32Op, actMin: number, actMax: number): void {
+  const params = e.params('tf_arith_s32_params', { shape: cBroadcast(p.plan), op: ARITH_S32_OPS[op], act_min: int32Literal(actMin), act_max: int32Literal(actMax) });
+  const arg = (o: Operand): string => (o.kind === 'constant' ? e.constant(o.tensor) : e.input(o.index));
+  e.call(`tf_arith_s32(${params}, ${arg(p.operands[0])}, ${arg(p.operands[1])}, ${e.output(0)});`);
 }
 
 /** `s8` or `s16`: the suffix of a quantized binary kernel and its C file. */

@@ -8,11 +8,10 @@
 // a zero divisor gives the activation bound in the dividend's direction (the zero point for 0 / 0)
 // and a longer shift rounds as the exact division would.
 
-import { TinyforgeError } from '../errors.ts';
 import { clamp, countLeadingSignBits, INT32_MIN, roundingDivideByPOT, saturatingRoundingDoublingHighMul } from '../quant/fixed_point.ts';
 import { getReciprocal } from '../quant/fixed_point_math.ts';
 import { activationRange, quantizeMultiplier } from '../quant/multiplier.ts';
-import { emitBinary, int32ActivationRange, lowerBinary, readBinary, runBinary, type BinaryParams } from './binary.ts';
+import { emitArithS32, emitBinary, int32ActivationRange, lowerArithS32, lowerBinary, readBinary, runBinary, type BinaryParams } from './binary.ts';
 import { BuiltinOptionsType } from '../frontends/tflite/schema.ts';
 import { defineOp } from './op_module.ts';
 
@@ -54,11 +53,11 @@ export const divOp = defineOp({
     return readBinary(r, { type: BuiltinOptionsType.DivOptions, name: 'DivOptions' });
   },
   lower(ctx, attrs) {
-    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int32'], 5);
+    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int32'], 5, true);
     const fixed = { input1Offset: 0, input2Offset: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0 };
     if (base.dtype === 'int32') {
       const act = int32ActivationRange(attrs.activation);
-      return { params: { ...base, ...fixed, actMin: act.min, actMax: act.max }, kernel: 'div_s32', cFiles: [] };
+      return lowerArithS32({ ...base, ...fixed, actMin: act.min, actMax: act.max }, 'div', inPlace);
     }
     const q1 = ctx.quant(a, 'input 1');
     const q2 = ctx.quant(b, 'input 2');
@@ -73,16 +72,15 @@ export const divOp = defineOp({
   },
   run(p: DivParams, io) {
     if (p.dtype === 'int32') {
-      runBinary(p, io, (x, y) => {
-        if (y === 0) throw new TinyforgeError('DIV of int32 constants divides by zero');
-        // C++ integer division truncates toward zero (and INT32_MIN / -1 wraps).
-        return clamp(Math.trunc(x / y) | 0, p.actMin, p.actMax);
-      });
+      // C++ integer division truncates toward zero; INT32_MIN / -1 wraps. TFLite Micro traps on a
+      // zero divisor, which tinyforge defines as 0 (as arith_s32.c does).
+      runBinary(p, io, (x, y) => clamp(y === 0 ? 0 : Math.trunc(x / y) | 0, p.actMin, p.actMax));
       return;
     }
     runBinary(p, io, (x, y) => divide(p, x, y));
   },
   emitC(p: DivParams, e) {
+    if (p.dtype === 'int32') return emitArithS32(e, p, 'div', p.actMin, p.actMax);
     emitBinary(e, p, 'tf_div', 'tf_div_params', {
       input1_offset: p.input1Offset,
       input2_offset: p.input2Offset,

@@ -11,7 +11,7 @@ import type { LoweringContext } from '../passes/lower.ts';
 import { buildLut8, emitLut8, isLut8, lut8Lowering, runLut8, type Lut8Params } from './lut8.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
-interface Sigmoid16Params {
+export interface Sigmoid16Params {
   tanh: boolean;
   size: number;
   multiplier: number;
@@ -73,7 +73,8 @@ function lowerInt16(ctx: LoweringContext, x: Tensor, y: Tensor, tanh: boolean, s
   };
 }
 
-function runInt16(p: Sigmoid16Params, input: Int16Array, output: Int16Array): void {
+/** TFLite Micro's int16 LOGISTIC / TANH (reference_integer_ops), in place when input is output. */
+export function runSigmoid16(p: Sigmoid16Params, input: Int16Array, output: Int16Array): void {
   const table = sigmoidTableU16();
   const round = p.shift > 0 ? 1 << (p.shift - 1) : 0;
   for (let i = 0; i < p.size; i++) {
@@ -122,7 +123,7 @@ export const logisticTanhOps = defineOp({
   },
   run(p: Params, io) {
     if (isLut8(p)) runLut8(p, io);
-    else runInt16(p, io.input(0).s16(), io.output(0).s16());
+    else runSigmoid16(p, io.input(0).s16(), io.output(0).s16());
   },
   emitC(p: Params, e) {
     if (isLut8(p)) {

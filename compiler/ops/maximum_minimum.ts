@@ -2,9 +2,8 @@
 // requantizing, which means something only when both inputs and the output share one quantization
 // (the converter guarantees it); tinyforge refuses models where they differ.
 
-import { TinyforgeError } from '../errors.ts';
 import type { Tensor } from '../ir/graph.ts';
-import { emitBinary, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
+import { emitArithS32, emitBinary, lowerArithS32, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
 import { defineOp } from './op_module.ts';
 
 interface MaximumMinimumParams extends BinaryParams {
@@ -23,7 +22,7 @@ export const maximumMinimumOps = defineOp({
     return {};
   },
   lower(ctx, _attrs, op) {
-    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+    const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6, true);
     if (base.dtype !== 'int32') {
       for (const t of [b, out]) {
         if (quantLabel(t) !== quantLabel(a)) {
@@ -33,7 +32,7 @@ export const maximumMinimumOps = defineOp({
     }
     const kind = op.module === 'MAXIMUM' ? 'maximum' : 'minimum';
     const params: MaximumMinimumParams = { ...base, max: op.module === 'MAXIMUM' ? 1 : 0 };
-    if (base.dtype === 'int32') return { params, kernel: `${kind}_s32`, cFiles: [] };
+    if (base.dtype === 'int32') return lowerArithS32(params, kind, inPlace);
     const t = typeSuffix(base.dtype);
     return { params, kernel: `maximum_minimum_${t}`, cFiles: ['portable/tf_broadcast.h', 'portable/maximum_minimum.h', `portable/maximum_minimum_${t}.c`], inPlace };
   },
@@ -41,7 +40,7 @@ export const maximumMinimumOps = defineOp({
     runBinary(p, io, p.max ? (x, y) => Math.max(x, y) : (x, y) => Math.min(x, y));
   },
   emitC(p: MaximumMinimumParams, e) {
-    if (p.dtype === 'int32') throw new TinyforgeError('internal: int32 MAXIMUM/MINIMUM is computed at compile time');
+    if (p.dtype === 'int32') return emitArithS32(e, p, p.max ? 'maximum' : 'minimum', -2147483648, 2147483647);
     emitBinary(e, p, 'tf_maximum_minimum', 'tf_maximum_minimum_params', { max: p.max });
   },
 });

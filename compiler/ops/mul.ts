@@ -10,7 +10,7 @@ import { BuiltinOptionsType } from '../frontends/tflite/schema.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { activationRange, quantizeMultiplier } from '../quant/multiplier.ts';
-import { emitBinary, int32ActivationRange, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
+import { emitArithS32, emitBinary, int32ActivationRange, lowerArithS32, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
 interface MulParams extends BinaryParams {
@@ -25,11 +25,11 @@ interface MulParams extends BinaryParams {
 
 /** TFLite Micro's MUL Prepare for every case but same-shape int8. */
 export function lowerMulModule(ctx: LoweringContext, activation: Activation): ModuleLowering<MulParams> {
-  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6);
+  const { a, b, out, base, inPlace } = lowerBinary(ctx, ['int8', 'int16', 'int32'], 6, true);
   if (base.dtype === 'int32') {
     const act = int32ActivationRange(activation);
     const params = { ...base, input1Offset: 0, input2Offset: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0, actMin: act.min, actMax: act.max };
-    return { params, kernel: 'mul_s32', cFiles: [] };
+    return { ...lowerArithS32(params, 'mul', inPlace), macs: elementCount(out.shape) };
   }
   const dtype = base.dtype;
   const q1 = ctx.quant(a, 'input 1');
@@ -76,6 +76,7 @@ export const mulOp = defineOp({
     });
   },
   emitC(p: MulParams, e) {
+    if (p.dtype === 'int32') return emitArithS32(e, p, 'mul', p.actMin, p.actMax);
     emitBinary(e, p, 'tf_mul_broadcast', 'tf_mul_broadcast_params', {
       input1_offset: p.input1Offset,
       input2_offset: p.input2Offset,

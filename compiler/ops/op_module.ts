@@ -22,8 +22,10 @@ export interface TensorData {
   u8(): Uint8Array;
   s16(): Int16Array;
   s32(): Int32Array;
+  u32(): Uint32Array;
   f32(): Float32Array;
   s64(): BigInt64Array;
+  u64(): BigUint64Array;
 }
 
 /** What a reference kernel sees: the layer's activation inputs and outputs (constants included). */
@@ -94,6 +96,18 @@ export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
   emitC(params: P, e: CEmitter): void;
   /** True when the op is pure shape arithmetic whose output is known at compile time from static shapes (SHAPE). */
   foldFromShapes?: (graph: Graph, op: ModuleOp) => Uint8Array | undefined;
+  /**
+   * State the op keeps between invokes that the file has no tensor for (TFLite Micro custom ops
+   * hold it in persistent buffers): the reader creates one zero-initialised state tensor per entry
+   * and appends it to the op's inputs, in order.
+   */
+  stateTensors?: (r: OpReader, attrs: A) => readonly StateTensorSpec[];
+}
+
+export interface StateTensorSpec {
+  name: string;
+  shape: readonly number[];
+  dtype: DType;
 }
 
 /** A registered module with its types erased; the casts that erase them live only here. */
@@ -105,6 +119,7 @@ export interface RegisteredOp {
   run(params: ModuleParams, io: KernelIo): void;
   emitC(params: ModuleParams, e: CEmitter): void;
   foldFromShapes?: (graph: Graph, op: ModuleOp) => Uint8Array | undefined;
+  stateTensors?: (r: OpReader, attrs: ModuleAttrs) => readonly StateTensorSpec[];
 }
 
 export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpModule<A, P>): RegisteredOp {
@@ -116,6 +131,8 @@ export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpMod
     emitC: (params, e) => m.emitC(params as P, e),
   };
   if (m.foldFromShapes) reg.foldFromShapes = m.foldFromShapes;
+  const stateTensors = m.stateTensors;
+  if (stateTensors) reg.stateTensors = (r, attrs) => stateTensors(r, attrs as A);
   return m.key === undefined ? reg : { ...reg, key: m.key };
 }
 

@@ -1,12 +1,12 @@
 // QUANTIZE and DEQUANTIZE for the type pairs the int8 builtin kernels (quantize_f32_s8,
 // requantize_s8, dequantize_s8_f32 in passes/lower.ts) do not cover: TFLite Micro's Requantize
-// between int8 / uint8 / int16 / int32 inputs and int8 / uint8 / int16 outputs, AffineQuantize from
+// between int8 / uint8 / int16 / int32 inputs and int8 / uint8 / int16 / int32 outputs, AffineQuantize from
 // float32 to int16, and Dequantize from int16 / uint8. 8-bit inputs go through a compile-time
 // lookup table (lut8.ts), which makes uint8 -> int8 model inputs one load per element.
 
 import { floatLiteral } from '../emit-c/c_literals.ts';
 import type { DType } from '../ir/graph.ts';
-import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
+import { clamp, INT32_MAX, INT32_MIN, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { float32DequantizeExact } from '../quant/float_exact.ts';
 import { quantizedTypeRange, quantizeMultiplier, roundHalfAwayFromZero } from '../quant/multiplier.ts';
 import { buildLut8, emitLut8, isLut8, lut8Lowering, runLut8, type Lut8Params } from './lut8.ts';
@@ -16,8 +16,8 @@ type IntType = 'int8' | 'uint8' | 'int16';
 
 interface RequantizeParams {
   kind: 'requantize';
-  input: 'int16' | 'int32';
-  output: 'int8' | 'int16';
+  input: 'int8' | 'int16' | 'int32';
+  output: 'int8' | 'int16' | 'int32';
   size: number;
   inputOffset: number;
   outputOffset: number;
@@ -38,7 +38,7 @@ interface AffineParams {
 
 type Params = Lut8Params | RequantizeParams | AffineParams;
 
-/** Input -> output type pairs TFLite Micro's QUANTIZE accepts (int32 outputs are not compiled). */
+/** Input -> output type pairs TFLite Micro's QUANTIZE accepts. */
 const REQUANTIZE_PAIRS: ReadonlySet<string> = new Set([
   'int8>int8',
   'int8>uint8',
@@ -48,13 +48,18 @@ const REQUANTIZE_PAIRS: ReadonlySet<string> = new Set([
   'int16>int16',
   'int32>int8',
   'int32>int16',
+  'int8>int32',
+  'int16>int32',
 ]);
 
 const ctypeOf = (t: IntType | 'int32'): string => ({ int8: 's8', uint8: 'u8', int16: 's16', int32: 's32' })[t];
 
-function requantize(v: number, p: { inputOffset: number; outputOffset: number; multiplier: number; shift: number }, out: IntType): number {
+function requantize(v: number, p: { inputOffset: number; outputOffset: number; multiplier: number; shift: number }, out: IntType | 'int32'): number {
+  const scaled = multiplyByQuantizedMultiplier((v - p.inputOffset) | 0, p.multiplier, p.shift);
+  // An int32 output is not saturated; the zero point is added in int32 (wrapping).
+  if (out === 'int32') return (scaled + p.outputOffset) | 0;
   const { min, max } = quantizedTypeRange(out);
-  return clamp(multiplyByQuantizedMultiplier((v - p.inputOffset) | 0, p.multiplier, p.shift) + p.outputOffset, min, max);
+  return clamp(scaled + p.outputOffset, min, max);
 }
 
 function intView(io: KernelIo, which: 'input' | 'output', type: DType): Int8Array | Uint8Array | Int16Array | Int32Array {
@@ -91,17 +96,17 @@ export const quantizeOps = defineOp({
       const type = y.dtype;
       return { params: { kind: 'quantize_f32', type, size, scale: outQ.scale, zeroPoint: outQ.zeroPoint }, kernel: `quantize_f32_${ctypeOf(type)}`, cFiles: ['portable/affine.h', `portable/quantize_f32_${ctypeOf(type)}.c`] };
     }
-    if (!REQUANTIZE_PAIRS.has(`${x.dtype}>${y.dtype}`)) ctx.fail(`QUANTIZE from ${x.dtype} to ${y.dtype} is not supported (TFLite Micro requantizes int8/uint8/int16/int32 to int8, uint8 only from int8, int16 from int8/int16/int32)`);
+    if (!REQUANTIZE_PAIRS.has(`${x.dtype}>${y.dtype}`)) ctx.fail(`QUANTIZE from ${x.dtype} to ${y.dtype} is not supported (TFLite Micro requantizes int8/uint8/int16/int32 to int8, uint8 only from int8, int16 from int8/int16/int32, int32 from int8/int16)`);
     const inQ = ctx.quant(x, 'input');
     const q = quantizeMultiplier(inQ.scale / outQ.scale);
     const rq = { inputOffset: inQ.zeroPoint, outputOffset: outQ.zeroPoint, multiplier: q.multiplier, shift: q.shift };
-    const out = y.dtype as IntType;
-    if (x.dtype === 'int8' || x.dtype === 'uint8') {
+    if ((x.dtype === 'int8' || x.dtype === 'uint8') && y.dtype !== 'int32') {
       const input = x.dtype;
+      const out = y.dtype as IntType;
       return lut8Lowering(buildLut8(input, (v) => requantize(v, rq, out)), size, out, `requantize_${ctypeOf(input)}_${ctypeOf(out)}_lut`);
     }
-    const input = x.dtype as 'int16' | 'int32';
-    const output = out as 'int8' | 'int16';
+    const input = x.dtype as 'int8' | 'int16' | 'int32';
+    const output = y.dtype as 'int8' | 'int16' | 'int32';
     return {
       params: { kind: 'requantize', input, output, size, ...rq },
       kernel: `requantize_${ctypeOf(input)}_${ctypeOf(output)}`,
@@ -141,7 +146,7 @@ export const quantizeOps = defineOp({
       return;
     }
     if (p.kind === 'requantize') {
-      const { min, max } = quantizedTypeRange(p.output);
+      const { min, max } = p.output === 'int32' ? { min: INT32_MIN, max: INT32_MAX } : quantizedTypeRange(p.output);
       const params = e.params('tf_requantize_params', {
         size: p.size,
         input_offset: p.inputOffset,

@@ -3,8 +3,10 @@
 import type { RegisteredOp } from './op_module.ts';
 import { convS16Kernel } from './conv_s16.ts';
 import { poolS16Kernel } from './pool_s16.ts';
+import { perImageKernel } from './per_image.ts';
 import { batchMatMulOp } from './batch_matmul.ts';
 import { fullyConnectedPerChannelOp } from './fully_connected_per_channel.ts';
+import { fullyConnectedS16Kernel } from './fully_connected_s16.ts';
 import { reduceOps } from './reduce.ts';
 import { addSubOps } from './add_sub.ts';
 import { divOp } from './div.ts';
@@ -32,13 +34,20 @@ import { transposeOp } from './transpose.ts';
 import { variableOps } from './variables.ts';
 import { transposeConvOp } from './transpose_conv.ts';
 import { squaredDifferenceOp } from './squared_difference.ts';
+import { lstmOp } from './lstm.ts';
+import { svdfOp } from './svdf.ts';
+import { signalOps } from './signal/index.ts';
+import { castOp } from './cast.ts';
 
-const MODULES: readonly RegisteredOp[] = [
+// A function, not a constant: op modules import passes that import this registry, so the table
+// is built on first use, after every module has finished loading (whichever file loads first).
+const allModules = (): readonly RegisteredOp[] => [
   shapeOp,
   reshapeViewOps,
   reluOps,
   convS16Kernel,
   poolS16Kernel,
+  perImageKernel,
   stridedSliceOp,
   sliceOp,
   packOps,
@@ -52,6 +61,7 @@ const MODULES: readonly RegisteredOp[] = [
   resizeNearestOp,
   resizeBilinearOp,
   fullyConnectedPerChannelOp,
+  fullyConnectedS16Kernel,
   batchMatMulOp,
   transposeConvOp,
   addSubOps,
@@ -66,29 +76,47 @@ const MODULES: readonly RegisteredOp[] = [
   preluOp,
   quantizeOps,
   softmaxOp,
+  lstmOp,
+  svdfOp,
+  castOp,
+  ...signalOps,
 ];
 
-const BY_BUILTIN = new Map<string, RegisteredOp>();
-/** Layers name their module by builtin or, for kernel-only modules, by key. */
-const BY_NAME = new Map<string, RegisteredOp>();
-for (const m of MODULES) {
-  for (const b of [...m.builtins, ...(m.key === undefined ? [] : [m.key])]) {
-    if (BY_NAME.has(b)) throw new Error(`internal: two op modules claim ${b}`);
-    BY_NAME.set(b, m);
-    if (b !== m.key) BY_BUILTIN.set(b, m);
+interface Tables {
+  byBuiltin: Map<string, RegisteredOp>;
+  /** Layers name their module by builtin or, for kernel-only modules, by key. */
+  byName: Map<string, RegisteredOp>;
+}
+
+let tables: Tables | undefined;
+
+function lookup(): Tables {
+  if (tables) return tables;
+  const byBuiltin = new Map<string, RegisteredOp>();
+  const byName = new Map<string, RegisteredOp>();
+  for (const m of allModules()) {
+    for (const b of [...m.builtins, ...(m.key === undefined ? [] : [m.key])]) {
+      if (byName.has(b)) throw new Error(`internal: two op modules claim ${b}`);
+      byName.set(b, m);
+      if (b !== m.key) byBuiltin.set(b, m);
+    }
   }
+  tables = { byBuiltin, byName };
+  return tables;
 }
 
 /** The builtin names the modules implement, sorted. */
-export const MODULE_BUILTIN_NAMES: readonly string[] = [...BY_BUILTIN.keys()].sort();
+export function moduleBuiltinNames(): string[] {
+  return [...lookup().byBuiltin.keys()].sort();
+}
 
 export function moduleForBuiltin(name: string): RegisteredOp | undefined {
-  return BY_BUILTIN.get(name);
+  return lookup().byBuiltin.get(name);
 }
 
 /** The module of a module op or layer; a missing one is an internal error. */
 export function requireModule(name: string): RegisteredOp {
-  const m = BY_NAME.get(name);
+  const m = lookup().byName.get(name);
   if (!m) throw new Error(`internal: no op module for ${name}`);
   return m;
 }

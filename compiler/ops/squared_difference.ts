@@ -7,22 +7,10 @@
 import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { quantizedTypeRange, quantizeMultiplier } from '../quant/multiplier.ts';
 import { emitBinary, lowerBinary, readBinary, runBinary, typeSuffix, type BinaryParams } from './binary.ts';
+import type { TwoInputRequantization } from './add_sub.ts';
 import { defineOp } from './op_module.ts';
 
-interface SquaredDifferenceParams extends BinaryParams {
-  leftShift: number;
-  input1Offset: number;
-  input2Offset: number;
-  input1Multiplier: number;
-  input1Shift: number;
-  input2Multiplier: number;
-  input2Shift: number;
-  outputMultiplier: number;
-  outputShift: number;
-  outputOffset: number;
-  actMin: number;
-  actMax: number;
-}
+type SquaredDifferenceParams = BinaryParams & TwoInputRequantization;
 
 const NO_REQUANT = { leftShift: 0, input1Offset: 0, input2Offset: 0, input1Multiplier: 0, input1Shift: 0, input2Multiplier: 0, input2Shift: 0, outputMultiplier: 0, outputShift: 0, outputOffset: 0 };
 

@@ -11,6 +11,8 @@ import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
+import { lowerFullyConnectedS16 } from '../ops/fully_connected_s16.ts';
+import { perImageCFiles, perImageKernelName, type PerImageInner, type PerImageParams } from '../ops/per_image.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
 import { float32DequantizeExact } from '../quant/float_exact.ts';
 
@@ -150,8 +152,8 @@ function lowerConvLike(ctx: LoweringContext): Layer {
   ctx.rank(filter, 4, 'filter');
   ctx.rank(output, 4, 'output');
   const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
-  const [, outH, outW, outC] = output.shape as [number, number, number, number];
-  if (batches !== 1) ctx.fail(`batch size ${batches} is not supported (tinyforge compiles batch 1)`);
+  const [outBatches, outH, outW, outC] = output.shape as [number, number, number, number];
+  if (outBatches !== batches) ctx.fail(`output '${output.name}' has batch ${outBatches}, the input ${batches}`);
   const a = op.attrs;
   const depthwise = op.kind === 'depthwise_conv2d';
   const kH = filter.shape[1] as number;
@@ -209,12 +211,37 @@ function lowerConvLike(ctx: LoweringContext): Layer {
       shifts: Array.from(sh),
     };
     const macs = outH * outW * outC * kH * kW * (depthwise ? 1 : inC);
-    return { kernel: 'module', module: 'conv_s16', displayKernel: depthwise ? 'depthwise_conv_s16' : 'conv_s16', sourceIndex, inputs, outputs, macs, params, cFiles: ['portable/conv_s16.c'], scratchBytes: 0 };
+    return perImage(ctx, batches, { kernel: 'module', module: 'conv_s16', displayKernel: depthwise ? 'depthwise_conv_s16' : 'conv_s16', sourceIndex, inputs, outputs, macs, params, cFiles: ['portable/conv_s16.c'], scratchBytes: 0 });
   }
   if (depthwise) {
-    return { kernel: 'depthwise_conv_s8', ...common, depthMultiplier: outC / inC, macs: outH * outW * outC * kH * kW };
+    return perImage(ctx, batches, { kernel: 'depthwise_conv_s8', ...common, depthMultiplier: outC / inC, macs: outH * outW * outC * kH * kW });
   }
-  return { kernel: 'conv_s8', ...common, macs: outH * outW * outC * kH * kW * inC };
+  return perImage(ctx, batches, { kernel: 'conv_s8', ...common, macs: outH * outW * outC * kH * kW * inC });
+}
+
+/**
+ * A batch-1 convolution or pooling layer as is, or for `batches` > 1 wrapped to run once per image
+ * (ops/per_image.ts): its fast kernels and in-place planning are for batch 1 only.
+ */
+function perImage(ctx: LoweringContext, batches: number, inner: PerImageInner): Layer {
+  if (batches === 1) return inner;
+  const bytes = (id: number): number => {
+    const t = ctx.graph.tensors[id] as Tensor;
+    return (elementCount(t.shape) / batches) * DTYPE_BYTES[t.dtype];
+  };
+  const params: PerImageParams = { batches, inImageBytes: bytes(inner.inputs[0] as number), outImageBytes: bytes(inner.outputs[0] as number), inner };
+  return {
+    kernel: 'module',
+    module: 'per_image',
+    displayKernel: perImageKernelName(inner),
+    sourceIndex: inner.sourceIndex,
+    inputs: [...inner.inputs],
+    outputs: [...inner.outputs],
+    macs: inner.macs * batches,
+    params,
+    cFiles: perImageCFiles(inner),
+    scratchBytes: 0,
+  };
 }
 
 function lowerFullyConnected(ctx: LoweringContext): Layer {
@@ -224,6 +251,8 @@ function lowerFullyConnected(ctx: LoweringContext): Layer {
   const filter = ctx.tensor(1);
   const output = ctx.tensor(0, 'output');
   const biasId = ctx.optionalTensorId(2);
+  // int16 activations with int8 weights (TFLite's int16x8 mode), per-tensor or per-channel.
+  if (input.dtype === 'int16') return moduleLayer(ctx, 'fully_connected_s16', lowerFullyConnectedS16(ctx, op.attrs.activation));
   const inQ = ctx.int8(input, 'input');
   const outQ = ctx.int8(output, 'output');
   const fQ = ctx.int8(filter, 'filter');
@@ -277,7 +306,7 @@ function lowerPool(ctx: LoweringContext): Layer {
   ctx.rank(output, 4, 'output');
   const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
   const [, outH, outW, outC] = output.shape as [number, number, number, number];
-  if (batches !== 1) ctx.fail(`batch size ${batches} is not supported (tinyforge compiles batch 1)`);
+  if (output.shape[0] !== batches) ctx.fail(`output '${output.name}' has batch ${output.shape[0]}, the input ${batches}`);
   if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
   const a = op.attrs;
   const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
@@ -304,9 +333,9 @@ function lowerPool(ctx: LoweringContext): Layer {
     const average = op.kind === 'average_pool2d';
     const params: PoolS16Params = { average, fields };
     const name = average ? 'avg_pool_s16' : 'max_pool_s16';
-    return { kernel: 'module', module: 'pool_s16', displayKernel: name, ...base, params, cFiles: ['portable/pool_s8.h', `portable/${name}.c`], scratchBytes: 0 };
+    return perImage(ctx, batches, { kernel: 'module', module: 'pool_s16', displayKernel: name, ...base, params, cFiles: ['portable/pool_s8.h', `portable/${name}.c`], scratchBytes: 0 });
   }
-  return op.kind === 'average_pool2d' ? { kernel: 'avg_pool_s8', ...base, ...fields } : { kernel: 'max_pool_s8', ...base, ...fields };
+  return perImage(ctx, batches, op.kind === 'average_pool2d' ? { kernel: 'avg_pool_s8', ...base, ...fields } : { kernel: 'max_pool_s8', ...base, ...fields });
 }
 
 /**
@@ -321,6 +350,8 @@ function sameShapeInt8(ctx: LoweringContext): { a: Tensor; b: Tensor; out: Tenso
   const size = elementCount(out.shape);
   if (elementCount(a.shape) !== size || elementCount(b.shape) !== size) return undefined;
   if (a.dtype !== 'int8' || b.dtype !== 'int8' || out.dtype !== 'int8') return undefined;
+  // The same-shape kernels read both operands from the arena; a constant operand (in flash) takes the module path.
+  if (isConstant(a) || isConstant(b)) return undefined;
   return { a, b, out, size };
 }
 
@@ -521,8 +552,10 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   if (op.kind !== 'concatenation') ctx.fail('internal: not concatenation');
   const output = ctx.tensor(0, 'output');
   const int16 = output.dtype === 'int16';
-  const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
-  const elementBytes = int16 ? 2 : 1;
+  // int32 (the audio front end's spectrum padding) is unquantized: a plain copy.
+  const int32 = output.dtype === 'int32';
+  const outQ = int32 ? undefined : int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
+  const elementBytes = int32 ? 4 : int16 ? 2 : 1;
   if (op.attrs.activation !== 'none') ctx.fail(`fused activation ${op.attrs.activation.toUpperCase()} is not supported (TFLite Micro requires NONE)`);
   const n = op.inputs.length;
   if (n < 1 || n > MAX_CONCAT_INPUTS) ctx.fail(`has ${n} inputs; TFLite Micro supports 1 to ${MAX_CONCAT_INPUTS}`);
@@ -536,12 +569,12 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   const copySizes = op.inputs.map((_, i) => {
     const x = ctx.tensor(i);
     if (x.dtype !== output.dtype) ctx.fail(`input ${i} '${x.name}' is ${x.dtype}; the output is ${output.dtype}`);
-    const q = int16 ? ctx.quant(x, `input ${i}`) : ctx.int8(x, `input ${i}`);
+    const q = outQ === undefined ? undefined : int16 ? ctx.quant(x, `input ${i}`) : ctx.int8(x, `input ${i}`);
     // TFLite Micro's int8 CONCATENATION copies bytes without looking at the scales (TFLite's
     // converter gives every input the output's quantization). Inputs quantized differently would
     // need a requantizing concatenation, which TFLite Micro does not have, so tinyforge rejects
     // them rather than produce bytes that mean something else.
-    if (!sameInt8Quant(q, outQ)) {
+    if (q && outQ && !sameInt8Quant(q, outQ)) {
       ctx.fail(`input ${i} '${x.name}' quantization (scale ${q.scale}, zero point ${q.zeroPoint}) differs from the output's (scale ${outQ.scale}, zero point ${outQ.zeroPoint}); TFLite Micro's int8 CONCATENATION copies bytes and needs them equal`);
     }
     if (x.shape.length !== rank || x.shape.some((d, k) => k !== axis && d !== output.shape[k])) {

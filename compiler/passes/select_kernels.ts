@@ -255,7 +255,8 @@ function accumulatorsSmall(absWeightSums: Float64Array, bias: Int32Array, shifts
 export type RequantMode = 0 | 1 | 2;
 export const TF_REQUANT_FAST: RequantMode = 2;
 
-function requantMode(absWeightSums: Float64Array, bias: Int32Array, shifts: ArrayLike<number>): RequantMode {
+/** The fastest tf_simd.h requantization that is exact for every accumulator within |bias| + sum|w| * 128. */
+export function requantMode(absWeightSums: Float64Array, bias: Int32Array, shifts: ArrayLike<number>): RequantMode {
   if (!accumulatorsSmall(absWeightSums, bias, shifts)) return 0;
   return Array.from(shifts).every((s) => s <= -1) ? 2 : 1;
 }
@@ -441,6 +442,17 @@ function depthwiseStream(
   return stream;
 }
 
+/** Rows of k int8 weights in groups of four rows interleaved in 4-byte steps, [group][k4 / 4][row in group][4], zero-padded (mac_4rows_s8.h). */
+export function interleaveRows4(rows: number, k: number, weightAt: (row: number, i: number) => number): Int8Array {
+  const k4 = roundUp4(k);
+  const filter = new Int8Array(Math.ceil(rows / 4) * 4 * k4);
+  for (let o = 0; o < rows; o++) {
+    const base = (o >> 2) * 4 * k4 + (o & 3) * 4;
+    for (let i = 0; i < k; i++) filter[base + (i >> 2) * 16 + (i & 3)] = weightAt(o, i);
+  }
+  return filter;
+}
+
 /**
  * Fully connected on the DSP layouts: any batches, depth and rows with a zero filter offset (the
  * offset is not folded). fully_connected_s8_fast runs whole 4-byte steps in assembly and the last
@@ -455,13 +467,7 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSpars
   const k4 = roundUp4(k);
   const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  // Groups of four rows interleaved in 4-byte steps: [group][k4 / 4][row in group][4].
-  const groups = Math.ceil(l.outDepth / 4);
-  const filter = new Int8Array(groups * 4 * k4);
-  for (let o = 0; o < l.outDepth; o++) {
-    const base = (o >> 2) * 4 * k4 + (o & 3) * 4;
-    for (let i = 0; i < k; i++) filter[base + (i >> 2) * 16 + (i & 3)] = w[o * k + i] as number;
-  }
+  const filter = interleaveRows4(l.outDepth, k, (o, i) => w[o * k + i] as number);
   // Pruned weights: skip all-zero 4x4 tiles, or store only the non-zero weights (CSR), when that
   // saves flash without costing instructions; the smaller layout wins.
   const sparse = allowSparse ? tileSparseLayout(l.outDepth, k, (o, i) => w[o * k + i] as number) : undefined;

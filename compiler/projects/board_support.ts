@@ -35,7 +35,7 @@ const SUPPORT: Readonly<Record<string, BoardSupport>> = {
     family: 'stm32f4',
     serial: "USART2 on PA2 (TX) / PA3 (RX), wired to the ST-LINK's virtual COM port: the USB cable that powers the board carries the protocol",
     clock:
-      'the reset clock, the 16 MHz HSI (the PLL is not started; the board file\'s 180 MHz is the part\'s maximum). BRR = round(16 MHz / baud); define TF_STM32_PCLK1_HZ if you raise the clock. Cycle counts are taken with 0 flash wait states, a lower bound for 180 MHz (5 wait states)',
+      'the reset clock, the 16 MHz HSI (the PLL is not started; the board file states this clock as clockHz, and the part\'s 180 MHz maximum as maxClockHz). BRR = round(16 MHz / baud); define TF_STM32_PCLK1_HZ if you raise the clock. Cycle counts are taken with 0 flash wait states, a lower bound for 180 MHz (5 wait states)',
     counter: 'DWT CYCCNT (TRCENA + CYCCNTENA), one core cycle per tick',
     stack: 'the top TF_STACK_SIZE bytes of RAM (16 KiB by default, CMake cache variable), __StackLimit .. __StackTop of the generated linker script',
     numIrqs: 97,
@@ -49,7 +49,7 @@ const SUPPORT: Readonly<Record<string, BoardSupport>> = {
     family: 'stm32h7',
     serial: "USART3 on PD8 (TX) / PD9 (RX), wired to the ST-LINK's virtual COM port: the USB cable that powers the board carries the protocol",
     clock:
-      "the reset configuration: 64 MHz HSI, LDO supply, reset voltage scaling and flash latency, caches off (the board file's 480 MHz is the part's maximum). USART3's kernel clock is PCLK1 = 64 MHz, BRR = round(64 MHz / baud); define TF_STM32_PCLK1_HZ if you change it",
+      "the reset configuration: 64 MHz HSI, LDO supply, reset voltage scaling and flash latency, caches off (the board file states this clock as clockHz, and the part's 480 MHz maximum as maxClockHz). USART3's kernel clock is PCLK1 = 64 MHz, BRR = round(64 MHz / baud); define TF_STM32_PCLK1_HZ if you change it",
     counter: 'DWT CYCCNT (TRCENA, DWT_LAR unlocked as the Cortex-M7 requires, CYCCNTENA), one core cycle per tick',
     stack: 'the top TF_STACK_SIZE bytes of the AXI SRAM (16 KiB by default, CMake cache variable), __StackLimit .. __StackTop of the generated linker script',
     numIrqs: 150,

@@ -1,5 +1,5 @@
-// Classification accuracy of the float model and of the int8 model (TS reference kernels, which
-// are bit-exact with the device) on labelled samples.
+// Classification accuracy of the float model and of the quantized (int8 or int16) model (TS
+// reference kernels, which are bit-exact with the device) on labelled samples.
 
 import { predictBatch } from '../frontends/tfjs/float_train.ts';
 import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
@@ -7,7 +7,7 @@ import type { Graph } from '../ir/graph.ts';
 import { lowerGraph } from '../passes/lower.ts';
 import { runReference } from '../reference/run_reference.ts';
 import { TinyforgeError } from '../errors.ts';
-import { quantizeInput, type IoQuant } from './ptq.ts';
+import { dequantizeOutput, quantizeInput, type IoQuant } from './ptq.ts';
 
 export interface LabelledSet {
   x: readonly Float32Array[];
@@ -35,16 +35,17 @@ export function floatAccuracy(fg: FloatGraph, set: LabelledSet): number {
   return out.filter((o, i) => argmax(o) === set.labels[i]).length / set.x.length;
 }
 
-/** Fraction of samples whose int8 output's argmax is the label; inputs quantized with `input`. */
-export function int8Accuracy(graph: Graph, input: IoQuant, set: LabelledSet): number {
+/** Fraction of samples whose quantized output's argmax is the label; inputs quantized with `input`. */
+export function quantizedAccuracy(graph: Graph, input: IoQuant, set: LabelledSet): number {
   const classes = graph.tensors[graph.outputs[0] as number]?.shape.at(-1) ?? 1;
   check(set, classes, graph.name);
   const layers = lowerGraph(graph);
   let right = 0;
   set.x.forEach((x, i) => {
     const [out] = runReference(graph, layers, [quantizeInput(x, input)]);
-    // Output scales are positive, so the int8 argmax is the dequantized one.
-    if (argmax(new Int8Array((out as Uint8Array).buffer, (out as Uint8Array).byteOffset, (out as Uint8Array).byteLength)) === set.labels[i]) right++;
+    // Output scales are positive, so the argmax of the integers is the dequantized one.
+    const values = dequantizeOutput(out as Uint8Array, { dtype: input.dtype, scale: 1, zeroPoint: 0 });
+    if (argmax(values) === set.labels[i]) right++;
   });
   return right / set.x.length;
 }

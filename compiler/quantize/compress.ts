@@ -1,10 +1,10 @@
-// Float model -> (pruned) int8 model, with accuracy at every stage.
+// Float model -> (pruned) int8 or int16x8 model, with accuracy at every stage.
 //
-// Without fine-tuning, pruning runs on the int8 model after quantization (what the pruners were
+// Without fine-tuning, pruning runs on the quantized model's int8 weights (what the pruners were
 // written for: the zero pattern is chosen on the weights the device will hold). With fine-tuning,
 // the same pruners run on the float model first (frontends/tfjs/float_graph_view.ts), the pruned
 // float model trains for N epochs with its zeros held at zero, and only then is it calibrated and
-// quantized; pruning the int8 model to the same target then finds the zeros already in place.
+// quantized; pruning the quantized model to the same target then finds the zeros already in place.
 
 import { floatGraphAsGraph, graphAsFloatGraph } from '../frontends/tfjs/float_graph_view.ts';
 import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
@@ -14,7 +14,8 @@ import type { Graph, Tensor } from '../ir/graph.ts';
 import { float32Constant } from '../reference/run_reference.ts';
 import { pruneMagnitude, type PruneReport } from '../prune/magnitude.ts';
 import { pruneChannels, type ChannelPruneReport } from '../prune/structured.ts';
-import { floatAccuracy, int8Accuracy, type LabelledSet } from './accuracy.ts';
+import { activationType } from './activation_type.ts';
+import { floatAccuracy, quantizedAccuracy, type LabelledSet } from './accuracy.ts';
 import { layerSqnr, quantizeFloatGraph, type LayerSqnr, type PtqOptions, type PtqResult } from './ptq.ts';
 
 export interface CompressOptions extends PtqOptions {
@@ -45,9 +46,9 @@ export interface StageAccuracy {
 }
 
 export interface CompressResult {
-  /** The final int8 graph. */
+  /** The final quantized graph. */
   graph: Graph;
-  /** Quantization of the (pruned, fine-tuned) float model, before int8 pruning. */
+  /** Quantization of the (pruned, fine-tuned) float model, before pruning the quantized one. */
   ptq: PtqResult;
   sqnr: LayerSqnr[];
   channels?: ChannelPruneReport;
@@ -75,8 +76,10 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
   const measureFloat = (stage: string, g: FloatGraph): void => {
     if (test) accuracy.push({ stage, accuracy: floatAccuracy(g, test) });
   };
-  const measureInt8 = (stage: string, g: Graph, ptq: PtqResult): void => {
-    if (test) accuracy.push({ stage, accuracy: int8Accuracy(g, ptq.inputs[0] as PtqResult['inputs'][number], test) });
+  // Stages of the quantized model are named after its activation type ('int8', 'int16, pruned').
+  const dtype = activationType(opts.activations).dtype;
+  const measureQuantized = (stage: string, g: Graph, ptq: PtqResult): void => {
+    if (test) accuracy.push({ stage: `${dtype}${stage}`, accuracy: quantizedAccuracy(g, ptq.inputs[0] as PtqResult['inputs'][number], test) });
   };
   const cases = data.calibration.map((x) => [x]);
   const scope = opts.pruneScope ?? 'layer';
@@ -100,7 +103,7 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
     const sqnr = layerSqnr(tuned.graph, ptq, cases.slice(0, opts.sqnrCases ?? 64));
     const final = magnitude && pruneMagnitude(ptq.graph, magnitude);
     const graph = final?.graph ?? ptq.graph;
-    measureInt8('int8, final', graph, ptq);
+    measureQuantized(', final', graph, ptq);
     return { graph, ptq, sqnr, ...(channels ? { channels: channels.report } : {}), ...(final ? { prune: final.report } : {}), accuracy, losses: tuned.losses, floatGraph: tuned.graph };
   }
 
@@ -111,8 +114,8 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
   if (channels) graph = channels.graph;
   const pruned = magnitude && pruneMagnitude(graph, magnitude);
   if (pruned) graph = pruned.graph;
-  if (channels || pruned) measureInt8('int8', ptq.graph, ptq);
-  measureInt8(channels || pruned ? 'int8, pruned' : 'int8', graph, ptq);
+  if (channels || pruned) measureQuantized('', ptq.graph, ptq);
+  measureQuantized(channels || pruned ? ', pruned' : '', graph, ptq);
   return { graph, ptq, sqnr, ...(channels ? { channels: channels.report } : {}), ...(pruned ? { prune: pruned.report } : {}), accuracy, losses: [], floatGraph: fg };
 }
 

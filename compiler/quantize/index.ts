@@ -10,15 +10,16 @@ import { ptqLoadedModel, type LayerSqnr, type PtqResult } from './ptq.ts';
 export { loadCalibration, loadLabels, parseNpy, encodeNpy, CalibrationError } from './calibration.ts';
 export { compressFloatGraph, formatAccuracy } from './compress.ts';
 export type { CompressOptions, CompressResult, CompressData, StageAccuracy } from './compress.ts';
-export { floatAccuracy, int8Accuracy } from './accuracy.ts';
+export { floatAccuracy, quantizedAccuracy } from './accuracy.ts';
 export { quantizeFloatGraph, layerSqnr, quantizeInput, dequantizeOutput, ptqLoadedModel } from './ptq.ts';
 export type { PtqOptions, PtqResult, LayerSqnr, IoQuant } from './ptq.ts';
+export { ACTIVATION_DTYPES, type ActivationDType } from './activation_type.ts';
 
 export interface QuantizedTfjsModel {
   source: LoadedTfjsModel;
   /** Quantization of the (pruned, fine-tuned) float model. */
   result: PtqResult;
-  /** Pass to compileModel: the final (pruned) int8 graph. */
+  /** Pass to compileModel: the final (pruned) quantized graph. */
   model: LoadedModel;
   /** Per-layer SQNR over (up to `sqnrCases` of) the calibration set. */
   sqnr: LayerSqnr[];
@@ -36,8 +37,8 @@ export interface QuantizeTfjsOptions extends CompressOptions {
 }
 
 /**
- * Loads a TF.js model, calibrates on a .npy file or folder of samples and quantizes it to int8,
- * pruning and fine-tuning when asked.
+ * Loads a TF.js model, calibrates on a .npy file or folder of samples and quantizes it (int8, or
+ * int16 activations with `activations: 'int16'`), pruning and fine-tuning when asked.
  */
 export async function quantizeTfjsModel(modelJson: string, calibration: string, opts: QuantizeTfjsOptions = {}): Promise<QuantizedTfjsModel> {
   const source = await loadTfjsModel(modelJson);

@@ -1,9 +1,10 @@
-// Post-training quantization: FloatGraph + calibration samples -> int8 `Graph` (TFLite conventions).
-// Weights: symmetric int8 ([-127, 127]), per-channel for conv (axis 0, OHWI) and depthwise (axis 3),
-// per-tensor for fully connected. Activations: asymmetric int8 from calibration min/max (or
-// percentiles), always containing 0. Biases: int32 at input_scale * weight_scale, zero point 0.
-// Softmax outputs: scale 1/256, zero point -128. Pooling, reshape and pad keep their input's
-// parameters; a concatenation's inputs and output all share one (see sharedQuantization).
+// Post-training quantization: FloatGraph + calibration samples -> int8 or int16x8 `Graph` (TFLite
+// conventions). Weights: symmetric int8 ([-127, 127]), per-channel for conv (axis 0, OHWI) and
+// depthwise (axis 3), per-tensor for fully connected. Activations: int8 (asymmetric) or int16
+// (symmetric) from calibration min/max (or percentiles, or the least-error range); the activation
+// type decides their parameters, the bias type (int32 / int64, at input_scale * weight_scale, zero
+// point 0) and the softmax output (see activation_type.ts). Pooling, reshape and pad keep their
+// input's parameters; a concatenation's inputs and output all share one (see sharedQuantization).
 
 import type { LoadedModel } from '../compile.ts';
 import type { FloatGraph, FloatTensor } from '../frontends/tfjs/float_graph.ts';
@@ -12,6 +13,7 @@ import { elementCount, type Graph, type Op, type Quantization, type Tensor } fro
 import { lowerGraph } from '../passes/lower.ts';
 import { runReference } from '../reference/run_reference.ts';
 import { roundHalfAwayFromZero } from '../quant/multiplier.ts';
+import { activationType, quantizeValue, type ActivationDType, type ActivationType, type QParams } from './activation_type.ts';
 import { CalibrationError, checkSamples } from './calibration.ts';
 
 export interface PtqOptions {
@@ -22,32 +24,26 @@ export interface PtqOptions {
   method?: 'minmax' | 'percentile' | 'mse';
   /** Percentile for method 'percentile', default 99.99. */
   percentile?: number;
+  /** Activation type: 'int8' (default) or 'int16' (TFLite's 16x8 mode, int8 weights, int64 biases). */
+  activations?: ActivationDType;
 }
 
 export interface IoQuant {
   name: string;
   shape: number[];
+  dtype: ActivationDType;
   scale: number;
   zeroPoint: number;
 }
 
 export interface PtqResult {
   graph: Graph;
-  /** int8 graph inputs: quantize float data with these (see quantizeInput). */
+  /** Graph inputs (int8 or int16): quantize float data with these (see quantizeInput). */
   inputs: IoQuant[];
-  /** int8 graph outputs: dequantize with these (see dequantizeOutput). */
+  /** Graph outputs: dequantize with these (see dequantizeOutput). */
   outputs: IoQuant[];
   /** Calibrated float range per activation tensor id (after the fused activation). */
   ranges: Map<number, { min: number; max: number }>;
-}
-
-function int8Params(min: number, max: number): { scale: number; zeroPoint: number } {
-  const lo = Math.min(min, 0);
-  let hi = Math.max(max, 0);
-  if (hi - lo < 1e-8) hi = lo + 1e-8;
-  const scale = Math.fround((hi - lo) / 255);
-  const zeroPoint = Math.max(-128, Math.min(127, roundHalfAwayFromZero(-128 - lo / scale)));
-  return { scale, zeroPoint };
 }
 
 function perTensor(scale: number, zeroPoint: number): Quantization {
@@ -60,15 +56,14 @@ function percentileRange(values: Float32Array, p: number): { min: number; max: n
   return { min: at(100 - p), max: at(p) };
 }
 
-/** Quantize-dequantize error of `values` (a deterministic subsample) with the int8 range [lo, hi]. */
-function rangeError(values: Float32Array, lo: number, hi: number): number {
-  const { scale, zeroPoint } = int8Params(lo, hi);
+/** Quantize-dequantize error of `values` (a deterministic subsample) with the range [lo, hi]. */
+function rangeError(values: Float32Array, lo: number, hi: number, type: ActivationType): number {
+  const q = type.fromRange(lo, hi);
   const step = Math.max(1, Math.floor(values.length / 65536));
   let e = 0;
   for (let i = 0; i < values.length; i += step) {
     const x = values[i] as number;
-    const q = Math.max(-128, Math.min(127, roundHalfAwayFromZero(x / scale) + zeroPoint));
-    const d = x - (q - zeroPoint) * scale;
+    const d = x - (quantizeValue(x, q, type) - q.zeroPoint) * q.scale;
     e += d * d;
   }
   return e;
@@ -79,7 +74,7 @@ function rangeError(values: Float32Array, lo: number, hi: number): number {
  * factors. Clipping a few outliers buys a finer step for all other values; the grid search is
  * cheap next to the float inference that produced the values.
  */
-function mseRange(values: Float32Array): { min: number; max: number } {
+function mseRange(values: Float32Array, type: ActivationType): { min: number; max: number } {
   let min = 0;
   let max = 0;
   for (const v of values) {
@@ -93,7 +88,7 @@ function mseRange(values: Float32Array): { min: number; max: number } {
   let best = { min, max, error: Infinity };
   for (const fl of los) {
     for (const fh of his) {
-      const error = rangeError(values, fl * min, fh * max);
+      const error = rangeError(values, fl * min, fh * max, type);
       if (error < best.error) best = { min: fl * min, max: fh * max, error };
     }
   }
@@ -146,7 +141,7 @@ export function calibrate(fg: FloatGraph, cases: readonly (readonly Float32Array
         all.set(a, at);
         at += a.length;
       }
-      ranges.set(id, method === 'mse' ? mseRange(all) : percentileRange(all, p));
+      ranges.set(id, method === 'mse' ? mseRange(all, activationType(opts.activations)) : percentileRange(all, p));
     }
   }
   return ranges;
@@ -156,10 +151,17 @@ function int8Bytes(v: Int8Array): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-function int32Bytes(v: Int32Array): Uint8Array {
+function int32Bytes(v: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(v.length * 4);
   const view = new DataView(out.buffer);
-  v.forEach((x, i) => view.setInt32(i * 4, x, true));
+  for (let i = 0; i < v.length; i++) view.setInt32(i * 4, v[i] as number, true);
+  return out;
+}
+
+function int64Bytes(v: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(v.length * 8);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < v.length; i++) view.setBigInt64(i * 8, BigInt(v[i] as number), true);
   return out;
 }
 
@@ -182,14 +184,14 @@ function quantizeWeights(t: FloatTensor, axis: number): { data: Int8Array; scale
   return { data, scales };
 }
 
-function quantizeBias(b: Float32Array, inputScale: number, weightScales: number[], float32Product: boolean): Int32Array {
-  const out = new Int32Array(b.length);
-  b.forEach((x, i) => {
+/** Bias values at input_scale * weight_scale, saturated to int32 or (within a double's exact integers) int64. */
+function quantizeBias(b: Float32Array, inputScale: number, weightScales: number[], float32Product: boolean, type: 'int32' | 'int64'): number[] {
+  const [lo, hi] = type === 'int32' ? [-2147483648, 2147483647] : [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+  return Array.from(b, (x, i) => {
     const ws = (weightScales.length === 1 ? weightScales[0] : weightScales[i]) as number;
     const s = float32Product ? Math.fround(inputScale * ws) : inputScale * ws;
-    out[i] = Math.max(-2147483648, Math.min(2147483647, roundHalfAwayFromZero(x / s)));
+    return Math.max(lo, Math.min(hi, roundHalfAwayFromZero(x / s)));
   });
-  return out;
 }
 
 /** Union-find over tensor ids. */
@@ -209,21 +211,19 @@ class Groups {
   }
 }
 
-type QParams = { scale: number; zeroPoint: number };
-
 /**
  * The quantization of every activation, decided before any op is quantized. Some tensors must
- * share one: the input and output of pooling, reshape and pad (int8 kernels that move bytes
- * without rescaling), and all inputs and the output of a concatenation (TFLite Micro's int8
+ * share one: the input and output of pooling, reshape and pad (kernels that move values without
+ * rescaling), and all inputs and the output of a concatenation (TFLite Micro's int8 / int16
  * CONCATENATION copies bytes; TFLite's quantizer gives them one scale). Such a group gets one range:
  * the union of the calibrated ranges of its members that produce new values (model inputs, the
  * outputs of computing ops and of concatenations, a PADV2 constant), so pass-through outputs add
  * nothing and a group without a concatenation gets exactly its source's range. Deciding it up
  * front matters because a producer is quantized before the concatenation that constrains it.
- * A group holding a softmax output takes the softmax's fixed 1/256, -128 (values outside [0, 1)
+ * A group holding a softmax output takes the softmax's fixed quantization (values outside [0, 1)
  * from other members then saturate).
  */
-function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: number; max: number }>): Map<number, QParams> {
+function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: number; max: number }>, type: ActivationType): Map<number, QParams> {
   const groups = new Groups();
   const derived = new Set<number>();
   const fixed = new Set<number>();
@@ -278,15 +278,20 @@ function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: n
   for (const id of activations) {
     const g = span.get(groups.find(id)) as { min: number; max: number; fixed: boolean };
     // A group of pass-through ops only (impossible: every chain starts at a source) would have no range.
-    params.set(id, g.fixed ? { scale: 1 / 256, zeroPoint: -128 } : int8Params(Number.isFinite(g.min) ? g.min : 0, Number.isFinite(g.max) ? g.max : 0));
+    params.set(id, g.fixed ? type.softmaxOutput : type.fromRange(Number.isFinite(g.min) ? g.min : 0, Number.isFinite(g.max) ? g.max : 0));
   }
   return params;
 }
 
-/** Quantizes `fg` to an int8 Graph with int8 inputs and outputs. `cases[k][i]` is input i of case k. */
+/**
+ * Quantizes `fg` to a Graph whose activations, inputs and outputs are `opts.activations` (int8 by
+ * default) and whose weights are int8. `cases[k][i]` is input i of case k.
+ */
 export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Float32Array[])[], opts: PtqOptions = {}): PtqResult {
+  const act = activationType(opts.activations);
   const ranges = calibrate(fg, cases, opts);
-  const tensors: Tensor[] = fg.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], dtype: 'int8' }));
+  // Every tensor starts as an activation; weights, biases and paddings get their own types below.
+  const tensors: Tensor[] = fg.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], dtype: act.dtype }));
   const setQ = (id: number, scale: number, zeroPoint: number): void => {
     (tensors[id] as Tensor).quant = perTensor(scale, zeroPoint);
   };
@@ -295,7 +300,7 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
     if (!q) throw new Error(`internal: tensor ${id} has no quantization yet`);
     return { scale: q.scale[0] as number, zeroPoint: q.zeroPoint[0] as number };
   };
-  const shared = sharedQuantization(fg, ranges);
+  const shared = sharedQuantization(fg, ranges, act);
   const fromRange = (id: number): void => {
     const q = shared.get(id);
     if (!q) throw new Error(`internal: no calibration range for tensor ${id}`);
@@ -314,13 +319,14 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         const axis = fop.kind === 'conv2d' ? 0 : fop.kind === 'depthwise_conv2d' ? 3 : -1;
         const w = quantizeWeights(fg.tensors[wId] as FloatTensor, axis);
         const wt = tensors[wId] as Tensor;
+        wt.dtype = 'int8';
         wt.data = int8Bytes(w.data);
         wt.quant = { scale: w.scales, zeroPoint: w.scales.map(() => 0), axis: Math.max(axis, 0) };
         if (bId >= 0) {
           const bt = tensors[bId] as Tensor;
-          const bias = quantizeBias((fg.tensors[bId] as FloatTensor).data as Float32Array, qOf(x).scale, w.scales, fop.kind === 'fully_connected');
-          bt.dtype = 'int32';
-          bt.data = int32Bytes(bias);
+          const bias = quantizeBias((fg.tensors[bId] as FloatTensor).data as Float32Array, qOf(x).scale, w.scales, fop.kind === 'fully_connected', act.bias);
+          bt.dtype = act.bias;
+          bt.data = act.bias === 'int64' ? int64Bytes(bias) : int32Bytes(bias);
           bt.quant = { scale: w.scales.map((s) => (fop.kind === 'fully_connected' ? Math.fround(qOf(x).scale * s) : qOf(x).scale * s)), zeroPoint: w.scales.map(() => 0), axis: 0 };
         }
         fromRange(out);
@@ -334,10 +340,22 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         break;
       }
       case 'softmax':
-        setQ(out, 1 / 256, -128);
+        setQ(out, act.softmaxOutput.scale, act.softmaxOutput.zeroPoint);
         break;
       case 'add':
       case 'mul':
+        // A constant operand (a batch normalization's per-channel vector) gets its own per-tensor
+        // quantization over its values and zero, of the activation type, as TFLite's quantizer
+        // gives it (int16: symmetric, which TFLite Micro's int16 MUL requires).
+        for (const id of fop.inputs) {
+          const data = (fg.tensors[id] as FloatTensor).data;
+          if (!data) continue;
+          const q = act.fromRange(Math.min(0, ...data), Math.max(0, ...data));
+          setQ(id, q.scale, q.zeroPoint);
+          (tensors[id] as Tensor).data = act.bytes(Array.from(data, (v) => quantizeValue(v, q, act)));
+        }
+        fromRange(out);
+        break;
       case 'concatenation':
         fromRange(out);
         break;
@@ -354,7 +372,7 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
           const q = qOf(out);
           const v = ((fg.tensors[valueId] as FloatTensor).data as Float32Array)[0] as number;
           const vt = tensors[valueId] as Tensor;
-          vt.data = int8Bytes(Int8Array.of(Math.max(-128, Math.min(127, roundHalfAwayFromZero(v / q.scale) + q.zeroPoint))));
+          vt.data = act.bytes([quantizeValue(v, q, act)]);
           vt.quant = perTensor(q.scale, q.zeroPoint);
         }
         break;
@@ -389,7 +407,7 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
   const graph: Graph = { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };
   const io = (id: number): IoQuant => {
     const t = tensors[id] as Tensor;
-    return { name: t.name, shape: [...t.shape], ...qOf(id) };
+    return { name: t.name, shape: [...t.shape], dtype: act.dtype, ...qOf(id) };
   };
   return { graph, inputs: graph.inputs.map(io), outputs: graph.outputs.map(io), ranges };
 }
@@ -399,22 +417,19 @@ export function ptqLoadedModel(result: PtqResult, modelPath: string, sha256: str
   return { path: modelPath, bytes: new Uint8Array(0), sha256, graph: result.graph };
 }
 
-/** TFLite QUANTIZE: q = clamp(round(x / scale) + zero_point). Returns raw int8 bytes. */
-export function quantizeInput(x: Float32Array, q: { scale: number; zeroPoint: number }): Uint8Array {
-  const out = new Int8Array(x.length);
-  x.forEach((v, i) => {
-    out[i] = Math.max(-128, Math.min(127, roundHalfAwayFromZero(v / q.scale) + q.zeroPoint));
-  });
-  return int8Bytes(out);
+/** TFLite QUANTIZE: q = clamp(round(x / scale) + zero_point). Returns the raw bytes of `q.dtype` (default int8). */
+export function quantizeInput(x: Float32Array, q: QParams & { dtype?: ActivationDType }): Uint8Array {
+  const type = activationType(q.dtype);
+  return type.bytes(Array.from(x, (v) => quantizeValue(v, q, type)));
 }
 
-export function dequantizeOutput(bytes: Uint8Array, q: { scale: number; zeroPoint: number }): Float32Array {
-  const v = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from(v, (x) => (x - q.zeroPoint) * q.scale);
+/** Raw bytes of `q.dtype` (default int8) -> float values. */
+export function dequantizeOutput(bytes: Uint8Array, q: QParams & { dtype?: ActivationDType }): Float32Array {
+  return Float32Array.from(activationType(q.dtype).values(bytes), (x) => (x - q.zeroPoint) * q.scale);
 }
 
 export interface LayerSqnr {
-  /** Index in FloatGraph.ops (= sourceIndex of the int8 op). */
+  /** Index in FloatGraph.ops (= sourceIndex of the quantized op). */
   index: number;
   kind: string;
   source: string;
@@ -424,7 +439,7 @@ export interface LayerSqnr {
 
 /**
  * Per-layer SQNR: the float graph's output of every op vs the dequantized output of the same op in
- * the int8 TS reference (fed the quantized inputs), accumulated over `cases`.
+ * the quantized model's TS reference (fed the quantized inputs), accumulated over `cases`.
  */
 export function layerSqnr(fg: FloatGraph, result: PtqResult, cases: readonly (readonly Float32Array[])[]): LayerSqnr[] {
   const layers = lowerGraph(result.graph);
@@ -437,7 +452,7 @@ export function layerSqnr(fg: FloatGraph, result: PtqResult, cases: readonly (re
     const q = runReference(probe, layers, c.map((x, i) => quantizeInput(x, result.inputs[i] as IoQuant)));
     all.forEach((id, k) => {
       const t = result.graph.tensors[id] as Tensor;
-      const d = dequantizeOutput(q[k] as Uint8Array, { scale: t.quant?.scale[0] as number, zeroPoint: t.quant?.zeroPoint[0] as number });
+      const d = dequantizeOutput(q[k] as Uint8Array, { dtype: t.dtype === 'int16' ? 'int16' : 'int8', scale: t.quant?.scale[0] as number, zeroPoint: t.quant?.zeroPoint[0] as number });
       const fv = f.get(id) as Float32Array;
       for (let i = 0; i < fv.length; i++) {
         const e = (fv[i] as number) - (d[i] as number);

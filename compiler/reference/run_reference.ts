@@ -28,8 +28,10 @@ export function tensorData(tensor: Tensor, bytes: Uint8Array): TensorData {
     u8: () => bytes,
     s16: () => view((b, o, n) => new Int16Array(b, o, n), 2),
     s32: () => view((b, o, n) => new Int32Array(b, o, n), 4),
+    u32: () => view((b, o, n) => new Uint32Array(b, o, n), 4),
     f32: () => view((b, o, n) => new Float32Array(b, o, n), 4),
     s64: () => view((b, o, n) => new BigInt64Array(b, o, n), 8),
+    u64: () => view((b, o, n) => new BigUint64Array(b, o, n), 8),
   };
 }
 

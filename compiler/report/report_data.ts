@@ -11,15 +11,23 @@ import { TinyforgeError } from '../errors.ts';
 import { DTYPE_BYTES, type Graph, type Tensor } from '../ir/graph.ts';
 import type { Layer } from '../ir/layers.ts';
 import { TOOL_VERSION } from '../version.ts';
+import type { CountUnit } from '../boards/counting.ts';
 
-/** Cycles measured per layer, e.g. by a profiling build on the device. */
+/**
+ * Counts measured per layer by a profiling build on a device (validate --profile-out): core cycles
+ * on real boards, instructions on QEMU boards (which model no cycles).
+ */
 export interface LayerProfile {
-  layers: Array<{ index: number; cycles: number }>;
+  unit: CountUnit;
+  layers: Array<{ index: number; count: number }>;
 }
 
-const profileSchema = z.object({
-  layers: z.array(z.object({ index: z.number().int().nonnegative(), cycles: z.number().nonnegative().finite() }).passthrough()),
-});
+const count = z.number().nonnegative().finite();
+// Each layer carries its count under the unit's name; files without a unit are cycle profiles.
+const profileSchema = z.discriminatedUnion('unit', [
+  z.object({ unit: z.literal('cycles'), layers: z.array(z.object({ index: z.number().int().nonnegative(), cycles: count }).passthrough()) }).passthrough(),
+  z.object({ unit: z.literal('instructions'), layers: z.array(z.object({ index: z.number().int().nonnegative(), instructions: count }).passthrough()) }).passthrough(),
+]);
 
 export interface ReportIo extends IoSummary {
   direction: 'input' | 'output';
@@ -47,7 +55,8 @@ export interface ReportLayer {
   /** The output was placed over the layer's dying input. */
   inPlace: boolean;
   /** From the profile, when one was given and lists this layer. */
-  cycles: number | null;
+  /** Instructions or cycles (the profile's unit) from the profile, when one was given and lists this layer. */
+  count: number | null;
 }
 
 export interface ReportTensorRef {
@@ -122,7 +131,7 @@ export interface ReportData {
   layers: ReportLayer[];
   arena: ReportArena;
   memory: { flash: ReportBudget; ram: ReportBudget; fits: boolean };
-  profile: { source: string; totalCycles: number; layersWithCycles: number; cyclesPerMac: number | null } | null;
+  profile: { source: string; unit: CountUnit; total: number; layersCounted: number; perMac: number | null } | null;
 }
 
 export interface ReportOptions {
@@ -181,7 +190,11 @@ function budget(used: number, size: number, parts: Array<{ name: string; bytes: 
   return { used, budget: size, fraction: size > 0 ? used / size : Number.POSITIVE_INFINITY, fits: used <= size, parts };
 }
 
-/** Reads and checks a profile JSON file: `{ "layers": [{ "index": 0, "cycles": 1234 }, ...] }`. */
+/**
+ * Reads and checks a profile JSON file: `{"unit": "instructions", "layers": [{"index": 0,
+ * "instructions": 1234}, ...]}` or `{"unit": "cycles", "layers": [{"index": 0, "cycles": 1234}]}`
+ * (the unit may be left out for cycles).
+ */
 export function loadProfile(file: string): LayerProfile {
   let raw: unknown;
   try {
@@ -195,12 +208,16 @@ export function loadProfile(file: string): LayerProfile {
 }
 
 export function parseProfile(raw: unknown, source = 'profile'): LayerProfile {
-  const parsed = profileSchema.safeParse(raw);
+  const withUnit = typeof raw === 'object' && raw !== null && !('unit' in raw) ? { ...raw, unit: 'cycles' } : raw;
+  const parsed = profileSchema.safeParse(withUnit);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new TinyforgeError(`${source}: field '${issue?.path.join('.') || '(root)'}': ${issue?.message ?? 'invalid'} (expected {"layers": [{"index": 0, "cycles": 1234}, ...]})`);
+    throw new TinyforgeError(
+      `${source}: field '${issue?.path.join('.') || '(root)'}': ${issue?.message ?? 'invalid'} (expected {"unit": "instructions" or "cycles", "layers": [{"index": 0, "<unit>": 1234}, ...]})`,
+    );
   }
-  return { layers: parsed.data.layers.map((l) => ({ index: l.index, cycles: l.cycles })) };
+  const p = parsed.data;
+  return p.unit === 'cycles' ? { unit: 'cycles', layers: p.layers.map((l) => ({ index: l.index, count: l.cycles })) } : { unit: 'instructions', layers: p.layers.map((l) => ({ index: l.index, count: l.instructions })) };
 }
 
 export function buildReportData(compiled: CompiledModel, board: Board, options: ReportOptions = {}): ReportData {
@@ -210,14 +227,14 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
   const steps = compiled.layers.length;
   const inPlaceLayers = new Set(plan.inPlaceLayers);
 
-  const cyclesOf = new Map<number, number>();
+  const countOf = new Map<number, number>();
   if (options.profile) {
     for (const p of options.profile.layers) {
       if (p.index >= steps) {
         throw new TinyforgeError(`${options.profileSource ?? 'profile'}: layer ${p.index} does not exist (${s.model} has ${steps} layers, 0-${steps - 1})`);
       }
-      if (cyclesOf.has(p.index)) throw new TinyforgeError(`${options.profileSource ?? 'profile'}: layer ${p.index} is listed twice`);
-      cyclesOf.set(p.index, p.cycles);
+      if (countOf.has(p.index)) throw new TinyforgeError(`${options.profileSource ?? 'profile'}: layer ${p.index} is listed twice`);
+      countOf.set(p.index, p.count);
     }
   }
 
@@ -271,7 +288,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       sparsity: w.count > 0 ? w.zeros / w.count : null,
       liveArenaBytes: liveBytes[index] ?? 0,
       inPlace: inPlaceLayers.has(index),
-      cycles: cyclesOf.get(index) ?? null,
+      count: countOf.get(index) ?? null,
     };
   });
 
@@ -298,7 +315,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
   if (rest > 0) ramParts.push({ name: 'other', bytes: rest });
   const ram = budget(fit.ramBytes, board.memory.ram.size, ramParts);
 
-  const totalCycles = [...cyclesOf.values()].reduce((a, b) => a + b, 0);
+  const total = [...countOf.values()].reduce((a, b) => a + b, 0);
   return {
     tool: { name: 'tinyforge', version: TOOL_VERSION },
     model: { file: s.model, sha256: compiled.model.sha256, fileBytes: compiled.model.bytes.byteLength, prefix: s.prefix },
@@ -330,9 +347,10 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
     profile: options.profile
       ? {
           source: options.profileSource ?? 'profile',
-          totalCycles,
-          layersWithCycles: cyclesOf.size,
-          cyclesPerMac: s.macs > 0 && cyclesOf.size === steps ? totalCycles / s.macs : null,
+          unit: options.profile.unit,
+          total,
+          layersCounted: countOf.size,
+          perMac: s.macs > 0 && countOf.size === steps ? total / s.macs : null,
         }
       : null,
   };

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { TinyforgeError, ToolError } from '../errors.ts';
+import { packagePath } from '../package_root.ts';
 import { describeRunnerExit } from './runner_source.ts';
 import { tailLines } from './toolchain.ts';
 
@@ -47,7 +47,7 @@ export interface BuildResult {
 export type CaseRunner = (mod: CompiledModuleRef, cases: Uint8Array[][], opts?: RunOptions) => Promise<Uint8Array[][]>;
 
 /** Directory of the C runtime templates (runner_io.h, host/, cortex-m/). */
-export const RUNTIME_TEMPLATES_DIR = fileURLToPath(new URL('../../runtime-c-templates/', import.meta.url));
+export const RUNTIME_TEMPLATES_DIR = packagePath('runtime-c-templates/');
 
 /** Compile timeout: model sources holding megabytes of weights can take a while. */
 export const BUILD_TIMEOUT_MS = 10 * 60_000;
@@ -121,7 +121,7 @@ export function decodeOutputs(mod: CompiledModuleRef, data: Uint8Array, caseCoun
 
 /**
  * Turns a finished runner process into outputs or a ToolError naming the failure: exit status
- * (with its meaning), signal, or timeout. `outFile` is read either way to say how far it got.
+ * (with its meaning, from `describeExit`: fault codes differ per architecture), signal, or timeout. `outFile` is read either way to say how far it got.
  */
 export async function collectRun(
   where: string,
@@ -130,6 +130,7 @@ export async function collectRun(
   outFile: string,
   r: { code: number | null; signal: string | null; timedOut: boolean; stderr: string },
   timeoutMs: number,
+  describeExit: (code: number) => string | undefined = describeRunnerExit,
 ): Promise<Uint8Array[][]> {
   let data: Buffer | undefined;
   try {
@@ -149,7 +150,7 @@ export async function collectRun(
     } else if (r.code === null) {
       what = `killed by signal ${r.signal ?? '?'}`;
     } else {
-      const meaning = describeRunnerExit(r.code);
+      const meaning = describeExit(r.code);
       what = `exit code ${r.code}${meaning ? ` (${meaning})` : ''}`;
     }
     const stderr = r.stderr.trim();

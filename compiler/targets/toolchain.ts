@@ -16,6 +16,11 @@ export const INSTALL_HINTS: Readonly<Record<string, string>> = {
   'arm-none-eabi-nm': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
   'arm-none-eabi-objdump': 'sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi',
   'qemu-system-arm': 'sudo apt-get install qemu-system-arm',
+  'xtensa-lx106-elf-gcc': 'sudo apt-get install gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf',
+  'xtensa-lx106-elf-size': 'sudo apt-get install binutils-xtensa-lx106',
+  'xtensa-lx106-elf-nm': 'sudo apt-get install binutils-xtensa-lx106',
+  'xtensa-lx106-elf-addr2line': 'sudo apt-get install binutils-xtensa-lx106',
+  'qemu-system-xtensa': 'sudo apt-get install qemu-system-misc',
 };
 
 /** Install command for `tool`, or a generic sentence when we do not know its package. */

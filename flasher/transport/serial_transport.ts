@@ -1,7 +1,9 @@
 // A byte pipe over `serialport` with the reads a protocol needs: exact-length reads and reads
 // until a delimiter, each with a deadline. USB-serial adapters and QEMU's pty look the same here.
 
-import { SerialPort } from 'serialport';
+// serialport (a native binding) is loaded when a port is opened, not when this module is: the
+// protocol code that imports the error classes below runs without it.
+import type { SerialPort } from 'serialport';
 import { TinyforgeError, EXIT_DEVICE_ERROR } from '../../compiler/errors.ts';
 
 /** The device did not answer in time, or the line dropped. Exit code 3. */
@@ -39,6 +41,8 @@ export interface ByteTransport {
   read(n: number, timeoutMs: number): Promise<Uint8Array>;
   /** Bytes up to and including `delimiter`, or TimeoutError. */
   readUntil(delimiter: number, timeoutMs: number, maxBytes?: number): Promise<Uint8Array>;
+  /** Everything received so far once there is at least one byte, or TimeoutError (stream adapters). */
+  readAvailable?(timeoutMs: number): Promise<Uint8Array>;
   /** Drops everything received so far. */
   discardInput(): void;
   setSignals(signals: ModemSignals): Promise<void>;
@@ -141,6 +145,10 @@ export class ByteQueue {
     return this.wait(what, timeoutMs, () => (this.length >= n ? this.take(n) : undefined));
   }
 
+  readAvailable(timeoutMs: number, what = 'reading'): Promise<Uint8Array> {
+    return this.wait(what, timeoutMs, () => (this.length > 0 ? this.take(this.length) : undefined));
+  }
+
   readUntil(delimiter: number, timeoutMs: number, maxBytes = 1 << 20, what = 'reading a frame'): Promise<Uint8Array> {
     return this.wait(what, timeoutMs, () => {
       const all = this.flat();
@@ -167,7 +175,8 @@ export class SerialTransport implements ByteTransport {
     port.on('error', (e: Error) => this.queue.close(`serial error: ${e.message}`));
   }
 
-  static open(opts: SerialOpenOptions): Promise<SerialTransport> {
+  static async open(opts: SerialOpenOptions): Promise<SerialTransport> {
+    const { SerialPort } = await import('serialport');
     return new Promise((resolve, reject) => {
       const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate, parity: opts.parity ?? 'none', autoOpen: false });
       port.open((err) => {
@@ -196,6 +205,10 @@ export class SerialTransport implements ByteTransport {
 
   readUntil(delimiter: number, timeoutMs: number, maxBytes?: number): Promise<Uint8Array> {
     return this.queue.readUntil(delimiter, timeoutMs, maxBytes, `reading from ${this.description}`);
+  }
+
+  readAvailable(timeoutMs: number): Promise<Uint8Array> {
+    return this.queue.readAvailable(timeoutMs, `reading from ${this.description}`);
   }
 
   discardInput(): void {

@@ -61,10 +61,15 @@ export interface ConformanceSequence {
 
 /** The sequence cases of a variant: one interpreter, state carried from step to step. */
 export function conformanceSequences(v: ConformanceVariant): ConformanceSequence[] {
-  const manifest = JSON.parse(readFileSync(path.join(v.dir, 'manifest.json'), 'utf8')) as {
+  return sequencesIn(v.dir);
+}
+
+/** The sequence cases of a golden directory with a manifest.json (conformance variants, corpus seqgolden). */
+export function sequencesIn(dir: string): ConformanceSequence[] {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
     cases: Array<{ id: string; kind: string; input_files: unknown[]; output_files: unknown[] }>;
   };
-  const read = (f: unknown): Uint8Array => new Uint8Array(readFileSync(path.join(v.dir, String(f))));
+  const read = (f: unknown): Uint8Array => new Uint8Array(readFileSync(path.join(dir, String(f))));
   return manifest.cases
     .filter((c) => c.kind === 'sequence')
     .map((c) => ({

@@ -1,34 +1,21 @@
 import path from 'node:path';
-import { findBoard } from '../../boards/load_boards.ts';
-import { checkFitsBoard } from '../../boards/fit.ts';
-import { compileModel, isaForBoard, loadModel, writeCModule } from '../../compile.ts';
-import type { OptimizeGoal } from '../../passes/select_kernels.ts';
-import { prepareTsCompanion, type TsCompanionCliOptions } from '../../emit-ts/write_companion.ts';
-import { formatInt, printJson, table } from '../format.ts';
+import { compileWithModel, type CompileOptions } from '../../api/compile.ts';
+import { formatInt, table } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 
-export interface CompileCommandOptions extends TsCompanionCliOptions {
+export interface CompileCommandOptions extends CompileOptions {
   board: string;
   out: string;
-  prefix?: string;
   json?: boolean;
-  optimize?: OptimizeGoal;
 }
 
-export function compileCommand(modelPath: string, opts: CompileCommandOptions): void {
-  const board = findBoard(opts.board);
-  const model = loadModel(modelPath);
-  // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
-  const compiled = compileModel(model, { prefix: opts.prefix, isa: isaForBoard(board), ...(opts.optimize ? { optimize: opts.optimize } : {}) });
-  const fit = checkFitsBoard(compiled, board);
-  const companion = prepareTsCompanion(compiled, opts);
-  const written = writeCModule(compiled, opts.out);
-  if (companion) written.files.push(companion.write(opts.out));
-  const s = compiled.summary;
+export async function compileCommand(modelPath: string, opts: CompileCommandOptions): Promise<void> {
+  const { result: s } = await compileWithModel(modelPath, opts);
   if (opts.json) {
-    printJson({ ...s, board: board.id, flashBytesEstimate: fit.flashBytes, ramBytesEstimate: fit.ramBytes, files: written.files });
+    setJsonResult(s);
     return;
   }
-  console.log(`compiled ${s.model} for ${board.id} -> ${written.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+  console.log(`compiled ${s.model} for ${s.board} -> ${s.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
   console.log('');
   console.log(
     table(
@@ -44,7 +31,8 @@ export function compileCommand(modelPath: string, opts: CompileCommandOptions): 
     ),
   );
   console.log(
-    `\n${board.id}: constants ${formatInt(fit.flashBytes)} of ${formatInt(board.memory.flash.size)} flash bytes, ` +
-      `arena + state + I/O ${formatInt(fit.ramBytes)} of ${formatInt(board.memory.ram.size)} RAM bytes`,
+    `\n${s.board}: constants ${formatInt(s.flashBytesEstimate)} of ${formatInt(s.flashBudgetBytes)} flash bytes, ` +
+      `arena + state + I/O ${formatInt(s.ramBytesEstimate)} of ${formatInt(s.ramBudgetBytes)} RAM bytes ` +
+      '(code, stack and the C library come on top: tinyforge build or bench measure the whole image)',
   );
 }

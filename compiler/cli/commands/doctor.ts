@@ -1,6 +1,7 @@
 import { runDoctor, type CheckStatus, type DoctorOptions, type DoctorReport } from '../../doctor/doctor.ts';
 import { stdoutColors, type Colors } from '../color.ts';
-import { printJson, table } from '../format.ts';
+import { table } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 
 function statusText(status: CheckStatus, c: Colors): string {
   if (status === 'ok') return c.green('ok');
@@ -44,7 +45,8 @@ export function formatDoctorReport(report: DoctorReport, c: Colors = stdoutColor
 /** Returns the exit code: 0 when the QEMU boards have everything, 2 otherwise. */
 export async function doctorCommand(opts: { json?: boolean }, doctorOptions: DoctorOptions = {}): Promise<number> {
   const report = await runDoctor(doctorOptions);
-  if (opts.json) printJson(report);
+  const missing = report.checks.filter((x) => x.required && x.status === 'missing').map((x) => x.name);
+  if (opts.json) setJsonResult(report, report.ok ? undefined : `missing for the QEMU boards: ${missing.join(', ')}`);
   else console.log(formatDoctorReport(report));
   return report.exitCode;
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
 import { writeProjectConfig, type ProjectConfigFile } from '../../config/project_config.ts';
+import { TinyforgeError } from '../../errors.ts';
 import { log } from '../log.ts';
 
 export interface InitCommandOptions {
@@ -18,20 +19,21 @@ function relativeTo(dir: string, file: string): string {
   return (rel === '' ? '.' : rel).split(path.sep).join('/');
 }
 
-/** The model to put in a new config: --model, else the only .tflite file next to the config. */
+/**
+ * The model to put in a new config: --model, else the only .tflite file next to the config. A
+ * config never names a model that is not there: every command that reads it would then fail.
+ */
 function pickModel(dir: string, given: string | undefined): string {
   if (given !== undefined) {
-    if (!existsSync(given)) log.warn(`${given} does not exist (yet); the config names it anyway`);
+    if (!existsSync(given)) throw new TinyforgeError(`--model ${given}: no such file (init writes a config only for a model that exists)`);
     return relativeTo(dir, given);
   }
   const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.tflite')).sort() : [];
   if (found.length === 1) return found[0] as string;
-  log.warn(
-    found.length === 0
-      ? 'no --model given and no .tflite file here: "model" is set to model.tflite; edit it'
-      : `no --model given and several .tflite files here (${found.join(', ')}): "model" is set to ${found[0]}; edit it if needed`,
-  );
-  return found[0] ?? 'model.tflite';
+  if (found.length === 0) {
+    throw new TinyforgeError(`no .tflite model in ${path.relative(process.cwd(), dir) || '.'}: give it with --model <file.tflite> (e.g. one written by tinyforge quantize)`);
+  }
+  throw new TinyforgeError(`several .tflite models here (${found.join(', ')}): choose one with --model <file>`);
 }
 
 /** Writes tinyforge.config.json (or the --config file); refuses to replace one without --force. */

@@ -6,7 +6,8 @@ import { readTfliteStructure } from '../../frontends/tflite/index.ts';
 import { operatorCodeName, SUPPORT } from '../../frontends/tflite/to_ir.ts';
 import { tensorTypeName } from '../../frontends/tflite/schema.ts';
 import { DTYPE_BYTES, elementCount, type Tensor } from '../../ir/graph.ts';
-import { formatInt, printJson, table } from '../format.ts';
+import { formatInt, table } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 
 function quantText(t: Tensor): string {
   const q = t.quant;
@@ -34,13 +35,13 @@ function inspectUncompilable(modelPath: string, error: TinyforgeError, opts: { j
   };
   const shapeOf = (id: number): string => `t${id}[${sg.tensors[id]?.shape.join('x') ?? '?'}]`;
   if (opts.json) {
-    printJson({
+    setJsonResult({
       model: modelPath,
       compilable: false,
       error: error.message,
       blockers,
       operators: sg.operators.map((op) => ({ index: op.index, op: opName(op.opcodeIndex), inputs: op.inputs, outputs: op.outputs })),
-      tensors: sg.tensors.map((t) => ({ id: t.index, name: t.name, type: tensorTypeName(t.type), shape: t.shape })),
+      tensors: sg.tensors.map((t) => ({ id: t.index, name: t.name, dtype: tensorTypeName(t.type), shape: t.shape })),
     });
     return;
   }
@@ -72,8 +73,11 @@ export function inspectCommand(modelPath: string, opts: { json?: boolean }): voi
   }
   const g = model.graph;
   if (opts.json) {
-    printJson({
+    setJsonResult({
       ...compiled.summary,
+      compilable: true,
+      error: null,
+      blockers: [],
       tensors: g.tensors.map((t) => ({
         id: t.id,
         name: t.name,

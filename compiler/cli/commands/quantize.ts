@@ -1,12 +1,13 @@
-// `tinyforge quantize`: a float TF.js model + calibration data -> an int8 (optionally pruned)
-// .tflite that compile, validate and TFLite itself can load.
+// `tinyforge quantize`: a float TF.js model + calibration data -> an int8 or int16x8 (optionally
+// pruned) .tflite that compile, validate and TFLite itself can load.
 
 import { writeFileSync } from 'node:fs';
 import { compileModel } from '../../compile.ts';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
-import { formatAccuracy, formatSqnr, quantizeTfjsModel, type PtqOptions } from '../../quantize/index.ts';
-import { formatInt, printJson } from '../format.ts';
+import { ACTIVATION_DTYPES, formatAccuracy, formatSqnr, quantizeTfjsModel, type ActivationDType, type PtqOptions } from '../../quantize/index.ts';
+import { formatInt } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 import { log } from '../log.ts';
 import { createProgress } from '../progress.ts';
 
@@ -19,6 +20,7 @@ export interface QuantizeCommandOptions {
   pruneScope?: string;
   percentile?: string;
   calibration?: string;
+  activations?: string;
   labels?: string;
   testData?: string;
   testLabels?: string;
@@ -49,7 +51,14 @@ function calibrationMethod(opts: QuantizeCommandOptions): PtqOptions {
   return method === 'percentile' ? { method, ...(percentile === undefined ? {} : { percentile }) } : { method };
 }
 
+function activations(value: string | undefined): ActivationDType {
+  const dtype = ACTIVATION_DTYPES.find((d) => d === (value ?? 'int8'));
+  if (!dtype) throw new TinyforgeError(`--activations is int8 or int16, not '${value}'`);
+  return dtype;
+}
+
 export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOptions): Promise<void> {
+  const dtype = activations(opts.activations);
   const sparsity = fraction('--prune', opts.prune, 0, 0.99);
   const channelFraction = fraction('--prune-channels', opts.pruneChannels, 0, 0.95);
   const epochs = count('--finetune', opts.finetune, 1, 10000);
@@ -66,6 +75,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   if (epochs !== undefined) progress.start(epochs, 'fine-tuning', 'epochs');
   const q = await quantizeTfjsModel(modelJson, opts.calib, {
     ...calibrationMethod(opts),
+    activations: dtype,
     ...(sparsity === undefined ? {} : { prune: sparsity, block }),
     ...(channelFraction === undefined ? {} : { pruneChannels: channelFraction }),
     pruneScope: scope,
@@ -87,15 +97,18 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   });
   progress.stop();
   const c = q.compressed;
-  // What pruning buys on a device: the constants as the C lays them out for a Cortex-M4/M7, with and without the sparse kernels.
-  const flash = { final: compileModel(q.model).summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes };
+  // What pruning buys on a device: the constants as the C lays them out for a Cortex-M4/M7, with and
+  // without the sparse kernels. Those are int8 kernels; an int16x8 model is compiled only to check it.
+  const compiled = compileModel(q.model);
+  const flash = dtype === 'int8' ? { final: compiled.summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes } : undefined;
   const bytes = writeTflite(q.model.graph);
   writeFileSync(opts.out, bytes);
   if (opts.json) {
-    printJson({
+    setJsonResult({
       model: modelJson,
       out: opts.out,
       bytes: bytes.byteLength,
+      activations: dtype,
       inputs: q.result.inputs,
       outputs: q.result.outputs,
       sqnr: q.sqnr,
@@ -104,21 +117,21 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
       accuracy: c.accuracy,
       accuracyOn: q.accuracyOn ?? null,
       finetuneLosses: c.losses,
-      flashBytes: flash,
+      flashBytes: flash ?? null,
     });
     return;
   }
-  console.log(`per-layer SQNR of the int8 model against the float model on the calibration data:\n${formatSqnr(q.sqnr)}`);
+  console.log(`per-layer SQNR of the ${dtype} model against the float model on the calibration data:\n${formatSqnr(q.sqnr)}`);
   if (c.channels) {
     const lines = c.channels.layers.map((l) => `  op ${l.op} ${l.kind === 'conv2d' ? 'CONV_2D' : 'FULLY_CONNECTED'} '${l.name}': ${l.before} -> ${l.after} channels`);
     const skipped = c.channels.skipped.map((s) => `  op ${s.op} '${s.name}' kept: ${s.reason}`);
     console.log(`\nremoved output channels:\n${[...lines, ...skipped].join('\n') || '  (no prunable layer)'}`);
   }
   if (c.prune) console.log(`\npruned to ${(100 * c.prune.sparsity).toFixed(1)}% zero weights (${formatInt(c.prune.zeros)} of ${formatInt(c.prune.weights)})`);
-  if (c.prune || c.channels) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
+  if (flash && (c.prune || c.channels)) console.log(`\nflash for the constants on a Cortex-M4/M7 (DSP layouts): ${formatInt(flash.final)} bytes with sparse kernels, ${formatInt(flash.dense)} with dense ones`);
   if (c.losses.length > 0) console.log(`\nfine-tuned ${c.losses.length} epochs: loss ${c.losses[0]?.toFixed(4)} -> ${c.losses.at(-1)?.toFixed(4)}`);
   if (c.accuracy.length > 0) console.log(`\n${formatAccuracy(c.accuracy, q.accuracyOn ?? 'the labelled data')}`);
-  const io = (t: { name: string; shape: number[]; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
-  console.log(`\nwrote ${opts.out} (${formatInt(bytes.byteLength)} bytes, int8)\n  input:  ${q.result.inputs.map(io).join('\n          ')}\n  output: ${q.result.outputs.map(io).join('\n          ')}`);
+  const io = (t: { name: string; shape: number[]; dtype: string; scale: number; zeroPoint: number }): string => `${t.name} [${t.shape.join('x')}] ${t.dtype} scale ${t.scale.toPrecision(6)} zero point ${t.zeroPoint}`;
+  console.log(`\nwrote ${opts.out} (${formatInt(bytes.byteLength)} bytes, ${dtype === 'int8' ? 'int8' : 'int16 activations, int8 weights'})\n  input:  ${q.result.inputs.map(io).join('\n          ')}\n  output: ${q.result.outputs.map(io).join('\n          ')}`);
   console.log(`next: tinyforge compile ${opts.out} --board <board> --out <dir>`);
 }

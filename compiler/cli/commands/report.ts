@@ -5,7 +5,8 @@ import { compileModel, loadModel } from '../../compile.ts';
 import { TinyforgeError } from '../../errors.ts';
 import { renderReportHtml } from '../../report/render_html.ts';
 import { buildReportData, loadProfile } from '../../report/report_data.ts';
-import { formatInt, printJson } from '../format.ts';
+import { formatInt } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 
 export interface ReportCommandOptions {
   board: string;
@@ -27,14 +28,14 @@ export function reportCommand(modelPath: string, opts: ReportCommandOptions): vo
     throw new TinyforgeError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   if (opts.json) {
-    printJson({ file: opts.out, ...data });
+    setJsonResult({ file: opts.out, ...data });
     return;
   }
   const m = data.memory;
   console.log(
     `wrote ${opts.out} (${formatInt(Buffer.byteLength(html))} bytes): ${data.model.file} on ${board.id}, ` +
       `${data.summary.ops} ops, ${formatInt(data.summary.macs)} MACs, arena ${formatInt(data.arena.bytes)} bytes, ` +
-      `flash ${formatInt(m.flash.used)}/${formatInt(m.flash.budget)}, RAM ${formatInt(m.ram.used)}/${formatInt(m.ram.budget)}` +
+      `flash ${formatInt(m.flash.used)}/${formatInt(m.flash.budget)} bytes, RAM ${formatInt(m.ram.used)}/${formatInt(m.ram.budget)} bytes` +
       (m.fits ? '' : ' (does not fit)'),
   );
 }

@@ -1,19 +1,13 @@
-import { findBoard } from '../../boards/load_boards.ts';
-import { compileModel, loadModel } from '../../compile.ts';
-import { validateOnBoardCommand } from './device.ts';
+import { validate, type ValidateCase, type ValidateOptions, type ValidateResult } from '../../api/validate.ts';
 import { EXIT_MISMATCH, TinyforgeError } from '../../errors.ts';
-import { compareOutputs, type CaseResult } from '../../validate/compare.ts';
-import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../../validate/golden.ts';
-import { randomInputs, randomSequence } from '../../validate/random_cases.ts';
-import { ReferenceState, runReference } from '../../reference/run_reference.ts';
-import type { CompiledModel } from '../../compile.ts';
-import { printJson, table } from '../format.ts';
+import { formatInt, table } from '../format.ts';
+import { setJsonResult } from '../json_output.ts';
 import { log } from '../log.ts';
-import { createProgress, type Progress } from '../progress.ts';
-import { parseTarget, runOnTarget, type TargetName } from '../targets.ts';
+import { createProgress } from '../progress.ts';
+import { formatProfile, writeProfileJson } from './profile.ts';
 
 export interface ValidateCommandOptions {
-  /** A run target (ref, host, qemu-mps2-an386); ignored when `board` is given. */
+  /** A run target (ref, host, qemu-mps2-an386, qemu-xtensa-lx106); ignored when `board` is given. */
   target: string;
   /** Validate on a board through the serial agent (QEMU boards are built and booted). */
   board?: string;
@@ -21,7 +15,7 @@ export interface ValidateCommandOptions {
   /** false with --no-flash. */
   flash?: boolean;
   image?: string;
-  /** Also report per-layer cycles of the last case (from the agent's PROFILE command). */
+  /** Also report per-layer counts of the last case (from the agent's PROFILE command). */
   profile?: boolean;
   /** Write the per-layer profile as JSON (the format tinyforge report --profile reads). */
   profileOut?: string;
@@ -33,128 +27,74 @@ export interface ValidateCommandOptions {
   sanitize?: boolean;
 }
 
-function row(r: CaseResult): Array<string | number> {
+function firstDiff(r: ValidateCase): [string, string] {
   const bad = r.outputs.find((o) => o.differing > 0);
-  return [
-    r.id,
-    r.pass ? 'match' : 'MISMATCH',
-    r.outputs.reduce((s, o) => s + o.bytes, 0),
-    r.outputs.reduce((s, o) => s + o.differing, 0),
-    bad ? `out ${bad.output}[${bad.firstIndex}]` : '-',
-    bad ? `${bad.expected ?? 'none'} / ${bad.actual ?? 'none'}` : '-',
-  ];
+  return bad ? [`out ${bad.output}[${bad.firstIndex}]`, `${bad.expected ?? 'none'} / ${bad.actual ?? 'none'}`] : ['-', '-'];
 }
 
-/** Golden cases from a folder, or random cases whose expected outputs come from the TS reference. */
-function testCases(compiled: CompiledModel, opts: ValidateCommandOptions, target: string, progress: Progress): { cases: GoldenCase[]; oracle: string } {
-  if ((opts.golden === undefined) === (opts.random === undefined)) throw new TinyforgeError('give exactly one of --golden <dir> or --random <n>');
-  if (opts.steps !== undefined && opts.random === undefined) throw new TinyforgeError('--steps goes with --random (golden sequences carry their own steps)');
-  const { inputs, outputs } = compiled.summary;
-  if (opts.random !== undefined) {
-    const n = Number(opts.random);
-    if (!Number.isInteger(n) || n < 1 || n > 100000) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
-    if (target === 'ref') throw new TinyforgeError('--random compares a target with the TS reference; choose --target host or qemu-mps2-an386');
-    const steps = opts.steps === undefined ? 1 : Number(opts.steps);
-    if (!Number.isInteger(steps) || steps < 1 || steps > 10000) throw new TinyforgeError(`--steps wants a step count from 1 to 10000, not '${opts.steps}'`);
-    progress.start(n, 'reference outputs', 'cases');
-    const cases: GoldenCase[] = [];
-    for (let k = 0; k < n; k++) {
-      if (steps === 1) {
-        const caseInputs = randomInputs(inputs, k);
-        cases.push({ id: `rand${k}`, inputs: caseInputs, expected: runReference(compiled.model.graph, compiled.layers, caseInputs) });
-      } else {
-        // One model instance per case; its steps draw inputs as the goldens' seq<k> cases do.
-        const state = new ReferenceState(compiled.model.graph);
-        randomSequence(inputs, k, steps).forEach((stepInputs, t) => {
-          cases.push({ id: `seq${k}/s${t}`, inputs: stepInputs, expected: runReference(compiled.model.graph, compiled.layers, stepInputs, state), keepState: t > 0 });
-        });
-      }
-      progress.update(k + 1);
-    }
-    progress.stop();
-    return { cases, oracle: 'tinyforge TS reference' };
-  }
-  const golden = loadGolden(opts.golden as string);
-  if (golden.cases.length === 0) throw new TinyforgeError(`${opts.golden}: the manifest lists no cases`);
-  if (golden.modelSha256 && golden.modelSha256 !== compiled.model.sha256) {
-    throw new TinyforgeError(`${opts.golden} was made for a model with sha256 ${golden.modelSha256.slice(0, 16)}..., not ${compiled.summary.model} (${compiled.model.sha256.slice(0, 16)}...)`);
-  }
-  checkGoldenAgainstModel(golden, inputs.map((i) => i.bytes), outputs.map((o) => o.bytes));
-  return { cases: golden.cases, oracle: `golden ${opts.golden}` };
-}
+const orDash = (n: number | null, digits?: number): string | number => (n === null ? '-' : digits === undefined ? n : n.toFixed(digits));
 
-/**
- * Outputs of every case on the target. The reference runs case by case, with a progress bar over
- * cases; host and QEMU build once and run all cases in one process, so their bar counts steps.
- */
-async function runCases(target: TargetName, compiled: CompiledModel, cases: GoldenCase[], opts: ValidateCommandOptions, progress: Progress): Promise<Uint8Array[][]> {
-  const keepState = cases.map((c) => c.keepState === true);
-  if (target === 'ref') {
-    progress.start(cases.length, 'running on ref', 'cases');
-    const state = new ReferenceState(compiled.model.graph);
-    const actual: Uint8Array[][] = [];
-    for (const [i, c] of cases.entries()) {
-      if (!c.keepState) state.reset();
-      actual.push(runReference(compiled.model.graph, compiled.layers, c.inputs, state));
-      progress.update(i + 1);
-    }
-    return actual;
+function printResult(r: ValidateResult): void {
+  const base = (c: ValidateCase): Array<string | number> => [c.id, c.pass ? 'match' : 'MISMATCH', c.outputs.reduce((s, o) => s + o.bytes, 0), c.outputs.reduce((s, o) => s + o.differing, 0), ...firstDiff(c)];
+  const d = r.device;
+  if (d === null) {
+    console.log(table(['case', 'result', 'bytes', 'differing', 'first diff', 'expected / actual'], r.cases.map(base)));
+    console.log(`\n${r.model} on ${r.target}: ${r.passed}/${r.total} cases match ${r.oracle} byte for byte (${r.seconds.toFixed(1)} s wall clock)`);
+    return;
   }
-  log.info(`building for ${target} and running ${cases.length} case(s) in one process`);
-  progress.start(1, `build + run on ${target}`, 'steps');
-  const t0 = Date.now();
-  const actual = await runOnTarget(target, compiled, cases.map((c) => c.inputs), { sanitize: opts.sanitize, keepState });
-  progress.update(1);
-  log.verbose(`build + run on ${target}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return actual;
+  const counted = d.counting.running;
+  const timing = !counted ? [] : d.counting.unit === 'instructions' ? ['instructions'] : ['cycles', 'ms'];
+  console.log(
+    table(
+      ['case', 'result', 'bytes', 'differing', 'first diff', 'expected / actual', ...timing],
+      r.cases.map((c) => [...base(c), ...(!counted ? [] : d.counting.unit === 'instructions' ? [orDash(c.instructions)] : [orDash(c.cycles), orDash(c.milliseconds, 2)])]),
+    ),
+  );
+  console.log(
+    `\n${r.model} on ${d.board} via ${d.transport}: ${r.passed}/${r.total} cases match ${r.oracle} byte for byte; ` +
+      `arena ${formatInt(d.arenaBytes)} bytes, stack high-water ${formatInt(d.stackHighWaterBytes)} of ${formatInt(d.stackSizeBytes)} bytes`,
+  );
+  console.log(`counts: ${d.counting.how}`);
+  if (r.profile) {
+    console.log('');
+    console.log(formatProfile(r.profile, d.board, false));
+  }
 }
 
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
-  if (opts.board !== undefined) {
-    const board = findBoard(opts.board);
-    const compiled = compileModel(loadModel(modelPath));
-    const progress = createProgress({ json: opts.json });
-    let prepared: { cases: GoldenCase[]; oracle: string };
-    try {
-      // --random on a board compares with the TS reference, like a host target does.
-      prepared = testCases(compiled, opts, 'board', progress);
-    } finally {
-      progress.stop();
-    }
-    log.info(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${prepared.cases.length} case(s) against ${prepared.oracle}`);
-    return validateOnBoardCommand(compiled, prepared.cases, prepared.oracle, {
-      board,
-      port: opts.port,
-      flash: opts.flash ?? true,
-      image: opts.image,
-      json: opts.json,
-      profile: opts.profile || opts.profileOut !== undefined,
-      profileOut: opts.profileOut,
-    });
-  }
-  const target = parseTarget(opts.target);
-  const compiled = compileModel(loadModel(modelPath));
+  if (opts.random !== undefined && !/^\s*\d+\s*$/.test(opts.random)) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
   const progress = createProgress({ json: opts.json });
-  let cases: GoldenCase[];
-  let oracle: string;
-  let actual: Uint8Array[][];
-  let started: number;
+  let stage = '';
+  const apiOptions: ValidateOptions = {
+    target: opts.target,
+    ...(opts.board === undefined ? {} : { board: opts.board }),
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    ...(opts.image === undefined ? {} : { image: opts.image }),
+    flash: opts.flash ?? true,
+    profile: opts.profile === true || opts.profileOut !== undefined,
+    ...(opts.golden === undefined ? {} : { golden: opts.golden }),
+    ...(opts.random === undefined ? {} : { random: Number(opts.random) }),
+    ...(opts.steps === undefined ? {} : { steps: Number(opts.steps) }),
+    sanitize: opts.sanitize === true,
+    onInfo: (line) => log.info(line),
+    onProgress: (p) => {
+      if (p.stage !== stage) {
+        stage = p.stage;
+        progress.start(p.total, p.stage, p.unit);
+      }
+      progress.update(p.done);
+    },
+  };
+  let result: ValidateResult;
   try {
-    ({ cases, oracle } = testCases(compiled, opts, target, progress));
-    log.info(`validating ${compiled.summary.model} on ${target}: ${cases.length} case(s) against ${oracle}`);
-    started = Date.now();
-    actual = await runCases(target, compiled, cases, opts, progress);
+    result = await validate(modelPath, apiOptions);
   } finally {
     progress.stop();
   }
-  const results = cases.map((c, i) => compareOutputs(c.id, c.expected, actual[i] ?? []));
-  const passed = results.filter((r) => r.pass).length;
-  if (opts.json) {
-    printJson({ model: compiled.summary.model, target, oracle, cases: results.length, passed, failed: results.length - passed, seconds: (Date.now() - started) / 1000, results });
-  } else {
-    console.log(table(['case', 'result', 'bytes', 'differing', 'first diff', 'expected / actual'], results.map(row)));
-    console.log(`\n${compiled.summary.model} on ${target}: ${passed}/${results.length} cases match ${oracle} byte for byte (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  }
-  return passed === results.length ? 0 : EXIT_MISMATCH;
+  if (opts.profileOut && result.profile) writeProfileJson(opts.profileOut, result.profile);
+  const failure = result.failed === 0 ? undefined : `${result.failed} of ${result.total} cases differ from ${result.oracle}`;
+  if (opts.json) setJsonResult(result, failure);
+  else printResult(result);
+  return result.failed === 0 ? 0 : EXIT_MISMATCH;
 }

@@ -160,7 +160,10 @@ export class FloatGraphBuilder {
   binary(kind: 'add' | 'mul', source: string, a: number, b: number, activation: Activation = 'none'): number {
     const sa = this.tensor(a).shape;
     const sb = this.tensor(b).shape;
-    if (sa.join() !== sb.join()) this.fail(source, `operands of shapes [${sa}] and [${sb}] need broadcasting, which is not supported`);
+    // Same shapes, or a per-channel vector (last axis) as the second operand: a batch normalization
+    // that cannot be folded becomes x * scale + offset with such vectors.
+    const perChannel = sb.length === 1 && sb[0] === sa[sa.length - 1];
+    if (sa.join() !== sb.join() && !perChannel) this.fail(source, `operands of shapes [${sa}] and [${sb}] need broadcasting, which is not supported (only a per-channel vector as the second operand)`);
     const out = this.addTensor(source, sa);
     return this.push({ kind, source, inputs: [a, b], outputs: [out], attrs: { activation } });
   }
@@ -281,6 +284,34 @@ export class FloatGraphBuilder {
     const bias = Float32Array.from({ length: channels }, (_, c) => ((b[c] as number) - (bn.mean[c] as number)) * (scale[c] as number) + (bn.beta[c] as number));
     producer.inputs[2] = own(bId, `${source}/folded_bias`, [channels], bias);
     return x;
+  }
+
+  /** True when foldBatchNorm(x) would succeed (the producer is a conv/dense op without activation, read only here). */
+  canFoldInto(x: number): boolean {
+    const producer = this.producerThroughReshapes(x);
+    if (this.inputs.includes(x) || !producer) return false;
+    if (producer.kind !== 'conv2d' && producer.kind !== 'depthwise_conv2d' && producer.kind !== 'fully_connected') return false;
+    if (producer.attrs.activation !== 'none' || this.ops.some((o) => o.inputs.includes(x))) return false;
+    return this.tensor(producer.inputs[1] as number).data !== undefined;
+  }
+
+  /**
+   * An inference-mode batch normalization: folded into the op before it when possible, else (e.g.
+   * Conv -> ReLU -> BatchNorm, common in Keras) computed as x * s + (beta - mean * s) with
+   * per-channel constants, s = gamma / sqrt(var + eps): the MUL and ADD TFLite's converter emits.
+   * `exclusive` says that no op built later reads x (folding rewrites x's producer).
+   */
+  batchNorm(source: string, x: number, bn: { gamma: Float32Array; beta: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number }, exclusive: boolean): number {
+    if (exclusive && this.canFoldInto(x)) return this.foldBatchNorm(source, x, bn);
+    const shape = this.tensor(x).shape;
+    const channels = shape[shape.length - 1] as number;
+    for (const [k, v] of Object.entries(bn)) {
+      if (typeof v !== 'number' && v.length !== channels) this.fail(source, `${k} has ${v.length} values for ${channels} channels`);
+    }
+    const scale = Float32Array.from({ length: channels }, (_, c) => (bn.gamma[c] as number) / Math.sqrt((bn.variance[c] as number) + bn.epsilon));
+    const offset = Float32Array.from({ length: channels }, (_, c) => (bn.beta[c] as number) - (bn.mean[c] as number) * (scale[c] as number));
+    const scaled = this.binary('mul', `${source}/scale`, x, this.addTensor(`${source}/scale_vector`, [channels], scale));
+    return this.binary('add', source, scaled, this.addTensor(`${source}/offset_vector`, [channels], offset));
   }
 
   /**

@@ -127,7 +127,9 @@ export function runFloat(graph: FloatGraph, inputs: readonly Float32Array[]): Ma
       case 'mul': {
         const y = get(op.inputs[1] as number);
         for (let i = 0; i < out.length; i++) {
-          const v = op.kind === 'add' ? (x[i] as number) + (y[i] as number) : (x[i] as number) * (y[i] as number);
+          // y is the same shape as x, or one value per channel (last axis).
+          const yi = y[i % y.length] as number;
+          const v = op.kind === 'add' ? (x[i] as number) + yi : (x[i] as number) * yi;
           out[i] = act(op.attrs.activation, v);
         }
         break;

@@ -330,9 +330,10 @@ export function graphDefToFloatGraph(nodes: GraphNode[], consts: Map<string, { s
         nhwc(n);
         if (attr(n, 'is_training')?.b) fail(n, 'is_training is set; only inference-mode batch normalization (moving statistics) can be folded');
         const input = x();
-        exclusiveInput(n, ins[0] as string, 'the batch normalization');
+        // Folded into the op before it when that is its only reader, else a per-channel MUL + ADD.
+        const exclusive = (readers.get(clean(ins[0] as string)) ?? 0) <= 1;
         const v = (i: number, what: string): Float32Array => constOf(n, ins[i], what).data;
-        y = b.foldBatchNorm(n.name, input, { gamma: v(1, 'scale'), beta: v(2, 'offset'), mean: v(3, 'mean'), variance: v(4, 'variance'), epsilon: attr(n, 'epsilon')?.f ?? 0.0001 });
+        y = b.batchNorm(n.name, input, { gamma: v(1, 'scale'), beta: v(2, 'offset'), mean: v(3, 'mean'), variance: v(4, 'variance'), epsilon: attr(n, 'epsilon')?.f ?? 0.0001 }, exclusive);
         break;
       }
       default:

@@ -250,8 +250,8 @@ export function layersModelToFloatGraph(model: LayersModel, name: string): Float
         const axis = Array.isArray(rawAxis) && rawAxis.length === 1 ? Number(rawAxis[0]) : Number(rawAxis);
         if (axis !== -1 && axis !== rank - 1) b.fail(layer.name, `normalizes axis ${String(rawAxis)}; only the channel (last) axis can be folded`);
         const inSym = node.inputTensors[0] as SymbolicLike;
-        const count = readers.get(inSym.id) ?? 0;
-        if (count > 1) b.fail(layer.name, `cannot be folded: its input is also read by ${count - 1} other layer(s) or is a model output`);
+        // Folding rewrites the producer, so only an input nothing else reads can be folded into it.
+        const exclusive = (readers.get(inSym.id) ?? 0) <= 1;
         const ws = weights();
         const scale = cfg['scale'] !== false;
         const center = cfg['center'] !== false;
@@ -262,13 +262,18 @@ export function layersModelToFloatGraph(model: LayersModel, name: string): Float
         const variance = ws[k++];
         if (!mean || !variance) b.fail(layer.name, `has ${ws.length} weights; expected gamma, beta, moving mean and variance`);
         const channels = mean.length;
-        y = b.foldBatchNorm(layer.name, x, {
-          gamma: gamma ?? new Float32Array(channels).fill(1),
-          beta: beta ?? new Float32Array(channels),
-          mean,
-          variance,
-          epsilon: Number(cfg['epsilon'] ?? 1e-3),
-        });
+        y = b.batchNorm(
+          layer.name,
+          x,
+          {
+            gamma: gamma ?? new Float32Array(channels).fill(1),
+            beta: beta ?? new Float32Array(channels),
+            mean,
+            variance,
+            epsilon: Number(cfg['epsilon'] ?? 1e-3),
+          },
+          exclusive,
+        );
         break;
       }
       case 'Add':

@@ -9,7 +9,7 @@ import { readRawModel, type RawModel } from './read_model.ts';
 import { toGraph } from './to_ir.ts';
 
 export type { RawBuffer, RawModel, RawOperator, RawOperatorCode, RawQuantization, RawSubgraph, RawTensor } from './read_model.ts';
-export { BUILTIN_FOR_KIND, builtinNameOf, operatorCodeName, SUPPORTED_OP_NAMES } from './to_ir.ts';
+export { BUILTIN_FOR_KIND, builtinNameOf, operatorCodeName, supportedOpNames } from './to_ir.ts';
 export { builtinOperatorName } from './schema.ts';
 
 function failer(fileLabel: string): Fail {

@@ -3,6 +3,7 @@
 
 import { elementCount, type Activation, type Padding, type Tensor } from '../../ir/graph.ts';
 import { quote, type Fail, type Table } from './checked_reader.ts';
+import { readFlexMap, type FlexValue } from './flexbuffers.ts';
 import type { RawOperator } from './read_model.ts';
 import { activationName, BuiltinOptionsType, Padding as PaddingEnum } from './schema.ts';
 
@@ -30,8 +31,29 @@ export class OpReader {
     readonly opName: string,
     readonly tensors: readonly Tensor[],
     readonly fail: Fail,
+    /** Appends a tensor the reader creates (a custom op's state); its id must be the next index. */
+    readonly addTensor: (t: Tensor) => void = () => {
+      throw new Error('internal: this reader cannot add tensors');
+    },
   ) {
     this.label = `operator ${raw.index} (${opName})`;
+  }
+
+  /** A custom operator's FlexBuffers options by key (empty when it has none). */
+  customOptions(): ReadonlyMap<string, FlexValue> {
+    const bytes = this.raw.customOptions;
+    if (!bytes || bytes.length === 0) return new Map();
+    if (this.raw.customOptionsFormat !== 0) this.fail(`${this.label} has custom options in format ${this.raw.customOptionsFormat} (expected FLEXBUFFERS = 0)`);
+    return readFlexMap(bytes, (m) => this.fail(`${this.label} ${m}`));
+  }
+
+  /** An integer custom option that must be present and lie in [min, max]. */
+  customInt(options: ReadonlyMap<string, FlexValue>, key: string, min: number, max: number): number {
+    const v = options.get(key);
+    const n = typeof v === 'boolean' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n)) this.fail(`${this.label} custom option '${key}' is ${v === undefined ? 'missing' : JSON.stringify(v)} (expected an integer)`);
+    if (n < min || n > max) this.fail(`${this.label} custom option '${key}' is ${n} (expected ${min} to ${max})`);
+    return n;
   }
 
   arity(minIn: number, maxIn: number, nOut: number): void {

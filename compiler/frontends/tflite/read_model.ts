@@ -49,6 +49,9 @@ export interface RawOperator {
   /** The builtin options table, read by the op converter (its type is builtinOptionsType). */
   builtinOptions: Table | undefined;
   builtinOptions2Type: number;
+  /** A custom operator's options (a view into the file; FlexBuffers when customOptionsFormat is 0). */
+  customOptions: Uint8Array | undefined;
+  customOptionsFormat: number;
   /** `inputs` / `outputs` are positions of the vectors' length words. */
   at: { table: number; opcodeIndex?: number; inputs?: number; outputs?: number };
 }
@@ -173,6 +176,8 @@ function readOperator(t: Table, index: number): RawOperator {
     builtinOptionsType,
     builtinOptions: builtinOptionsType === 0 ? undefined : t.table(f.builtinOptions, 'builtin_options'),
     builtinOptions2Type: t.u8(f.builtinOptions2Type, 0, 'builtin_options_2_type'),
+    customOptions: t.vector(f.customOptions, 1, 'custom_options')?.bytes(),
+    customOptionsFormat: t.i8(f.customOptionsFormat, 0, 'custom_options_format'),
     at,
   };
 }

@@ -90,6 +90,15 @@ export const F = {
   ResizeNearestNeighborOptions: { alignCorners: 0, halfPixelCenters: 1 },
   TransposeConvOptions: { padding: 0, strideW: 1, strideH: 2, fusedActivation: 3, quantizedBiasType: 4 },
   BatchMatMulOptions: { adjX: 0, adjY: 1, asymmetricQuantizeInputs: 2 },
+  UnidirectionalSequenceLSTMOptions: {
+    fusedActivation: 0,
+    cellClip: 1,
+    projClip: 2,
+    timeMajor: 3,
+    asymmetricQuantizeInputs: 4,
+    diagonalRecurrentTensors: 5,
+  },
+  SVDFOptions: { rank: 0, fusedActivation: 1, asymmetricQuantizeInputs: 2 },
 } as const;
 
 /** TensorType enum. */
@@ -123,6 +132,8 @@ export const TensorType = {
   BOOL: 6,
   INT16: 7,
   INT8: 9,
+  UINT64: 12,
+  UINT32: 15,
 } as const;
 
 export function tensorTypeName(t: number): string {
@@ -148,6 +159,7 @@ export const BuiltinOptionsType = {
   Conv2DOptions: 1,
   DepthwiseConv2DOptions: 2,
   Pool2DOptions: 5,
+  SVDFOptions: 6,
   FullyConnectedOptions: 8,
   SoftmaxOptions: 9,
   ConcatenationOptions: 10,
@@ -172,6 +184,7 @@ export const BuiltinOptionsType = {
   TransposeConvOptions: 49,
   ResizeNearestNeighborOptions: 74,
   BatchMatMulOptions: 101,
+  UnidirectionalSequenceLSTMOptions: 71,
 } as const;
 
 /** The BuiltinOperator codes the frontend maps to IR ops. */

@@ -17,7 +17,7 @@ import { quote, type Fail, type Table } from './checked_reader.ts';
 import { RESOURCE_TYPE, resolveResourceVariables, STATE_OPS } from './resource_variables.ts';
 import { describeBlockers, findBlockers, type SupportQuery } from './blockers.ts';
 import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
-import { moduleForBuiltin, MODULE_BUILTIN_NAMES } from '../../ops/registry.ts';
+import { moduleBuiltinNames, moduleForBuiltin } from '../../ops/registry.ts';
 import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
 import {
   BuiltinOp,
@@ -35,6 +35,8 @@ const DTYPE_OF: ReadonlyMap<number, DType> = new Map<number, DType>([
   [TensorType.INT16, 'int16'],
   [TensorType.INT32, 'int32'],
   [TensorType.INT64, 'int64'],
+  [TensorType.UINT32, 'uint32'],
+  [TensorType.UINT64, 'uint64'],
   [TensorType.FLOAT32, 'float32'],
   [TensorType.FLOAT16, 'float16'],
   [TensorType.BOOL, 'bool'],
@@ -77,7 +79,9 @@ const BUILTIN_CONVERTERS = new Set<number>([
 ]);
 // ADD, MUL, QUANTIZE, SOFTMAX and FULLY_CONNECTED have both a builtin converter and a module (their
 // broadcast, int16, other-type or per-channel forms); hence the Set.
-export const SUPPORTED_OP_NAMES: readonly string[] = [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...MODULE_BUILTIN_NAMES, ...STATE_OPS])].sort();
+export function supportedOpNames(): string[] {
+  return [...new Set([...[...BUILTIN_CONVERTERS].map(builtinOperatorName), ...moduleBuiltinNames(), ...STATE_OPS])].sort();
+}
 
 export const SUPPORT: SupportQuery = {
   isSupportedOp: (code) => isSupported(code),
@@ -86,7 +90,8 @@ export const SUPPORT: SupportQuery = {
 };
 
 function isSupported(code: RawOperatorCode): boolean {
-  return BUILTIN_CONVERTERS.has(code.builtinCode) || STATE_OPS.has(builtinOperatorName(code.builtinCode)) || (code.builtinCode !== BuiltinOp.CUSTOM && moduleForBuiltin(builtinOperatorName(code.builtinCode)) !== undefined);
+  // Custom operators are looked up by their CUSTOM:<custom_code> name (e.g. CUSTOM:SignalWindow).
+  return BUILTIN_CONVERTERS.has(code.builtinCode) || STATE_OPS.has(builtinOperatorName(code.builtinCode)) || moduleForBuiltin(operatorCodeName(code)) !== undefined;
 }
 
 /** The TFLite builtin an IR op was read from (PADV2 reads to the 'pad' kind). */
@@ -473,11 +478,19 @@ function convertOp(o: OpReader, code: number): Op {
     case BuiltinOp.DEQUANTIZE:
       return convertQuantizeLike(o, 'dequantize');
     default: {
-      const name = builtinOperatorName(code);
+      const name = o.opName;
       const m = moduleForBuiltin(name);
       if (!m) return o.fail(`${o.label} has no converter`);
       const attrs = m.read(o, name);
-      return { kind: 'module', module: name, sourceIndex: o.raw.index, inputs: o.raw.inputs.slice(), outputs: o.raw.outputs.slice(), attrs };
+      const inputs = o.raw.inputs.slice();
+      // A custom op that keeps state between invokes (in TFLite Micro, a persistent buffer of the
+      // kernel) gets a state tensor of its own, passed as an extra input after the file's.
+      for (const spec of m.stateTensors?.(o, attrs) ?? []) {
+        const t: Tensor = { id: o.tensors.length, name: `${o.opName} ${o.raw.index} ${spec.name}`, shape: spec.shape.slice(), dtype: spec.dtype, state: {} };
+        o.addTensor(t);
+        inputs.push(t.id);
+      }
+      return { kind: 'module', module: name, sourceIndex: o.raw.index, inputs, outputs: o.raw.outputs.slice(), attrs };
     }
   }
 }
@@ -542,7 +555,7 @@ function checkGraphIo(ids: readonly number[], kind: 'input' | 'output', count: n
 export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   const sg = raw.subgraph;
   const blockers = findBlockers(raw, SUPPORT);
-  if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${SUPPORTED_OP_NAMES.join(', ')})`);
+  if (blockers.length > 0) fail(`tinyforge does not support ${describeBlockers(blockers)} (supported ops: ${supportedOpNames().join(', ')})`);
   const bufferCopies = new Map<number, Uint8Array>();
   const variables = resolveResourceVariables(raw, fail);
   // A resource handle only names a variable; it keeps its index (tensor ids are indices) as an unused placeholder.
@@ -588,7 +601,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
     const opName = operatorCodeName(code);
     if (!isSupported(code)) {
       const what = code.builtinCode === BuiltinOp.CUSTOM ? `custom op ${quote(code.customCode ?? '')}` : opName;
-      fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${SUPPORTED_OP_NAMES.join(', ')})`);
+      fail(`operator ${rop.index} is ${what}, which tinyforge does not support (supported: ${supportedOpNames().join(', ')})`);
     }
     checkTensorRefs(rop, count, fail);
     for (const id of [...rop.inputs, ...rop.outputs]) {
@@ -606,7 +619,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
       ops.push({ kind: 'module', module: opName, sourceIndex: rop.index, inputs, outputs, attrs: {} });
       continue;
     }
-    ops.push(convertOp(new OpReader(rop, opName, tensors, fail), code.builtinCode));
+    ops.push(convertOp(new OpReader(rop, opName, tensors, fail, (t) => tensors.push(t)), code.builtinCode));
   }
 
   const available = checkOrder(raw, tensors, names, sg.inputs, fail);

@@ -29,9 +29,12 @@
 #define TF_HAL_COUNTER_NAME "dwt-cyccnt"
 #endif
 
+/* Whether CYCCNT runs (tf_dwt_start): HELLO names the counter "none" when it does not. */
+static int tf_counter_running;
+
 void tf_hal_init(void) {
   tf_serial_begin(TF_HAL_BAUD);
-  (void)tf_dwt_start();
+  tf_counter_running = tf_dwt_start();
 }
 
 uint8_t tf_hal_uart_getc(void) { return (uint8_t)tf_serial_read_blocking(); }
@@ -42,7 +45,7 @@ uint32_t tf_hal_cycles(void) { return tf_dwt_cycles(); }
 
 uint32_t tf_hal_cycles_per_tick(void) { return 1u; }
 
-const char *tf_hal_counter_name(void) { return TF_HAL_COUNTER_NAME; }
+const char *tf_hal_counter_name(void) { return tf_counter_running ? TF_HAL_COUNTER_NAME : "none"; }
 
 uint8_t *tf_hal_stack_lowest(void) { return NULL; }
 

@@ -24,9 +24,12 @@
 #define TF_DWT_UNLOCK 0
 #endif
 
-/* Enables trace (DEMCR.TRCENA), clears and starts CYCCNT. Returns 0 when the core has no cycle
- * counter (DWT_CTRL.NOCYCCNT), 1 otherwise. */
+/* Enables trace (DEMCR.TRCENA), clears and starts CYCCNT. Returns 1 when the counter runs: the
+ * core has one (DWT_CTRL.NOCYCCNT clear) and it moved across a few register reads. Returns 0
+ * otherwise (no counter, or a locked DWT), and the HAL then names its counter "none" in HELLO so
+ * the host prints no cycle counts instead of zeros. */
 static inline int tf_dwt_start(void) {
+  uint32_t before;
   TF_DEMCR |= TF_DEMCR_TRCENA;
 #if TF_DWT_UNLOCK
   TF_DWT_LAR = TF_DWT_LAR_KEY;
@@ -36,7 +39,10 @@ static inline int tf_dwt_start(void) {
   }
   TF_DWT_CYCCNT = 0u;
   TF_DWT_CTRL |= TF_DWT_CTRL_CYCCNTENA;
-  return 1;
+  before = TF_DWT_CYCCNT;
+  (void)TF_DWT_CTRL;
+  (void)TF_DWT_CTRL;
+  return TF_DWT_CYCCNT != before ? 1 : 0;
 }
 
 static inline uint32_t tf_dwt_cycles(void) { return TF_DWT_CYCCNT; }
