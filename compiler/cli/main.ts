@@ -13,6 +13,7 @@ import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
 import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
 import { log } from './log.ts';
 import { TARGETS } from './target_names.ts';
+import { addStreamOptions, type StreamCliOptions } from '../stream/stream_cli_options.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const targetOption = (): Option => new Option('--target <target>', `where to run: ${TARGETS.join(', ')}`).default('ref');
@@ -48,7 +49,7 @@ function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  tinyforge inspect ../shared/models/micro_speech.tflite')
     .action(async (model: string, opts: { json?: boolean }) => (await import('./commands/inspect.ts')).inspectCommand(model, opts));
 
-  program
+  const compile = program
     .command('compile')
     .description('Emit a static C99 module (<prefix>.c/.h) for a model')
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
@@ -59,17 +60,25 @@ function buildProgram(): Command {
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
+    .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
+  addStreamOptions(compile)
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
+      '\nWith --frontend the stream options apply; --labels / --labels-file name the classes (default for a\n' +
+        '4-class model: silence,unknown,yes,no); "silence" and "unknown" are never detections.\n' +
+        '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
+        '  tinyforge compile ../shared/audio/models/micro_speech_quantized.tflite --frontend ../shared/audio/models/audio_preprocessor_int8.tflite --prefix kws -o out/kws\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string }, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
       const { compileCommand } = await import('./commands/compile.ts');
-      await compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
+      const { parseStreamOptions, streamOptionGiven } = await import('../stream/stream_cli_options.ts');
+      const stray = o.frontend === undefined ? streamOptionGiven(o) : undefined;
+      if (stray !== undefined) throw new TinyforgeError(`${stray} applies to a streaming pipeline: add --frontend <pre.tflite>`);
+      await compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out'), ...(o.frontend === undefined ? {} : { stream: parseStreamOptions(o) }) });
     });
 
   program

@@ -6,6 +6,7 @@
 import type { CompiledModel } from '../compile.ts';
 import { TinyforgeError } from '../errors.ts';
 import { DTYPE_BYTES, elementCount, type Tensor } from '../ir/graph.ts';
+import { STREAM_DEFAULTS } from './stream_defaults.ts';
 
 /** What the user may set; every field has a documented default (STREAM_DEFAULTS). */
 export interface StreamOptions {
@@ -25,19 +26,7 @@ export interface StreamOptions {
   labels?: readonly string[];
 }
 
-/**
- * Defaults. The stride is micro_speech's 20 ms (../shared/audio/README.md); smoothing, threshold
- * and suppression are in the range of TFLite Micro's RecognizeCommands (which uses 1000 ms,
- * 200/256 and 1500 ms) but shorter, so that a word right after another one is still reported.
- */
-export const STREAM_DEFAULTS = {
-  strideMs: 20,
-  sampleRate: 16000,
-  classifyEvery: 1,
-  averageMs: 100,
-  threshold: 0.8,
-  suppressionMs: 1000,
-} as const;
+export { STREAM_DEFAULTS };
 
 /** micro_speech's labels (micro_model_settings.h), used when a 4-class classifier has none given. */
 export const MICRO_SPEECH_LABELS: readonly string[] = ['silence', 'unknown', 'yes', 'no'];
@@ -111,7 +100,7 @@ export function streamConfig(frontend: CompiledModel, classifier: CompiledModel,
   const strideMs = options.strideMs ?? STREAM_DEFAULTS.strideMs;
   const strideSamples = (strideMs * sampleRate) / 1000;
   if (!Number.isInteger(strideSamples) || strideSamples < 1) {
-    throw new TinyforgeError(`--stride-ms ${strideMs}: must be a whole number of samples at ${sampleRate} Hz (a multiple of ${1000 / gcd(1000, sampleRate)} ms / ${sampleRate / gcd(1000, sampleRate)})`);
+    throw new TinyforgeError(`--stride-ms ${strideMs}: must be a whole number of samples at ${sampleRate} Hz (a multiple of ${1000 / gcd(1000, sampleRate)}/${sampleRate / gcd(1000, sampleRate)} ms)`);
   }
   const classifyEvery = positiveInteger('--classify-every', options.classifyEvery ?? STREAM_DEFAULTS.classifyEvery);
   const averageMs = nonNegative('--average-ms', options.averageMs ?? STREAM_DEFAULTS.averageMs);
