@@ -2,6 +2,7 @@
 // runner feeds a PCM file to <prefix>_feed in chunks of a given size and prints every event the
 // listener sees, one per line, which parseStreamLog turns into the reference's StreamEvents.
 
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TinyforgeError, ToolError } from '../errors.ts';
@@ -78,7 +79,8 @@ int main(int argc, char **argv) {
 /** Builds (cached by content) the host runner of a compiled stream. */
 export async function buildStreamForHost(s: CompiledStream, opts: StreamHostOptions = {}): Promise<string> {
   const workDir = resolveWorkDir(opts);
-  const srcDir = path.join(workDir, `stream-src-${s.prefix}-${s.frontend.model.sha256.slice(0, 8)}-${s.classifier.model.sha256.slice(0, 8)}`);
+  const key = createHash('sha256').update(JSON.stringify(s.config)).update(s.frontend.model.sha256).update(s.classifier.model.sha256).digest('hex').slice(0, 16);
+  const srcDir = path.join(workDir, `stream-src-${s.prefix}-${key}`);
   const files = writeStreamModules(s, srcDir);
   const runner = runnerSource(s.prefix);
   const cc = requireTool(HOST_CC);
