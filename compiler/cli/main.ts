@@ -149,6 +149,34 @@ function buildProgram(): Command {
       },
     );
 
+  const listen = program
+    .command('listen')
+    .description('Stream a WAV file through the wake-word pipeline on a board (FEED over the serial agent) and compare features, scores and detections with the host reference')
+    .argument('<file.wav>', '16-bit PCM mono WAV')
+    .requiredOption('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features)')
+    .requiredOption('--model <classifier.tflite>', 'classifier over the feature window')
+    .option('-b, --board <board>', 'a QEMU serial board', 'qemu-mps2-an386')
+    .option('--chunk-ms <ms>', 'audio per FEED request (default: the stride, i.e. real-time-sized chunks; at most 512 samples)')
+    .option('--prefix <name>', 'C symbol prefix of the pipeline (default: from the classifier file name)')
+    .option('--labels <list>', 'class labels, comma-separated (default for 4 classes: silence,unknown,yes,no)')
+    .option('--labels-file <file>', 'class labels: one per line or a JSON array')
+    .option('--json', 'print JSON: detections [{time_ms, label, score}], the host\'s, differences, per-frame cost');
+  addStreamOptions(listen)
+    .addHelpText(
+      'after',
+      '\nThe sample rate defaults to the WAV file\'s. Exit code 1 when any feature row, score or detection differs.\n' +
+        '\nExample:\n  tinyforge listen ../shared/audio/wav/yes_1000ms.wav --frontend ../shared/audio/models/audio_preprocessor_int8.tflite \\\n' +
+        '      --model ../shared/audio/models/micro_speech_quantized.tflite -b qemu-mps2-an386',
+    )
+    .action(async (wav: string, opts: { frontend: string; model: string; board: string; chunkMs?: string; prefix?: string; labels?: string; labelsFile?: string; json?: boolean } & StreamCliOptions) => {
+      const { parseStreamOptions } = await import('../stream/stream_cli_options.ts');
+      const chunkMs = opts.chunkMs === undefined ? undefined : Number(opts.chunkMs);
+      if (chunkMs !== undefined && !Number.isFinite(chunkMs)) throw new TinyforgeError(`--chunk-ms '${opts.chunkMs}': expected a number`);
+      const { listenCommand } = await import('./commands/listen.ts');
+      const { chunkMs: _given, ...rest } = opts;
+      process.exitCode = await listenCommand(wav, { ...rest, ...(chunkMs === undefined ? {} : { chunkMs }), stream: parseStreamOptions(opts) });
+    });
+
   program
     .command('quantize')
     .description('Quantize a float TF.js model (model.json) to an int8 (or int16x8) .tflite, optionally pruned')

@@ -451,6 +451,22 @@ static tf_result_t tf_cmd_reset(uint32_t len) {
   return tf_ok(0);
 }
 
+/* ---- FEED: PCM into the streaming pipeline (firmware built with -DTF_AGENT_STREAM) ---- */
+
+#ifdef TF_AGENT_STREAM
+static tf_result_t tf_cmd_feed(const uint8_t *p, uint32_t len) {
+  int32_t n;
+  if (len % 2u != 0u) {
+    return tf_fail(TF_ERR_BAD_REQUEST, 2u);
+  }
+  n = tf_agent_stream_feed(p, len / 2u, tf_tx_frame + TF_PROTO_HEADER_BYTES, TF_AGENT_MAX_PAYLOAD);
+  if (n < 0) {
+    return tf_fail(TF_ERR_INVOKE_FAILED, (uint32_t)n);
+  }
+  return tf_ok((uint32_t)n);
+}
+#endif
+
 static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t len) {
   switch (type) {
     case TF_MSG_HELLO:
@@ -467,6 +483,10 @@ static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t l
       return tf_cmd_profile(payload, len);
     case TF_MSG_RESET:
       return tf_cmd_reset(len);
+#ifdef TF_AGENT_STREAM
+    case TF_MSG_FEED:
+      return tf_cmd_feed(payload, len);
+#endif
     default:
       return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
   }
