@@ -4,7 +4,7 @@
 // events; the four clips concatenated must give the same detections on device and host. FEED's
 // wire format is checked against the spec's byte layout, and its command rules on the device.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import { encodeWav, readWav } from '../compiler/stream/wav.ts';
 import { countingOf } from '../compiler/boards/counting.ts';
 import { AgentSession } from '../flasher/agent_session.ts';
 import { openDevice, type OpenDevice } from '../flasher/device_validation.ts';
-import { decodeFeedReply, encodeFeedRequest, type FeedEvent, type FeedReply } from '../flasher/protocol/feed.ts';
+import { decodeFeedReply, encodeFeedRequest, type FeedEvent } from '../flasher/protocol/feed.ts';
 import { decodeWireFrame, encodeWireFrame } from '../flasher/protocol/frame.ts';
 import { MsgType } from '../flasher/protocol/messages.ts';
 import { SHARED_DIR } from './helpers/shared.ts';
@@ -36,6 +36,7 @@ const WAVS = readdirSync(path.join(AUDIO, 'wav'))
   .filter((f) => ALL || f === 'yes_1000ms.wav' || f === 'no_30ms.wav');
 const CLIPS_1S = ['yes_1000ms', 'no_1000ms', 'silence_1000ms', 'noise_1000ms'];
 const work = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-listen-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const board = findBoard('qemu-mps2-an386');
 const stream = compileStream(PRE, CLASSIFIER, {}, { prefix: 'kws' });
 
@@ -99,9 +100,11 @@ describe('FEED wire format (docs/protocol.md)', () => {
 describe('listen on the emulated Cortex-M4 (qemu-mps2-an386)', () => {
   let device: OpenDevice;
   let session: AgentSession;
+  let yesRun: Awaited<ReturnType<typeof feedInChunks>> | undefined;
 
   beforeAll(async () => {
-    const fw = await buildStreamFirmware(stream, board, { workDir: work });
+    // The default build cache, which the CLI test below shares (same prefix, same firmware).
+    const fw = await buildStreamFirmware(stream, board);
     device = await openDevice(board, fw);
     session = new AgentSession(device.transport, { expectModelSha256: stream.classifier.model.sha256, connectTimeoutMs: 10_000 });
     await session.connect();
@@ -116,7 +119,9 @@ describe('listen on the emulated Cortex-M4 (qemu-mps2-an386)', () => {
       const clip = wav.replace(/\.wav$/, '');
       const pcm = readWav(path.join(AUDIO, 'wav', wav)).samples;
       await session.reset();
-      const { events } = await feedInChunks(pcm, 320, (c) => session.feed(c));
+      const run = await feedInChunks(pcm, 320, (c) => session.feed(c));
+      if (clip === 'yes_1000ms') yesRun = run;
+      const { events } = run;
       const host = hostEvents(stream, pcm, 320);
       expect(compareStreamEvents(host, events, stream.config).differences, clip).toEqual([]);
       expect(withoutTicks(events), clip).toEqual(host);
@@ -171,28 +176,26 @@ describe('listen on the emulated Cortex-M4 (qemu-mps2-an386)', () => {
     expect((err as Error).message).toMatch(/600 samples do not fit one payload/);
   }, 60_000);
 
-  it('a device that differs is reported event by event, and listen fails', async () => {
-    const inputs = prepareListen(path.join(AUDIO, 'wav', 'no_1000ms.wav'), { frontend: PRE, model: CLASSIFIER, board: board.id });
-    await session.reset();
-    const flip = async (pcm: Int16Array): Promise<FeedReply> => {
-      const r = await session.feed(pcm);
-      for (const e of r.events) if (e.kind === 'features' && e.frame === 7) e.features[3] = (e.features[3] as number) ^ 1;
-      return r;
-    };
-    const run = await feedInChunks(inputs.samples, inputs.chunkSamples, flip);
-    const r = listenResult('no_1000ms.wav', inputs, device.description, countingOf(board), run);
+  it('a device that differs is reported event by event, and listen fails', () => {
+    // The device's yes_1000ms run from above, with one feature byte of frame 7 changed.
+    const inputs = prepareListen(path.join(AUDIO, 'wav', 'yes_1000ms.wav'), { frontend: PRE, model: CLASSIFIER, board: board.id, prefix: 'kws' });
+    expect(yesRun).toBeDefined();
+    const run = structuredClone(yesRun as Awaited<ReturnType<typeof feedInChunks>>);
+    const intact = listenResult('yes_1000ms.wav', inputs, device.description, countingOf(board), run);
+    expect([intact.match, intact.differenceCount]).toEqual([true, 0]);
+    for (const e of run.events) if (e.kind === 'features' && e.frame === 7) e.features[3] = (e.features[3] as number) ^ 1;
+    const r = listenResult('yes_1000ms.wav', inputs, device.description, countingOf(board), run);
     expect(r.match).toBe(false);
     expect(r.differences[0]).toMatch(/^event 7: .*features of frame 7.*\(feature 3: host -?\d+, device -?\d+\)$/);
-    // The features of frame 7 are in the window of the one invoke, but the device's own scores came from its own (unflipped) features.
     expect(r.differenceCount).toBe(1);
     expect(r.cost.frontendPerFrame?.count).toBe(49);
     expect(r.cost.classifierPerInvoke?.mean).toBeGreaterThan(100_000);
-  }, 60_000);
+  });
 });
 
 describe('tinyforge listen (CLI, qemu-mps2-an386)', () => {
   it('the four clips concatenated: the same detections on device and host, in the JSON envelope', async () => {
-    const { code, out } = await runCli(['listen', concatWav, '--frontend', PRE, '--model', CLASSIFIER, '-b', 'qemu-mps2-an386', '--json']);
+    const { code, out } = await runCli(['listen', concatWav, '--frontend', PRE, '--model', CLASSIFIER, '-b', 'qemu-mps2-an386', '--prefix', 'kws', '--chunk-ms', '32', '--json']);
     const env = JSON.parse(out) as { ok: boolean; command: string; result: { detections: unknown[]; host: { detections: unknown[] }; match: boolean; frames: number; invokes: number; cost: { unit: string; frontendPerFrame: { mean: number }; classifierPerInvoke: { mean: number }; perHop: number } } };
     expect(code, out).toBe(0);
     expect(env).toMatchObject({ ok: true, command: 'listen' });
@@ -204,7 +207,7 @@ describe('tinyforge listen (CLI, qemu-mps2-an386)', () => {
     expect((env.result.detections[1] as { score: number }).score).toBeGreaterThanOrEqual(0.8);
     expect(env.result.host.detections).toEqual(env.result.detections);
     expect(env.result.match).toBe(true);
-    // 4 s at a 20 ms stride: 199 frames; an invoke from frame 48 on.
+    // 4 s at a 20 ms stride: 199 frames; an invoke from frame 48 on (32 ms per FEED: the chunking changes nothing).
     expect([env.result.frames, env.result.invokes]).toEqual([199, 151]);
     expect(env.result.cost.unit).toBe('instructions');
     expect(env.result.cost.frontendPerFrame.mean).toBeGreaterThan(10_000);

@@ -4,10 +4,10 @@
 // Micro's (the preprocessor goldens, state carried through the clip) and the classifier on the
 // full window must give TFLite Micro's classifier goldens.
 
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, loadModel } from '../compiler/compile.ts';
 import { compileStream, type CompiledStream } from '../compiler/stream/compile_stream.ts';
 import { streamConfig, type StreamOptions } from '../compiler/stream/stream_config.ts';
@@ -22,6 +22,7 @@ const CLASSIFIER = path.join(AUDIO, 'models', 'micro_speech_quantized.tflite');
 const WAVS = readdirSync(path.join(AUDIO, 'wav')).filter((f) => f.endsWith('.wav')).sort();
 const CLIPS_1S = ['yes_1000ms', 'no_1000ms', 'silence_1000ms', 'noise_1000ms'];
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-stream-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const pcmOf = (clip: string): Int16Array => readWav(path.join(AUDIO, 'wav', `${clip}.wav`)).samples;
 const read = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(path.join(AUDIO, ...p)));

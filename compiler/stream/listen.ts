@@ -86,7 +86,7 @@ export async function feedInChunks(samples: Int16Array, chunk: number, device: (
 
 function figure(xs: number[]): CostFigure | null {
   if (xs.length === 0) return null;
-  return { count: xs.length, mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), max: Math.max(...xs) };
+  return { count: xs.length, mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length), max: Math.round(Math.max(...xs)) };
 }
 
 export function listenCost(events: readonly FeedEvent[], counting: Counting, s: CompiledStream): ListenCost {
