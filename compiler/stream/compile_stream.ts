@@ -45,9 +45,10 @@ export function streamSummary(s: CompiledStream): StreamSummary {
 export function checkStreamFitsBoard(s: CompiledStream, board: Board): { flashBytes: number; ramBytes: number } {
   const a = estimateFootprint(s.frontend);
   const b = estimateFootprint(s.classifier);
-  // Stream buffers: the PCM window, the feature ring, a window copy and the smoothing history.
+  // Stream buffers: the PCM window, the feature ring, the window (unless in the classifier's arena), the smoothing history.
   const c = s.config;
-  const streamRam = 2 * c.windowSamples + 2 * c.featureRows * c.featureBytes + 4 * c.averageCount * c.labels.length + 64;
+  const windowCopy = streamModules(s).classifierInputInArena ? 0 : c.featureRows * c.featureBytes;
+  const streamRam = 2 * c.windowSamples + c.featureRows * c.featureBytes + windowCopy + 4 * c.averageCount * c.labels.length + 64;
   const total = { flashBytes: a.flashBytes + b.flashBytes, ramBytes: a.ramBytes + b.ramBytes + streamRam };
   if (total.flashBytes > board.memory.flash.size || total.ramBytes > board.memory.ram.size) {
     throw new TinyforgeError(
@@ -64,6 +65,7 @@ export function streamModules(s: CompiledStream): StreamModules {
     classifierPrefix: s.classifier.prefix,
     toolVersion: TOOL_VERSION,
     description: `${s.frontend.summary.model} -> ${s.classifier.summary.model}`,
+    classifierInputInArena: s.classifier.plan.storageOf.get(s.classifier.model.graph.inputs[0] as number)?.kind === 'arena',
   };
 }
 

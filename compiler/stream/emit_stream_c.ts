@@ -15,6 +15,8 @@ export interface StreamModules {
   toolVersion: string;
   /** Shown in the banners: which models the pipeline joins. */
   description: string;
+  /** The classifier's input is planned in its arena: the window is stacked there, without a buffer of its own. */
+  classifierInputInArena: boolean;
 }
 
 function cString(s: string): string {
@@ -132,8 +134,8 @@ static uint32_t tf_stream_fill;  /* samples in tf_stream_pcm */
 static uint32_t tf_stream_skip;  /* samples to drop before the next window (stride > window) */
 static int8_t tf_stream_rows[${P}_STREAM_FEATURE_ROWS][${P}_STREAM_FEATURE_BYTES];
 static uint32_t tf_stream_next_row; /* ring position of the oldest row, overwritten next */
-static int8_t tf_stream_window[${P}_STREAM_FEATURE_ROWS * ${P}_STREAM_FEATURE_BYTES];
-static int32_t tf_stream_history[${P}_STREAM_AVERAGE_COUNT][${P}_STREAM_NUM_LABELS];
+${m.classifierInputInArena ? '' : `static int8_t tf_stream_window[${P}_STREAM_FEATURE_ROWS * ${P}_STREAM_FEATURE_BYTES];
+`}static int32_t tf_stream_history[${P}_STREAM_AVERAGE_COUNT][${P}_STREAM_NUM_LABELS];
 static int tf_stream_detected; /* a detection happened since the reset */
 static ${p}_stream_result_t tf_stream_result;
 static const ${p}_listener_t *tf_stream_listener;
@@ -165,12 +167,12 @@ const ${p}_stream_result_t *${p}_stream_result(void) {
  * detection, 0 without, -1 when the classifier failed. */
 static int tf_stream_classify(uint32_t frame) {
     ${p}_stream_result_t *r = &tf_stream_result;
-    int8_t *in = (int8_t *)${k}_input(0);
+    /* The window is stacked where the classifier reads its input (in its arena when planned there). */
+    int8_t *in = ${m.classifierInputInArena ? `(int8_t *)${k}_input(0)` : 'tf_stream_window'};
     const uint32_t oldest = tf_stream_next_row;
     const uint32_t head = ${P}_STREAM_FEATURE_ROWS - oldest;
     uint32_t count, i, j;
     int32_t top = 0;
-    if (in == NULL) in = tf_stream_window;
     memcpy(in, tf_stream_rows[oldest], (size_t)head * ${P}_STREAM_FEATURE_BYTES);
     memcpy(in + (size_t)head * ${P}_STREAM_FEATURE_BYTES, tf_stream_rows[0], (size_t)oldest * ${P}_STREAM_FEATURE_BYTES);
     if (${k}_invoke(in, r->scores) != 0) return -1;

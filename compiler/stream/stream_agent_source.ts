@@ -5,14 +5,8 @@
 // window, the invoke and the smoothing). The agent is built with -DTF_AGENT_STREAM and the
 // classifier as its model (WRITE_INPUT/INVOKE still run the classifier alone).
 
+import { FEED_DETECTION_BYTES, FEED_FEATURES_HEADER_BYTES, FEED_RECORD, FEED_SCORES_HEADER_BYTES } from '../../flasher/protocol/feed.ts';
 import type { StreamModules } from './emit_stream_c.ts';
-
-/** Record kinds and sizes of the FEED reply (flasher/protocol/feed.ts decodes them). */
-export const FEED_RECORD = { FEATURES: 1, SCORES: 2, DETECTION: 3 } as const;
-export const FEED_REPLY_HEADER_BYTES = 16;
-export const FEED_FEATURES_HEADER_BYTES = 12;
-export const FEED_SCORES_HEADER_BYTES = 20;
-export const FEED_DETECTION_BYTES = 16;
 
 export function generateStreamAgentSource(m: StreamModules): string {
   const p = m.prefix;
@@ -22,6 +16,7 @@ export function generateStreamAgentSource(m: StreamModules): string {
 
 #include "tf_agent_model.h"
 #include "tf_hal.h"
+#include "tf_protocol.h"
 #include "${p}_stream.h"
 
 #define TF_FEED_PIECE 256u
@@ -117,10 +112,10 @@ int32_t tf_agent_stream_feed(const uint8_t *pcm_le, uint32_t samples, uint8_t *r
     const ${p}_stream_result_t *r;
     uint32_t done = 0;
     uint32_t start;
-    if (cap < ${FEED_REPLY_HEADER_BYTES}u) return -2;
+    if (cap < TF_FEED_REPLY_HEADER_BYTES) return -2;
     tf_feed.out = reply;
     tf_feed.cap = cap;
-    tf_feed.len = ${FEED_REPLY_HEADER_BYTES}u;
+    tf_feed.len = TF_FEED_REPLY_HEADER_BYTES;
     tf_feed.records = 0;
     tf_feed.dropped = 0;
     ${p}_set_listener(&tf_feed_listener);

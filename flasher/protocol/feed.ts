@@ -3,10 +3,14 @@
 
 import { ProtocolError } from './messages.ts';
 
+/** Reply layout (docs/protocol.md, FEED); the generated agent side (compiler/stream/stream_agent_source.ts) uses the same numbers. */
 export const FEED_REPLY_HEADER_BYTES = 16;
-const FEATURES = 1;
-const SCORES = 2;
-const DETECTION = 3;
+export const FEED_RECORD = { FEATURES: 1, SCORES: 2, DETECTION: 3 } as const;
+/** Fixed bytes of a features record (then the features) and of a scores record (then N scores and N i32 averages). */
+export const FEED_FEATURES_HEADER_BYTES = 12;
+export const FEED_SCORES_HEADER_BYTES = 20;
+export const FEED_DETECTION_BYTES = 16;
+const { FEATURES, SCORES, DETECTION } = FEED_RECORD;
 
 export interface FeedFeatures {
   kind: 'features';
@@ -71,20 +75,20 @@ export function decodeFeedReply(p: Uint8Array): FeedReply {
     const kind = v.getUint8(off);
     if (kind === FEATURES) {
       const n = v.getUint16(off + 2, true);
-      need(12 + n, 'a features');
-      events.push({ kind: 'features', frame: v.getUint32(off + 4, true), ticks: v.getUint32(off + 8, true), features: new Int8Array(p.slice(off + 12, off + 12 + n).buffer) });
-      off += 12 + n;
+      need(FEED_FEATURES_HEADER_BYTES + n, 'a features');
+      events.push({ kind: 'features', frame: v.getUint32(off + 4, true), ticks: v.getUint32(off + 8, true), features: new Int8Array(p.slice(off + FEED_FEATURES_HEADER_BYTES, off + FEED_FEATURES_HEADER_BYTES + n).buffer) });
+      off += FEED_FEATURES_HEADER_BYTES + n;
     } else if (kind === SCORES) {
       const n = v.getUint8(off + 1);
-      need(20 + 5 * n, 'a scores');
-      const scores = new Int8Array(p.slice(off + 20, off + 20 + n).buffer);
-      const averaged = Int32Array.from({ length: n }, (_, i) => v.getInt32(off + 20 + n + 4 * i, true));
+      need(FEED_SCORES_HEADER_BYTES + 5 * n, 'a scores');
+      const scores = new Int8Array(p.slice(off + FEED_SCORES_HEADER_BYTES, off + FEED_SCORES_HEADER_BYTES + n).buffer);
+      const averaged = Int32Array.from({ length: n }, (_, i) => v.getInt32(off + FEED_SCORES_HEADER_BYTES + n + 4 * i, true));
       events.push({ kind: 'scores', invoke: v.getUint32(off + 4, true), frame: v.getUint32(off + 8, true), timeMs: v.getUint32(off + 12, true), ticks: v.getUint32(off + 16, true), scores, averaged });
-      off += 20 + 5 * n;
+      off += FEED_SCORES_HEADER_BYTES + 5 * n;
     } else if (kind === DETECTION) {
-      need(16, 'a detection');
+      need(FEED_DETECTION_BYTES, 'a detection');
       events.push({ kind: 'detection', label: v.getUint8(off + 1), invoke: v.getUint32(off + 4, true), timeMs: v.getUint32(off + 8, true), score: v.getInt32(off + 12, true) });
-      off += 16;
+      off += FEED_DETECTION_BYTES;
     } else {
       throw new ProtocolError(`FEED reply: unknown record kind ${kind} at byte ${off}`);
     }
