@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, loadModel } from '../compiler/compile.ts';
-import { compileStream, type CompiledStream } from '../compiler/stream/compile_stream.ts';
+import { compileStream, writeStreamModules, type CompiledStream } from '../compiler/stream/compile_stream.ts';
+import { findBoard } from '../compiler/boards/load_boards.ts';
+import { runCompiler } from '../compiler/targets/toolchain.ts';
 import { streamConfig, type StreamOptions } from '../compiler/stream/stream_config.ts';
 import { runStreamOnHost } from '../compiler/stream/stream_host.ts';
 import { StreamReference, type FeaturesEvent, type ScoresEvent, type StreamEvent } from '../compiler/stream/stream_reference.ts';
@@ -129,6 +131,21 @@ describe('streaming pipeline: generated C on the host (ASan + UBSan) equals the 
     expect(ref.some((e) => e.kind === 'detection')).toBe(true);
     expect(host).toEqual(ref);
   });
+});
+
+describe('streaming pipeline: the generated C cross-compiles', () => {
+  it('with -Wall -Wextra -Werror for Arm, RISC-V and Xtensa (the boards\' flags)', async () => {
+    const dir = path.join(workDir, 'cross');
+    const files = writeStreamModules(stream, dir).filter((f) => f.endsWith('.c'));
+    for (const id of ['qemu-mps2-an386', 'qemu-riscv32-virt', 'qemu-xtensa-lx106']) {
+      const b = findBoard(id);
+      // picolibc's headers for the RISC-V toolchain, as the firmware build links it.
+      const libc = b.toolchain.compiler.startsWith('riscv') ? ['--specs=picolibc.specs'] : [];
+      for (const f of files) {
+        await runCompiler(b.toolchain.compiler, [...b.toolchain.cflags, ...libc, '-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-I', dir, '-c', f, '-o', path.join(dir, `${id}-${path.basename(f)}.o`)], `${id} build of ${path.basename(f)}`, { cwd: dir });
+      }
+    }
+  }, 120_000);
 });
 
 describe('streaming pipeline: options and refusals', () => {
