@@ -161,10 +161,10 @@ function buildProgram(): Command {
     .option('--labels <list>', 'class labels, comma-separated (default for 4 classes: silence,unknown,yes,no)')
     .option('--labels-file <file>', 'class labels: one per line or a JSON array')
     .option('--json', 'print JSON: detections [{time_ms, label, score}], the host\'s, differences, per-frame cost');
-  addStreamOptions(listen)
+  addStreamOptions(listen, "the WAV file's")
     .addHelpText(
       'after',
-      '\nThe sample rate defaults to the WAV file\'s. Exit code 1 when any feature row, score or detection differs.\n' +
+      '\nExit code 1 when any feature row, score or detection differs between the board and the host reference.\n' +
         '\nExample:\n  tinyforge listen ../shared/audio/wav/yes_1000ms.wav --frontend ../shared/audio/models/audio_preprocessor_int8.tflite \\\n' +
         '      --model ../shared/audio/models/micro_speech_quantized.tflite -b qemu-mps2-an386',
     )

@@ -25,11 +25,12 @@ export interface ParsedStreamOptions {
   suppressionMs?: number;
 }
 
-export function addStreamOptions(cmd: Command): Command {
+/** `sampleRateDefault` describes the sample rate's default where it is not STREAM_DEFAULTS' (listen: the WAV's). */
+export function addStreamOptions(cmd: Command, sampleRateDefault = String(STREAM_DEFAULTS.sampleRate)): Command {
   const d = STREAM_DEFAULTS;
   return cmd
     .addOption(new Option('--stride-ms <ms>', `hop between front-end windows (default ${d.strideMs})`))
-    .addOption(new Option('--sample-rate <hz>', `sample rate of the PCM (default ${d.sampleRate})`))
+    .addOption(new Option('--sample-rate <hz>', `sample rate of the PCM (default ${sampleRateDefault})`))
     .addOption(new Option('--classify-every <n>', `run the classifier every n frames once the feature window is full (default ${d.classifyEvery})`))
     .addOption(new Option('--average-ms <ms>', `posterior smoothing: average the scores of the invokes within this time (default ${d.averageMs}; at least one invoke)`))
     .addOption(new Option('--threshold <p>', `detect a keyword when its averaged score reaches this probability (default ${d.threshold})`))
