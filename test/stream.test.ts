@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, loadModel } from '../compiler/compile.ts';
 import { compileStream, writeStreamModules, type CompiledStream } from '../compiler/stream/compile_stream.ts';
 import { findBoard } from '../compiler/boards/load_boards.ts';
+import { main } from '../compiler/cli/main.ts';
 import { runCompiler } from '../compiler/targets/toolchain.ts';
 import { streamConfig, type StreamOptions } from '../compiler/stream/stream_config.ts';
 import { runStreamOnHost } from '../compiler/stream/stream_host.ts';
@@ -146,6 +147,35 @@ describe('streaming pipeline: the generated C cross-compiles', () => {
       }
     }
   }, 120_000);
+});
+
+describe('tinyforge compile --frontend', () => {
+  const cli = async (args: string[]): Promise<{ code: number; json: { ok: boolean; result: { files: string[]; stream?: { prefix: string; config: { strideSamples: number; classifyEvery: number; labels: string[] } } } | null; error: { message: string } | null } }> => {
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      const code = await main([...args, '--json']);
+      return { code, json: JSON.parse(out.join('')) };
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+
+  it('writes the classifier, the front end and the stream, with the options in the JSON result', async () => {
+    const dir = path.join(workDir, 'cli');
+    const r = await cli(['compile', CLASSIFIER, '--frontend', PRE, '--prefix', 'kw', '--classify-every', '2', '--labels', 'silence,unknown,si,no', '-o', dir]);
+    expect(r.code, JSON.stringify(r.json.error)).toBe(0);
+    expect(r.json.result?.files.map((f) => path.basename(f)).filter((f) => f.endsWith('.c'))).toEqual(['kw_frontend.c', 'kw.c', 'kw_stream.c']);
+    expect(r.json.result?.stream).toMatchObject({ prefix: 'kw', config: { strideSamples: 320, classifyEvery: 2, labels: ['silence', 'unknown', 'si', 'no'] } });
+    expect(readFileSync(path.join(dir, 'kw_stream.h'), 'utf8')).toMatch(/int kw_feed\(const int16_t \*pcm, size_t n\);/);
+  });
+
+  it('refuses a stream option without --frontend, in one line with exit 2', async () => {
+    const r = await cli(['compile', CLASSIFIER, '--stride-ms', '10', '-o', path.join(workDir, 'cli-bad')]);
+    expect(r.code).toBe(2);
+    expect(r.json.error?.message).toBe('--stride-ms applies to a streaming pipeline: add --frontend <pre.tflite>');
+  });
 });
 
 describe('streaming pipeline: options and refusals', () => {
