@@ -23,6 +23,14 @@ export interface CompileOptions {
   labelsFile?: string;
   /** Flash against speed: 'balanced' (default) widens the filters that gain most within a flash budget, 'speed' every GEMM filter, 'size' none. */
   optimize?: OptimizeGoal;
+  /**
+   * An audio front end (.tflite, int16 PCM window -> int8 features): compiles `model` as the
+   * classifier of a streaming pipeline and also writes <prefix>_frontend.c/.h and
+   * <prefix>_stream.c/.h (<prefix>_feed). Labels (labels / labelsFile) name the classes.
+   */
+  frontend?: string;
+  /** Settings of the pipeline with `frontend` (defaults: compiler/stream/stream_defaults.ts). */
+  stream?: import('../stream/stream_config.ts').StreamOptions;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -37,6 +45,8 @@ export interface CompileResult extends CompileSummary {
   ramBudgetBytes: number;
   /** Absolute paths of the files written (empty without `out`). */
   files: string[];
+  /** With `frontend`: the pipeline (front end, settings). */
+  stream?: import('../stream/compile_stream.ts').StreamSummary;
 }
 
 /**
@@ -53,11 +63,24 @@ export async function compileWithModel(model: string | LoadedModel, options: Com
   // The companion needs ts-morph: loaded only when asked for.
   const wantsTs = options.ts === true || options.labels !== undefined || options.labelsFile !== undefined;
   const companion = wantsTs ? (await import('../emit-ts/write_companion.ts')).prepareTsCompanion(compiled, options) : undefined;
+  const stream = options.frontend === undefined ? undefined : await compileStreamFor(compiled, options);
   if (options.out !== undefined) {
-    result.files.push(...writeCModule(compiled, options.out).files);
+    if (stream) result.files.push(...stream.write(options.out));
+    else result.files.push(...writeCModule(compiled, options.out).files);
     if (companion) result.files.push(companion.write(options.out));
   }
+  if (stream) result.stream = stream.summary;
   return { compiled, result };
+}
+
+/** The streaming pipeline of `options.frontend` feeding `compiled`, checked against the board. */
+async function compileStreamFor(compiled: CompiledModel, options: CompileOptions): Promise<{ summary: import('../stream/compile_stream.ts').StreamSummary; write: (dir: string) => string[] }> {
+  const { compileStream, checkStreamFitsBoard, streamSummary, writeStreamModules } = await import('../stream/compile_stream.ts');
+  const { resolveLabels } = await import('../emit-ts/labels.ts');
+  const labels = resolveLabels(options);
+  const s = compileStream(options.frontend as string, compiled, { ...options.stream, ...(labels ? { labels } : {}) });
+  checkStreamFitsBoard(s, findBoard(options.board ?? DEFAULT_BOARD));
+  return { summary: streamSummary(s), write: (dir) => writeStreamModules(s, dir) };
 }
 
 function compileForBoard(model: string | LoadedModel, options: CompileOptions): { compiled: CompiledModel; result: CompileResult } {
