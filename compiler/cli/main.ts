@@ -166,7 +166,11 @@ function buildProgram(): Command {
     .option('--test-labels <file>', 'labels of --test-data')
     .option('--finetune <epochs>', 'after pruning, train the pruned float model on the labelled --calib samples for this many epochs (pruned weights stay zero)')
     .option('--learning-rate <lr>', 'Adam learning rate for --finetune (default 0.001)')
-    .option('--batch-size <n>', 'batch size for --finetune (default 32)')
+    .option('--batch-size <n>', 'batch size for --finetune and --teacher (default 32)')
+    .option('--teacher <model.json>', 'distill first: train the model on a mix of this TF.js teacher\'s softened outputs and the --labels (needs --labels); with --finetune the pruned model keeps learning from it')
+    .option('--temperature <T>', 'with --teacher: softmax temperature of the soft targets (default 4)')
+    .option('--alpha <a>', 'with --teacher: weight of the labels\' loss, 1 - a goes to the teacher (default 0.5)')
+    .option('--distill-epochs <n>', 'with --teacher: epochs of distillation before pruning and quantizing (default 10)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
