@@ -127,6 +127,8 @@ export interface CompiledModel {
   summary: CompileSummary;
   /** With `adapt`: the head that follows the frozen graph (`model.graph` is then the frozen part). */
   head?: HeadSpec;
+  /** With `adapt`: the model as loaded, before the split (what a recompile starts from). */
+  unsplit?: LoadedModel;
 }
 
 function constantBytes(graph: Graph, id: number): number {
@@ -187,12 +189,13 @@ export function isaForBoard(board: { features: readonly string[] }): Isa {
 export function compiledForBoard(compiled: CompiledModel, board: { features: readonly string[] }): CompiledModel {
   if (compiled.options.isa !== undefined) return compiled;
   const isa = isaForBoard(board);
-  return isa === compiled.isa ? compiled : compileModel(compiled.model, { ...compiled.options, prefix: compiled.prefix, isa });
+  return isa === compiled.isa ? compiled : compileModel(compiled.unsplit ?? compiled.model, { ...compiled.options, prefix: compiled.prefix, isa });
 }
 
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
   const opts: CompileOptions = typeof options === 'string' ? { prefix: options } : options;
   const prefix = opts.prefix;
+  const unsplit = model;
   const split = opts.adapt ? splitAtLastFullyConnected(model.graph, model.path, opts.adapt) : undefined;
   if (split) model = { ...model, graph: split.frozen };
   const graph = model.graph;
@@ -232,7 +235,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     layers: layerSummaries,
     ...(split ? { head: { ...split.head, ramBytes: headRamBytes(split.head), saveBytes: headSaveBytes(split.head) } } : {}),
   };
-  return { model, options: { ...opts }, isa, layers, calls, plan, prefix: summary.prefix, summary, ...(split ? { head: split.head } : {}) };
+  return { model, options: { ...opts }, isa, layers, calls, plan, prefix: summary.prefix, summary, ...(split ? { head: split.head, unsplit } : {}) };
 }
 
 export interface WrittenModule {

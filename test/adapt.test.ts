@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedEnrollment, referenceEmbedding, type EnrollStep } from '../compiler/adapt/enroll_plan.ts';
 import { argmaxClass, headSaveBytes, HeadReference, INT32_MIN, roundDiv } from '../compiler/adapt/head_reference.ts';
 import { validate } from '../compiler/api/validate.ts';
-import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { findBoard } from '../compiler/boards/load_boards.ts';
+import { compiledForBoard, compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { TinyforgeError } from '../compiler/errors.ts';
 import { AGENT_C_SOURCES, AGENT_INCLUDE_DIR, agentModelSpec, generateAgentModelSource } from '../compiler/targets/agent_model_source.ts';
 import { RUNTIME_TEMPLATES_DIR } from '../compiler/targets/target.ts';
@@ -89,6 +90,11 @@ describe('head arithmetic (TS reference)', () => {
     expect(adapted.summary.head).toMatchObject({ classes: CLASSES, dim: 64, replacedUnits: 12, ramBytes: 4 * 5 + 4 * 5 * 64 + 5 * 64 + 4 * 5 + 64, saveBytes: 16 + 4 * 5 + 4 * 5 * 64 });
     expect(adapted.summary.outputs).toEqual([expect.objectContaining({ dtype: 'int32', bytes: 4 * CLASSES })]);
     expect(() => compileModel(loadModel(modelPath('hello_world_int8')), { adapt: { layer: 'last' } })).not.toThrow();
+    // Recompiling for the M55's Helium layouts starts from the model before the split.
+    const m55 = compiledForBoard(adapted, findBoard('qemu-mps3-an547'));
+    expect(m55.isa).toBe('mve');
+    expect(m55.head).toEqual(adapted.head);
+    expect(m55.model.graph.ops.length).toBe(adapted.model.graph.ops.length);
   });
 });
 
