@@ -261,3 +261,40 @@ describe('validate --enroll on the emulated Cortex-M4 over serial', () => {
     await expect(validate(kws, { board: 'qemu-mps2-an386', enroll: { classes: 2, steps: STEPS } })).rejects.toThrow(/classes 0\.\.1/);
   });
 });
+
+describe('worked example, small: a tone classifier learns a band it was never trained on', () => {
+  it('five enrolled examples of the new band make the head answer it (TS reference, which the device matches)', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const { loadTfjsModel, writeArtifacts } = await import('../compiler/frontends/tfjs/index.ts');
+    const { saveLayersArtifacts, toneData, toneModel, train } = await import('../compiler/frontends/tfjs/synthetic.ts');
+    const { compressFloatGraph, ptqLoadedModel, quantizeInput } = await import('../compiler/quantize/index.ts');
+    await tf.setBackend('cpu');
+    const known = [2, 6, 14];
+    const m = toneModel(64, 8);
+    const trainSet = toneData(300, 1, 64, known);
+    await train(m, trainSet, 4, 0.01, false);
+    const fg = (await loadTfjsModel(writeArtifacts(path.join(work, 'tones'), await saveLayersArtifacts(m)))).graph;
+    const q = compressFloatGraph(fg, { calibration: trainSet.x.slice(0, 100) }, {});
+    const tones = compileModel({ ...ptqLoadedModel(q.ptq, 'tones.json', 'tones'), graph: q.graph }, { prefix: 'tones', adapt: { layer: 'last', classes: 4 } });
+    const quant = (x: Float32Array): Uint8Array => quantizeInput(x, q.ptq.inputs[0]!);
+    const bands = [...known, 10];
+    const test = toneData(120, 99, 64, bands);
+    const pool = toneData(200, 7, 64, bands);
+    const ref = new HeadReference(tones.head!);
+    const accuracy = (cls?: number): number => {
+      const idx = test.y.map((y, i) => [y, i] as const).filter(([y]) => cls === undefined || y === cls);
+      const right = idx.filter(([y, i]) => argmaxClass(ref.scores(referenceEmbedding(tones, quant(test.x[i]!))), ref.counts) === y).length;
+      return right / idx.length;
+    };
+    const enroll = (cls: number): void => {
+      pool.x.filter((_, i) => pool.y[i] === cls).slice(0, 5).forEach((x) => expect(ref.enroll(cls, referenceEmbedding(tones, quant(x)))).toBe('ok'));
+    };
+    [0, 1, 2].forEach(enroll);
+    const before = { all: accuracy(), added: accuracy(3) };
+    enroll(3);
+    const after = { all: accuracy(), added: accuracy(3) };
+    expect(before.added).toBe(0);
+    expect(after.added).toBeGreaterThan(0.5);
+    expect(after.all).toBeGreaterThan(before.all);
+  }, 180_000);
+});
