@@ -3,9 +3,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { emitHeadHeader, emitHeadSource, frozenPrefix } from './adapt/emit_head.ts';
+import { headRamBytes, headSaveBytes } from './adapt/head_reference.ts';
+import { splitAtLastFullyConnected, type AdaptOptions, type HeadSpec } from './adapt/split_head.ts';
 import { callFlashBytes } from './boards/fit.ts';
 import { cIdentifier } from './emit-c/c_literals.ts';
-import { emitHeader, emitSource } from './emit-c/emit_module.ts';
+import { emitHeader, emitSource, ioCType } from './emit-c/emit_module.ts';
 import { ModelError } from './errors.ts';
 import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
@@ -100,6 +103,15 @@ export interface CompileSummary {
   inputs: IoSummary[];
   outputs: IoSummary[];
   layers: LayerSummary[];
+  /** With `adapt`: the learnable head that replaced the last FULLY_CONNECTED (its output is `outputs[0]`). */
+  head?: HeadSummary;
+}
+
+export interface HeadSummary extends HeadSpec {
+  /** RAM of the head's state: counts, int32 sums, int8 weights, int32 biases, the embedding. */
+  ramBytes: number;
+  /** Bytes of a saved head (`<prefix>_save`): what keeping it in flash costs. */
+  saveBytes: number;
 }
 
 export interface CompiledModel {
@@ -113,6 +125,10 @@ export interface CompiledModel {
   plan: MemoryPlan;
   prefix: string;
   summary: CompileSummary;
+  /** With `adapt`: the head that follows the frozen graph (`model.graph` is then the frozen part). */
+  head?: HeadSpec;
+  /** With `adapt`: the model as loaded, before the split (what a recompile starts from). */
+  unsplit?: LoadedModel;
 }
 
 function constantBytes(graph: Graph, id: number): number {
@@ -160,6 +176,11 @@ export interface CompileOptions {
    * filter (more flash than TFLite Micro on weight-heavy models), 'size' none.
    */
   optimize?: OptimizeGoal;
+  /**
+   * Turn the last FULLY_CONNECTED into a head learned on the device (`<prefix>_enroll`); the
+   * compiled graph is then the frozen part up to the embedding.
+   */
+  adapt?: AdaptOptions;
 }
 
 /** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
@@ -174,12 +195,15 @@ export function isaForBoard(board: { features: readonly string[] }): Isa {
 export function compiledForBoard(compiled: CompiledModel, board: { features: readonly string[] }): CompiledModel {
   if (compiled.options.isa !== undefined) return compiled;
   const isa = isaForBoard(board);
-  return isa === compiled.isa ? compiled : compileModel(compiled.model, { ...compiled.options, prefix: compiled.prefix, isa });
+  return isa === compiled.isa ? compiled : compileModel(compiled.unsplit ?? compiled.model, { ...compiled.options, prefix: compiled.prefix, isa });
 }
 
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
   const opts: CompileOptions = typeof options === 'string' ? { prefix: options } : options;
   const prefix = opts.prefix;
+  const unsplit = model;
+  const split = opts.adapt ? splitAtLastFullyConnected(model.graph, model.path, opts.adapt) : undefined;
+  if (split) model = { ...model, graph: split.frozen };
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
@@ -215,10 +239,13 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     arenaLowerBound: plan.lowerBound,
     inPlaceLayers: plan.inPlaceLayers,
     inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
-    outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
+    outputs: split
+      ? [{ name: 'class_scores', dtype: 'int32', shape: [1, split.head.classes], bytes: 4 * split.head.classes, scale: null, zeroPoint: null }]
+      : graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     layers: layerSummaries,
+    ...(split ? { head: { ...split.head, ramBytes: headRamBytes(split.head), saveBytes: headSaveBytes(split.head) } } : {}),
   };
-  return { model, options: { ...opts }, isa, layers, calls, plan, prefix: summary.prefix, summary };
+  return { model, options: { ...opts }, isa, layers, calls, plan, prefix: summary.prefix, summary, ...(split ? { head: split.head, unsplit } : {}) };
 }
 
 export interface WrittenModule {
@@ -240,12 +267,25 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
   mkdirSync(outDir, { recursive: true });
   const header = path.join(outDir, `${compiled.prefix}.h`);
   const source = path.join(outDir, `${compiled.prefix}.c`);
-  writeFileSync(header, emitHeader(graph, compiled.plan, opts));
-  writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, opts));
+  const files = [header, source];
+  if (compiled.head) {
+    // The frozen part under <prefix>_frozen_*, then the head, in one source file.
+    const frozen = { ...opts, prefix: frozenPrefix(compiled.prefix) };
+    const frozenHeader = path.join(outDir, `${frozen.prefix}.h`);
+    const input = graph.tensors[graph.inputs[0] as number] as Tensor;
+    const io = { inputCType: ioCType(input), inputBytes: compiled.summary.inputs[0]?.bytes ?? 0 };
+    writeFileSync(frozenHeader, emitHeader(graph, compiled.plan, frozen));
+    writeFileSync(header, emitHeadHeader(compiled.head, io, opts));
+    writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, frozen) + emitHeadSource(compiled.head, io, opts));
+    files.push(frozenHeader);
+  } else {
+    writeFileSync(header, emitHeader(graph, compiled.plan, opts));
+    writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, opts));
+  }
   return {
     dir: outDir,
     prefix: compiled.prefix,
-    files: [header, source],
+    files,
     inputBytes: compiled.summary.inputs.map((i) => i.bytes),
     outputBytes: compiled.summary.outputs.map((o) => o.bytes),
   };

@@ -23,7 +23,12 @@ import {
   decodeReadOutputReply,
   decodeStatsReply,
   decodeProfileReply,
+  decodeEnrollReply,
+  decodeReadHeadReply,
+  encodeEnrollRequest,
   encodeProfileRequest,
+  encodeReadHead,
+  type EnrollReply,
   decodeWriteInputReply,
   describeError,
   encodeReadOutput,
@@ -285,13 +290,50 @@ export class AgentSession {
     });
   }
 
+  /**
+   * Adds `input` to class `cls` of the learnable head (ENROLL, models compiled with --adapt last):
+   * writes input 0, then enrolls. A device reset loses every enrolled example, so it is an error.
+   */
+  enroll(cls: number, input: Uint8Array): Promise<EnrollReply> {
+    return this.exclusive(async () => {
+      const info = this.hello;
+      if (info.inputBytes.length !== 1 || input.byteLength !== info.inputBytes[0]) {
+        throw new TinyforgeError(`AgentSession.enroll: ${input.byteLength} input bytes; the model on the device expects one input of ${info.inputBytes.join(', ')} bytes`);
+      }
+      try {
+        await this.writeInputs([input]);
+        const reply = decodeEnrollReply((await this.request(MsgType.ENROLL, encodeEnrollRequest(cls), this.invokeTimeoutMs)).payload);
+        if (reply.cls !== cls) throw new ProtocolError(`ENROLL of class ${cls} acknowledged as class ${reply.cls}`);
+        return reply;
+      } catch (e) {
+        if (!(e instanceof DeviceReset)) throw e;
+        await this.resync(e.during);
+        throw new TransportError(`the agent on ${this.transport.description} reset during ENROLL; the examples enrolled so far were lost`);
+      }
+    });
+  }
+
+  /** The head's saved image, `bytes` long (READ_HEAD, chunked). */
+  readHead(bytes: number): Promise<Uint8Array> {
+    return this.exclusive(async () => {
+      const chunk = Math.min(this.hello.maxPayload, MAX_PAYLOAD_BYTES) - IO_HEADER_BYTES;
+      const out = new Uint8Array(bytes);
+      for (let off = 0; off < bytes; off += chunk) {
+        const length = Math.min(chunk, bytes - off);
+        const r = decodeReadHeadReply((await this.request(MsgType.READ_HEAD, encodeReadHead(off, length), this.timeoutMs)).payload);
+        if (r.offset !== off || r.length !== length) throw new ProtocolError(`READ_HEAD at ${off} (${length} bytes) answered at ${r.offset} (${r.length} bytes)`);
+        out.set(r.data, off);
+      }
+      return out;
+    });
+  }
+
   // ---- inference ----
 
-  private async inferOnce(inputs: readonly Uint8Array[]): Promise<InferResult> {
+  private async writeInputs(inputs: readonly Uint8Array[]): Promise<void> {
     const info = this.hello;
     const chunk = Math.min(info.maxPayload, MAX_PAYLOAD_BYTES) - IO_HEADER_BYTES;
     const progress = this.opts.onProgress;
-
     const totalIn = info.inputBytes.reduce((a, b) => a + b, 0);
     let written = 0;
     progress?.({ stage: 'write', bytesDone: 0, bytesTotal: totalIn });
@@ -309,6 +351,14 @@ export class AgentSession {
         progress?.({ stage: 'write', bytesDone: written, bytesTotal: totalIn });
       }
     }
+  }
+
+  private async inferOnce(inputs: readonly Uint8Array[]): Promise<InferResult> {
+    const info = this.hello;
+    const chunk = Math.min(info.maxPayload, MAX_PAYLOAD_BYTES) - IO_HEADER_BYTES;
+    const progress = this.opts.onProgress;
+
+    await this.writeInputs(inputs);
 
     progress?.({ stage: 'invoke', bytesDone: 0, bytesTotal: 1 });
     const inv = decodeInvokeReply((await this.request(MsgType.INVOKE, new Uint8Array(0), this.invokeTimeoutMs)).payload);

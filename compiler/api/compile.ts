@@ -4,6 +4,8 @@
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
+import { parseAdaptLayer, type AdaptOptions } from '../adapt/split_head.ts';
+import { TinyforgeError } from '../errors.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule, type CompiledModel, type CompileSummary, type LoadedModel } from '../compile.ts';
 
 export const DEFAULT_BOARD = 'qemu-mps2-an386';
@@ -31,6 +33,10 @@ export interface CompileOptions {
   frontend?: string;
   /** Settings of the pipeline with `frontend` (defaults: compiler/stream/stream_defaults.ts). */
   stream?: import('../stream/stream_config.ts').StreamOptions;
+  /** 'last': the last FULLY_CONNECTED becomes a head learned on the device (<prefix>_enroll). */
+  adapt?: string;
+  /** With adapt: classes the head holds (default: the replaced layer's output units). */
+  adaptClasses?: number | string;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -62,6 +68,8 @@ export async function compileWithModel(model: string | LoadedModel, options: Com
   const { compiled, result } = compileForBoard(model, options);
   // The companion needs ts-morph: loaded only when asked for.
   const wantsTs = options.ts === true || options.labels !== undefined || options.labelsFile !== undefined;
+  if (options.frontend !== undefined && compiled.head) throw new TinyforgeError('--frontend and --adapt do not combine yet: a streaming pipeline needs a fixed classifier');
+  if (wantsTs && compiled.head) throw new TinyforgeError('--ts does not describe a learnable head yet: compile --adapt without --ts / --labels');
   const companion = wantsTs ? (await import('../emit-ts/write_companion.ts')).prepareTsCompanion(compiled, options) : undefined;
   const stream = options.frontend === undefined ? undefined : await compileStreamFor(compiled, options);
   if (options.out !== undefined) {
@@ -83,11 +91,24 @@ async function compileStreamFor(compiled: CompiledModel, options: CompileOptions
   return { summary: streamSummary(s), write: (dir) => writeStreamModules(s, dir) };
 }
 
+function adaptOptions(options: CompileOptions): AdaptOptions | undefined {
+  if (options.adapt === undefined) {
+    if (options.adaptClasses !== undefined) throw new TinyforgeError('--adapt-classes goes with --adapt last');
+    return undefined;
+  }
+  const layer = parseAdaptLayer(options.adapt);
+  if (options.adaptClasses === undefined) return { layer };
+  const classes = typeof options.adaptClasses === 'number' ? options.adaptClasses : /^\s*\d+\s*$/.test(options.adaptClasses) ? Number(options.adaptClasses) : NaN;
+  if (!Number.isInteger(classes)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${options.adaptClasses}'`);
+  return { layer, classes };
+}
+
 function compileForBoard(model: string | LoadedModel, options: CompileOptions): { compiled: CompiledModel; result: CompileResult } {
   const board = findBoard(options.board ?? DEFAULT_BOARD);
   const loaded = typeof model === 'string' ? loadModel(model) : model;
   // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
-  const compiled = compileModel(loaded, { ...(options.prefix === undefined ? {} : { prefix: options.prefix }), isa: isaForBoard(board), ...(options.optimize ? { optimize: options.optimize } : {}) });
+  const adapt = adaptOptions(options);
+  const compiled = compileModel(loaded, { ...(options.prefix === undefined ? {} : { prefix: options.prefix }), isa: isaForBoard(board), ...(options.optimize ? { optimize: options.optimize } : {}), ...(adapt ? { adapt } : {}) });
   const fit = checkFitsBoard(compiled, board);
   return {
     compiled,

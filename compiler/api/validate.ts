@@ -15,6 +15,7 @@ import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../validat
 import { randomInputs, randomSequence } from '../validate/random_cases.ts';
 import type { AgentStats, HelloInfo } from '../../flasher/protocol/messages.ts';
 import { layerProfile, type ModelProfile } from './profile.ts';
+import { expectedEnrollment, loadEnrollSpec, type EnrollSpec } from '../adapt/enroll_plan.ts';
 
 export interface ValidateProgress {
   /** e.g. "reference outputs", "running on ref", "build + run on host", "cases on qemu-mps2-an386". */
@@ -46,6 +47,14 @@ export interface ValidateOptions {
   steps?: number;
   /** Host target: AddressSanitizer and UndefinedBehaviorSanitizer. */
   sanitize?: boolean;
+  /**
+   * With `board`: compile with `--adapt last` and check on-device enrollment step by step against
+   * the TS reference: an enrollment spec file (compiler/adapt/enroll_plan.ts) or the spec itself.
+   * Takes the place of golden / random.
+   */
+  enroll?: string | EnrollSpec;
+  /** With `enroll`: classes of the learnable head (default: the spec's, else the replaced layer's units). */
+  adaptClasses?: number;
   onProgress?: (p: ValidateProgress) => void;
   /** Status lines ("validating ... on host: 8 cases against ..."). */
   onInfo?: (line: string) => void;
@@ -158,6 +167,57 @@ async function runCases(target: TargetName, compiled: CompiledModel, cases: Gold
 
 const untimed = (r: CaseResult): ValidateCase => ({ ...r, instructions: null, cycles: null, milliseconds: null });
 
+/** Compile with the learnable head, then enroll and classify on the board against the TS reference. */
+async function validateEnrollmentOnBoard(loaded: LoadedModel, opts: ValidateOptions & { board: string; enroll: string | EnrollSpec }): Promise<ValidateResult> {
+  if (opts.golden !== undefined || opts.random !== undefined || opts.steps !== undefined) throw new TinyforgeError('--enroll takes the place of --golden / --random / --steps');
+  if (opts.profile) throw new TinyforgeError('--profile goes with --golden or --random, not --enroll');
+  const spec = typeof opts.enroll === 'string' ? loadEnrollSpec(opts.enroll) : opts.enroll;
+  const classes = opts.adaptClasses ?? spec.classes;
+  const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }) } });
+  const plan = expectedEnrollment(compiled, spec);
+  const board = findBoard(opts.board);
+  const { buildQemuFirmware, isEmulated, openDevice } = await import('../../flasher/device_validation.ts');
+  const { validateEnrollmentOnDevice } = await import('../../flasher/enroll_validation.ts');
+  checkFitsBoard(compiled, board);
+  const oracle = 'tinyforge TS reference head';
+  opts.onInfo?.(`enrolling on ${board.id} through the serial agent: ${spec.steps.length} step(s) against the ${oracle} (${compiled.summary.head?.classes} classes)`);
+  const started = Date.now();
+  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board) : undefined;
+  if (!isEmulated(board) && (opts.flash ?? true) && !opts.image) {
+    throw new TinyforgeError(`${board.id}: give --image <file> to flash (built from tinyforge build's project), or --no-flash if the board already runs it`);
+  }
+  const device = await openDevice(board, firmware, { port: opts.port, flashImage: (opts.flash ?? true) && opts.image ? { path: opts.image } : undefined });
+  let report;
+  try {
+    report = await validateEnrollmentOnDevice(compiled, board, device, plan, (done, total) => opts.onProgress?.({ stage: `enrollment on ${board.id}`, done, total, unit: 'steps' }));
+  } finally {
+    await device.close();
+  }
+  return {
+    model: compiled.summary.model,
+    modelSha256: compiled.model.sha256,
+    target: board.id,
+    via: 'agent',
+    oracle,
+    total: report.cases.length,
+    passed: report.passed,
+    failed: report.failed,
+    seconds: (Date.now() - started) / 1000,
+    cases: report.cases.map(({ ticks: _ticks, ...c }) => c),
+    device: {
+      board: board.id,
+      transport: report.transport,
+      counting: report.counting,
+      arenaBytes: report.hello.arenaBytes,
+      stackHighWaterBytes: report.stats.stackHighWaterBytes,
+      stackSizeBytes: report.stats.stackSizeBytes,
+      hello: report.hello,
+      stats: report.stats,
+    },
+    profile: null,
+  };
+}
+
 async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & { board: string }): Promise<ValidateResult> {
   const board = findBoard(opts.board);
   // Device code (serialport, firmware builds) is loaded only for boards.
@@ -211,6 +271,11 @@ async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & 
  */
 export async function validate(model: string | LoadedModel, opts: ValidateOptions): Promise<ValidateResult> {
   const loaded = typeof model === 'string' ? loadModel(model) : model;
+  if (opts.enroll !== undefined) {
+    if (opts.board === undefined) throw new TinyforgeError('--enroll runs on a board through the serial agent: add --board <board> (e.g. qemu-mps2-an386)');
+    return validateEnrollmentOnBoard(loaded, { ...opts, board: opts.board, enroll: opts.enroll });
+  }
+  if (opts.adaptClasses !== undefined) throw new TinyforgeError('--adapt-classes goes with --enroll');
   if (opts.board !== undefined) {
     const board = findBoard(opts.board);
     // An emulated board without serial agent firmware (qemu-xtensa-lx106) that is a semihosting

@@ -54,8 +54,9 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
   // Inputs planned in the arena are already counted there; the rest are the caller's buffers.
   const callerInputs = compiled.summary.inputs.filter((_, i) => compiled.plan.storageOf.get(graph.inputs[i] as number)?.kind !== 'arena');
   const io = [...callerInputs, ...compiled.summary.outputs].reduce((s, t) => s + t.bytes, 0);
-  // State (resource variables, recurrent state) lives in RAM beside the arena.
-  return { flashBytes, ramBytes: compiled.plan.arenaBytes + compiled.plan.stateBytes + io };
+  // State (resource variables, recurrent state) and a learnable head live in RAM beside the arena.
+  const head = compiled.summary.head?.ramBytes ?? 0;
+  return { flashBytes, ramBytes: compiled.plan.arenaBytes + compiled.plan.stateBytes + head + io };
 }
 
 export function checkFitsBoard(compiled: CompiledModel, board: Board): FitEstimate {

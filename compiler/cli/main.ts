@@ -62,6 +62,8 @@ function buildProgram(): Command {
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
+    .option('--adapt <layer>', "'last': the last FULLY_CONNECTED becomes a head the device learns (<prefix>_enroll, _save, _load)")
+    .option('--adapt-classes <n>', 'with --adapt: classes the head holds (default: the replaced layer\'s outputs)')
     .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
   addStreamOptions(compile)
     .addHelpText(
@@ -70,9 +72,10 @@ function buildProgram(): Command {
         '4-class model: silence,unknown,yes,no); "silence" and "unknown" are never detections.\n' +
         '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
         '  tinyforge compile ../shared/audio/models/micro_speech_quantized.tflite --frontend ../shared/audio/models/audio_preprocessor_int8.tflite --prefix kws -o out/kws\n' +
+        '  tinyforge compile ../shared/models/kws_dscnn.tflite -o out/kws --adapt last --adapt-classes 13   # learn a 13th keyword on the device\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal } & StreamCliOptions, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
@@ -107,6 +110,8 @@ function buildProgram(): Command {
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
+    .option('--enroll <spec.json>', 'with --board: compile with --adapt last, enroll and classify the spec\'s inputs on the device, each step checked against the TS reference')
+    .option('--adapt-classes <n>', 'with --enroll: classes of the learnable head')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -117,6 +122,7 @@ function buildProgram(): Command {
         '  tinyforge validate model.tflite --target host --random 16 --sanitize\n' +
         '  tinyforge validate model.tflite -b esp32-devkitc -p /dev/ttyUSB0 --image build/app.bin --random 8\n' +
         '  tinyforge validate ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --random 4 --profile\n' +
+        '  tinyforge validate ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --enroll enroll.json --adapt-classes 13\n' +
         '  tinyforge validate           # model, golden and board from ./tinyforge.config.json',
     )
     .action(
@@ -133,6 +139,8 @@ function buildProgram(): Command {
           golden?: string;
           random?: string;
           steps?: string;
+          enroll?: string;
+          adaptClasses?: string;
           json?: boolean;
           sanitize?: boolean;
         },
@@ -141,7 +149,7 @@ function buildProgram(): Command {
         const { projectConfig, requireSetting, withConfig } = await config();
         const cfg = projectConfig();
         // The config's golden folder belongs to the config's model; --random replaces it.
-        const o = withConfig({ ...opts, model }, cfg, model !== undefined ? [] : opts.random === undefined ? ['model', 'golden'] : ['model'], cmd);
+        const o = withConfig({ ...opts, model }, cfg, model !== undefined ? [] : opts.random === undefined && opts.enroll === undefined ? ['model', 'golden'] : ['model'], cmd);
         const targetGiven = cmd.getOptionValueSource('target') === 'cli';
         // Without --target, a configured board is validated through its serial agent.
         if (o.board === undefined && !targetGiven && cfg !== undefined) o.board = cfg.board;
@@ -197,7 +205,11 @@ function buildProgram(): Command {
     .option('--test-labels <file>', 'labels of --test-data')
     .option('--finetune <epochs>', 'after pruning, train the pruned float model on the labelled --calib samples for this many epochs (pruned weights stay zero)')
     .option('--learning-rate <lr>', 'Adam learning rate for --finetune (default 0.001)')
-    .option('--batch-size <n>', 'batch size for --finetune (default 32)')
+    .option('--batch-size <n>', 'batch size for --finetune and --teacher (default 32)')
+    .option('--teacher <model.json>', 'distill first: train the model on a mix of this TF.js teacher\'s softened outputs and the --labels (needs --labels); with --finetune the pruned model keeps learning from it')
+    .option('--temperature <T>', 'with --teacher: softmax temperature of the soft targets (default 4)')
+    .option('--alpha <a>', 'with --teacher: weight of the labels\' loss, 1 - a goes to the teacher (default 0.5)')
+    .option('--distill-epochs <n>', 'with --teacher: epochs of distillation before pruning and quantizing (default 10)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',

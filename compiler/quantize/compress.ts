@@ -1,5 +1,8 @@
 // Float model -> (pruned) int8 or int16x8 model, with accuracy at every stage.
 //
+// With a teacher (distill), the float student first trains on the teacher's softened outputs and
+// the labels; the distilled student is what gets pruned and quantized.
+//
 // Without fine-tuning, pruning runs on the quantized model's int8 weights (what the pruners were
 // written for: the zero pattern is chosen on the weights the device will hold). With fine-tuning,
 // the same pruners run on the float model first (frontends/tfjs/float_graph_view.ts), the pruned
@@ -8,7 +11,7 @@
 
 import { floatGraphAsGraph, graphAsFloatGraph } from '../frontends/tfjs/float_graph_view.ts';
 import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
-import { fineTune } from '../frontends/tfjs/float_train.ts';
+import { fineTune, predictLogits, type Distillation } from '../frontends/tfjs/float_train.ts';
 import { TinyforgeError } from '../errors.ts';
 import type { Graph, Tensor } from '../ir/graph.ts';
 import { float32Constant } from '../reference/run_reference.ts';
@@ -30,6 +33,25 @@ export interface CompressOptions extends PtqOptions {
   finetune?: { epochs: number; learningRate?: number; batchSize?: number; onEpoch?: (epoch: number, loss: number) => void };
   /** Calibration cases used for the SQNR table (default 64). */
   sqnrCases?: number;
+  /**
+   * Knowledge distillation: train the student (this model) for `epochs` on a mix of the teacher's
+   * softened outputs and the labels before pruning and quantizing; with `finetune` the pruned
+   * student keeps learning from the teacher. See fineTune's TrainSet.teacher for the loss.
+   */
+  distill?: DistillOptions;
+}
+
+export interface DistillOptions {
+  /** The teacher: a float classifier with the student's input and classes. */
+  teacher: FloatGraph;
+  /** Softmax temperature of both models' logits in the soft term (> 0). */
+  temperature: number;
+  /** Weight of the labels' cross-entropy; 1 - alpha goes to the teacher's softened outputs. */
+  alpha: number;
+  epochs: number;
+  learningRate?: number;
+  batchSize?: number;
+  onEpoch?: (epoch: number, loss: number) => void;
 }
 
 export interface CompressData {
@@ -70,7 +92,8 @@ function zeroMasks(g: Graph, report: PruneReport): Map<number, Float32Array> {
   return masks;
 }
 
-export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: CompressOptions = {}): CompressResult {
+export function compressFloatGraph(source: FloatGraph, data: CompressData, opts: CompressOptions = {}): CompressResult {
+  let fg = source;
   const accuracy: StageAccuracy[] = [];
   const test = data.test;
   const measureFloat = (stage: string, g: FloatGraph): void => {
@@ -84,7 +107,19 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
   const cases = data.calibration.map((x) => [x]);
   const scope = opts.pruneScope ?? 'layer';
   const magnitude = opts.prune === undefined ? undefined : { sparsity: opts.prune, block: [opts.block ?? 1, opts.block ?? 1] as const, scope };
-  measureFloat('float', fg);
+  let teacher: Distillation | undefined;
+  if (opts.distill) {
+    const d = opts.distill;
+    if (!data.train) throw new TinyforgeError(`${fg.name}: distillation needs labelled training data (--labels)`);
+    measureFloat('float', fg);
+    measureFloat('teacher (float)', d.teacher);
+    teacher = { logits: predictLogits(d.teacher, data.train.x), temperature: d.temperature, alpha: d.alpha };
+    const distilled = fineTune(fg, { ...data.train, teacher }, { epochs: d.epochs, ...(d.learningRate === undefined ? {} : { learningRate: d.learningRate }), ...(d.batchSize === undefined ? {} : { batchSize: d.batchSize }), ...(d.onEpoch ? { onEpoch: d.onEpoch } : {}) });
+    fg = distilled.graph;
+    measureFloat(`float, distilled ${d.epochs} epoch${d.epochs === 1 ? '' : 's'}`, fg);
+  } else {
+    measureFloat('float', fg);
+  }
 
   if (opts.finetune) {
     if (!data.train) throw new TinyforgeError(`${fg.name}: fine-tuning needs labelled training data`);
@@ -97,7 +132,7 @@ export function compressFloatGraph(fg: FloatGraph, data: CompressData, opts: Com
     if (channels || floatPrune) measureFloat('float, pruned', pruned);
     const masks = floatPrune ? zeroMasks(g, floatPrune.report) : new Map<number, Float32Array>();
     const { epochs, learningRate, batchSize, onEpoch } = opts.finetune;
-    const tuned = fineTune(pruned, data.train, { epochs, masks, ...(learningRate === undefined ? {} : { learningRate }), ...(batchSize === undefined ? {} : { batchSize }), ...(onEpoch ? { onEpoch } : {}) });
+    const tuned = fineTune(pruned, teacher ? { ...data.train, teacher } : data.train, { epochs, masks, ...(learningRate === undefined ? {} : { learningRate }), ...(batchSize === undefined ? {} : { batchSize }), ...(onEpoch ? { onEpoch } : {}) });
     measureFloat(`float, pruned, fine-tuned ${epochs} epoch${epochs === 1 ? '' : 's'}`, tuned.graph);
     const ptq = quantizeFloatGraph(tuned.graph, cases, opts);
     const sqnr = layerSqnr(tuned.graph, ptq, cases.slice(0, opts.sqnrCases ?? 64));

@@ -9,7 +9,7 @@ import { ptqLoadedModel, type LayerSqnr, type PtqResult } from './ptq.ts';
 
 export { loadCalibration, loadLabels, parseNpy, encodeNpy, CalibrationError } from './calibration.ts';
 export { compressFloatGraph, formatAccuracy } from './compress.ts';
-export type { CompressOptions, CompressResult, CompressData, StageAccuracy } from './compress.ts';
+export type { CompressOptions, CompressResult, CompressData, StageAccuracy, DistillOptions } from './compress.ts';
 export { floatAccuracy, quantizedAccuracy } from './accuracy.ts';
 export { quantizeFloatGraph, layerSqnr, quantizeInput, dequantizeOutput, ptqLoadedModel } from './ptq.ts';
 export type { PtqOptions, PtqResult, LayerSqnr, IoQuant } from './ptq.ts';
@@ -34,6 +34,8 @@ export interface QuantizeTfjsOptions extends CompressOptions {
   labels?: string;
   /** Held-out samples and labels for the accuracy table (default: the labelled calibration data). */
   test?: { data: string; labels: string };
+  /** Distill from a teacher TF.js model (model.json) on the labelled calibration samples first. */
+  teacher?: Omit<CompressOptions['distill'] & object, 'teacher'> & { model: string };
 }
 
 /**
@@ -54,7 +56,18 @@ export async function quantizeTfjsModel(modelJson: string, calibration: string, 
     test = { x, labels: loadLabels(opts.test.labels, x.length) };
     accuracyOn = `the ${x.length} test samples of ${opts.test.data}`;
   }
-  const compressed = compressFloatGraph(source.graph, { calibration: calib, ...(train ? { train } : {}), ...(test ? { test } : {}) }, opts);
+  let distill: CompressOptions['distill'];
+  if (opts.teacher) {
+    if (!train) throw new TinyforgeError('distillation trains on the calibration samples and needs their --labels');
+    const { model: teacherJson, ...settings } = opts.teacher;
+    const teacher = (await loadTfjsModel(teacherJson)).graph;
+    const shapeOf = (g: typeof teacher, ids: number[]): string => JSON.stringify(ids.map((id) => g.tensors[id]?.shape.slice(1)));
+    if (shapeOf(teacher, teacher.inputs) !== shapeOf(source.graph, source.graph.inputs) || shapeOf(teacher, teacher.outputs) !== shapeOf(source.graph, source.graph.outputs)) {
+      throw new TinyforgeError(`${teacherJson}: the teacher's input and output shapes (${shapeOf(teacher, teacher.inputs)} -> ${shapeOf(teacher, teacher.outputs)}) differ from the student's (${shapeOf(source.graph, source.graph.inputs)} -> ${shapeOf(source.graph, source.graph.outputs)})`);
+    }
+    distill = { ...settings, teacher };
+  }
+  const compressed = compressFloatGraph(source.graph, { calibration: calib, ...(train ? { train } : {}), ...(test ? { test } : {}) }, { ...opts, ...(distill ? { distill } : {}) });
   return {
     source,
     result: compressed.ptq,

@@ -35,6 +35,8 @@ export interface AgentModelSpec {
   resetStatement?: string;
   /** Extra headers the reset statement needs. */
   includes?: readonly string[];
+  /** Classes of the learnable head (compile --adapt last); absent or 0 without one. */
+  headClasses?: number;
 }
 
 const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -59,6 +61,10 @@ function checkSpec(spec: AgentModelSpec): void {
     throw new TinyforgeError(`tf_agent_model: model sha256 must be 64 lowercase hex digits, got ${JSON.stringify(spec.modelSha256)}`);
   }
   checkSize('the arena', spec.arenaBytes);
+  if (spec.headClasses !== undefined && (!Number.isInteger(spec.headClasses) || spec.headClasses < 0 || spec.headClasses > 255)) {
+    throw new TinyforgeError(`tf_agent_model: head classes must be 0..255, got ${spec.headClasses}`);
+  }
+  if (spec.headClasses && spec.inputBytes.length !== 1) throw new TinyforgeError('tf_agent_model: a learnable head needs a model with exactly one input');
   for (const [kind, sizes] of [['input', spec.inputBytes], ['output', spec.outputBytes]] as const) {
     if (sizes.length > AGENT_MAX_IO) {
       throw new TinyforgeError(`tf_agent_model: the model has ${sizes.length} ${kind}s; the agent supports at most ${AGENT_MAX_IO}`);
@@ -86,6 +92,7 @@ export function agentModelSpec(compiled: CompiledModel, boardId: string): AgentM
     arenaBytes: compiled.summary.arenaBytes,
     inputBytes: compiled.summary.inputs.map((t) => t.bytes),
     outputBytes: compiled.summary.outputs.map((t) => t.bytes),
+    ...(compiled.head ? { headClasses: compiled.head.classes } : {}),
   };
 }
 
@@ -126,6 +133,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L(`    .output_bytes = ${cU32List(outputBytes)},`);
   L(`    .inputs = {${inputBytes.map((_, i) => `tf_agent_in${i}`).join(', ') || '0'}},`);
   L(`    .outputs = {${outputBytes.map((_, i) => `tf_agent_out${i}`).join(', ') || '0'}},`);
+  L(`    .head_classes = ${spec.headClasses ?? 0}u,`);
   L('};');
   L();
   // `void *` converts to whatever pointer type the header declares for each parameter.
@@ -137,5 +145,34 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L('int tf_agent_model_invoke(void) {');
   L(`  return ${prefix}_invoke(${args.join(', ')});`);
   L('}');
+  L();
+  if (spec.headClasses) {
+    // ENROLL reads input 0; READ_HEAD and ENROLL's CRC read the saved image, rebuilt each time.
+    L(`typedef char tf_agent_check_head[(${P}_HEAD_CLASSES == ${spec.headClasses}) ? 1 : -1];`);
+    L(`static uint8_t tf_agent_head_image[${P}_HEAD_SAVE_BYTES] __attribute__((aligned(4)));`);
+    L('int tf_agent_model_enroll(uint32_t cls) {');
+    L(`  return ${prefix}_enroll((int)cls, (const void *)tf_agent_in0);`);
+    L('}');
+    L('uint32_t tf_agent_model_class_count(uint32_t cls) {');
+    L(`  return ${prefix}_class_count((int)cls);`);
+    L('}');
+    L('const uint8_t *tf_agent_model_head(uint32_t *n) {');
+    L(`  *n = ${prefix}_save(tf_agent_head_image);`);
+    L('  return tf_agent_head_image;');
+    L('}');
+  } else {
+    L('int tf_agent_model_enroll(uint32_t cls) {');
+    L('  (void)cls;');
+    L('  return TF_AGENT_NO_HEAD;');
+    L('}');
+    L('uint32_t tf_agent_model_class_count(uint32_t cls) {');
+    L('  (void)cls;');
+    L('  return 0u;');
+    L('}');
+    L('const uint8_t *tf_agent_model_head(uint32_t *n) {');
+    L('  *n = 0u;');
+    L('  return 0;');
+    L('}');
+  }
   return lines.join('\n') + '\n';
 }

@@ -14,6 +14,8 @@ export const MsgType = {
   PROFILE: 0x06,
   RESET: 0x07,
   FEED: 0x08,
+  ENROLL: 0x09,
+  READ_HEAD: 0x0a,
   BOOT: 0xfe,
   ERROR: 0xff,
 } as const;
@@ -260,6 +262,56 @@ export function decodeProfileReply(p: Uint8Array): ProfileChunk {
     throw new TransportError(`PROFILE reply: ${p.byteLength} bytes for ${n} marks`);
   }
   return { totalMarks: total, ticks: Array.from({ length: n }, (_, i) => v.getUint32(PROFILE_REPLY_HEADER_BYTES + 4 * i, true)) };
+}
+
+// ---- ENROLL / READ_HEAD (models compiled with --adapt last) ----
+
+export const ENROLL_REPLY_BYTES = 20;
+export const READ_HEAD_HEADER_BYTES = 8;
+
+export function encodeEnrollRequest(cls: number): Uint8Array {
+  if (!Number.isInteger(cls) || cls < 0 || cls > 0xff) throw new TinyforgeError(`ENROLL: class ${cls} is not 0..255`);
+  return Uint8Array.of(cls, 0, 0, 0);
+}
+
+/** What the agent reports after adding one example to its head. */
+export interface EnrollReply {
+  cls: number;
+  /** Examples the class now holds. */
+  count: number;
+  /** Bytes of the head's saved image. */
+  headBytes: number;
+  /** CRC-32 of that image (the host compares it with its reference head). */
+  headCrc32: number;
+  /** Counter ticks the enrollment took (frozen part + head update). */
+  ticks: number;
+}
+
+export function decodeEnrollReply(p: Uint8Array): EnrollReply {
+  need('ENROLL reply', p, ENROLL_REPLY_BYTES);
+  const v = view(p);
+  return { cls: p[0] as number, count: v.getUint32(4, true), headBytes: v.getUint32(8, true), headCrc32: v.getUint32(12, true), ticks: v.getUint32(16, true) };
+}
+
+export function encodeReadHead(offset: number, length: number): Uint8Array {
+  const p = new Uint8Array(READ_HEAD_HEADER_BYTES);
+  view(p).setUint32(0, offset, true);
+  view(p).setUint16(4, length, true);
+  return p;
+}
+
+export interface ReadHeadReply {
+  offset: number;
+  length: number;
+  data: Uint8Array;
+}
+
+export function decodeReadHeadReply(p: Uint8Array): ReadHeadReply {
+  need('READ_HEAD reply', p, READ_HEAD_HEADER_BYTES);
+  const v = view(p);
+  const length = v.getUint16(4, true);
+  if (p.byteLength !== READ_HEAD_HEADER_BYTES + length) throw new TransportError(`READ_HEAD reply: ${p.byteLength} bytes for ${length} head bytes`);
+  return { offset: v.getUint32(0, true), length, data: p.slice(READ_HEAD_HEADER_BYTES) };
 }
 
 // ---- ERROR ----

@@ -469,6 +469,78 @@ static tf_result_t tf_cmd_feed(const uint8_t *p, uint32_t len) {
 }
 #endif
 
+/* ---- ENROLL / READ_HEAD: the learnable head of a model compiled with --adapt last ---- */
+
+static tf_result_t tf_cmd_enroll(const uint8_t *p, uint32_t len) {
+  uint8_t *out = tf_tx_frame + TF_PROTO_HEADER_BYTES;
+  uint32_t cls;
+  uint32_t t0;
+  uint32_t t1;
+  uint32_t n = 0u;
+  const uint8_t *image;
+  int status;
+  if (len != TF_ENROLL_REQUEST_BYTES) {
+    return tf_fail(TF_ERR_BAD_REQUEST, TF_ENROLL_REQUEST_BYTES);
+  }
+  if (tf_agent_model.head_classes == 0u) {
+    return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
+  }
+  cls = p[0];
+  if (cls >= tf_agent_model.head_classes) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, tf_agent_model.head_classes);
+  }
+  /* The frozen part runs on input 0 and overwrites what the outputs were computed from. */
+  tf_st.outputs_valid = 0;
+  t0 = tf_hal_cycles();
+  status = tf_agent_model_enroll(cls);
+  t1 = tf_hal_cycles();
+  if (status == -2) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, TF_ENROLL_MAX_EXAMPLES);
+  }
+  if (status != 0) {
+    return tf_fail(TF_ERR_INVOKE_FAILED, (uint32_t)status);
+  }
+  image = tf_agent_model_head(&n);
+  out[0] = (uint8_t)cls;
+  out[1] = 0u;
+  out[2] = 0u;
+  out[3] = 0u;
+  tf_put_u32(out + 4, tf_agent_model_class_count(cls));
+  tf_put_u32(out + 8, n);
+  tf_put_u32(out + 12, image != NULL ? tf_crc32(image, n) : 0u);
+  tf_put_u32(out + 16, t1 - t0);
+  return tf_ok(TF_ENROLL_REPLY_BYTES);
+}
+
+static tf_result_t tf_cmd_read_head(const uint8_t *p, uint32_t len) {
+  uint8_t *out = tf_tx_frame + TF_PROTO_HEADER_BYTES;
+  uint32_t offset;
+  uint32_t length;
+  uint32_t n = 0u;
+  const uint8_t *image;
+  if (len != TF_READ_HEAD_HEADER_BYTES) {
+    return tf_fail(TF_ERR_BAD_REQUEST, TF_READ_HEAD_HEADER_BYTES);
+  }
+  if (tf_agent_model.head_classes == 0u) {
+    return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
+  }
+  offset = tf_get_u32(p);
+  length = tf_get_u16(p + 4);
+  if (length > TF_AGENT_MAX_PAYLOAD - TF_READ_HEAD_HEADER_BYTES) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, TF_AGENT_MAX_PAYLOAD - TF_READ_HEAD_HEADER_BYTES);
+  }
+  image = tf_agent_model_head(&n);
+  if (image == NULL || offset > n || length > n - offset) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, n);
+  }
+  tf_put_u32(out, offset);
+  tf_put_u16(out + 4, length);
+  out[6] = 0u;
+  out[7] = 0u;
+  tf_copy(out + TF_READ_HEAD_HEADER_BYTES, image + offset, length);
+  return tf_ok(TF_READ_HEAD_HEADER_BYTES + length);
+}
+
 static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t len) {
   switch (type) {
     case TF_MSG_HELLO:
@@ -489,6 +561,10 @@ static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t l
     case TF_MSG_FEED:
       return tf_cmd_feed(payload, len);
 #endif
+    case TF_MSG_ENROLL:
+      return tf_cmd_enroll(payload, len);
+    case TF_MSG_READ_HEAD:
+      return tf_cmd_read_head(payload, len);
     default:
       return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
   }

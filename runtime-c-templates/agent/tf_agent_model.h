@@ -16,6 +16,7 @@ typedef struct {
     uint32_t output_bytes[TF_AGENT_MAX_IO];
     uint8_t *inputs[TF_AGENT_MAX_IO];   /* static, 16-byte aligned buffers */
     uint8_t *outputs[TF_AGENT_MAX_IO];
+    uint32_t head_classes;              /* classes of the learnable head (compile --adapt); 0: none */
 } tf_agent_model_t;
 
 extern const tf_agent_model_t tf_agent_model;
@@ -32,5 +33,14 @@ void tf_agent_model_reset(void);
  * invoke failed. */
 int32_t tf_agent_stream_feed(const uint8_t *pcm_le, uint32_t samples, uint8_t *reply, uint32_t cap);
 #endif
+/* Learnable head (compile --adapt last). Without one, enroll returns TF_AGENT_NO_HEAD and head
+ * returns NULL with *n = 0. */
+#define TF_AGENT_NO_HEAD (-100)
+/* Adds input 0 as an example of class cls: 0, -1 (class out of range), -2 (class full). */
+int tf_agent_model_enroll(uint32_t cls);
+/* Examples enrolled in class cls. */
+uint32_t tf_agent_model_class_count(uint32_t cls);
+/* The head's saved image (<prefix>_save), rebuilt on each call; its size in *n. */
+const uint8_t *tf_agent_model_head(uint32_t *n);
 
 #endif /* TF_AGENT_MODEL_H */

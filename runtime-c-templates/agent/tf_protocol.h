@@ -26,6 +26,8 @@
 #define TF_MSG_PROFILE 0x06u
 #define TF_MSG_RESET 0x07u
 #define TF_MSG_FEED 0x08u
+#define TF_MSG_ENROLL 0x09u
+#define TF_MSG_READ_HEAD 0x0Au
 #define TF_MSG_REPLY 0x80u
 #define TF_MSG_BOOT 0xFEu
 #define TF_MSG_ERROR 0xFFu
@@ -54,6 +56,11 @@
 #define TF_PROFILE_REPLY_HEADER_BYTES 4u
 #define TF_ERROR_PAYLOAD_BYTES 8u
 #define TF_FEED_REPLY_HEADER_BYTES 16u
+#define TF_ENROLL_REQUEST_BYTES 4u
+#define TF_ENROLL_REPLY_BYTES 20u
+#define TF_READ_HEAD_HEADER_BYTES 8u /* READ_HEAD request and its reply header */
+/* ENROLL's detail when a class holds the most examples it can. */
+#define TF_ENROLL_MAX_EXAMPLES 65535u
 
 /* CRC-32 (IEEE 802.3 / zlib): reflected 0xEDB88320, init and final XOR 0xFFFFFFFF.
  * tf_crc32("123456789", 9) == 0xCBF43926. */

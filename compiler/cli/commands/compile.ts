@@ -30,6 +30,13 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
       [[s.ops, s.macs, s.weightBytes, s.flashBytes, s.arenaBytes, s.arenaLowerBound, s.stateBytes]],
     ),
   );
+  if (s.head) {
+    const h = s.head;
+    console.log(
+      `\nlearnable head: ${h.classes} classes x ${h.dim} features, replacing FULLY_CONNECTED op ${h.replacedOp} (${h.replacedUnits} outputs, ${formatInt(h.replacedWeightBytes)} weight bytes): ` +
+        `RAM ${formatInt(h.ramBytes)} bytes (counts, sums, int8 weights, biases, embedding), saved image ${formatInt(h.saveBytes)} bytes (<prefix>_save, to keep in flash)`,
+    );
+  }
   console.log(
     `\n${s.board}: constants ${formatInt(s.flashBytesEstimate)} of ${formatInt(s.flashBudgetBytes)} flash bytes, ` +
       `arena + state + I/O ${formatInt(s.ramBytesEstimate)} of ${formatInt(s.ramBudgetBytes)} RAM bytes ` +

@@ -27,6 +27,10 @@ export interface QuantizeCommandOptions {
   finetune?: string;
   learningRate?: string;
   batchSize?: string;
+  teacher?: string;
+  temperature?: string;
+  alpha?: string;
+  distillEpochs?: string;
   json?: boolean;
 }
 
@@ -71,6 +75,11 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   if ((opts.testData === undefined) !== (opts.testLabels === undefined)) throw new TinyforgeError('--test-data and --test-labels go together');
   if (epochs !== undefined && opts.labels === undefined) throw new TinyforgeError('--finetune trains on the calibration samples and needs their --labels');
   if (epochs !== undefined && sparsity === undefined && channelFraction === undefined) throw new TinyforgeError('--finetune recovers accuracy after pruning; add --prune or --prune-channels');
+  const temperature = fraction('--temperature', opts.temperature, 0.01, 100);
+  const alpha = fraction('--alpha', opts.alpha, 0, 1);
+  const distillEpochs = count('--distill-epochs', opts.distillEpochs, 1, 10000);
+  if (opts.teacher === undefined && (temperature ?? alpha ?? distillEpochs) !== undefined) throw new TinyforgeError('--temperature, --alpha and --distill-epochs go with --teacher <model.json>');
+  if (opts.teacher !== undefined && opts.labels === undefined) throw new TinyforgeError('--teacher distills on the calibration samples and needs their --labels');
   const progress = createProgress({ json: opts.json });
   if (epochs !== undefined) progress.start(epochs, 'fine-tuning', 'epochs');
   const q = await quantizeTfjsModel(modelJson, opts.calib, {
@@ -80,6 +89,19 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
     ...(channelFraction === undefined ? {} : { pruneChannels: channelFraction }),
     pruneScope: scope,
     ...(opts.labels === undefined ? {} : { labels: opts.labels }),
+    ...(opts.teacher === undefined
+      ? {}
+      : {
+          teacher: {
+            model: opts.teacher,
+            temperature: temperature ?? 4,
+            alpha: alpha ?? 0.5,
+            epochs: distillEpochs ?? 10,
+            ...(learningRate === undefined ? {} : { learningRate }),
+            ...(batchSize === undefined ? {} : { batchSize }),
+            onEpoch: (epoch: number, loss: number) => log.verbose(`distillation epoch ${epoch}: loss ${loss.toFixed(4)}`),
+          },
+        }),
     ...(opts.testData !== undefined && opts.testLabels !== undefined ? { test: { data: opts.testData, labels: opts.testLabels } } : {}),
     ...(epochs === undefined
       ? {}

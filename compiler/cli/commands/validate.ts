@@ -23,6 +23,9 @@ export interface ValidateCommandOptions {
   random?: string;
   /** With --random: invokes per case on one model instance (state carried), each step compared. */
   steps?: string;
+  /** Enrollment spec: compile with --adapt last and check enrollment on the board step by step. */
+  enroll?: string;
+  adaptClasses?: string;
   json?: boolean;
   sanitize?: boolean;
 }
@@ -61,6 +64,11 @@ function printResult(r: ValidateResult): void {
   }
 }
 
+function parseClassCount(v: string): number {
+  if (!/^\s*\d+\s*$/.test(v)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${v}'`);
+  return Number(v);
+}
+
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
   if (opts.random !== undefined && !/^\s*\d+\s*$/.test(opts.random)) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
@@ -76,6 +84,8 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
     ...(opts.golden === undefined ? {} : { golden: opts.golden }),
     ...(opts.random === undefined ? {} : { random: Number(opts.random) }),
     ...(opts.steps === undefined ? {} : { steps: Number(opts.steps) }),
+    ...(opts.enroll === undefined ? {} : { enroll: opts.enroll }),
+    ...(opts.adaptClasses === undefined ? {} : { adaptClasses: parseClassCount(opts.adaptClasses) }),
     sanitize: opts.sanitize === true,
     onInfo: (line) => log.info(line),
     onProgress: (p) => {

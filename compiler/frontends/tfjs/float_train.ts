@@ -124,6 +124,19 @@ export interface TrainSet {
   labels?: readonly number[];
   /** ... or the target output per sample (loss 'mse'). */
   targets?: readonly Float32Array[];
+  /**
+   * Knowledge distillation (with labels): the teacher's logits per sample. The loss becomes
+   * alpha * CE(labels, softmax(z)) + (1 - alpha) * T^2 * CE(softmax(t / T), softmax(z / T)), z the
+   * student's logits, t the teacher's (Hinton et al. 2015; T^2 keeps the soft term's gradients at
+   * the scale of the hard one as T grows).
+   */
+  teacher?: Distillation;
+}
+
+export interface Distillation {
+  logits: readonly Float32Array[];
+  temperature: number;
+  alpha: number;
 }
 
 export interface FineTuneOptions {
@@ -187,6 +200,13 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
   const beta = last?.kind === 'softmax' ? last.attrs.beta : 1;
   const classes = (graph.tensors[outId] as FloatTensor).shape.at(-1) ?? 1;
   if (data.labels?.some((y) => !Number.isInteger(y) || y < 0 || y >= classes)) throw new TinyforgeError(`${graph.name}: labels must be class indices in [0, ${classes})`);
+  const teacher = data.teacher;
+  if (teacher) {
+    if (!data.labels) throw new TinyforgeError(`${graph.name}: distillation mixes the teacher's outputs with class labels; give labels`);
+    if (teacher.logits.length !== n || teacher.logits.some((l) => l.length !== classes)) throw new TinyforgeError(`${graph.name}: the teacher gives ${teacher.logits[0]?.length ?? 0} outputs per sample for ${teacher.logits.length} samples; the student has ${classes} classes and ${n} samples`);
+    if (!(teacher.temperature > 0)) throw new TinyforgeError(`--temperature must be positive, not ${teacher.temperature}`);
+    if (!(teacher.alpha >= 0 && teacher.alpha <= 1)) throw new TinyforgeError(`--alpha is the weight of the labels, from 0 to 1, not ${teacher.alpha}`);
+  }
 
   const vars = new Map<number, tf.Variable>();
   for (const id of trainableIds(graph)) {
@@ -216,7 +236,15 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
           const cost = optimizer.minimize(
             () => {
               const y = forwardBatch(graph, vars, xs, logitsId);
-              if (data.labels) return tf.losses.softmaxCrossEntropy(ys, tf.reshape(beta === 1 ? y : tf.mul(y, beta), [idx.length, classes])) as tf.Scalar;
+              const logits = tf.reshape(beta === 1 ? y : tf.mul(y, beta), [idx.length, classes]);
+              if (data.labels && teacher) {
+                const T = teacher.temperature;
+                const soft = tf.softmax(tf.div(stack(teacher.logits, idx, [1, classes]), T));
+                const hard = tf.losses.softmaxCrossEntropy(ys, logits);
+                const distilled = tf.mul(tf.losses.softmaxCrossEntropy(soft, tf.div(logits, T)), T * T);
+                return tf.add(tf.mul(hard, teacher.alpha), tf.mul(distilled, 1 - teacher.alpha)) as tf.Scalar;
+              }
+              if (data.labels) return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
               return tf.losses.meanSquaredError(tf.reshape(ys, [idx.length, -1]), tf.reshape(y, [idx.length, -1])) as tf.Scalar;
             },
             true,
@@ -245,6 +273,30 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
     for (const m of masks.values()) m.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * The logits feeding a classifier's final softmax (beta applied), per sample: what a teacher gives
+ * distillation. A model without a final softmax gives its outputs.
+ */
+export function predictLogits(graph: FloatGraph, x: readonly Float32Array[], batchSize = 256): Float32Array[] {
+  const inShape = (graph.tensors[graph.inputs[0] as number] as FloatTensor).shape;
+  const last = graph.ops[graph.ops.length - 1];
+  const outId = graph.outputs[0] as number;
+  const softmax = last?.kind === 'softmax' && last.outputs[0] === outId ? last : undefined;
+  const until = softmax ? (softmax.inputs[0] as number) : outId;
+  const beta = softmax?.kind === 'softmax' ? softmax.attrs.beta : 1;
+  const out: Float32Array[] = [];
+  for (let at = 0; at < x.length; at += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, x.length - at) }, (_, k) => at + k);
+    const flat = tf.tidy(() => {
+      const y = forwardBatch(graph, new Map(), stack(x, idx, inShape), until);
+      return (beta === 1 ? y : tf.mul(y, beta)).dataSync();
+    });
+    const per = flat.length / idx.length;
+    for (let k = 0; k < idx.length; k++) out.push(Float32Array.from(flat.subarray(k * per, (k + 1) * per)));
+  }
+  return out;
 }
 
 /** The float model's outputs for many samples, computed in batches with TF.js. */

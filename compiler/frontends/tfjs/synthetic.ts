@@ -65,14 +65,13 @@ export function patternData(n: number, seed: number, size = 8): Dataset {
   return { x, y, shape: [size, size, 1], classes: 4 };
 }
 
-/** 64-sample tones of three frequency bands plus noise, shape [64, 1]. */
-export function toneData(n: number, seed: number, length = 64): Dataset {
+/** 64-sample tones of three frequency bands (or `bands`, one class each) plus noise, shape [64, 1]. */
+export function toneData(n: number, seed: number, length = 64, bands: readonly number[] = [2, 6, 14]): Dataset {
   const r = rng(seed);
   const x: Float32Array[] = [];
   const y: number[] = [];
-  const bands = [2, 6, 14];
   for (let i = 0; i < n; i++) {
-    const c = Math.floor(r() * 3);
+    const c = Math.floor(r() * bands.length);
     const f = (bands[c] as number) + r() * 1.5;
     const ph = r() * 2 * Math.PI;
     const amp = 0.5 + r();
@@ -81,7 +80,7 @@ export function toneData(n: number, seed: number, length = 64): Dataset {
     x.push(v);
     y.push(c);
   }
-  return { x, y, shape: [length, 1], classes: 3 };
+  return { x, y, shape: [length, 1], classes: bands.length };
 }
 
 const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });

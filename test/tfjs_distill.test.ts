@@ -1,0 +1,124 @@
+// Knowledge distillation in quantize (--teacher): the loss mixes the labels with the teacher's
+// softened outputs (alpha 1 is exactly training on the labels), a student trained on the teacher
+// alone moves toward it, the stages are reported, the int8 student runs bit-exact in host C, and
+// the CLI refuses incomplete flag sets. Tiny models and few epochs: the full measurement is
+// `npm run bench:compression` (bench/compression.md).
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileModel, writeCModule } from '../compiler/compile.ts';
+import { loadTfjsModel, writeArtifacts, type FloatGraph } from '../compiler/frontends/tfjs/index.ts';
+import { fineTune, predictBatch, predictLogits } from '../compiler/frontends/tfjs/float_train.ts';
+import { intentData, intentModel, saveLayersArtifacts, train } from '../compiler/frontends/tfjs/synthetic.ts';
+import { encodeNpy } from '../compiler/quantize/calibration.ts';
+import { compressFloatGraph } from '../compiler/quantize/compress.ts';
+import { ptqLoadedModel, quantizeInput } from '../compiler/quantize/ptq.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnHost } from '../compiler/targets/host.ts';
+
+let dir: string;
+let teacher: FloatGraph;
+let student: FloatGraph;
+let teacherJson: string;
+let studentJson: string;
+const trainSet = intentData(300, 1, 32);
+const testSet = intentData(300, 99, 32);
+const labelled = { x: trainSet.x, labels: trainSet.y };
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-distill-'));
+  await tf.setBackend('cpu');
+  const wide = intentModel(32, 4, 64);
+  await train(wide, trainSet, 8, 0.01, false);
+  teacherJson = writeArtifacts(path.join(dir, 'teacher'), await saveLayersArtifacts(wide));
+  studentJson = writeArtifacts(path.join(dir, 'student'), await saveLayersArtifacts(intentModel(32, 4, 16)));
+  teacher = (await loadTfjsModel(teacherJson)).graph;
+  student = (await loadTfjsModel(studentJson)).graph;
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const weightsOf = (g: FloatGraph): number[] => g.tensors.flatMap((t) => (t.data ? Array.from(t.data as Float32Array) : []));
+
+function meanKl(p: readonly Float32Array[], q: readonly Float32Array[]): number {
+  let s = 0;
+  p.forEach((pi, i) => pi.forEach((v, k) => (s += v > 0 ? v * Math.log(v / Math.max((q[i] as Float32Array)[k] as number, 1e-12)) : 0)));
+  return s / p.length;
+}
+
+describe('distillation loss', () => {
+  it('predictLogits are the logits whose softmax the model outputs', () => {
+    const probs = predictBatch(teacher, testSet.x.slice(0, 20));
+    const logits = predictLogits(teacher, testSet.x.slice(0, 20));
+    logits.forEach((z, i) => {
+      const e = Array.from(z, (v) => Math.exp(v - Math.max(...z)));
+      const sum = e.reduce((a, b) => a + b, 0);
+      e.forEach((v, k) => expect(v / sum).toBeCloseTo((probs[i] as Float32Array)[k] as number, 5));
+    });
+  });
+
+  it('alpha 1 is training on the labels alone, weight for weight', () => {
+    const logits = predictLogits(teacher, trainSet.x);
+    const plain = fineTune(student, labelled, { epochs: 2, learningRate: 0.01 });
+    const mixed = fineTune(student, { ...labelled, teacher: { logits, temperature: 4, alpha: 1 } }, { epochs: 2, learningRate: 0.01 });
+    const a = weightsOf(plain.graph);
+    const b = weightsOf(mixed.graph);
+    expect(b.length).toBe(a.length);
+    b.forEach((v, i) => expect(v).toBeCloseTo(a[i] as number, 5));
+    const soft = fineTune(student, { ...labelled, teacher: { logits, temperature: 4, alpha: 0.5 } }, { epochs: 2, learningRate: 0.01 });
+    expect(weightsOf(soft.graph)).not.toEqual(a);
+  });
+
+  it('on the teacher alone (alpha 0) the student moves toward the teacher', () => {
+    const logits = predictLogits(teacher, trainSet.x);
+    const target = predictBatch(teacher, testSet.x);
+    const before = meanKl(target, predictBatch(student, testSet.x));
+    const tuned = fineTune(student, { ...labelled, teacher: { logits, temperature: 2, alpha: 0 } }, { epochs: 4, learningRate: 0.01 });
+    const after = meanKl(target, predictBatch(tuned.graph, testSet.x));
+    expect(after).toBeLessThan(before / 2);
+  });
+
+  it('refuses bad settings and a teacher of another shape', () => {
+    const logits = predictLogits(teacher, trainSet.x);
+    expect(() => fineTune(student, { ...labelled, teacher: { logits, temperature: 0, alpha: 0.5 } }, { epochs: 1 })).toThrow(/temperature/);
+    expect(() => fineTune(student, { ...labelled, teacher: { logits, temperature: 2, alpha: 1.5 } }, { epochs: 1 })).toThrow(/alpha/);
+    expect(() => fineTune(student, { ...labelled, teacher: { logits: logits.slice(1), temperature: 2, alpha: 0.5 } }, { epochs: 1 })).toThrow(/teacher gives/);
+  });
+});
+
+describe('quantize with a teacher', () => {
+  it('reports teacher, student and int8 accuracy, and the int8 student runs bit-exact in host C', async () => {
+    const r = compressFloatGraph(student, { calibration: trainSet.x.slice(0, 100), train: labelled, test: { x: testSet.x, labels: testSet.y } }, { distill: { teacher, temperature: 4, alpha: 0.5, epochs: 3, learningRate: 0.01 } });
+    expect(r.accuracy.map((a) => a.stage)).toEqual(['float', 'teacher (float)', 'float, distilled 3 epochs', 'int8']);
+    // The untrained student guesses; three epochs of distillation make it a classifier.
+    expect(r.accuracy[2]!.accuracy).toBeGreaterThan(r.accuracy[0]!.accuracy + 0.2);
+    const compiled = compileModel(ptqLoadedModel(r.ptq, 'student.json', 'student'), { prefix: 'student' });
+    const mod = writeCModule(compiled, path.join(dir, 'c-student'));
+    const cases = testSet.x.slice(0, 4).map((x) => [quantizeInput(x, r.ptq.inputs[0]!)]);
+    const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir: path.join(dir, 'work') });
+    cases.forEach((c, i) => expect(Buffer.from(host[i]![0]!).equals(Buffer.from(runReference(compiled.model.graph, compiled.layers, c)[0]!))).toBe(true));
+  }, 120_000);
+
+  it('the CLI: --teacher needs --labels, and the distillation flags need --teacher', () => {
+    const calib = path.join(dir, 'x.npy');
+    const labels = path.join(dir, 'y.txt');
+    const flat = new Float32Array(50 * 32);
+    trainSet.x.slice(0, 50).forEach((x, i) => flat.set(x, i * 32));
+    writeFileSync(calib, encodeNpy([50, 32], flat));
+    writeFileSync(labels, trainSet.y.slice(0, 50).join('\n'));
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/tinyforge.mjs', 'quantize', studentJson, '--calib', calib, '--out', path.join(dir, 's.tflite'), ...args], { encoding: 'utf8' });
+    const noLabels = cli('--teacher', teacherJson);
+    expect(noLabels.status).toBe(2);
+    expect(noLabels.stderr).toMatch(/--teacher .* needs their --labels/);
+    const noTeacher = cli('--labels', labels, '--alpha', '0.3');
+    expect(noTeacher.status).toBe(2);
+    expect(noTeacher.stderr).toMatch(/go with --teacher/);
+    const ok = cli('--labels', labels, '--teacher', teacherJson, '--distill-epochs', '1', '--json');
+    expect(ok.status, ok.stderr).toBe(0);
+    const stages = (JSON.parse(ok.stdout) as { result: { accuracy: Array<{ stage: string }> } }).result.accuracy.map((a) => a.stage);
+    expect(stages).toEqual(['float', 'teacher (float)', 'float, distilled 1 epoch', 'int8']);
+  }, 120_000);
+});
