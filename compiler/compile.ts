@@ -13,6 +13,7 @@ import type { Layer } from './ir/layers.ts';
 import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
+import type { ArenaRegion, RegionArena } from './ir/memory_regions.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
 import { selectKernels, type Isa, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
@@ -42,7 +43,14 @@ export function loadModel(file: string): LoadedModel {
  */
 function planWithInPlace(graph: Graph, layers: Layer[], base: PlanOptions): MemoryPlan {
   const candidates = inPlaceCandidates(graph, layers);
-  const plan = (set: InPlaceCandidate[]): MemoryPlan => planMemory(graph, layers, { ...base, inPlace: set });
+  // The in-place set is chosen on one arena (cheap); a region split is then planned once with it.
+  const { regions, ...single } = base;
+  const sets = new Map<MemoryPlan, InPlaceCandidate[]>();
+  const plan = (set: InPlaceCandidate[]): MemoryPlan => {
+    const p = planMemory(graph, layers, { ...single, inPlace: set });
+    sets.set(p, set);
+    return p;
+  };
   const plans: MemoryPlan[] = [plan([]), plan(candidates)];
   let added: InPlaceCandidate[] = [];
   let addedPlan = plans[0] as MemoryPlan;
@@ -58,7 +66,8 @@ function planWithInPlace(graph: Graph, layers: Layer[], base: PlanOptions): Memo
     if (trial.arenaBytes <= keptPlan.arenaBytes) [kept, keptPlan] = [without, trial];
   }
   plans.push(addedPlan, keptPlan);
-  return plans.reduce((best, p) => (p.arenaBytes < best.arenaBytes ? p : best));
+  const best = plans.reduce((b, p) => (p.arenaBytes < b.arenaBytes ? p : b));
+  return regions === undefined || regions.length === 0 ? best : planMemory(graph, layers, { ...base, inPlace: sets.get(best) ?? [] });
 }
 
 export interface IoSummary {
@@ -95,6 +104,8 @@ export interface CompileSummary {
   /** Persistent state (resource variables, recurrent state), outside the arena. */
   stateBytes: number;
   arenaLowerBound: number;
+  /** The arena split across the board's RAM regions, fastest first (only when compiled with regions). */
+  arenaRegions?: RegionArena[];
   /** Layers that write their output over their dying input (why the arena can beat the bound). */
   inPlaceLayers: number[];
   inputs: IoSummary[];
@@ -154,6 +165,11 @@ export interface CompileOptions {
    * model says they pay (default true); false keeps every layer dense, for comparisons.
    */
   sparse?: boolean;
+  /**
+   * RAM regions to split the arena across, hottest buffers in the fastest region that fits
+   * (boards/regions.ts arenaRegionsFor gives a board's). Absent: one arena in the default RAM.
+   */
+  regions?: readonly ArenaRegion[];
 }
 
 /** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
@@ -178,7 +194,11 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
   const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa, ...(opts.sparse === false ? { sparse: false } : {}) });
-  const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
+  const planOptions: PlanOptions = {
+    scratchBytes: calls.map((c) => c.scratchBytes),
+    inputsInArena: opts.inputsInArena ?? true,
+    ...(opts.regions === undefined ? {} : { regions: opts.regions }),
+  };
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
@@ -203,6 +223,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     arenaBytes: plan.arenaBytes,
     stateBytes: plan.stateBytes,
     arenaLowerBound: plan.lowerBound,
+    ...(plan.regions.length > 0 ? { arenaRegions: plan.regions } : {}),
     inPlaceLayers: plan.inPlaceLayers,
     inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     outputs: graph.outputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
@@ -225,6 +246,7 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
     sourceDescription: path.basename(compiled.model.path),
     modelSha256: compiled.model.sha256,
     toolVersion: TOOL_VERSION,
+    ...(compiled.options.regions === undefined ? {} : { regions: compiled.options.regions }),
   };
   const graph = compiled.model.graph;
   mkdirSync(outDir, { recursive: true });

@@ -3,6 +3,7 @@
 
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
+import { arenaRegionsFor } from '../boards/regions.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule, type CompiledModel, type CompileSummary, type LoadedModel } from '../compile.ts';
 
 export const DEFAULT_BOARD = 'qemu-mps2-an386';
@@ -20,6 +21,11 @@ export interface CompileOptions {
   labels?: string;
   /** A file with the class labels: one per line, or a JSON array. */
   labelsFile?: string;
+  /**
+   * Put the whole arena in this RAM region of the board (ESP32-S3: `psram` or `dram`). Default:
+   * split across the board's regions, hottest buffers in the fastest region that fits.
+   */
+  arenaIn?: string;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -61,7 +67,12 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
   const board = findBoard(options.board ?? DEFAULT_BOARD);
   const loaded = typeof model === 'string' ? loadModel(model) : model;
   // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
-  const compiled = compileModel(loaded, { ...(options.prefix === undefined ? {} : { prefix: options.prefix }), isa: isaForBoard(board) });
+  const regions = arenaRegionsFor(board, options.arenaIn);
+  const compiled = compileModel(loaded, {
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    isa: isaForBoard(board),
+    ...(regions === undefined ? {} : { regions }),
+  });
   const fit = checkFitsBoard(compiled, board);
   return {
     compiled,

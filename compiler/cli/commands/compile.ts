@@ -30,6 +30,15 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
       [[s.ops, s.macs, s.weightBytes, s.flashBytes, s.arenaBytes, s.arenaLowerBound, s.stateBytes]],
     ),
   );
+  if (s.arenaRegions !== undefined && s.arenaRegions.length > 0) {
+    console.log('\narena placement (hottest buffers in the fastest region that fits):');
+    console.log(
+      table(
+        ['region', 'speed rank', 'buffers', 'arena bytes', 'of region bytes', 'bytes accessed / inference'],
+        s.arenaRegions.map((r) => [r.region, r.speed, r.buffers, r.bytes, r.capacity, r.accessedBytes]),
+      ),
+    );
+  }
   console.log(
     `\n${s.board}: constants ${formatInt(s.flashBytesEstimate)} of ${formatInt(s.flashBudgetBytes)} flash bytes, ` +
       `arena + state + I/O ${formatInt(s.ramBytesEstimate)} of ${formatInt(s.ramBudgetBytes)} RAM bytes ` +
