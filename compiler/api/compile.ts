@@ -1,6 +1,7 @@
 // compile(): a model file (or a loaded model) -> the C module for a board, checked for fit.
 // What `tinyforge compile` runs and prints; its result is the `result` of `compile --json`.
 
+import { checkEspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { arenaRegionsFor } from '../boards/regions.ts';
@@ -74,6 +75,8 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
     ...(regions === undefined ? {} : { regions }),
   });
   const fit = checkFitsBoard(compiled, board);
+  // ESP-IDF boards: the app partition in the flash chip and the static-data limit of internal RAM.
+  if (board.project === 'esp-idf') checkEspIdfFit(compiled, board);
   return {
     compiled,
     result: {

@@ -3,15 +3,18 @@
 import { TinyforgeError } from '../errors.ts';
 import type { ArenaRegion } from '../ir/memory_regions.ts';
 import type { Board, RamRegion } from './board_schema.ts';
+import { espStaticBudget } from './esp_idf_base.ts';
 
 /** The board's declared regions, or memory.ram as the one region `ram`. */
 export function ramRegionsOf(board: Board): RamRegion[] {
   return board.memory.regions ?? [{ name: 'ram', kind: 'sram', base: board.memory.ram.base, size: board.memory.ram.size, speed: 0 }];
 }
 
-function toArenaRegion(r: RamRegion): ArenaRegion {
+function toArenaRegion(board: Board, r: RamRegion): ArenaRegion {
   const placement = r.section !== undefined ? { section: r.section } : r.attribute !== undefined && r.include !== undefined ? { attribute: r.attribute, include: r.include } : undefined;
-  return { name: r.name, capacity: r.size, speed: r.speed, ...(placement === undefined ? {} : { placement }) };
+  // On ESP-IDF boards static data may use less internal RAM than there is (esp_idf_base.ts).
+  const capacity = placement === undefined && board.espIdf !== undefined ? Math.min(r.size, espStaticBudget(board)) : r.size;
+  return { name: r.name, capacity, speed: r.speed, ...(placement === undefined ? {} : { placement }) };
 }
 
 /**
@@ -26,7 +29,7 @@ export function arenaRegionsFor(board: Board, arenaIn?: string): ArenaRegion[] |
       const why = arenaIn === 'psram' ? ` (its module has no PSRAM)` : '';
       throw new TinyforgeError(`--arena-in ${arenaIn}: board ${board.id} has no ${arenaIn} region${why}; its RAM regions: ${regions.map((r) => r.name).join(', ')}`);
     }
-    return [toArenaRegion(chosen)];
+    return [toArenaRegion(board, chosen)];
   }
-  return board.memory.regions === undefined ? undefined : regions.map(toArenaRegion);
+  return board.memory.regions === undefined ? undefined : regions.map((r) => toArenaRegion(board, r));
 }

@@ -10,6 +10,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Board } from '../boards/board_schema.ts';
+import { checkEspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { arenaRegionsFor } from '../boards/regions.ts';
 import { compiledForBoard, compileModel, type CompiledModel } from '../compile.ts';
@@ -45,6 +46,7 @@ const GENERATED_PATHS = [
   'CMakeLists.txt',
   'README.md',
   'sdkconfig.defaults',
+  'partitions.csv',
   'platformio.ini',
   PROJECT_MARKER,
 ];
@@ -196,6 +198,7 @@ export async function generateBoardProject(model: CompiledModel, board: Board, o
   const regions = forIsa.options.regions === undefined ? arenaRegionsFor(board) : undefined;
   const compiled = regions === undefined ? forIsa : compileModel(forIsa.model, { ...forIsa.options, prefix: forIsa.prefix, regions });
   checkFitsBoard(compiled, board);
+  if (support.kind === 'esp-idf') checkEspIdfFit(compiled, board);
   checkModelPrefix(compiled.prefix);
 
   const root = path.resolve(outDir);
