@@ -8,6 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { compile } from '../compiler/api/compile.ts';
 import { checkFitsBoard } from '../compiler/boards/fit.ts';
 import { findBoard } from '../compiler/boards/load_boards.ts';
 import { arenaRegionsFor } from '../compiler/boards/regions.ts';
@@ -117,6 +121,24 @@ describe('placement decision', () => {
     expect(c.plan.inPlaceLayers.length).toBeGreaterThan(0);
     expect(inPlace.plan.inPlaceLayers.length).toBeGreaterThan(0);
     expectDisjoint(c);
+  });
+});
+
+describe('compile with a board', () => {
+  it('the API plans across the board regions and reports the placement; --arena-in on a board without the region is a user error', async () => {
+    const h7 = await compile(kws, { board: 'nucleo-h743zi' });
+    expect(h7.arenaRegions?.map((r) => r.region)).toEqual(['dtcm', 'axi_sram']);
+    expect(h7.arenaRegions?.[0]?.bytes).toBe(h7.arenaBytes); // kws_dscnn fits the DTCM
+    const f446 = await compile(kws, { board: 'nucleo-f446re' });
+    expect(f446.arenaRegions).toBeUndefined();
+    await expect(compile(kws, { board: 'esp32-devkitc', arenaIn: 'psram' })).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('the CLI prints it as one line with exit code 2', () => {
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'compile', modelPath('kws_dscnn'), '-b', 'esp32-c3-devkitm-1', '-o', path.join(work, 'cli'), '--arena-in', 'psram'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['error: --arena-in psram: board esp32-c3-devkitm-1 has no psram region (its module has no PSRAM); its RAM regions: dram']);
   });
 });
 
