@@ -574,6 +574,15 @@ async function checkFirmware(board: Board, elf: string, numIrqs: number): Promis
   expect(reset).toBeGreaterThanOrEqual(flash.base);
   expect(reset).toBeLessThan(flash.base + flash.size);
   for (const f of TF_HAL_FUNCTIONS) expect(syms.get(f), f).toBe('T');
+  // Arena arrays placed in a RAM region by section (the H7's DTCM) link inside that region.
+  for (const r of (board.memory.regions ?? []).filter((x) => x.section !== undefined && x.base !== undefined)) {
+    const line = (await run(nm, [elf])).split('\n').find((l) => l.endsWith(` tf_arena_${r.name}`));
+    if (r.speed === 0) expect(line, `tf_arena_${r.name}: micro_speech's arena fits the fastest region`).toBeDefined();
+    if (line === undefined) continue;
+    const at = parseInt(line.split(' ')[0] as string, 16);
+    expect(at).toBeGreaterThanOrEqual(r.base as number);
+    expect(at).toBeLessThan((r.base as number) + r.size);
+  }
 
   const [text, data, bss] = ((await run(sizeTool, ['-B', '-d', elf])).trim().split('\n')[1] as string).trim().split(/\s+/).map(Number) as [number, number, number];
   expect(text + data).toBeLessThanOrEqual(flash.size);
