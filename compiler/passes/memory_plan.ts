@@ -170,6 +170,9 @@ function blockAccessedBytes(block: Block): number {
  * on its own with the same first-fit orders as a single arena.
  */
 function placeAcrossRegions(blocks: readonly Block[], regions: readonly ArenaRegion[]): RegionArena[] {
+  // Regions without a placement all name tf_arena: only one of them can exist.
+  if (regions.filter((r) => r.placement === undefined).length > 1) throw new Error('internal: more than one RAM region without a placement (they would share tf_arena)');
+  if (new Set(regions.map((r) => r.name)).size !== regions.length) throw new Error('internal: RAM region names must be unique');
   const byspeed = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.speed - b.r.speed || a.i - b.i).map((x) => x.r);
   const groups: Block[][] = byspeed.map(() => []);
   const hot = [...blocks].sort((a, b) => blockAccessedBytes(b) - blockAccessedBytes(a) || b.bytes - a.bytes || a.firstUse - b.firstUse);
