@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { compile } from '../compiler/api/compile.ts';
 import type { Board } from '../compiler/boards/board_schema.ts';
 import { ESP_IDF_BASE } from '../compiler/boards/esp_idf_base.ts';
 import { APP_PARTITION_ALIGN, appPartitionSize, checkEspIdfFit, estimateEspIdfFit } from '../compiler/boards/esp_idf_fit.ts';
@@ -131,6 +132,13 @@ describe('fit checks', () => {
   const esp32 = findBoard('esp32-devkitc');
   const s3 = findBoard('esp32-s3-devkitc-1');
   const vww = sharedModel('vww_mobilenet').compiled;
+
+  it('compile() on an ESP board reports the ESP-IDF fit, the same the project is generated from', async () => {
+    const r = await compile(vww.model, { board: 'esp32-devkitc' });
+    expect(r.espIdfFit).toEqual(estimateEspIdfFit(compileModel(vww.model, { regions: arenaRegionsFor(esp32) }), esp32));
+    expect(r.espIdfFit?.staticDramLimitBytes).toBe(160 * 1024);
+    expect((await compile(vww.model, { board: 'nucleo-f446re' })).espIdfFit).toBeUndefined();
+  });
 
   it('refuses an app partition that runs past the end of the flash chip', () => {
     // A 1 MiB flash chip: the 1 MiB factory partition at 0x10000 ends 64 KiB past it.

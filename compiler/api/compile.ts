@@ -1,7 +1,7 @@
 // compile(): a model file (or a loaded model) -> the C module for a board, checked for fit.
 // What `tinyforge compile` runs and prints; its result is the `result` of `compile --json`.
 
-import { checkEspIdfFit } from '../boards/esp_idf_fit.ts';
+import { checkEspIdfFit, type EspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { arenaRegionsFor } from '../boards/regions.ts';
@@ -41,6 +41,8 @@ export interface CompileResult extends CompileSummary {
   ramBudgetBytes: number;
   /** Absolute paths of the files written (empty without `out`). */
   files: string[];
+  /** ESP-IDF boards: the app partition and static-data fit (ESP-IDF's share estimated). */
+  espIdfFit?: EspIdfFit;
 }
 
 /**
@@ -76,7 +78,7 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
   });
   const fit = checkFitsBoard(compiled, board);
   // ESP-IDF boards: the app partition in the flash chip and the static-data limit of internal RAM.
-  if (board.project === 'esp-idf') checkEspIdfFit(compiled, board);
+  const espIdfFit = board.project === 'esp-idf' ? checkEspIdfFit(compiled, board) : undefined;
   return {
     compiled,
     result: {
@@ -87,6 +89,7 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
       flashBudgetBytes: board.memory.flash.size,
       ramBudgetBytes: board.memory.ram.size,
       files: [],
+      ...(espIdfFit === undefined ? {} : { espIdfFit }),
     },
   };
 }
