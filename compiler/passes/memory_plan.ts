@@ -173,21 +173,21 @@ function placeAcrossRegions(blocks: readonly Block[], regions: readonly ArenaReg
   // Regions without a placement all name tf_arena: only one of them can exist.
   if (regions.filter((r) => r.placement === undefined).length > 1) throw new Error('internal: more than one RAM region without a placement (they would share tf_arena)');
   if (new Set(regions.map((r) => r.name)).size !== regions.length) throw new Error('internal: RAM region names must be unique');
-  const byspeed = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.speed - b.r.speed || a.i - b.i).map((x) => x.r);
-  const groups: Block[][] = byspeed.map(() => []);
+  const bySpeed = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.speed - b.r.speed || a.i - b.i).map((x) => x.r);
+  const groups: Block[][] = bySpeed.map(() => []);
   const hot = [...blocks].sort((a, b) => blockAccessedBytes(b) - blockAccessedBytes(a) || b.bytes - a.bytes || a.firstUse - b.firstUse);
   for (const block of hot) {
-    let target = byspeed.length - 1;
-    for (let r = 0; r < byspeed.length - 1; r++) {
-      if (block.bytes > (byspeed[r] as ArenaRegion).capacity) continue;
-      if (placeBest([...(groups[r] as Block[]), block]).arena <= (byspeed[r] as ArenaRegion).capacity) {
+    let target = bySpeed.length - 1;
+    for (let r = 0; r < bySpeed.length - 1; r++) {
+      if (block.bytes > (bySpeed[r] as ArenaRegion).capacity) continue;
+      if (placeBest([...(groups[r] as Block[]), block]).arena <= (bySpeed[r] as ArenaRegion).capacity) {
         target = r;
         break;
       }
     }
     (groups[target] as Block[]).push(block);
   }
-  return byspeed.map((region, r) => {
+  return bySpeed.map((region, r) => {
     const group = groups[r] as Block[];
     const placed = placeBest(group);
     const name = region.placement === undefined ? undefined : region.name;
