@@ -15,7 +15,7 @@ import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
 import type { ArenaRegion, RegionArena } from './ir/memory_regions.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
-import { selectKernels, type Isa, type KernelCall, type KernelMode } from './passes/select_kernels.ts';
+import { selectKernels, widenBudgetFor, type Isa, type KernelCall, type KernelMode, type OptimizeGoal } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export interface LoadedModel {
@@ -166,6 +166,12 @@ export interface CompileOptions {
    */
   sparse?: boolean;
   /**
+   * Flash against speed on the DSP layouts: 'balanced' (default) widens the filters that gain most
+   * to int16 within a budget of an eighth of the weights plus 16 KiB, 'speed' widens every GEMM
+   * filter (more flash than TFLite Micro on weight-heavy models), 'size' none.
+   */
+  optimize?: OptimizeGoal;
+  /**
    * RAM regions to split the arena across, hottest buffers in the fastest region that fits
    * (boards/regions.ts arenaRegionsFor gives a board's). Absent: one arena in the default RAM.
    */
@@ -193,7 +199,11 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
-  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa, ...(opts.sparse === false ? { sparse: false } : {}) });
+  const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', {
+    isa,
+    ...(opts.sparse === false ? { sparse: false } : {}),
+    widenBudgetBytes: widenBudgetFor(opts.optimize ?? 'balanced', graph, layers),
+  });
   const planOptions: PlanOptions = {
     scratchBytes: calls.map((c) => c.scratchBytes),
     inputsInArena: opts.inputsInArena ?? true,

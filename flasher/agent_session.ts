@@ -37,6 +37,7 @@ import {
   type HelloInfo,
 } from './protocol/messages.ts';
 import { TimeoutError, TransportError, type ByteTransport } from './transport/serial_transport.ts';
+import { decodeFeedReply, encodeFeedRequest, type FeedReply } from './protocol/feed.ts';
 
 export type { AgentStats, HelloInfo } from './protocol/messages.ts';
 
@@ -241,6 +242,27 @@ export class AgentSession {
     return this.exclusive(async () => {
       const reply = await this.request(MsgType.RESET, new Uint8Array(0), this.timeoutMs);
       if (reply.payload.byteLength !== 0) throw new TransportError(`RESET reply has ${reply.payload.byteLength} payload bytes (expected none)`);
+    });
+  }
+
+  /**
+   * Streams PCM samples into a streaming firmware's pipeline (FEED); returns what it computed from
+   * them. The samples must fit one payload. A device reset loses the stream's state, so it is an
+   * error here rather than a retry.
+   */
+  feed(samples: Int16Array): Promise<FeedReply> {
+    return this.exclusive(async () => {
+      const info = this.hello;
+      if (samples.length * 2 > Math.min(info.maxPayload, MAX_PAYLOAD_BYTES)) {
+        throw new TinyforgeError(`AgentSession.feed: ${samples.length} samples do not fit one payload of ${info.maxPayload} bytes`);
+      }
+      try {
+        return decodeFeedReply((await this.request(MsgType.FEED, encodeFeedRequest(samples), this.invokeTimeoutMs)).payload);
+      } catch (e) {
+        if (!(e instanceof DeviceReset)) throw e;
+        await this.resync(e.during);
+        throw new TransportError(`the agent on ${this.transport.description} reset during FEED; the stream's state was lost`);
+      }
     });
   }
 

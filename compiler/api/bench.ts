@@ -3,6 +3,7 @@
 
 import { compileModel, loadModel, type LoadedModel } from '../compile.ts';
 import type { BenchResult } from '../bench/run_bench.ts';
+import type { OptimizeGoal } from '../passes/select_kernels.ts';
 
 export type { BenchResult } from '../bench/run_bench.ts';
 
@@ -13,10 +14,12 @@ export interface BenchOptions {
   runs?: number;
   /** Also count each layer's instructions in the last run. */
   profile?: boolean;
+  /** Flash against speed, as for compile (default 'balanced'). */
+  optimize?: OptimizeGoal;
 }
 
 export async function bench(model: string | LoadedModel, opts: BenchOptions = {}): Promise<BenchResult> {
   const { runBench } = await import('../bench/run_bench.ts');
   const loaded = typeof model === 'string' ? loadModel(model) : model;
-  return runBench(compileModel(loaded), opts.board ?? 'qemu-mps2-an386', opts.runs ?? 5, opts.profile ?? false);
+  return runBench(compileModel(loaded, opts.optimize ? { optimize: opts.optimize } : {}), opts.board ?? 'qemu-mps2-an386', opts.runs ?? 5, opts.profile ?? false);
 }

@@ -4,6 +4,7 @@
 import { checkEspIdfFit, type EspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
+import type { OptimizeGoal } from '../passes/select_kernels.ts';
 import { arenaRegionsFor } from '../boards/regions.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule, type CompiledModel, type CompileSummary, type LoadedModel } from '../compile.ts';
 
@@ -22,6 +23,16 @@ export interface CompileOptions {
   labels?: string;
   /** A file with the class labels: one per line, or a JSON array. */
   labelsFile?: string;
+  /** Flash against speed: 'balanced' (default) widens the filters that gain most within a flash budget, 'speed' every GEMM filter, 'size' none. */
+  optimize?: OptimizeGoal;
+  /**
+   * An audio front end (.tflite, int16 PCM window -> int8 features): compiles `model` as the
+   * classifier of a streaming pipeline and also writes <prefix>_frontend.c/.h and
+   * <prefix>_stream.c/.h (<prefix>_feed). Labels (labels / labelsFile) name the classes.
+   */
+  frontend?: string;
+  /** Settings of the pipeline with `frontend` (defaults: compiler/stream/stream_defaults.ts). */
+  stream?: import('../stream/stream_config.ts').StreamOptions;
   /**
    * Put the whole arena in this RAM region of the board (ESP32-S3: `psram` or `dram`). Default:
    * split across the board's regions, hottest buffers in the fastest region that fits.
@@ -41,6 +52,8 @@ export interface CompileResult extends CompileSummary {
   ramBudgetBytes: number;
   /** Absolute paths of the files written (empty without `out`). */
   files: string[];
+  /** With `frontend`: the pipeline (front end, settings). */
+  stream?: import('../stream/compile_stream.ts').StreamSummary;
   /** ESP-IDF boards: the app partition and static-data fit (ESP-IDF's share estimated). */
   espIdfFit?: EspIdfFit;
 }
@@ -59,11 +72,24 @@ export async function compileWithModel(model: string | LoadedModel, options: Com
   // The companion needs ts-morph: loaded only when asked for.
   const wantsTs = options.ts === true || options.labels !== undefined || options.labelsFile !== undefined;
   const companion = wantsTs ? (await import('../emit-ts/write_companion.ts')).prepareTsCompanion(compiled, options) : undefined;
+  const stream = options.frontend === undefined ? undefined : await compileStreamFor(compiled, options);
   if (options.out !== undefined) {
-    result.files.push(...writeCModule(compiled, options.out).files);
+    if (stream) result.files.push(...stream.write(options.out));
+    else result.files.push(...writeCModule(compiled, options.out).files);
     if (companion) result.files.push(companion.write(options.out));
   }
+  if (stream) result.stream = stream.summary;
   return { compiled, result };
+}
+
+/** The streaming pipeline of `options.frontend` feeding `compiled`, checked against the board. */
+async function compileStreamFor(compiled: CompiledModel, options: CompileOptions): Promise<{ summary: import('../stream/compile_stream.ts').StreamSummary; write: (dir: string) => string[] }> {
+  const { compileStream, checkStreamFitsBoard, streamSummary, writeStreamModules } = await import('../stream/compile_stream.ts');
+  const { resolveLabels } = await import('../emit-ts/labels.ts');
+  const labels = resolveLabels(options);
+  const s = compileStream(options.frontend as string, compiled, { ...options.stream, ...(labels ? { labels } : {}) });
+  checkStreamFitsBoard(s, findBoard(options.board ?? DEFAULT_BOARD));
+  return { summary: streamSummary(s), write: (dir) => writeStreamModules(s, dir) };
 }
 
 function compileForBoard(model: string | LoadedModel, options: CompileOptions): { compiled: CompiledModel; result: CompileResult } {
@@ -74,6 +100,7 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
   const compiled = compileModel(loaded, {
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     isa: isaForBoard(board),
+    ...(options.optimize ? { optimize: options.optimize } : {}),
     ...(regions === undefined ? {} : { regions }),
   });
   const fit = checkFitsBoard(compiled, board);

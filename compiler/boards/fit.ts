@@ -23,6 +23,7 @@ export function callFlashBytes(call: KernelCall, graph: Graph, counted: Set<numb
   const l = call.layer;
   let bytes = 0;
   // int32 multipliers and int8 shifts per channel (the depthwise stream carries its own)
+  if (call.kind === 'conv_gemm_s8' && call.rq) return call.filter.byteLength + call.rq.byteLength; // bias and tables live in rq
   if ('multipliers' in l && call.kind !== 'depthwise_conv_s8_fast') bytes += l.multipliers.byteLength + l.shifts.length;
   if (call.kind !== 'generic') {
     const filterBytes =

@@ -9,10 +9,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
+import type { OptimizeGoal } from '../passes/select_kernels.ts';
 import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
 import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
 import { log } from './log.ts';
 import { TARGETS } from './target_names.ts';
+import { addStreamOptions, type StreamCliOptions } from '../stream/stream_cli_options.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const targetOption = (): Option => new Option('--target <target>', `where to run: ${TARGETS.join(', ')}`).default('ref');
@@ -48,7 +50,7 @@ function buildProgram(): Command {
     .addHelpText('after', '\nExample:\n  tinyforge inspect ../shared/models/micro_speech.tflite')
     .action(async (model: string, opts: { json?: boolean }) => (await import('./commands/inspect.ts')).inspectCommand(model, opts));
 
-  program
+  const compile = program
     .command('compile')
     .description('Emit a static C99 module (<prefix>.c/.h) for a model')
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
@@ -56,21 +58,30 @@ function buildProgram(): Command {
     .option('-o, --out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
     .option('--prefix <name>', 'C symbol prefix (default: from the model file name)')
     .option('--json', 'print the summary as JSON')
+    .addOption(new Option('--optimize <goal>', 'flash against speed: balanced widens the filters that gain most within 1/8 of the weights + 16 KiB; speed widens every convolution filter to int16 (faster, more flash); size none').choices(['balanced', 'speed', 'size']).default('balanced'))
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
     .option('--arena-in <region>', "the whole arena in this RAM region of the board (ESP32-S3: psram or dram; default: split across the board's regions, hottest buffers in the fastest)")
+    .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
+  addStreamOptions(compile)
     .addHelpText(
       'after',
-      '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
+      '\nWith --frontend the stream options apply; --labels / --labels-file name the classes (default for a\n' +
+        '4-class model: silence,unknown,yes,no); "silence" and "unknown" are never detections.\n' +
+        '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
+        '  tinyforge compile ../shared/audio/models/micro_speech_quantized.tflite --frontend ../shared/audio/models/audio_preprocessor_int8.tflite --prefix kws -o out/kws\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; arenaIn?: string }, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; arenaIn?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
       const { compileCommand } = await import('./commands/compile.ts');
-      await compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out') });
+      const { parseStreamOptions, streamOptionGiven } = await import('../stream/stream_cli_options.ts');
+      const stray = o.frontend === undefined ? streamOptionGiven(o) : undefined;
+      if (stray !== undefined) throw new TinyforgeError(`${stray} applies to a streaming pipeline: add --frontend <pre.tflite>`);
+      await compileCommand(requireSetting(o.model, '<model>', 'model'), { ...o, out: requireSetting(o.out, '--out <dir>', 'out'), ...(o.frontend === undefined ? {} : { stream: parseStreamOptions(o) }) });
     });
 
   program
@@ -140,6 +151,34 @@ function buildProgram(): Command {
         process.exitCode = await validateCommand(requireSetting(o.model, '<model>', 'model'), o);
       },
     );
+
+  const listen = program
+    .command('listen')
+    .description('Stream a WAV file through the wake-word pipeline on a board (FEED over the serial agent) and compare features, scores and detections with the host reference')
+    .argument('<file.wav>', '16-bit PCM mono WAV')
+    .requiredOption('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features)')
+    .requiredOption('--model <classifier.tflite>', 'classifier over the feature window')
+    .option('-b, --board <board>', 'a QEMU serial board', 'qemu-mps2-an386')
+    .option('--chunk-ms <ms>', 'audio per FEED request (default: the stride, i.e. real-time-sized chunks; at most 512 samples)')
+    .option('--prefix <name>', 'C symbol prefix of the pipeline (default: from the classifier file name)')
+    .option('--labels <list>', 'class labels, comma-separated (default for 4 classes: silence,unknown,yes,no)')
+    .option('--labels-file <file>', 'class labels: one per line or a JSON array')
+    .option('--json', 'print JSON: detections [{time_ms, label, score}], the host\'s, differences, per-frame cost');
+  addStreamOptions(listen, "the WAV file's")
+    .addHelpText(
+      'after',
+      '\nExit code 1 when any feature row, score or detection differs between the board and the host reference.\n' +
+        '\nExample:\n  tinyforge listen ../shared/audio/wav/yes_1000ms.wav --frontend ../shared/audio/models/audio_preprocessor_int8.tflite \\\n' +
+        '      --model ../shared/audio/models/micro_speech_quantized.tflite -b qemu-mps2-an386',
+    )
+    .action(async (wav: string, opts: { frontend: string; model: string; board: string; chunkMs?: string; prefix?: string; labels?: string; labelsFile?: string; json?: boolean } & StreamCliOptions) => {
+      const { parseStreamOptions } = await import('../stream/stream_cli_options.ts');
+      const chunkMs = opts.chunkMs === undefined ? undefined : Number(opts.chunkMs);
+      if (chunkMs !== undefined && !Number.isFinite(chunkMs)) throw new TinyforgeError(`--chunk-ms '${opts.chunkMs}': expected a number`);
+      const { listenCommand } = await import('./commands/listen.ts');
+      const { chunkMs: _given, ...rest } = opts;
+      process.exitCode = await listenCommand(wav, { ...rest, ...(chunkMs === undefined ? {} : { chunkMs }), stream: parseStreamOptions(opts) });
+    });
 
   program
     .command('quantize')
@@ -251,6 +290,7 @@ function buildProgram(): Command {
     .argument('<model>', '.tflite file')
     .option('-b, --board <board>', 'QEMU board', 'qemu-mps2-an386')
     .option('--runs <n>', 'measured invokes after one warm-up', '5')
+    .addOption(new Option('--optimize <goal>', 'flash against speed, as for compile').choices(['balanced', 'speed', 'size']).default('balanced'))
     .option('--profile', 'also count the instructions of every layer (model built with -DTF_PROFILE)')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -258,7 +298,7 @@ function buildProgram(): Command {
       '\nExamples:\n  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 --json\n' +
         '  tinyforge bench ../shared/models/kws_dscnn.tflite -b qemu-xtensa-lx106 --profile   # exact counts (QEMU plugin)',
     )
-    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean }) => (await import('./commands/bench.ts')).benchCommand(model, opts));
+    .action(async (model: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean; optimize?: OptimizeGoal }) => (await import('./commands/bench.ts')).benchCommand(model, opts));
 
   program
     .command('init')

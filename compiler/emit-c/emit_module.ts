@@ -8,7 +8,7 @@ import { requireModule } from '../ops/registry.ts';
 import { arenaSymbol, type ArenaRegion } from '../ir/memory_regions.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
 import { arenaDeclarations } from './arena_decls.ts';
-import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
+import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type FullyConnectedFastCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
@@ -335,9 +335,16 @@ function convGemmFields(w: SourceWriter, call: ConvGemmCall | ConvGemmSparseCall
     ...outputStage(c),
     requant: call.requant,
     wide: call.filter instanceof Int16Array ? 1 : 0,
+    offsets: call.kind === 'conv_gemm_s8' && call.offsets ? 1 : 0,
     filter: call.filter instanceof Int16Array ? w.packed(`layer${index}_filter`, 'int16_t', call.filter, comment.int16) : w.packed(`layer${index}_filter`, 'int8_t', call.filter, comment.int8),
-    bias: foldedBias(w, index, call.bias),
-    ...perChannelRequant(w, name, c),
+    ...(call.kind === 'conv_gemm_s8' && call.rq
+      ? {
+          bias: 'NULL',
+          multiplier: 'NULL',
+          shift: 'NULL',
+          rq: w.packed(`layer${index}_rq`, 'int32_t', call.rq, `layer ${index} per row pair: folded bias[2], multiplier[2], right shifts - 1 (bytes 0, 1)`),
+        }
+      : { bias: foldedBias(w, index, call.bias), ...perChannelRequant(w, name, c), rq: 'NULL' }),
   };
 }
 
@@ -363,6 +370,23 @@ function convGemmMveFields(
     bias: foldedBias(w, index, call.bias),
     ...mveRequantFields(w, name, call.requant),
   };
+}
+
+/**
+ * fully_connected_s8_fast's stream: per group of four rows its four folded biases as little-endian
+ * int32 (zero for the rows that pad the last group), then the group's interleaved weights.
+ */
+function fcGroupStream(call: FullyConnectedFastCall): Int8Array {
+  const groupBytes = 4 * call.k4;
+  const groups = call.filter.length / groupBytes;
+  const stream = new Int8Array(groups * (16 + groupBytes));
+  const view = new DataView(stream.buffer);
+  for (let g = 0; g < groups; g++) {
+    const at = g * (16 + groupBytes);
+    for (let r = 0; r < 4; r++) view.setInt32(at + 4 * r, call.bias[4 * g + r] ?? 0, true);
+    stream.set(call.filter.subarray(g * groupBytes, (g + 1) * groupBytes), at + 16);
+  }
+  return stream;
 }
 
 /** The scalar fields shared by the dense and sparse Helium fully connected parameter blocks. */
@@ -435,8 +459,7 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         act_min: f.actMin,
         act_max: f.actMax,
         requant: call.requant,
-        filter: w.packed(`layer${index}_filter`, 'int8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${call.k4}, groups of four rows interleaved in 4-byte steps`),
-        bias: foldedBias(w, index, call.bias),
+        filter: w.packed(`layer${index}_filter`, 'int8_t', fcGroupStream(call), `layer ${index} per group of four rows: folded bias[4] (int32), then ${f.outDepth} rows of ${call.k4} interleaved in 4-byte steps`),
       });
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
@@ -721,7 +744,7 @@ function emitLayer(w: SourceWriter, l: Layer, index: number, graph: Graph, varia
       return;
     case 'quantize_f32_s8':
     case 'dequantize_s8_f32':
-      declare('tf_affine_params', { size: l.size, zero_point: l.zeroPoint, scale: floatLiteral(l.scale) });
+      declare('tf_affine_params', { size: l.size, zero_point: l.zeroPoint, scale: floatLiteral(l.scale), single: l.kernel === 'dequantize_s8_f32' && l.single ? 1 : 0 });
       w.calls.push(`    tf_${l.kernel}(&${name}, ${inRef}, ${outRef});`);
       return;
   }

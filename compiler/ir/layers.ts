@@ -163,6 +163,8 @@ export interface DequantizeS8F32Layer extends LayerBase<'dequantize_s8_f32'> {
   size: number;
   scale: number;
   zeroPoint: number;
+  /** The float32 product equals TFLite's double one for every int8 input (quant/float_exact.ts); absent: double. */
+  single?: boolean;
 }
 
 /**

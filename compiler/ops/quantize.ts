@@ -7,6 +7,7 @@
 import { floatLiteral } from '../emit-c/c_literals.ts';
 import type { DType } from '../ir/graph.ts';
 import { clamp, INT32_MAX, INT32_MIN, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
+import { float32DequantizeExact } from '../quant/float_exact.ts';
 import { quantizedTypeRange, quantizeMultiplier, roundHalfAwayFromZero } from '../quant/multiplier.ts';
 import { buildLut8, emitLut8, isLut8, lut8Lowering, runLut8, type Lut8Params } from './lut8.ts';
 import { defineOp, type KernelIo, type ModuleLowering } from './op_module.ts';
@@ -31,6 +32,8 @@ interface AffineParams {
   size: number;
   scale: number;
   zeroPoint: number;
+  /** DEQUANTIZE: the float32 product equals TFLite's double one for every input (quant/float_exact.ts). */
+  single?: boolean;
 }
 
 type Params = Lut8Params | RequantizeParams | AffineParams;
@@ -82,7 +85,9 @@ export const quantizeOps = defineOp({
       if (y.dtype !== 'float32') ctx.fail(`output '${y.name}' is ${y.dtype}; DEQUANTIZE produces float32`);
       const type = ctx.quantizedType(x, 'input', ['int8', 'uint8', 'int16']);
       const q = ctx.quant(x, 'input');
-      return { params: { kind: 'dequantize', type, size, scale: q.scale, zeroPoint: q.zeroPoint }, kernel: `dequantize_${ctypeOf(type)}_f32`, cFiles: ['portable/affine.h', `portable/dequantize_${ctypeOf(type)}_f32.c`] };
+      const { min, max } = quantizedTypeRange(type);
+      const single = float32DequantizeExact(q.scale, q.zeroPoint, min, max);
+      return { params: { kind: 'dequantize', type, size, scale: q.scale, zeroPoint: q.zeroPoint, single }, kernel: `dequantize_${ctypeOf(type)}_f32`, cFiles: ['portable/affine.h', `portable/dequantize_${ctypeOf(type)}_f32.c`] };
     }
     const outQ = ctx.quant(y, 'output');
     if ((y.quant?.scale.length ?? 0) > 1) ctx.fail(`output '${y.name}' is quantized per channel; QUANTIZE supports per-tensor outputs only (as TFLite Micro)`);
@@ -154,7 +159,7 @@ export const quantizeOps = defineOp({
       e.call(`tf_requantize_${ctypeOf(p.input)}_${ctypeOf(p.output)}(${params}, ${e.input(0)}, ${e.output(0)});`);
       return;
     }
-    const params = e.params('tf_affine_params', { size: p.size, zero_point: p.zeroPoint, scale: floatLiteral(p.scale) });
+    const params = e.params('tf_affine_params', { size: p.size, zero_point: p.zeroPoint, scale: floatLiteral(p.scale), single: p.single ? 1 : 0 });
     const fn = p.kind === 'dequantize' ? `tf_dequantize_${ctypeOf(p.type)}_f32` : `tf_quantize_f32_${ctypeOf(p.type)}`;
     e.call(`${fn}(${params}, ${e.input(0)}, ${e.output(0)});`);
   },

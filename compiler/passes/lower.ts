@@ -14,6 +14,7 @@ import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { lowerFullyConnectedS16 } from '../ops/fully_connected_s16.ts';
 import { perImageCFiles, perImageKernelName, type PerImageInner, type PerImageParams } from '../ops/per_image.ts';
 import { int32Constant as int32Values } from '../reference/run_reference.ts';
+import { float32DequantizeExact } from '../quant/float_exact.ts';
 
 const OP_DISPLAY_NAME: Readonly<Record<Exclude<Op['kind'], 'module'>, string>> = {
   conv2d: 'CONV_2D',
@@ -621,7 +622,8 @@ function lowerDequantize(ctx: LoweringContext): Layer {
   const iQ = ctx.int8(input, 'input');
   if (output.dtype !== 'float32') ctx.fail(`output '${output.name}' is ${output.dtype}; DEQUANTIZE produces float32`);
   const size = elementCount(output.shape);
-  return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, macs: 0 };
+  const single = float32DequantizeExact(iQ.scale, iQ.zeroPoint, -128, 127);
+  return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, single, macs: 0 };
 }
 
 export function lowerOp(graph: Graph, op: Op): Layer {

@@ -34,6 +34,14 @@ export interface ConvGemmCall {
   filter: Int8Array | Int16Array;
   bias: Int32Array;
   requant: RequantMode;
+  /**
+   * TF_REQUANT_FAST only: per row pair bias[2], multiplier[2] and one word holding the two right
+   * shifts - 1 (bytes 0 and 1), read by the
+   * fused GEMM + requantization (conv_gemm_s8.c); it replaces bias and the per-channel tables.
+   */
+  rq?: Int32Array;
+  /** Interior pixels read through a table of k4 input offsets (kernel rows of at most 12 bytes). */
+  offsets: boolean;
   scratchBytes: number;
 }
 
@@ -300,15 +308,43 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
     const { layout, cost } = sparse;
     return { kind: 'conv_gemm_s8_sparse', layer: l, k4, groupPairs: layout.groupPairs, index: layout.index, filter: layout.blocks, bias, requant: requantMode(folded.absSums, folded.bias, l.shifts), cost, scratchBytes };
   }
+  const requant = requantMode(folded.absSums, folded.bias, l.shifts);
+  // Short kernel rows (first layers on 1-3 channels): interior pixels are read through a table of
+  // k4 input offsets instead of copying rows of a few bytes each; never on the direct 1x1 path.
+  const offsets = l.kW * l.inC <= 12 && !directGemm(l, k4);
   return {
     kind: 'conv_gemm_s8',
     layer: l,
     k4,
     filter,
     bias,
-    requant: requantMode(folded.absSums, folded.bias, l.shifts),
-    scratchBytes,
+    requant,
+    offsets,
+    ...(requant === TF_REQUANT_FAST ? { rq: gemmRequantStream(l.outC, bias, l.multipliers, l.shifts) } : {}),
+    scratchBytes: scratchBytes + (offsets ? 4 * k4 : 0),
   };
+}
+
+/** conv_gemm_s8.c's `direct` path: 1x1, stride 1, unpadded, in_c == k4 (input pixels are the GEMM rows). */
+function directGemm(l: ConvS8Layer, k4: number): boolean {
+  return l.kH === 1 && l.kW === 1 && l.strideH === 1 && l.strideW === 1 && l.padTop === 0 && l.padLeft === 0 && l.inC === k4;
+}
+
+/**
+ * The fused GEMM's per-pair stream: bias[2], multiplier[2], then -shift - 1 of both rows as bytes 0
+ * and 1 of one word (fast mode: shifts -1 to -31, so 0 to 30); the zero row that pads an odd count
+ * stays zero.
+ */
+function gemmRequantStream(outC: number, bias: Int32Array, multipliers: Int32Array, shifts: Int32Array): Int32Array {
+  const pairs = Math.ceil(outC / 2);
+  const stream = new Int32Array(pairs * 5);
+  for (let c = 0; c < outC; c++) {
+    const at = 5 * (c >> 1);
+    stream[at + (c & 1)] = bias[c] as number;
+    stream[at + 2 + (c & 1)] = (multipliers.length === 1 ? multipliers[0] : multipliers[c]) as number;
+    stream[at + 4] = (stream[at + 4] as number) | ((-((shifts.length === 1 ? shifts[0] : shifts[c]) as number) - 1) << (8 * (c & 1)));
+  }
+  return stream;
 }
 
 /**
@@ -317,7 +353,14 @@ function convGemm(graph: Graph, l: ConvS8Layer, filterAt: (oc: number, k: number
  * what it needs (conv_gemm_s8.c, conv_gemm_s8_sparse.c `direct`): k_h == 1 && k_w == 1, stride 1x1,
  * no padding and in_c == k4 (in_c a multiple of 4): the input pixels are the GEMM rows, read in
  * place. Every other shape gathers each pixel's receptive field (test/fast_path_shapes.test.ts
- * runs 1x1 on 2, 4, 6, 8, 12 and 16 channels and 1x1 stride 2 around that boundary).
+ * runs 1x1 on 2, 4, 6, 8, 12 and 16 channels and 1x1 stride 2 around that boundary). Two more
+ * paths of the dense kernel, each keyed on exactly what it needs:
+ * - `rq` (fused GEMM + requantization in registers): requant == TF_REQUANT_FAST, any shape;
+ * - `offsets` (interior pixel pairs read through a table of k4 input offsets instead of row
+ *   copies): k_w * in_c <= 12 and not the direct shape, any window, stride and dilation; a pair
+ *   with a pixel whose window leaves the image copies rows as before.
+ * (fast_path_shapes: k_w * in_c 12 and 13, dilation, stride, odd channel and pixel counts, a
+ * layer outside the fast requantization mode.)
  */
 function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -331,9 +374,10 @@ function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
  * - depthwise_conv_s8_fast: depth multiplier 1 and in_c % 4 == 0, any window, stride, dilation.
  *   Inside it (depthwise_conv_s8_fast.c), in TF_REQUANT_FAST mode on DSP cores:
  *     tf_dw_s8_fast_taps9: exactly 9 taps in any arrangement (it reads 9 tap pointers);
- *     tf_dw_s8_fast_rows9: exactly k_h == 3 && k_w == 3 (three rows of three), interior pixels.
- *   A 9x1 or 1x9 filter has 9 taps but is not 3x3 (issue 17): it never reaches rows9. Other tap
- *   counts and the other requantization modes take the portable pixel loop;
+ *     tf_dw_s8_fast_rows9: exactly k_h == 3 && k_w == 3 (three rows of three), interior pixels;
+ *     tf_dw_s8_fast_tapsn: any other tap count from 1 to 16 (it reads that many tap pointers).
+ *   A 9x1 or 1x9 filter has 9 taps but is not 3x3 (issue 17): it never reaches rows9. More than
+ *   16 taps and the other requantization modes take the portable pixel loop;
  * - anything else (multiplier > 1, in_c not a multiple of 4): the portable kernel.
  */
 function selectDepthwise(graph: Graph, l: DepthwiseConvS8Layer, sparse: boolean): KernelCall {
@@ -751,17 +795,32 @@ export interface SelectOptions {
   isa?: Isa;
   /**
    * Extra flash the compiler may spend on int16 copies of GEMM filters for speed (DSP layouts).
-   * Default: a quarter of the model's weight bytes plus 16 KiB.
+   * Default: widenBudgetFor('balanced').
    */
   widenBudgetBytes?: number;
   /** Sparse layouts where the cost model says they pay (default true); false keeps every convolution and fully connected layer dense. */
   sparse?: boolean;
 }
 
-export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
+/**
+ * How flash is traded for speed: 'size' widens no filter; 'balanced' (the default) spends up to an
+ * eighth of the weight bytes plus 16 KiB, on the filters whose widening saves the most instructions
+ * per byte (the most pixels per weight: early, large feature maps), so a model's flash stays close
+ * to its weights (a ResNet's below TFLite Micro's flatbuffer build); 'speed' widens every GEMM
+ * filter (about 25% fewer instructions in those layers for twice their filter bytes).
+ */
+export type OptimizeGoal = 'balanced' | 'speed' | 'size';
+
+export function widenBudgetFor(goal: OptimizeGoal, graph: Graph, layers: readonly Layer[]): number {
+  if (goal === 'size') return 0;
+  if (goal === 'speed') return Number.POSITIVE_INFINITY;
   let weights = 0;
   for (const l of layers) if ('weights' in l) weights += graph.tensors[l.weights]?.data?.byteLength ?? 0;
-  return Math.floor(weights / 4) + 16 * 1024;
+  return Math.floor(weights / 8) + 16 * 1024;
+}
+
+export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): number {
+  return widenBudgetFor('balanced', graph, layers);
 }
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {

@@ -31,6 +31,10 @@ export interface AgentModelSpec {
   inputBytes: readonly number[];
   /** Byte size of each output, in invoke's parameter order. */
   outputBytes: readonly number[];
+  /** C statement of tf_agent_model_reset() (default `<prefix>_reset();`); a stream resets the whole pipeline. */
+  resetStatement?: string;
+  /** Extra headers the reset statement needs. */
+  includes?: readonly string[];
 }
 
 const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -99,6 +103,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L();
   L('#include "tf_agent_model.h"');
   L(`#include "${prefix}.h"`);
+  for (const h of spec.includes ?? []) L(`#include "${h}"`);
   L();
   // Compile-time checks that this binding and the compiled header agree (a negative array size
   // is an error in every C compiler).
@@ -126,7 +131,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   // `void *` converts to whatever pointer type the header declares for each parameter.
   const args = [...inputBytes.map((_, i) => `(void *)tf_agent_in${i}`), ...outputBytes.map((_, i) => `(void *)tf_agent_out${i}`)];
   L('void tf_agent_model_reset(void) {');
-  L(`  ${prefix}_reset();`);
+  L(`  ${spec.resetStatement ?? `${prefix}_reset();`}`);
   L('}');
   L();
   L('int tf_agent_model_invoke(void) {');

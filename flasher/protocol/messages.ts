@@ -13,6 +13,7 @@ export const MsgType = {
   STATS: 0x05,
   PROFILE: 0x06,
   RESET: 0x07,
+  FEED: 0x08,
   BOOT: 0xfe,
   ERROR: 0xff,
 } as const;

@@ -6,6 +6,9 @@
 typedef struct {
     int32_t size, zero_point;
     float scale;
+    /* DEQUANTIZE: 1 when the compiler proved the float32 product equal to TFLite's double one for
+     * every input value (compiler/quant/float_exact.ts), so the kernel multiplies in float32. */
+    int32_t single;
 } tf_affine_params;
 
 /* std::round for |x| <= 1e6: x - trunc(x) is exact in float there. */

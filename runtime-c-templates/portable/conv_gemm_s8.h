@@ -14,10 +14,14 @@ typedef struct {
     int32_t output_offset, act_min, act_max;
     int32_t requant;     /* TF_REQUANT_* */
     int32_t wide;        /* 1: filter is int16 */
+    int32_t offsets;     /* 1: interior pixel pairs are read through a table of k4 input offsets (scratch) */
     const void *filter;        /* int8 [(out_c + 1) / 2][k4 / 4][2][4] or int16 [..][2][2][2] */
-    const int32_t *bias;       /* [out_c], offset folded */
-    const int32_t *multiplier; /* [out_c] */
-    const int8_t *shift;       /* [out_c] */
+    const int32_t *bias;       /* [out_c], offset folded (NULL when rq is set) */
+    const int32_t *multiplier; /* [out_c] (NULL when rq is set) */
+    const int8_t *shift;       /* [out_c] (NULL when rq is set) */
+    /* TF_REQUANT_FAST only (dense kernel): per row pair bias[2], multiplier[2], then the two right
+     * shifts - 1 as bytes 0 and 1 of one word; else NULL */
+    const int32_t *rq;
 } tf_conv_gemm_s8_params;
 
 /* Copies n bytes; the receptive-field rows are short, so a word loop beats a memcpy call. */
@@ -60,6 +64,39 @@ static void tf_gather_s8(const tf_conv_gemm_s8_params *p, const int8_t *input, i
         dst += k_w * in_c;
     }
     while (dst < row + p->k4) *dst++ = 0;
+}
+
+/* Whether pixel (oy, ox)'s whole receptive field lies inside the image. */
+static inline int tf_gemm_interior(const tf_conv_gemm_s8_params *p, int oy, int ox) {
+    const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    return y0 >= 0 && y0 + (p->k_h - 1) * p->dilation_h < p->in_h && x0 >= 0 && x0 + (p->k_w - 1) * p->dilation_w < p->in_w;
+}
+
+/* The receptive field's element k of a pixel whose window starts at `base` is base[off[k]];
+ * offsets past the field point at base[0], whose products with the zero weights there vanish. */
+static inline void tf_gemm_offsets(const tf_conv_gemm_s8_params *p, int32_t *off) {
+    const int32_t row = p->k_w * p->in_c, field = p->k_h * row;
+    for (int32_t k = 0; k < p->k4; ++k) {
+        const int32_t ky = k / row, kx = (k % row) / p->in_c, c = k % p->in_c;
+        off[k] = k < field ? (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * p->in_c + c : 0;
+    }
+}
+
+/* Two interior pixels' receptive fields, read through the offsets straight into the interleaved
+ * int16 column pair (the layout tf_expand_pair_q15 writes): for short kernel rows this beats
+ * copying each row and widening it afterwards. */
+static inline void tf_gather_pair_q15(const int8_t *base0, const int8_t *base1, const int32_t *off, int16_t *cols, int32_t k4) {
+    for (int32_t k = 0; k < k4; k += 4, cols += 8, off += 4) {
+        const int32_t o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3];
+        cols[0] = base0[o0];
+        cols[1] = base0[o2];
+        cols[2] = base0[o1];
+        cols[3] = base0[o3];
+        cols[4] = base1[o0];
+        cols[5] = base1[o2];
+        cols[6] = base1[o1];
+        cols[7] = base1[o3];
+    }
 }
 
 /* Two int8 rows -> the interleaved int16 column pair. n is a multiple of 4. */

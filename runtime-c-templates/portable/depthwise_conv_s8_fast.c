@@ -17,9 +17,11 @@
  *                        it reads 9 tap pointers, so it never assumes where the taps lie;
  *   tf_dw_s8_fast_rows9  exactly k_h == 3 && k_w == 3 (any stride, any dilation), interior
  *                        pixels only: it walks three row pointers three columns each.
+ *   tf_dw_s8_fast_tapsn  any other tap count from 1 to 16, in any arrangement, also off tap
+ *                        pointers (it enters an unrolled run of 16 tap blocks at block 16 - n).
  * A 9x1 or 1x9 filter also has 9 taps but not three rows of three, so it must never reach
- * rows9 (issue 17): its interior pixels take taps9 with tap pointers instead. Every other tap
- * count or requantization mode takes tf_dw_s8_fast_pixel. Every path writes a pixel's channel
+ * rows9 (issue 17): its interior pixels take taps9 with tap pointers instead. More than 16 taps,
+ * or another requantization mode, takes tf_dw_s8_fast_pixel. Every path writes a pixel's channel
  * group only after reading that group's taps, and walks pixels in order (in_place.ts). */
 #include "tf_simd.h"
 
@@ -131,6 +133,68 @@ __asm__("    .pushsection .text.tf_dw_s8_fast_taps9,\"ax\",%progbits\n"
         "    bne 0b\n"
         "    pop {r4-r11, pc}\n"
         "    .size tf_dw_s8_fast_taps9, . - tf_dw_s8_fast_taps9\n"
+        "    .popsection\n");
+/* tf_dw_s8_fast_taps9 for any other tap count n from 1 to 16 (3x1, 5x1, 10x1, 15x1, 2x3, ...):
+ * sixteen tap blocks of exactly 36 bytes each (nine 32-bit instructions; the assembler checks the
+ * size), entered at block 16 - n, whose tap loads are then at offsets 4 * (16 - n) and up from the
+ * tap array moved down by as much. ctx is tf_dw_s8_fast_taps9's followed by [9] the entry
+ * address (written here) and [10] n. */
+void tf_dw_s8_fast_tapsn(const int8_t *const *tap, int32_t unused, int8_t *out, int32_t *ctx);
+#define TF_DW_TAPW(off)                    \
+    "    ldr.w r8, [r0, #" #off "]\n"      \
+    "    ldr.w r8, [r8, lr]\n"             \
+    "    sxtb16 r9, r8\n"                  \
+    "    sxtb16 r8, r8, ror #8\n"          \
+    "    ldrd r10, r11, [r1], #8\n"        \
+    "    smlabb r4, r9, r10, r4\n"         \
+    "    smlatt r6, r9, r10, r6\n"         \
+    "    smlabb r5, r8, r11, r5\n"         \
+    "    smlatt r7, r8, r11, r7\n"
+__asm__("    .pushsection .text.tf_dw_s8_fast_tapsn,\"ax\",%progbits\n"
+        "    .thumb\n"
+        "    .syntax unified\n"
+        "    .p2align 2\n"
+        "    .type tf_dw_s8_fast_tapsn, %function\n"
+        "    .thumb_func\n"
+        "tf_dw_s8_fast_tapsn:\n"
+        "    push {r4-r11, lr}\n"
+        "    ldr r8, [r3, #40]\n"
+        "    rsb r9, r8, #16\n"
+        "    sub r0, r0, r9, lsl #2\n"
+        "    adr.w r10, 3f\n"
+        "    mov r11, #36\n"
+        "    mla r10, r9, r11, r10\n"
+        "    orr r10, r10, #1\n"
+        "    str r10, [r3, #36]\n"
+        "    mov lr, #0\n"
+        "0:\n"
+        "    ldr r1, [r3, #20]\n"
+        "    ldr r12, [r3]\n"
+        "1:\n"
+        "    ldm r1!, {r4-r7}\n"
+        "    ldr r9, [r3, #36]\n"
+        "    bx r9\n"
+        "3:\n"
+        TF_DW_TAPW(0) TF_DW_TAPW(4) TF_DW_TAPW(8) TF_DW_TAPW(12) TF_DW_TAPW(16) TF_DW_TAPW(20)
+        TF_DW_TAPW(24) TF_DW_TAPW(28) TF_DW_TAPW(32) TF_DW_TAPW(36) TF_DW_TAPW(40) TF_DW_TAPW(44)
+        TF_DW_TAPW(48) TF_DW_TAPW(52) TF_DW_TAPW(56) TF_DW_TAPW(60)
+        "4:\n"
+        "    .if (4b - 3b) != 16 * 36\n"
+        "    .error \"tf_dw_s8_fast_tapsn: tap blocks are not 36 bytes each\"\n"
+        "    .endif\n"
+        TF_DW_REQUANT("[r3, #4]", "[r3, #16]", "[r3, #8]")
+        "2:\n"
+        "    str r4, [r2], #4\n"
+        "    add lr, lr, #4\n"
+        "    subs r12, r12, #1\n"
+        "    bne 1b\n"
+        "    ldrd r4, r5, [r3, #24]\n"
+        "    add lr, lr, r5\n"
+        "    subs r4, r4, #1\n"
+        "    str r4, [r3, #24]\n"
+        "    bne 0b\n"
+        "    pop {r4-r11, pc}\n"
+        "    .size tf_dw_s8_fast_tapsn, . - tf_dw_s8_fast_tapsn\n"
         "    .popsection\n");
 /* A run of interior output pixels of a 3x3 layer (k_h == 3 && k_w == 3, not merely 9 taps) in
  * TF_REQUANT_FAST mode: every tap is inside the image, so each of the three filter rows reads
@@ -269,8 +333,9 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
      * the generic path every layer is 3x3 in fast mode (TF_DW_FAST_3X3_ONLY), so both hold. */
     const int use_taps9 = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && taps == 9);
     const int use_rows9 = !TF_DW_FAST_GENERIC || (mode == TF_REQUANT_FAST && p->k_h == 3 && p->k_w == 3);
+    const int use_tapsn = TF_DW_FAST_GENERIC && mode == TF_REQUANT_FAST && taps != 9 && taps <= 16;
     const uint32_t bytes = 0x01010101u;
-    int32_t ctx[9] = {C / 4,
+    int32_t ctx[11] = {C / 4,
                       2 * p->output_offset + 1,
                       (int32_t)((uint32_t)(uint8_t)p->act_min * bytes),
                       (int32_t)((uint32_t)(uint8_t)p->act_max * bytes),
@@ -278,7 +343,9 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                       (int32_t)(uintptr_t)p->stream,
                       1,
                       (p->stride_w - 1) * C,
-                      p->dilation_w * C};
+                      p->dilation_w * C,
+                      0,
+                      taps};
 #endif
     memset(pad_row, (int8_t)p->pad_value, (size_t)C);
     for (int ky = 0, t = 0; ky < p->k_h; ++ky) {
@@ -306,7 +373,7 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                     continue;
                 }
                 /* Other 9-tap shapes: the whole interior run off tap pointers (taps9 steps them). */
-                if (use_taps9) run = x_hi - ox;
+                if (use_taps9 || use_tapsn) run = x_hi - ox;
 #endif
                 for (int t = 0; t < taps; ++t) tap[t] = base + tap_offset[t];
             } else {
@@ -321,9 +388,10 @@ static void tf_depthwise_conv_s8_fast(const tf_depthwise_conv_s8_fast_params *p,
                 }
             }
 #if TF_DW_FAST_ASM
-            if (use_taps9) {
+            if (use_taps9 || use_tapsn) {
                 ctx[6] = run;
-                tf_dw_s8_fast_taps9(tap, 0, out, ctx);
+                if (use_taps9) tf_dw_s8_fast_taps9(tap, 0, out, ctx);
+                else tf_dw_s8_fast_tapsn(tap, 0, out, ctx);
                 ox += run;
                 out += (run - 1) * C;
                 continue;

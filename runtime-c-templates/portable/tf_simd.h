@@ -39,6 +39,30 @@ static inline int32_t tf_smlatt(int32_t a, int32_t b, int32_t acc) {
     __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
+/* acc + (bytes 0 and 2 of x, sign-extended) per 16-bit lane. */
+static inline int32_t tf_sxtab16(int32_t acc, uint32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+/* acc + (bytes 1 and 3 of x, sign-extended) per 16-bit lane. */
+static inline int32_t tf_sxtab16_ror8(int32_t acc, uint32_t x) {
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+/* Per signed byte lane max(a, b): SSUB8 sets a GE flag per lane where a - b >= 0, SEL picks. */
+static inline uint32_t tf_max_s8x4(uint32_t a, uint32_t b) {
+    uint32_t r, t;
+    __asm__("ssub8 %1, %2, %3\n\tsel %0, %2, %3" : "=r"(r), "=&r"(t) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+/* Per signed byte lane min(a, b). */
+static inline uint32_t tf_min_s8x4(uint32_t a, uint32_t b) {
+    uint32_t r, t;
+    __asm__("ssub8 %1, %2, %3\n\tsel %0, %3, %2" : "=r"(r), "=&r"(t) : "r"(a), "r"(b) : "cc");
+    return r;
+}
 /* (a * b + 2^31) >> 32 */
 static inline int32_t tf_smmulr(int32_t a, int32_t b) {
     int32_t r;
@@ -95,9 +119,37 @@ static inline int32_t tf_requantize_mode(int mode, int32_t acc, int32_t multipli
     return tf_requantize(acc, multiplier, shift);
 }
 
+#if TF_HAVE_DSP
+/* tf_requantize_fast plus the output offset, saturated to int8 (SSAT). */
+static inline int32_t tf_requantize_fast_ssat8(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_offset) {
+    int32_t x = tf_smmulr((int32_t)((uint32_t)acc << 1), multiplier);
+    x += x >> 31;
+    x = ((x >> (-shift - 1)) + 1) >> 1;
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x + out_offset));
+    return r;
+}
+#endif
+
 /* Requantizes n per-channel accumulators to int8 in one tight loop. */
 static inline void tf_requantize_row_s8(const int32_t *acc, int32_t n, const int32_t *multiplier, const int8_t *shift,
                                         int8_t *out, int32_t out_offset, int32_t act_min, int32_t act_max, int mode) {
+#if TF_HAVE_DSP
+    /* Fast mode four channels at a time: tf_requantize_fast with the rounding divide written as
+     * ((x - (x < 0)) >> (rs - 1)) + 1) >> 1, the offset added, each saturated to int8 (SSAT), and
+     * the four bytes clamped to the activation range with SSUB8/SEL and stored as one word. */
+    if (mode == TF_REQUANT_FAST) {
+        const uint32_t lo4 = 0x01010101u * (uint8_t)act_min, hi4 = 0x01010101u * (uint8_t)act_max;
+        for (; n >= 4; n -= 4, acc += 4, multiplier += 4, shift += 4, out += 4) {
+            uint32_t packed = (uint32_t)tf_requantize_fast_ssat8(acc[0], multiplier[0], shift[0], out_offset) & 0xffu;
+            packed |= ((uint32_t)tf_requantize_fast_ssat8(acc[1], multiplier[1], shift[1], out_offset) & 0xffu) << 8;
+            packed |= ((uint32_t)tf_requantize_fast_ssat8(acc[2], multiplier[2], shift[2], out_offset) & 0xffu) << 16;
+            packed |= (uint32_t)tf_requantize_fast_ssat8(acc[3], multiplier[3], shift[3], out_offset) << 24;
+            packed = tf_min_s8x4(tf_max_s8x4(packed, lo4), hi4);
+            memcpy(out, &packed, 4);
+        }
+    }
+#endif
     if (mode == TF_REQUANT_FAST) {
         for (int32_t i = 0; i < n; ++i) {
             out[i] = tf_clamp_s8(tf_requantize_fast(acc[i], multiplier[i], -shift[i]) + out_offset, act_min, act_max);

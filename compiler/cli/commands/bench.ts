@@ -1,16 +1,17 @@
 import { bench } from '../../api/bench.ts';
 import { compileModel, loadModel } from '../../compile.ts';
 import { TinyforgeError } from '../../errors.ts';
+import type { OptimizeGoal } from '../../passes/select_kernels.ts';
 import { XTENSA_BOARD } from '../../targets/qemu_xtensa.ts';
 import { table } from '../format.ts';
 import { setJsonResult } from '../json_output.ts';
 
-export async function benchCommand(modelPath: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean }): Promise<void> {
+export async function benchCommand(modelPath: string, opts: { board: string; runs: string; json?: boolean; profile?: boolean; optimize?: OptimizeGoal }): Promise<void> {
   const runs = Number(opts.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new TinyforgeError(`--runs wants a number of invokes from 1 to 1000, not '${opts.runs}'`);
   const profile = opts.profile === true;
   const loaded = loadModel(modelPath);
-  const r = await bench(loaded, { board: opts.board, runs, profile });
+  const r = await bench(loaded, { board: opts.board, runs, profile, ...(opts.optimize ? { optimize: opts.optimize } : {}) });
   if (opts.json) {
     setJsonResult(r);
     return;
@@ -23,7 +24,7 @@ export async function benchCommand(modelPath: string, opts: { board: string; run
   );
   if (r.layerInstructions) {
     // The layer names and MACs of the compiled model (bench() compiles it again internally).
-    const layers = compileModel(loaded).summary.layers;
+    const layers = compileModel(loaded, opts.optimize ? { optimize: opts.optimize } : {}).summary.layers;
     const total = r.layerInstructions.reduce((a, b) => a + b, 0);
     console.log(
       `\n${table(

@@ -52,4 +52,13 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
         (esp.psramArenaBytes > 0 ? `, ${formatInt(esp.psramArenaBytes)} arena bytes in PSRAM` : ''),
     );
   }
+  if (s.stream) {
+    const c = s.stream.config;
+    console.log(
+      `\nstream ${s.stream.prefix}_feed(): front end ${s.stream.frontend.model} as ${s.stream.frontend.prefix} (arena ${formatInt(s.stream.frontend.arenaBytes)}, state ${formatInt(s.stream.frontend.stateBytes)} bytes), ` +
+        `window ${c.windowSamples} samples, stride ${c.strideSamples} (${c.strideMs} ms at ${c.sampleRate} Hz), ${c.featureRows}x${c.featureBytes} features, ` +
+        `classify every ${c.classifyEvery} frame(s), average ${c.averageCount} invoke(s) (${c.averageMs} ms), threshold ${c.threshold} (${c.thresholdQ}), suppression ${c.suppressionMs} ms, ` +
+        `keywords ${c.labels.filter((_, i) => c.keyword[i]).join(', ') || '(none)'}`,
+    );
+  }
 }
