@@ -16,6 +16,7 @@ import type { Layer } from './ir/layers.ts';
 import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
+import type { ArenaRegion, RegionArena } from './ir/memory_regions.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
 import { selectKernels, widenBudgetFor, type Isa, type KernelCall, type KernelMode, type OptimizeGoal } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
@@ -45,7 +46,14 @@ export function loadModel(file: string): LoadedModel {
  */
 function planWithInPlace(graph: Graph, layers: Layer[], base: PlanOptions): MemoryPlan {
   const candidates = inPlaceCandidates(graph, layers);
-  const plan = (set: InPlaceCandidate[]): MemoryPlan => planMemory(graph, layers, { ...base, inPlace: set });
+  // The in-place set is chosen on one arena (cheap); a region split is then planned once with it.
+  const { regions, ...single } = base;
+  const sets = new Map<MemoryPlan, InPlaceCandidate[]>();
+  const plan = (set: InPlaceCandidate[]): MemoryPlan => {
+    const p = planMemory(graph, layers, { ...single, inPlace: set });
+    sets.set(p, set);
+    return p;
+  };
   const plans: MemoryPlan[] = [plan([]), plan(candidates)];
   let added: InPlaceCandidate[] = [];
   let addedPlan = plans[0] as MemoryPlan;
@@ -61,7 +69,8 @@ function planWithInPlace(graph: Graph, layers: Layer[], base: PlanOptions): Memo
     if (trial.arenaBytes <= keptPlan.arenaBytes) [kept, keptPlan] = [without, trial];
   }
   plans.push(addedPlan, keptPlan);
-  return plans.reduce((best, p) => (p.arenaBytes < best.arenaBytes ? p : best));
+  const best = plans.reduce((b, p) => (p.arenaBytes < b.arenaBytes ? p : b));
+  return regions === undefined || regions.length === 0 ? best : planMemory(graph, layers, { ...base, inPlace: sets.get(best) ?? [] });
 }
 
 export interface IoSummary {
@@ -98,6 +107,8 @@ export interface CompileSummary {
   /** Persistent state (resource variables, recurrent state), outside the arena. */
   stateBytes: number;
   arenaLowerBound: number;
+  /** The arena split across the board's RAM regions, fastest first (only when compiled with regions). */
+  arenaRegions?: RegionArena[];
   /** Layers that write their output over their dying input (why the arena can beat the bound). */
   inPlaceLayers: number[];
   inputs: IoSummary[];
@@ -181,6 +192,11 @@ export interface CompileOptions {
    * compiled graph is then the frozen part up to the embedding.
    */
   adapt?: AdaptOptions;
+  /**
+   * RAM regions to split the arena across, hottest buffers in the fastest region that fits
+   * (boards/regions.ts arenaRegionsFor gives a board's). Absent: one arena in the default RAM.
+   */
+  regions?: readonly ArenaRegion[];
 }
 
 /** The kernel layouts that suit a board: 'mve' when its features include "mve", else 'dsp'. */
@@ -212,7 +228,11 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     ...(opts.sparse === false ? { sparse: false } : {}),
     widenBudgetBytes: widenBudgetFor(opts.optimize ?? 'balanced', graph, layers),
   });
-  const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };
+  const planOptions: PlanOptions = {
+    scratchBytes: calls.map((c) => c.scratchBytes),
+    inputsInArena: opts.inputsInArena ?? true,
+    ...(opts.regions === undefined ? {} : { regions: opts.regions }),
+  };
   const plan = (opts.inPlace ?? true) ? planWithInPlace(graph, layers, planOptions) : planMemory(graph, layers, planOptions);
   const opCounts: Record<string, number> = {};
   for (const op of graph.ops) opCounts[opDisplayName(op)] = (opCounts[opDisplayName(op)] ?? 0) + 1;
@@ -237,6 +257,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     arenaBytes: plan.arenaBytes,
     stateBytes: plan.stateBytes,
     arenaLowerBound: plan.lowerBound,
+    ...(plan.regions.length > 0 ? { arenaRegions: plan.regions } : {}),
     inPlaceLayers: plan.inPlaceLayers,
     inputs: graph.inputs.map((id) => ioSummary(graph.tensors[id] as Tensor)),
     outputs: split
@@ -262,6 +283,7 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
     sourceDescription: path.basename(compiled.model.path),
     modelSha256: compiled.model.sha256,
     toolVersion: TOOL_VERSION,
+    ...(compiled.options.regions === undefined ? {} : { regions: compiled.options.regions }),
   };
   const graph = compiled.model.graph;
   mkdirSync(outDir, { recursive: true });

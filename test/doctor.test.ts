@@ -28,6 +28,7 @@ const ALL_PROGRAMS = [
   'cmake',
   'ninja',
   'idf.py',
+  'esptool.py',
   'pio',
   'picotool',
   'st-flash',

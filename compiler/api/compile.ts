@@ -1,11 +1,13 @@
 // compile(): a model file (or a loaded model) -> the C module for a board, checked for fit.
 // What `tinyforge compile` runs and prints; its result is the `result` of `compile --json`.
 
+import { checkEspIdfFit, type EspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
 import { parseAdaptLayer, type AdaptOptions } from '../adapt/split_head.ts';
 import { TinyforgeError } from '../errors.ts';
+import { arenaRegionsFor } from '../boards/regions.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule, type CompiledModel, type CompileSummary, type LoadedModel } from '../compile.ts';
 
 export const DEFAULT_BOARD = 'qemu-mps2-an386';
@@ -37,6 +39,11 @@ export interface CompileOptions {
   adapt?: string;
   /** With adapt: classes the head holds (default: the replaced layer's output units). */
   adaptClasses?: number | string;
+  /**
+   * Put the whole arena in this RAM region of the board (ESP32-S3: `psram` or `dram`). Default:
+   * split across the board's regions, hottest buffers in the fastest region that fits.
+   */
+  arenaIn?: string;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -53,6 +60,8 @@ export interface CompileResult extends CompileSummary {
   files: string[];
   /** With `frontend`: the pipeline (front end, settings). */
   stream?: import('../stream/compile_stream.ts').StreamSummary;
+  /** ESP-IDF boards: the app partition and static-data fit (ESP-IDF's share estimated). */
+  espIdfFit?: EspIdfFit;
 }
 
 /**
@@ -108,8 +117,17 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
   const loaded = typeof model === 'string' ? loadModel(model) : model;
   // Kernel layouts for the board's ISA (Helium layouts on the Cortex-M55).
   const adapt = adaptOptions(options);
-  const compiled = compileModel(loaded, { ...(options.prefix === undefined ? {} : { prefix: options.prefix }), isa: isaForBoard(board), ...(options.optimize ? { optimize: options.optimize } : {}), ...(adapt ? { adapt } : {}) });
+  const regions = arenaRegionsFor(board, options.arenaIn);
+  const compiled = compileModel(loaded, {
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    isa: isaForBoard(board),
+    ...(options.optimize ? { optimize: options.optimize } : {}),
+    ...(regions === undefined ? {} : { regions }),
+    ...(adapt ? { adapt } : {}),
+  });
   const fit = checkFitsBoard(compiled, board);
+  // ESP-IDF boards: the app partition in the flash chip and the static-data limit of internal RAM.
+  const espIdfFit = board.project === 'esp-idf' ? checkEspIdfFit(compiled, board) : undefined;
   return {
     compiled,
     result: {
@@ -120,6 +138,7 @@ function compileForBoard(model: string | LoadedModel, options: CompileOptions): 
       flashBudgetBytes: board.memory.flash.size,
       ramBudgetBytes: board.memory.ram.size,
       files: [],
+      ...(espIdfFit === undefined ? {} : { espIdfFit }),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { KernelCall } from '../passes/select_kernels.ts';
 import { TinyforgeError } from '../errors.ts';
 import type { Board } from './board_schema.ts';
+import { ramRegionsOf } from './regions.ts';
 
 export interface FitEstimate {
   /** Constant data the model puts in flash: weights, biases and requantization tables. */
@@ -62,6 +63,24 @@ export function estimateFootprint(compiled: CompiledModel): FitEstimate {
 export function checkFitsBoard(compiled: CompiledModel, board: Board): FitEstimate {
   const est = estimateFootprint(compiled);
   const problems: string[] = [];
+  const regions = compiled.plan.regions;
+  if (regions.length > 0) {
+    // Each further region holds only its arena; the default RAM holds its arena, state and I/O.
+    const declared = ramRegionsOf(board);
+    let elsewhere = 0;
+    for (const r of regions) {
+      const region = declared.find((d) => d.name === r.region);
+      if (region === undefined) throw new TinyforgeError(`${compiled.summary.model} was planned for RAM region ${r.region}, which board ${board.id} does not have`);
+      if (region.section === undefined && region.attribute === undefined) continue;
+      elsewhere += r.bytes;
+      if (r.bytes > region.size) problems.push(`needs ${r.bytes} bytes of ${region.name} for its arena, ${r.bytes - region.size} more than its ${region.size}`);
+    }
+    const inDefault = est.ramBytes - elsewhere;
+    if (inDefault > board.memory.ram.size) problems.push(`needs ${inDefault} bytes of the default RAM for arena, state and I/O, ${inDefault - board.memory.ram.size} more than its ${board.memory.ram.size}`);
+    if (est.flashBytes > board.memory.flash.size) problems.unshift(`needs ${est.flashBytes} bytes of flash for constants, ${est.flashBytes - board.memory.flash.size} more than the board's ${board.memory.flash.size}`);
+    if (problems.length > 0) throw new TinyforgeError(`${compiled.summary.model} does not fit ${board.id}: ${problems.join('; ')}`);
+    return est;
+  }
   if (est.flashBytes > board.memory.flash.size) {
     problems.push(`needs ${est.flashBytes} bytes of flash for constants, ${est.flashBytes - board.memory.flash.size} more than the board's ${board.memory.flash.size}`);
   }

@@ -64,6 +64,7 @@ function buildProgram(): Command {
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
     .option('--adapt <layer>', "'last': the last FULLY_CONNECTED becomes a head the device learns (<prefix>_enroll, _save, _load)")
     .option('--adapt-classes <n>', 'with --adapt: classes the head holds (default: the replaced layer\'s outputs)')
+    .option('--arena-in <region>', "the whole arena in this RAM region of the board (ESP32-S3: psram or dram; default: split across the board's regions, hottest buffers in the fastest)")
     .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
   addStreamOptions(compile)
     .addHelpText(
@@ -75,7 +76,7 @@ function buildProgram(): Command {
         '  tinyforge compile ../shared/models/kws_dscnn.tflite -o out/kws --adapt last --adapt-classes 13   # learn a 13th keyword on the device\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string } & StreamCliOptions, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string; arenaIn?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
@@ -227,19 +228,22 @@ function buildProgram(): Command {
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .option('-b, --board <board>', 'target board (see tinyforge boards)')
     .option('-o, --out <dir>', 'output directory')
+    .option('--arena-in <region>', "the whole arena in this RAM region of the board (ESP32-S3: psram or dram; default: split across the board's regions)")
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  tinyforge build ../shared/models/kws_dscnn.tflite -b qemu-mps2-an386 -o out/kws-fw\n' +
-        '  tinyforge build ../shared/models/kws_dscnn.tflite -b esp32-s3-devkitc-1 -o out/kws-esp32s3   # ESP-IDF project',
+        '  tinyforge build ../shared/models/kws_dscnn.tflite -b esp32-s3-devkitc-1 -o out/kws-esp32s3   # ESP-IDF project\n' +
+        '  tinyforge build ../shared/models/kws_dscnn.tflite -b esp32-s3-devkitc-1 -o out/kws-psram --arena-in psram',
     )
-    .action(async (model: string | undefined, opts: { board?: string; out?: string; json?: boolean }, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board?: string; out?: string; arenaIn?: string; json?: boolean }, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       const o = withConfig({ ...opts, model }, projectConfig(), ['model', 'board', 'out'], cmd);
       const { buildCommand } = await import('./commands/device.ts');
       await buildCommand(requireSetting(o.model, '<model>', 'model'), {
         board: requireSetting(o.board, '--board', 'board'),
         out: requireSetting(o.out, '--out', 'out'),
+        ...(o.arenaIn === undefined ? {} : { arenaIn: o.arenaIn }),
         json: o.json,
       });
     });

@@ -92,6 +92,14 @@ const SDK_TOOLS: readonly SdkTool[] = [
   { name: 'cmake', anyOf: ['cmake'], uses: (b) => b.project === 'cmake', neededFor: 'building the CMake / pico-sdk projects of', fix: 'sudo apt-get install cmake' },
   { name: 'ninja or make', anyOf: ['ninja', 'make'], uses: (b) => b.project === 'cmake', neededFor: "CMake's build tool for the projects of", fix: 'sudo apt-get install ninja-build (or make)' },
   { name: 'idf.py', anyOf: ['idf.py'], uses: (b) => b.project === 'esp-idf', neededFor: 'building and flashing the ESP-IDF projects of', fix: ESP_IDF_FIX },
+  // tinyforge flash talks to the ROM loader itself (esptool-js); idf.py flash and monitor run esptool.
+  {
+    name: 'esptool',
+    anyOf: ['esptool.py', 'esptool'],
+    uses: (b) => b.flashing.method === 'esp-rom',
+    neededFor: 'idf.py flash (tinyforge flash needs no esptool: it uses esptool-js) on',
+    fix: `${ESP_IDF_FIX} (esptool comes with it), or: pipx install esptool`,
+  },
   { name: 'pio', anyOf: ['pio'], uses: (b) => b.project === 'arduino', neededFor: 'building the PlatformIO projects of', fix: 'pipx install platformio (or: python3 -m pip install --user platformio)' },
   { name: 'picotool', anyOf: ['picotool'], uses: (b) => b.flashing.method === 'uf2', neededFor: 'loading UF2 images without the BOOTSEL drive on', fix: 'sudo apt-get install picotool (or build it from https://github.com/raspberrypi/picotool)' },
   { name: 'st-flash or stm32flash', anyOf: ['st-flash', 'stm32flash'], uses: isStm32, neededFor: 'flashing through the ST-LINK (st-flash) or another UART loader (stm32flash) instead of the built-in one, for', fix: 'sudo apt-get install stlink-tools (or stm32flash)' },

@@ -5,7 +5,9 @@ import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '
 import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, ModuleLayer, Pool2DS8Fields } from '../ir/layers.ts';
 import type { CArrayType, CEmitter } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
+import { arenaSymbol, type ArenaRegion } from '../ir/memory_regions.ts';
 import type { MemoryPlan } from '../passes/memory_plan.ts';
+import { arenaDeclarations } from './arena_decls.ts';
 import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type FullyConnectedFastCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
 import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
@@ -17,6 +19,8 @@ export interface EmitOptions {
   sourceDescription: string;
   modelSha256: string;
   toolVersion: string;
+  /** The RAM regions the plan was made with (their C placement), when it was split across regions. */
+  regions?: readonly ArenaRegion[];
 }
 
 export interface EmittedModule {
@@ -194,6 +198,9 @@ class SourceWriter {
   scratchRef(layerIndex: number, bytes: number): string {
     const offset = this.plan.scratchOffsetOf.get(layerIndex);
     if (offset === undefined) throw new Error(`internal: layer ${layerIndex} has no scratch space`);
+    const storage = this.plan.buffers.find((b) => b.scratchFor === layerIndex)?.storage;
+    // Scratch in another RAM region than the default is addressed directly (TF_SCRATCH names tf_arena).
+    if (storage?.kind === 'arena' && storage.region !== undefined) return `((void *)(${arenaSymbol(storage.region)} + ${offset}))`;
     return `TF_SCRATCH(${offset}, ${bytes})`;
   }
 
@@ -211,7 +218,7 @@ class SourceWriter {
       case 'output':
         return `output${storage.index}`;
       case 'arena':
-        return `(${ctype} *)(tf_arena + ${storage.offset})`;
+        return `(${ctype} *)(${arenaSymbol(storage.region)} + ${storage.offset})`;
       case 'state':
         return `(${ctype} *)(tf_state + ${storage.offset})`;
     }
@@ -779,7 +786,7 @@ function inputAccessor(graph: Graph, plan: MemoryPlan): string[] {
   const lines: string[] = [];
   graph.inputs.forEach((id, i) => {
     const s = plan.storageOf.get(id);
-    if (s?.kind === 'arena') lines.push(`    if (index == ${i}) return tf_arena + ${s.offset};`);
+    if (s?.kind === 'arena') lines.push(`    if (index == ${i}) return ${arenaSymbol(s.region)} + ${s.offset};`);
   });
   if (lines.length === 0) lines.push('    (void)index;');
   lines.push('    return NULL;');
@@ -795,7 +802,8 @@ function copyInputsIn(graph: Graph, plan: MemoryPlan): string[] {
     // An input that only reshapes into an output shares the caller's output buffer.
     if (s?.kind === 'output') return [`    memmove(output${s.index}, input${i}, ${bytes});`];
     if (s?.kind !== 'arena') return [];
-    return [`    if ((const void *)input${i} != (const void *)(tf_arena + ${s.offset})) memcpy(tf_arena + ${s.offset}, input${i}, ${bytes});`];
+    const at = `${arenaSymbol(s.region)} + ${s.offset}`;
+    return [`    if ((const void *)input${i} != (const void *)(${at})) memcpy(${at}, input${i}, ${bytes});`];
   });
 }
 
@@ -818,10 +826,7 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     depthwise.length > 0 && depthwise.every((c) => c.layer.kH === 3 && c.layer.kW === 3 && c.requant === TF_REQUANT_FAST)
       ? ['/* every depthwise layer is 3x3 in the fast requantization mode (depthwise_conv_s8_fast.c) */', '#define TF_DW_FAST_3X3_ONLY 1', '']
       : [];
-  const arenaDecl =
-    plan.arenaBytes > 0
-      ? `static uint8_t tf_arena[${plan.arenaBytes}] TF_ALIGNED(16);`
-      : '/* every tensor lives in caller-owned buffers: no arena */';
+  const arenaDecl = arenaDeclarations(plan, opts.regions);
   const state = stateDeclarations(graph, plan, opts.prefix);
   const body: string[] = [];
   let layer = 0;
@@ -863,8 +868,10 @@ export function emitSource(graph: Graph, calls: readonly KernelCall[], plan: Mem
     '/* ---- model constants (flash) ---- */',
     ...w.constants,
     '',
-    `/* ---- activations: one arena, offsets planned at compile time (lower bound ${plan.lowerBound} bytes) ---- */`,
-    arenaDecl,
+    plan.regions.length > 0
+      ? `/* ---- activations: one arena per RAM region, hottest buffers in the fastest region, offsets planned at compile time (lower bound ${plan.lowerBound} bytes) ---- */`
+      : `/* ---- activations: one arena, offsets planned at compile time (lower bound ${plan.lowerBound} bytes) ---- */`,
+    ...arenaDecl,
     '',
     ...state.declarations,
     `void *${opts.prefix}_input(int index) {`,

@@ -3,12 +3,14 @@
 
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from '../ir/graph.ts';
 import type { Layer } from '../ir/layers.ts';
+import type { ArenaRegion, RegionArena } from '../ir/memory_regions.ts';
 
 export const ARENA_ALIGNMENT = 16;
 
 /** Where a tensor's bytes live at run time. */
 export type Storage =
-  | { kind: 'arena'; offset: number }
+  /** `region`: the RAM region's arena (absent: the default arena, tf_arena). */
+  | { kind: 'arena'; offset: number; region?: string }
   | { kind: 'input'; index: number }
   | { kind: 'output'; index: number }
   /** A state tensor's place in the persistent state buffer (never reused within or across invokes). */
@@ -24,6 +26,8 @@ export interface Buffer {
   firstUse: number;
   /** Last layer that reads it; layers.length when it is a graph output. */
   lastUse: number;
+  /** Layer steps that read or write it (a scratch buffer counts as written and read). */
+  accesses: number;
   storage: Storage;
 }
 
@@ -32,7 +36,10 @@ export interface MemoryPlan {
   storageOf: Map<number, Storage>;
   /** Arena offset of each layer's scratch space (layers without scratch are absent). */
   scratchOffsetOf: Map<number, number>;
+  /** All arena bytes, summed over the regions' arenas when the plan uses several. */
   arenaBytes: number;
+  /** One entry per region given to the planner, fastest first (empty when none were given). */
+  regions: RegionArena[];
   /** Bytes of the persistent state buffer (0 for a stateless model). */
   stateBytes: number;
   /** The most arena bytes live at any one step: no plan without in-place reuse can go below it. */
@@ -130,6 +137,75 @@ function placeGreedy(order: readonly Block[]): { offsets: Map<Block, number>; ar
   return { offsets, arena: alignUp(arena, ARENA_ALIGNMENT) };
 }
 
+/** The three placement orders tried; the smallest arena wins. */
+const PLACEMENT_ORDERS: ReadonlyArray<(a: Block, b: Block) => number> = [
+  (a, b) => b.bytes - a.bytes || a.firstUse - b.firstUse,
+  (a, b) => b.lastUse - b.firstUse - (a.lastUse - a.firstUse) || b.bytes - a.bytes,
+  (a, b) => a.firstUse - b.firstUse || b.bytes - a.bytes,
+];
+
+function placeBest(blocks: readonly Block[]): { offsets: Map<Block, number>; arena: number } {
+  let best: { offsets: Map<Block, number>; arena: number } | undefined;
+  for (const order of PLACEMENT_ORDERS) {
+    const result = placeGreedy([...blocks].sort(order));
+    if (!best || result.arena < best.arena) best = result;
+  }
+  return best ?? { offsets: new Map(), arena: 0 };
+}
+
+/** Bytes a block's buffers read and write per inference: each access of a buffer counts its size. */
+export function accessedBytes(buffer: Pick<Buffer, 'bytes' | 'accesses'>): number {
+  return buffer.bytes * buffer.accesses;
+}
+
+function blockAccessedBytes(block: Block): number {
+  return block.members.reduce((s, m) => s + accessedBytes(m.buffer), 0);
+}
+
+/**
+ * Splits the arena across RAM regions: blocks in order of bytes accessed per inference (hottest
+ * first; a chain of in-place buffers moves as one) go to the fastest region whose arena, planned
+ * again with the block added, still fits its capacity. The slowest region takes whatever fits
+ * nowhere else (the board fit check then reports the overflow). Each region's arena is planned
+ * on its own with the same first-fit orders as a single arena.
+ */
+function placeAcrossRegions(blocks: readonly Block[], regions: readonly ArenaRegion[]): RegionArena[] {
+  // Regions without a placement all name tf_arena: only one of them can exist.
+  if (regions.filter((r) => r.placement === undefined).length > 1) throw new Error('internal: more than one RAM region without a placement (they would share tf_arena)');
+  if (new Set(regions.map((r) => r.name)).size !== regions.length) throw new Error('internal: RAM region names must be unique');
+  const bySpeed = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.speed - b.r.speed || a.i - b.i).map((x) => x.r);
+  const groups: Block[][] = bySpeed.map(() => []);
+  const hot = [...blocks].sort((a, b) => blockAccessedBytes(b) - blockAccessedBytes(a) || b.bytes - a.bytes || a.firstUse - b.firstUse);
+  for (const block of hot) {
+    let target = bySpeed.length - 1;
+    for (let r = 0; r < bySpeed.length - 1; r++) {
+      if (block.bytes > (bySpeed[r] as ArenaRegion).capacity) continue;
+      if (placeBest([...(groups[r] as Block[]), block]).arena <= (bySpeed[r] as ArenaRegion).capacity) {
+        target = r;
+        break;
+      }
+    }
+    (groups[target] as Block[]).push(block);
+  }
+  return bySpeed.map((region, r) => {
+    const group = groups[r] as Block[];
+    const placed = placeBest(group);
+    const name = region.placement === undefined ? undefined : region.name;
+    for (const block of group) {
+      const base = placed.offsets.get(block) ?? 0;
+      for (const m of block.members) m.buffer.storage = name === undefined ? { kind: 'arena', offset: base + m.rel } : { kind: 'arena', offset: base + m.rel, region: name };
+    }
+    return {
+      region: region.name,
+      bytes: placed.arena,
+      capacity: region.capacity,
+      speed: region.speed,
+      accessedBytes: group.reduce((s, b) => s + blockAccessedBytes(b), 0),
+      buffers: group.reduce((s, b) => s + b.members.length, 0),
+    };
+  });
+}
+
 /**
  * A layer that may write its output over its dying input: `gap` is how many bytes before the
  * input's start the output must begin so that no byte is overwritten before its last read
@@ -180,6 +256,11 @@ export interface PlanOptions {
    * their bytes are reused once consumed, as TFLM's arena does. Otherwise they stay caller-owned.
    */
   inputsInArena?: boolean;
+  /**
+   * RAM regions to split the arena across (placeAcrossRegions). Absent or empty: one arena,
+   * tf_arena, in the default RAM.
+   */
+  regions?: readonly ArenaRegion[];
 }
 
 export function planMemory(graph: Graph, layers: readonly Layer[], options: PlanOptions = {}): MemoryPlan {
@@ -217,7 +298,7 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
     const root = aliases.find(id);
     let b = byRoot.get(root);
     if (!b) {
-      b = { tensors: [], bytes: 0, firstUse: Number.POSITIVE_INFINITY, lastUse: Number.NEGATIVE_INFINITY, storage: { kind: 'arena', offset: 0 } };
+      b = { tensors: [], bytes: 0, firstUse: Number.POSITIVE_INFINITY, lastUse: Number.NEGATIVE_INFINITY, accesses: 0, storage: { kind: 'arena', offset: 0 } };
       byRoot.set(root, b);
     }
     b.tensors.push(id);
@@ -232,10 +313,15 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
       const b = byRoot.get(aliases.find(id));
       if (b) b.firstUse = Math.min(b.firstUse, step);
     }
+    const touched = new Set<Buffer>();
     for (const id of [...l.inputs, ...l.outputs]) {
       const b = byRoot.get(aliases.find(id));
-      if (b) b.lastUse = Math.max(b.lastUse, step);
+      if (b) {
+        b.lastUse = Math.max(b.lastUse, step);
+        touched.add(b);
+      }
     }
+    for (const b of touched) b.accesses++;
   });
   const buffers = [...byRoot.values()].map((b) => ({
     ...b,
@@ -243,7 +329,7 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
     lastUse: Number.isFinite(b.lastUse) ? b.lastUse : 0,
   }));
   scratchBytes.forEach((bytes, step) => {
-    if (bytes > 0) buffers.push({ tensors: [], scratchFor: step, bytes, firstUse: step, lastUse: step, storage: { kind: 'arena', offset: 0 } });
+    if (bytes > 0) buffers.push({ tensors: [], scratchFor: step, bytes, firstUse: step, lastUse: step, accesses: 2, storage: { kind: 'arena', offset: 0 } });
   });
   const arenaBuffers = buffers.filter((b) => b.storage.kind === 'arena');
 
@@ -256,20 +342,19 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
   const bufferOfTensor = (id: number): Buffer | undefined => buffers.find((b) => b.tensors.includes(id) && b.storage.kind === 'arena');
   const blocks = buildBlocks(arenaBuffers, bufferOfTensor, inPlace);
 
-  // Try a few placement orders and keep the smallest arena.
-  const orders: Array<(a: Block, b: Block) => number> = [
-    (a, b) => b.bytes - a.bytes || a.firstUse - b.firstUse,
-    (a, b) => b.lastUse - b.firstUse - (a.lastUse - a.firstUse) || b.bytes - a.bytes,
-    (a, b) => a.firstUse - b.firstUse || b.bytes - a.bytes,
-  ];
-  let best: { arena: number; offsets: Map<Block, number> } | undefined;
-  for (const order of orders) {
-    const result = placeGreedy([...blocks].sort(order));
-    if (!best || result.arena < best.arena) best = result;
-  }
-  for (const block of blocks) {
-    const base = best?.offsets.get(block) ?? 0;
-    for (const m of block.members) m.buffer.storage = { kind: 'arena', offset: base + m.rel };
+  const regions = options.regions ?? [];
+  let arenaBytes: number;
+  let regionArenas: RegionArena[] = [];
+  if (regions.length === 0) {
+    const best = placeBest(blocks);
+    for (const block of blocks) {
+      const base = best.offsets.get(block) ?? 0;
+      for (const m of block.members) m.buffer.storage = { kind: 'arena', offset: base + m.rel };
+    }
+    arenaBytes = best.arena;
+  } else {
+    regionArenas = placeAcrossRegions(blocks, regions);
+    arenaBytes = regionArenas.reduce((s, r) => s + r.bytes, 0);
   }
 
   const storageOf = new Map<number, Storage>();
@@ -284,11 +369,11 @@ export function planMemory(graph: Graph, layers: readonly Layer[], options: Plan
       const b = storageOf.get(c.output);
       const bufA = bufferOfTensor(c.input);
       const bufB = bufferOfTensor(c.output);
-      if (a?.kind !== 'arena' || b?.kind !== 'arena' || !bufA || !bufB) return false;
+      if (a?.kind !== 'arena' || b?.kind !== 'arena' || !bufA || !bufB || a.region !== b.region) return false;
       return a.offset < b.offset + bufB.bytes && b.offset < a.offset + bufA.bytes;
     })
     .map((c) => c.layer);
-  return { buffers, storageOf, scratchOffsetOf, arenaBytes: best?.arena ?? 0, stateBytes, lowerBound, inPlaceLayers };
+  return { buffers, storageOf, scratchOffsetOf, arenaBytes, regions: regionArenas, stateBytes, lowerBound, inPlaceLayers };
 }
 
 /** True when two buffers must both hold their data during at least one common step. */

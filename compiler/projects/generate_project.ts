@@ -10,8 +10,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Board } from '../boards/board_schema.ts';
+import { checkEspIdfFit } from '../boards/esp_idf_fit.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
-import { compiledForBoard, type CompiledModel } from '../compile.ts';
+import { arenaRegionsFor } from '../boards/regions.ts';
+import { compiledForBoard, compileModel, type CompiledModel } from '../compile.ts';
 import { TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { writeArduinoProject } from './arduino_project.ts';
@@ -44,6 +46,7 @@ const GENERATED_PATHS = [
   'CMakeLists.txt',
   'README.md',
   'sdkconfig.defaults',
+  'partitions.csv',
   'platformio.ini',
   PROJECT_MARKER,
 ];
@@ -190,8 +193,12 @@ export async function generateBoardProject(model: CompiledModel, board: Board, o
   }
   const support = boardSupport(board);
   // Kernel data layouts for the board's instruction set, unless the caller chose one.
-  const compiled = compiledForBoard(model, board);
+  const forIsa = compiledForBoard(model, board);
+  // A model compiled without the board's RAM regions is planned again across them.
+  const regions = forIsa.options.regions === undefined ? arenaRegionsFor(board) : undefined;
+  const compiled = regions === undefined ? forIsa : compileModel(forIsa.model, { ...forIsa.options, prefix: forIsa.prefix, regions });
   checkFitsBoard(compiled, board);
+  if (support.kind === 'esp-idf') checkEspIdfFit(compiled, board);
   checkModelPrefix(compiled.prefix);
 
   const root = path.resolve(outDir);

@@ -60,7 +60,21 @@ function bufferTitle(b: ReportArenaBuffer, layers: readonly ReportLayer[]): stri
   const span = first === last ? `layer ${first}` : `layers ${first}–${last}`;
   const ops = [...new Set(layers.slice(first, last + 1).map((l) => l.op))].join(', ');
   const role = [b.graphInput ? 'graph input (written before layer 0)' : '', b.graphOutput ? 'graph output (read after the last layer)' : ''].filter(Boolean).join(', ');
-  return `${what}\n${int(b.bytes)} bytes at offset ${int(b.offset)}–${int(b.offset + b.bytes)}\nlive during ${span} (${ops})${role ? `\n${role}` : ''}`;
+  return `${what}\n${int(b.bytes)} bytes at offset ${int(b.offset)}–${int(b.offset + b.bytes)}${b.region === null ? '' : ` of the ${b.region} arena`}\nlive during ${span} (${ops})${role ? `\n${role}` : ''}`;
+}
+
+/** Where the arena went when it is split across RAM regions (hottest buffers in the fastest region). */
+function regionTable(data: ReportData): string {
+  if (data.regions.length === 0) return '';
+  const rows = data.regions
+    .map((r) => `<tr><td>${escapeHtml(r.region)}</td><td>${escapeHtml(r.kind)}</td><td class="num">${r.speed}</td><td class="num">${r.buffers}</td><td class="num">${int(r.bytes)}</td><td class="num">${int(r.capacity)}</td><td class="num">${int(r.accessedBytes)}</td></tr>`)
+    .join('\n');
+  return `  <h3>Arena placement across RAM regions</h3>
+  <div class="scroll"><table id="region-table"><thead><tr><th>region</th><th>kind</th><th class="num">speed rank</th><th class="num">buffers</th><th class="num">arena bytes</th><th class="num">usable bytes</th><th class="num">bytes accessed / inference</th></tr></thead>
+  <tbody>
+${rows}
+  </tbody></table></div>
+  <div class="note">The planner puts the buffers with the most bytes read and written per inference in the fastest region (speed rank 0) that still fits; each region has its own arena, and the arena plan below shows offsets within each buffer’s region.</div>`;
 }
 
 export function renderArenaSvg(data: ReportData): string {
@@ -385,6 +399,7 @@ ${ioRows([...data.inputs, ...data.outputs])}
   <h2>Memory budget on ${escapeHtml(data.board.name)}</h2>
   ${budgetBar('flash-budget', 'Flash', data.memory.flash, 'model constants (code not included)')}
   ${budgetBar('ram-budget', 'RAM', data.memory.ram, 'arena and the caller’s I/O buffers (stack not included)')}
+${regionTable(data)}
 </section>
 
 <section id="arena">

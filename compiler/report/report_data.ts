@@ -80,6 +80,8 @@ export interface ReportArenaBuffer {
   graphInput: boolean;
   /** Holds a graph output (live after the last layer; lastUse is the layer count). */
   graphOutput: boolean;
+  /** The RAM region's arena it lives in (null: the default arena, or a plan with one arena). */
+  region: string | null;
   offset: number;
   bytes: number;
   firstUse: number;
@@ -109,6 +111,18 @@ export interface ReportBudget {
   parts: Array<{ name: string; bytes: number }>;
 }
 
+export interface ReportRegion {
+  region: string;
+  kind: string;
+  speed: number;
+  /** That region's arena and what the planner could use of the region. */
+  bytes: number;
+  capacity: number;
+  buffers: number;
+  /** Bytes its buffers read and write per inference (the placement key). */
+  accessedBytes: number;
+}
+
 export interface ReportData {
   tool: { name: 'tinyforge'; version: string };
   model: { file: string; sha256: string; fileBytes: number; prefix: string };
@@ -131,6 +145,8 @@ export interface ReportData {
   layers: ReportLayer[];
   arena: ReportArena;
   memory: { flash: ReportBudget; ram: ReportBudget; fits: boolean };
+  /** The arena split across the board's RAM regions, fastest first (empty: one arena). */
+  regions: ReportRegion[];
   profile: { source: string; unit: CountUnit; total: number; layersCounted: number; perMac: number | null } | null;
 }
 
@@ -252,6 +268,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       label: scratch ? `scratch of layer ${b.scratchFor} (${kernelOf(b.scratchFor as number)})` : tensors.map((t) => t.name).join(' = '),
       graphInput: b.tensors.some((id) => graph.inputs.includes(id)),
       graphOutput: b.tensors.some((id) => graph.outputs.includes(id)),
+      region: b.storage.region ?? null,
       offset: b.storage.offset,
       bytes: b.bytes,
       firstUse: b.firstUse,
@@ -344,6 +361,7 @@ export function buildReportData(compiled: CompiledModel, board: Board, options: 
       buffers: arenaBuffers,
     },
     memory: { flash, ram, fits: flash.fits && ram.fits },
+    regions: plan.regions.map((r) => ({ ...r, kind: board.memory.regions?.find((d) => d.name === r.region)?.kind ?? 'sram' })),
     profile: options.profile
       ? {
           source: options.profileSource ?? 'profile',

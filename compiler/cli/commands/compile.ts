@@ -37,11 +37,28 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
         `RAM ${formatInt(h.ramBytes)} bytes (counts, sums, int8 weights, biases, embedding), saved image ${formatInt(h.saveBytes)} bytes (<prefix>_save, to keep in flash)`,
     );
   }
+  if (s.arenaRegions !== undefined && s.arenaRegions.length > 0) {
+    console.log('\narena placement (hottest buffers in the fastest region that fits):');
+    console.log(
+      table(
+        ['region', 'speed rank', 'buffers', 'arena bytes', 'usable bytes', 'bytes accessed / inference'],
+        s.arenaRegions.map((r) => [r.region, r.speed, r.buffers, r.bytes, r.capacity, r.accessedBytes]),
+      ),
+    );
+  }
   console.log(
     `\n${s.board}: constants ${formatInt(s.flashBytesEstimate)} of ${formatInt(s.flashBudgetBytes)} flash bytes, ` +
       `arena + state + I/O ${formatInt(s.ramBytesEstimate)} of ${formatInt(s.ramBudgetBytes)} RAM bytes ` +
       '(code, stack and the C library come on top: tinyforge build or bench measure the whole image)',
   );
+  const esp = s.espIdfFit;
+  if (esp !== undefined) {
+    console.log(
+      `ESP-IDF (estimates): app image ~${formatInt(esp.appImageBytes)} bytes in a ${formatInt(esp.appPartitionBytes)}-byte factory partition at 0x${esp.appPartitionOffset.toString(16)} ` +
+        `(partitions.csv of tinyforge build), static data ~${formatInt(esp.staticDramBytes)} of ${formatInt(esp.staticDramLimitBytes)} internal RAM bytes` +
+        (esp.psramArenaBytes > 0 ? `, ${formatInt(esp.psramArenaBytes)} arena bytes in PSRAM` : ''),
+    );
+  }
   if (s.stream) {
     const c = s.stream.config;
     console.log(

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { findBoard, loadBoards } from '../../boards/load_boards.ts';
+import { arenaRegionsFor } from '../../boards/regions.ts';
 import type { Board } from '../../boards/board_schema.ts';
 import { compileModel, isaForBoard, loadModel } from '../../compile.ts';
 import { EXIT_DEVICE_ERROR, TinyforgeError } from '../../errors.ts';
@@ -13,9 +14,10 @@ import type { FlashProgress } from '../../../flasher/backend.ts';
 import { formatInt, table } from '../format.ts';
 import { setJsonResult } from '../json_output.ts';
 
-export async function buildCommand(modelPath: string, opts: { board: string; out: string; json?: boolean }): Promise<void> {
+export async function buildCommand(modelPath: string, opts: { board: string; out: string; arenaIn?: string; json?: boolean }): Promise<void> {
   const board = findBoard(opts.board);
-  const compiled = compileModel(loadModel(modelPath), { isa: isaForBoard(board) });
+  const regions = arenaRegionsFor(board, opts.arenaIn);
+  const compiled = compileModel(loadModel(modelPath), { isa: isaForBoard(board), ...(regions === undefined ? {} : { regions }) });
   checkFitsBoard(compiled, board);
   mkdirSync(opts.out, { recursive: true });
   if (isEmulatedBoard(board)) {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
+import { arenaRegionsFor } from '../../boards/regions.ts';
 import { compileModel, loadModel } from '../../compile.ts';
 import { TinyforgeError } from '../../errors.ts';
 import { renderReportHtml } from '../../report/render_html.ts';
@@ -18,7 +19,9 @@ export interface ReportCommandOptions {
 export function reportCommand(modelPath: string, opts: ReportCommandOptions): void {
   const board = findBoard(opts.board);
   const profile = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
-  const compiled = compileModel(loadModel(modelPath));
+  // Planned across the board's RAM regions, as compile and build plan it.
+  const regions = arenaRegionsFor(board);
+  const compiled = compileModel(loadModel(modelPath), regions === undefined ? {} : { regions });
   const data = buildReportData(compiled, board, { profile, profileSource: opts.profile && path.basename(opts.profile) });
   const html = renderReportHtml(data);
   try {
