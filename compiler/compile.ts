@@ -1,12 +1,13 @@
 // The compile pipeline: model file -> IR -> lowered layers -> memory plan -> C module.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { callFlashBytes } from './boards/fit.ts';
-import { cIdentifier } from './emit-c/c_literals.ts';
+import { cIdentifier, prefixProblem } from './emit-c/c_literals.ts';
 import { emitHeader, emitSource } from './emit-c/emit_module.ts';
-import { ModelError } from './errors.ts';
+import { ModelError, TinyforgeError } from './errors.ts';
+import { ensureOutputDir, fileSystemError } from './output_paths.ts';
 import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
 import type { Layer } from './ir/layers.ts';
@@ -174,6 +175,9 @@ export function compiledForBoard(compiled: CompiledModel, board: { features: rea
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
   const opts: CompileOptions = typeof options === 'string' ? { prefix: options } : options;
   const prefix = opts.prefix;
+  // The prefix names the files written into --out and every C symbol: checked like the config file's.
+  const problem = prefix === undefined ? undefined : prefixProblem(prefix);
+  if (problem !== undefined) throw new TinyforgeError(`--prefix '${prefix}' ${problem}`);
   const graph = model.graph;
   const layers = lowerGraph(graph);
   const isa = opts.isa ?? 'dsp';
@@ -227,11 +231,18 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
     toolVersion: TOOL_VERSION,
   };
   const graph = compiled.model.graph;
-  mkdirSync(outDir, { recursive: true });
+  ensureOutputDir(outDir, '--out');
   const header = path.join(outDir, `${compiled.prefix}.h`);
   const source = path.join(outDir, `${compiled.prefix}.c`);
-  writeFileSync(header, emitHeader(graph, compiled.plan, opts));
-  writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, opts));
+  const headerText = emitHeader(graph, compiled.plan, opts);
+  const sourceText = emitSource(graph, compiled.calls, compiled.plan, opts);
+  for (const [file, text] of [[header, headerText], [source, sourceText]] as const) {
+    try {
+      writeFileSync(file, text);
+    } catch (e) {
+      throw fileSystemError('--out', file, e);
+    }
+  }
   return {
     dir: outDir,
     prefix: compiled.prefix,

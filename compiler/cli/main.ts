@@ -88,15 +88,16 @@ function buildProgram(): Command {
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .addOption(targetOption())
     .option('-b, --board <board>', 'validate on a board through the serial agent (QEMU boards are built and booted for you)')
-    .option('-p, --port <path>', 'serial port of a real board (default: the only matching USB serial device)')
+    .option('-p, --port <path>', 'real boards: serial port (default: the only matching USB serial device); refused for QEMU boards')
     .option('--image <file>', 'real boards: firmware image to flash first')
-    .option('--no-flash', 'real boards: the board already runs the agent firmware')
+    .option('--no-flash', 'real boards: the board already runs the agent firmware; refused for QEMU boards')
     .option('--profile', 'with --board: per-layer counts of the last case (instructions on QEMU boards, cycles on real ones)')
     .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
+    .option('--timeout <seconds>', 'with --board: wait this long for one inference before the board counts as gone (default 30)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -124,6 +125,7 @@ function buildProgram(): Command {
           steps?: string;
           json?: boolean;
           sanitize?: boolean;
+          timeout?: string;
         },
         cmd: Command,
       ) => {
