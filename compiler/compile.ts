@@ -11,6 +11,7 @@ import { ensureOutputDir, fileSystemError } from './output_paths.ts';
 import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
 import type { Layer } from './ir/layers.ts';
+import { checkAccumulators } from './passes/check_accumulators.ts';
 import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
@@ -180,6 +181,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
   if (problem !== undefined) throw new TinyforgeError(`--prefix '${prefix}' ${problem}`);
   const graph = model.graph;
   const layers = lowerGraph(graph);
+  checkAccumulators(graph, layers);
   const isa = opts.isa ?? 'dsp';
   const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', { isa, ...(opts.sparse === false ? { sparse: false } : {}) });
   const planOptions: PlanOptions = { scratchBytes: calls.map((c) => c.scratchBytes), inputsInArena: opts.inputsInArena ?? true };

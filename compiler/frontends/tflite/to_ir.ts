@@ -623,8 +623,14 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   }
 
   const available = checkOrder(raw, tensors, names, sg.inputs, fail);
+  if (sg.outputs.length === 0) fail('the model has no outputs');
   sg.outputs.forEach((id, k) => {
-    if (!available[id]) fail(`model output ${k} (${tensorLabel(tensors[id] as Tensor)}) is not computed by any operator`);
+    const label = `model output ${k} (${tensorLabel(tensors[id] as Tensor)})`;
+    if (!available[id]) fail(`${label} is not computed by any operator`);
+    // The generated invoke() writes outputs only as operators compute them: an output that is an
+    // input or a constant would never be written (and its parameter would go unused).
+    if (sg.inputs.includes(id)) fail(`${label} is model input ${sg.inputs.indexOf(id)} itself: no operator computes it`);
+    if ((tensors[id] as Tensor).data !== undefined) fail(`${label} is a constant tensor: no operator computes it`);
   });
 
   return { name, tensors, ops, inputs: sg.inputs.slice(), outputs: sg.outputs.slice() };
