@@ -53,6 +53,8 @@ function isDirectory(p: string): boolean | undefined {
 }
 
 function onPseudoFileSystem(abs: string): boolean {
+  // /dev/shm is an ordinary (memory) file system.
+  if (abs === '/dev/shm' || abs.startsWith('/dev/shm/')) return false;
   return PSEUDO_FS_ROOTS.some((root) => abs === root || abs.startsWith(`${root}/`));
 }
 
@@ -100,7 +102,7 @@ export function writeOutputFile(file: string, data: string | Uint8Array, what: s
   if (file.trim() === '') throw new TinyforgeError(`${what}: give a file name (the path is empty)`);
   const abs = path.resolve(file);
   // Writing to /dev/null or /dev/stdout is a user's choice; only directories there are refused.
-  if (!abs.startsWith('/dev/')) ensureOutputDir(path.dirname(abs), what, file);
+  if (!abs.startsWith('/dev/') || abs.startsWith('/dev/shm/')) ensureOutputDir(path.dirname(abs), what, file);
   if (isDirectoryQuiet(abs)) throw new TinyforgeError(`${what} ${file}: is a directory, not a file`);
   try {
     writeFileSync(file, data);

@@ -71,6 +71,14 @@ describe('constants that would make the generated C undefined are refused with t
     expectOneLine(r, EXIT_USER_ERROR, /operator 2 \(FULLY_CONNECTED\): bias 'sequential\/dense_2\/BiasAdd\/ReadVariableOp' value 2147483647 of output channel 0 can overflow the 32-bit accumulator/);
   });
 
+  it('a zero point outside its tensor type (int8 with zero point 2^31 - 1)', async () => {
+    const p = patchable(HELLO);
+    const input = p.raw.subgraph.tensors[0]!;
+    p.view.setBigInt64(input.quantization!.at.zeroPoint! + 4, 2n ** 31n - 1n, true);
+    const r = await cli('compile', writeModel('zp_big.tflite', p.bytes), '-o', path.join(work, 'out-zp'));
+    expectOneLine(r, EXIT_USER_ERROR, /tensor 0 'serving_default_dense_input:0' has zero point 2147483647 at index 0, outside the range of its type \(-128\.\.127\)/);
+  });
+
   it('the unpatched model still compiles', async () => {
     const r = await cli('compile', HELLO, '-o', path.join(work, 'out-ok'));
     expect(r.code, r.stderr).toBe(0);

@@ -107,6 +107,13 @@ const MAX_ELEMENTS = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
+/** Zero points must be values of the quantized tensor's type. */
+const ZERO_POINT_RANGE: ReadonlyMap<number, { min: number; max: number }> = new Map([
+  [TensorType.INT8, { min: -128, max: 127 }],
+  [TensorType.UINT8, { min: 0, max: 255 }],
+  [TensorType.INT16, { min: -32768, max: 32767 }],
+]);
+
 function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[], fail: Fail): Quantization | undefined {
   const label = tensorLabel(raw);
   if (q.detailsType !== 0) {
@@ -123,9 +130,15 @@ function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[]
     const tinyNegative = q.scale.length > 1 && s < 0 && s > -TINY_NEGATIVE_SCALE;
     if (!Number.isFinite(s) || (s < 0 && !tinyNegative)) fail(`${label} has quantization scale ${s} at index ${i} (scales must be finite and >= 0)`);
   });
+  // A zero point is a value of the tensor's own type (TFLite's converter and TFLM's Prepare assume
+  // it): an int8 tensor with zero point 2^31 - 1 made the C offsets overflow.
+  const typeRange = ZERO_POINT_RANGE.get(raw.type);
   const zeroPoint = q.zeroPoint.map((z, i) => {
     if (z < BigInt(INT32_MIN) || z > BigInt(INT32_MAX)) {
       fail(`${label} has zero point ${z} at index ${i}, outside the int32 range`);
+    }
+    if (typeRange && (z < BigInt(typeRange.min) || z > BigInt(typeRange.max))) {
+      fail(`${label} has zero point ${z} at index ${i}, outside the range of its type (${typeRange.min}..${typeRange.max})`);
     }
     return Number(z);
   });
