@@ -631,10 +631,14 @@ export function lowerOp(graph: Graph, op: Op): Layer {
     return lowerOpIn(ctx);
   } catch (e) {
     if (!(e instanceof RequantizationRangeError)) throw e;
-    const scales = [...op.inputs, ...op.outputs]
-      .map((id) => (id >= 0 ? graph.tensors[id] : undefined))
-      .filter((t): t is Tensor => t?.quant !== undefined && t.quant.scale.length > 0)
-      .map((t) => `'${t.name}' ${t.quant!.scale.length === 1 ? Number((t.quant!.scale[0] as number).toPrecision(7)) : `${t.quant!.scale.length} scales up to ${Number(Math.max(...t.quant!.scale.map(Math.abs)).toPrecision(7))}`}`);
+    const show = (x: number): number => Number(x.toPrecision(7));
+    const scales: string[] = [];
+    for (const id of [...op.inputs, ...op.outputs]) {
+      const t = id >= 0 ? graph.tensors[id] : undefined;
+      const s = t?.quant?.scale ?? [];
+      if (!t || s.length === 0) continue;
+      scales.push(`'${t.name}' ${s.length === 1 ? show(s[0] as number) : `${s.length} scales up to ${show(s.reduce((m, x) => Math.max(m, Math.abs(x)), 0))}`}`);
+    }
     return ctx.fail(`${e.message}; scales: ${scales.join(', ')}`);
   }
 }

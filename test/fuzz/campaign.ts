@@ -58,9 +58,15 @@ export function loadSeeds(models: readonly SharedModel[] = DEFAULT_MODELS): Seed
   return models.map((m) => seedModel(`${m}.tflite`, new Uint8Array(readFileSync(modelPath(m)))));
 }
 
+/** The kind of a refusal, for the summary: names, numbers and the op prefix taken out. */
 function rejectionKind(message: string): string {
-  const body = message.replace(/^[^:]*\.tflite: /, '').replace(/^[^:]*: operator \d+ \([A-Z_0-9]+\): /, 'op: ');
-  return body.split(/[\s(]/).slice(0, 3).join(' ');
+  const body = message
+    .replace(/^[^:]*?\.tflite: /, '')
+    .replace(/^[^:]*: operator \d+ \([A-Z_0-9]+\): /, '')
+    .replace(/^operator \d+ \([A-Z_0-9]+\)( input \d+| output \d+)?:? ?/, '')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N');
+  return body.split(/\s+/).slice(0, 7).join(' ');
 }
 
 /** Compiles one mutant in process and emits its C; returns the compiled model or throws. */
