@@ -1,18 +1,20 @@
 // The compile pipeline: model file -> IR -> lowered layers -> memory plan -> C module.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { emitHeadHeader, emitHeadSource, frozenPrefix } from './adapt/emit_head.ts';
 import { headRamBytes, headSaveBytes } from './adapt/head_reference.ts';
 import { splitAtLastFullyConnected, type AdaptOptions, type HeadSpec } from './adapt/split_head.ts';
 import { callFlashBytes } from './boards/fit.ts';
-import { cIdentifier } from './emit-c/c_literals.ts';
+import { cIdentifier, prefixProblem } from './emit-c/c_literals.ts';
 import { emitHeader, emitSource, ioCType } from './emit-c/emit_module.ts';
-import { ModelError } from './errors.ts';
+import { ModelError, TinyforgeError } from './errors.ts';
+import { ensureOutputDir, fileSystemError } from './output_paths.ts';
 import { parseTflite } from './frontends/tflite/index.ts';
 import { DTYPE_BYTES, elementCount, type Graph, type Tensor } from './ir/graph.ts';
 import type { Layer } from './ir/layers.ts';
+import { checkAccumulators } from './passes/check_accumulators.ts';
 import { foldConstants } from './passes/fold_constants.ts';
 import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
@@ -217,11 +219,15 @@ export function compiledForBoard(compiled: CompiledModel, board: { features: rea
 export function compileModel(model: LoadedModel, options: CompileOptions | string = {}): CompiledModel {
   const opts: CompileOptions = typeof options === 'string' ? { prefix: options } : options;
   const prefix = opts.prefix;
+  // The prefix names the files written into --out and every C symbol: checked like the config file's.
+  const problem = prefix === undefined ? undefined : prefixProblem(prefix);
+  if (problem !== undefined) throw new TinyforgeError(`--prefix '${prefix}' ${problem}`);
   const unsplit = model;
   const split = opts.adapt ? splitAtLastFullyConnected(model.graph, model.path, opts.adapt) : undefined;
   if (split) model = { ...model, graph: split.frozen };
   const graph = model.graph;
   const layers = lowerGraph(graph);
+  checkAccumulators(graph, layers);
   const isa = opts.isa ?? 'dsp';
   const calls = selectKernels(graph, layers, opts.kernels ?? 'optimized', {
     isa,
@@ -286,24 +292,31 @@ export function writeCModule(compiled: CompiledModel, outDir: string): WrittenMo
     ...(compiled.options.regions === undefined ? {} : { regions: compiled.options.regions }),
   };
   const graph = compiled.model.graph;
-  mkdirSync(outDir, { recursive: true });
+  ensureOutputDir(outDir, '--out');
   const header = path.join(outDir, `${compiled.prefix}.h`);
   const source = path.join(outDir, `${compiled.prefix}.c`);
-  const files = [header, source];
+  const texts: [string, string][] = [];
   if (compiled.head) {
     // The frozen part under <prefix>_frozen_*, then the head, in one source file.
     const frozen = { ...opts, prefix: frozenPrefix(compiled.prefix) };
-    const frozenHeader = path.join(outDir, `${frozen.prefix}.h`);
     const input = graph.tensors[graph.inputs[0] as number] as Tensor;
     const io = { inputCType: ioCType(input), inputBytes: compiled.summary.inputs[0]?.bytes ?? 0 };
-    writeFileSync(frozenHeader, emitHeader(graph, compiled.plan, frozen));
-    writeFileSync(header, emitHeadHeader(compiled.head, io, opts));
-    writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, frozen) + emitHeadSource(compiled.head, io, opts));
-    files.push(frozenHeader);
+    texts.push(
+      [header, emitHeadHeader(compiled.head, io, opts)],
+      [source, emitSource(graph, compiled.calls, compiled.plan, frozen) + emitHeadSource(compiled.head, io, opts)],
+      [path.join(outDir, `${frozen.prefix}.h`), emitHeader(graph, compiled.plan, frozen)],
+    );
   } else {
-    writeFileSync(header, emitHeader(graph, compiled.plan, opts));
-    writeFileSync(source, emitSource(graph, compiled.calls, compiled.plan, opts));
+    texts.push([header, emitHeader(graph, compiled.plan, opts)], [source, emitSource(graph, compiled.calls, compiled.plan, opts)]);
   }
+  for (const [file, text] of texts) {
+    try {
+      writeFileSync(file, text);
+    } catch (e) {
+      throw fileSystemError('--out', file, e);
+    }
+  }
+  const files = texts.map(([file]) => file);
   return {
     dir: outDir,
     prefix: compiled.prefix,

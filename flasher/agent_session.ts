@@ -4,7 +4,11 @@
 //
 // Reliability: every request has one seq and up to 1 + retries attempts, each with a timeout; a
 // timeout, a damaged reply or a framing ERROR from the agent makes the host send the same bytes
-// again, which the agent answers from its reply cache without executing twice. A BOOT frame (or a
+// again, which the agent answers from its reply cache without executing twice. INVOKE is the
+// exception to "up to 1 + retries full attempts": its first attempt waits invokeTimeoutMs (the model
+// runs meanwhile), later ones only timeoutMs each and all of them within invokeGraceMs, because an
+// agent that finished answers a repeat from its cache at once; a board that died after INVOKE thus
+// fails within invokeTimeoutMs + invokeGraceMs instead of (1 + retries) x invokeTimeoutMs. A BOOT frame (or a
 // SEQUENCE error saying the agent has not seen HELLO) means the device reset: the session says
 // HELLO again and restarts the current inference from its first input byte, a few times at most.
 // Outputs are only returned when every byte arrived in CRC-checked replies that echo the requested
@@ -58,6 +62,11 @@ export interface AgentSessionOptions {
   timeoutMs?: number;
   /** Time to wait for the reply of one INVOKE attempt (the inference runs meanwhile). Default 30000. */
   invokeTimeoutMs?: number;
+  /**
+   * After an INVOKE attempt timed out: how long repeats (each waiting timeoutMs) may go on before
+   * the board counts as gone. Default retries x timeoutMs.
+   */
+  invokeGraceMs?: number;
   /** Extra attempts of a request after the first. Default 4. */
   retries?: number;
   /** Total time connect() keeps sending HELLO. Default 5000. */
@@ -118,6 +127,10 @@ type Outcome =
 interface ExchangeOptions {
   /** Per-attempt reply timeout. */
   attemptMs: number;
+  /** Reply timeout of the attempts after the first (default attemptMs). */
+  laterAttemptMs?: number;
+  /** With laterAttemptMs: no attempt after the first starts later than this after the first timed out. */
+  graceMs?: number;
   /** At most this many attempts ... */
   maxAttempts: number;
   /** ... and none started after this time (performance.now()). */
@@ -141,6 +154,7 @@ export class AgentSession {
 
   private readonly timeoutMs: number;
   private readonly invokeTimeoutMs: number;
+  private readonly invokeGraceMs: number;
   private readonly retries: number;
   private readonly connectTimeoutMs: number;
   private readonly maxResyncs: number;
@@ -155,6 +169,7 @@ export class AgentSession {
     this.timeoutMs = positive('timeoutMs', opts.timeoutMs ?? 1000);
     this.invokeTimeoutMs = positive('invokeTimeoutMs', opts.invokeTimeoutMs ?? 30_000);
     this.retries = nonNegative('retries', opts.retries ?? 4);
+    this.invokeGraceMs = positive('invokeGraceMs', opts.invokeGraceMs ?? Math.max(1, this.retries) * this.timeoutMs);
     this.connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs ?? 5000);
     this.maxResyncs = nonNegative('maxResyncs', opts.maxResyncs ?? 3);
     if (opts.baudRate !== undefined) positive('baudRate', opts.baudRate);
@@ -361,7 +376,7 @@ export class AgentSession {
     await this.writeInputs(inputs);
 
     progress?.({ stage: 'invoke', bytesDone: 0, bytesTotal: 1 });
-    const inv = decodeInvokeReply((await this.request(MsgType.INVOKE, new Uint8Array(0), this.invokeTimeoutMs)).payload);
+    const inv = decodeInvokeReply((await this.invoke()).payload);
     if (inv.status !== 0) throw new ProtocolError(`INVOKE replied with status ${inv.status} instead of an INVOKE_FAILED error`);
     progress?.({ stage: 'invoke', bytesDone: 1, bytesTotal: 1 });
 
@@ -426,6 +441,29 @@ export class AgentSession {
 
   // ---- requests ----
 
+  /**
+   * INVOKE: one long attempt, then short repeats within the grace period. A board that does not
+   * answer by then has crashed or hung; the error says so and names the option that sets the wait.
+   */
+  private async invoke(): Promise<Frame> {
+    try {
+      return await this.exchange(MsgType.INVOKE, new Uint8Array(0), {
+        attemptMs: this.invokeTimeoutMs,
+        laterAttemptMs: this.timeoutMs,
+        graceMs: this.invokeGraceMs,
+        maxAttempts: this.retries + 1,
+      });
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      const err = new TimeoutError(`INVOKE to ${this.transport.description}`, this.invokeTimeoutMs);
+      err.message =
+        `the board on ${this.transport.description} stopped answering after INVOKE: no reply within the ${formatMs(this.invokeTimeoutMs)} inference timeout ` +
+        `nor to repeats in the next ${formatMs(this.invokeGraceMs)} (${e.message}); it crashed, hung or lost power, ` +
+        'or the inference takes longer (raise --timeout)';
+      throw err;
+    }
+  }
+
   private request(type: number, payload: Uint8Array, attemptMs: number): Promise<Frame> {
     return this.exchange(type, payload, { attemptMs, maxAttempts: this.retries + 1 });
   }
@@ -449,14 +487,17 @@ export class AgentSession {
     let lastProblem = '';
     this.counters.requests++;
     let attempt = 0;
+    let deadline = x.deadline;
     while (attempt < x.maxAttempts) {
       const now = performance.now();
-      if (x.deadline !== undefined && attempt > 0 && now >= x.deadline) break;
-      const thisAttemptMs = x.deadline === undefined ? attemptMs : Math.max(1, Math.min(attemptMs, x.deadline - now));
+      if (deadline !== undefined && attempt > 0 && now >= deadline) break;
+      const baseMs = attempt > 0 && x.laterAttemptMs !== undefined ? x.laterAttemptMs + this.wireMs(wire.byteLength + MAX_PAYLOAD_BYTES + 17) : attemptMs;
+      const thisAttemptMs = deadline === undefined ? baseMs : Math.max(1, Math.min(baseMs, deadline - now));
       attempt++;
       if (attempt > 1) this.counters.retransmits++;
       await this.transport.write(wire);
       const outcome = await this.awaitReply(type, seq, thisAttemptMs, x.bootIsNoise === true);
+      if (attempt === 1 && x.graceMs !== undefined && outcome.kind !== 'reply') deadline = performance.now() + x.graceMs;
       switch (outcome.kind) {
         case 'reply':
           return outcome.frame;
@@ -487,7 +528,8 @@ export class AgentSession {
       tally.boots > 0 ? `${tally.boots} were cut short by a BOOT` : '',
     ].filter((s) => s !== '');
     const err = new TimeoutError(`${name} to ${this.transport.description}`, attemptMs);
-    err.message = `${name} (seq ${seq}) to ${this.transport.description}: no valid reply after ${attempt} attempt${attempt === 1 ? '' : 's'} (${parts.join(', ')}; timeout ${Math.round(attemptMs)} ms per attempt)`;
+    const perAttempt = x.laterAttemptMs === undefined ? `timeout ${Math.round(attemptMs)} ms per attempt` : `timeout ${Math.round(attemptMs)} ms, then ${Math.round(x.laterAttemptMs)} ms per repeat`;
+    err.message = `${name} (seq ${seq}) to ${this.transport.description}: no valid reply after ${attempt} attempt${attempt === 1 ? '' : 's'} (${parts.join(', ')}; ${perAttempt})`;
     throw err;
   }
 
@@ -565,6 +607,10 @@ export class AgentSession {
       this.busy = false;
     }
   }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 }
 
 function positive(what: string, v: number): number {

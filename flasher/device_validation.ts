@@ -1,7 +1,6 @@
 // Validation on a device: build (QEMU boards) or flash the agent firmware, open its UART, stream
 // every case through the agent, and compare each output byte with the expected bytes.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Board } from '../compiler/boards/board_schema.ts';
 import { countFromTicks, countingOf, isEmulatedBoard, millisecondsOf, type Counting } from '../compiler/boards/counting.ts';
@@ -18,6 +17,7 @@ import { launchQemu } from './backends/qemu.ts';
 import { choosePort } from './ports.ts';
 import { SerialTransport, type ByteTransport } from './transport/serial_transport.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readInputFile } from '../compiler/output_paths.ts';
 
 export const isEmulated = isEmulatedBoard;
 
@@ -65,7 +65,7 @@ export async function openDevice(board: Board, firmware: FirmwareBuild | undefin
   const port = await choosePort(board, opts.port);
   let flashed: FlashResult | undefined;
   if (opts.flashImage) {
-    const data = new Uint8Array(await readFile(opts.flashImage.path));
+    const data = readInputFile(opts.flashImage.path, '--image');
     const address = opts.flashImage.address ?? (board.flashing.method === 'esp-rom' ? board.flashing.appOffset : board.memory.flash.base);
     flashed = await createFlashBackend(board).flash({ data, address, imagePath: opts.flashImage.path }, { port, onProgress: opts.onFlashProgress, log: opts.log });
   }
@@ -107,13 +107,16 @@ export async function validateOnDevice(
   device: OpenDevice,
   cases: readonly GoldenCase[],
   onCase?: (done: number, total: number) => void,
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean; invokeTimeoutMs?: number; onEvent?: (message: string) => void } = {},
 ): Promise<DeviceValidationReport> {
   const session = new AgentSession(device.transport, {
     expectModelSha256: compiled.model.sha256,
     baudRate: isEmulated(board) ? undefined : board.uart.baud,
     // QEMU notices that the host opened its pty only about once a second.
     connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
+    ...(options.invokeTimeoutMs === undefined ? {} : { invokeTimeoutMs: options.invokeTimeoutMs }),
+    // Repeats, resets and timeouts are told as they happen: a silent 30 s wait looks like a hang.
+    ...(options.onEvent ? { onEvent: (m: string) => options.onEvent?.(`serial: ${m}`) } : {}),
   });
   const hello = await session.connect();
   const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);

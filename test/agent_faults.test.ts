@@ -572,6 +572,49 @@ describe('host retries and resynchronisation', () => {
     await r.close();
   });
 
+  it('a board that dies right after INVOKE: one invoke timeout plus the grace period, then an error that says so', async () => {
+    let agent: Agent | undefined;
+    const r = await rig({
+      session: { timeoutMs: 150, retries: 4, invokeTimeoutMs: 800 },
+      wrap: (t) =>
+        new FaultyTransport(t, {
+          // The board stops (a hard fault, a hang) the moment INVOKE reaches it.
+          mutateWrite: (raw) => {
+            if (raw[1] === MsgType.INVOKE) agent?.proc.kill('SIGSTOP');
+            return undefined;
+          },
+        }),
+    });
+    agent = r.agent;
+    await r.session.connect();
+    const started = performance.now();
+    const err = await r.session.infer(golden.cases[0]!.inputs).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as TimeoutError).exitCode).toBe(EXIT_DEVICE_ERROR);
+    expect((err as Error).message).toMatch(
+      /^the board on serial:\/dev\/pts\/\d+ stopped answering after INVOKE: no reply within the 800 ms inference timeout nor to repeats in the next 600 ms \(INVOKE \(seq \d+\) .*: no valid reply after \d attempts .*\); it crashed, hung or lost power, or the inference takes longer \(raise --timeout\)$/,
+    );
+    // One invoke timeout (800 ms) plus the grace (retries x timeoutMs = 600 ms), not (1 + retries) x 800 ms.
+    expect(elapsed).toBeGreaterThan(1300);
+    expect(elapsed).toBeLessThan(3000);
+    expect(r.events.join('\n')).toMatch(/^INVOKE \(seq \d+\) attempt 1: no reply within 800 ms; sending it again$/m);
+    // The repeats wait timeoutMs each, not the invoke timeout.
+    expect(r.events.join('\n')).toMatch(/^INVOKE \(seq \d+\) attempt 2: no reply within 150 ms; sending it again$/m);
+    r.agent!.proc.kill('SIGKILL');
+    await r.close();
+  });
+
+  it('an INVOKE whose reply is late but within the grace period: the cached reply, the model ran once', async () => {
+    // The agent drops its first INVOKE reply; the repeat (short timeout) gets the cached one.
+    const r = await rig({ fault: 'drop-reply-once:0x83', session: { timeoutMs: 150, invokeTimeoutMs: 300 } });
+    await r.session.connect();
+    await expectGoldenCase(r.session, 1);
+    expect(r.events.join('\n')).toMatch(/INVOKE \(seq \d+\) attempt 1: no reply within 300 ms; sending it again/);
+    expect(await r.session.stats()).toMatchObject({ invokeCount: 1 });
+    await finish(r);
+  });
+
   it('nothing on the line: connect() fails with a TimeoutError', async () => {
     const r = await rig({ noAgent: true, session: { timeoutMs: 100, connectTimeoutMs: 500 } });
     const started = performance.now();
@@ -596,4 +639,153 @@ describe('host retries and resynchronisation', () => {
     expect(r.session.counters.resyncs).toBe(2);
     await finish(r);
   });
+});
+
+// ---- the serial fault matrix: a relay that damages the line both ways ----
+
+type LineFault = 'flip' | 'drop-byte' | 'duplicate-byte' | 'drop-frame' | 'stall';
+
+/**
+ * Sits between the session and the line like a bad cable: with probability `p` per frame (both
+ * directions) it applies `fault`. Seeded, so a failing run can be replayed.
+ */
+class RelayTransport implements ByteTransport {
+  damaged = 0;
+  private state: number;
+  constructor(
+    private readonly inner: ByteTransport,
+    private readonly fault: LineFault,
+    private readonly p: number,
+    seed: number,
+  ) {
+    this.state = seed >>> 0 || 1;
+  }
+  private random(): number {
+    // xorshift32
+    this.state ^= this.state << 13;
+    this.state ^= this.state >>> 17;
+    this.state ^= this.state << 5;
+    return (this.state >>> 0) / 4294967296;
+  }
+  private damage(data: Uint8Array): Uint8Array | undefined {
+    if (this.random() >= this.p) return data;
+    this.damaged++;
+    const at = Math.floor(this.random() * data.byteLength);
+    switch (this.fault) {
+      case 'flip': {
+        const out = data.slice();
+        out[at] = (out[at] as number) ^ (1 << Math.floor(this.random() * 8));
+        return out;
+      }
+      case 'drop-byte':
+        return Uint8Array.from([...data.subarray(0, at), ...data.subarray(at + 1)]);
+      case 'duplicate-byte':
+        return Uint8Array.from([...data.subarray(0, at + 1), ...data.subarray(at)]);
+      case 'drop-frame':
+        return undefined;
+      case 'stall':
+        return data;
+    }
+  }
+  private async stall(): Promise<void> {
+    if (this.fault === 'stall' && this.random() < this.p) {
+      this.damaged++;
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(this.random() * 500)));
+    }
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  async write(data: Uint8Array): Promise<void> {
+    await this.stall();
+    const out = this.damage(data);
+    if (out) await this.inner.write(out);
+  }
+  read(n: number, timeoutMs: number): Promise<Uint8Array> {
+    return this.inner.read(n, timeoutMs);
+  }
+  async readUntil(delimiter: number, timeoutMs: number, maxBytes?: number): Promise<Uint8Array> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const got = await this.inner.readUntil(delimiter, Math.max(1, deadline - performance.now()), maxBytes);
+      await this.stall();
+      const out = this.damage(got);
+      // A dropped frame is as if it never arrived; damaged bytes keep their delimiter.
+      if (out === undefined) continue;
+      return out.byteLength > 0 && out[out.byteLength - 1] === delimiter ? out : Uint8Array.from([...out, delimiter]);
+    }
+  }
+  discardInput(): void {
+    this.inner.discardInput();
+  }
+  setSignals(signals: ModemSignals): Promise<void> {
+    return this.inner.setSignals(signals);
+  }
+  setBaudRate(baud: number): Promise<void> {
+    return this.inner.setBaudRate(baud);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('serial fault matrix: every run ends in all-match or a clear failure, never a false pass or a hang', () => {
+  const CASES = [0, 1, 2, 3];
+  const faults: Array<{ name: string; fault?: LineFault; agentFault?: string; p: number; killAfter?: number; seeds?: number[] }> = [
+    { name: 'bit flips', fault: 'flip', p: 0.15 },
+    { name: 'dropped bytes', fault: 'drop-byte', p: 0.15 },
+    { name: 'duplicated bytes', fault: 'duplicate-byte', p: 0.15 },
+    { name: 'dropped frames', fault: 'drop-frame', p: 0.15 },
+    { name: 'stalls', fault: 'stall', p: 0.2, seeds: [1] },
+    { name: 'bit flips, heavy', fault: 'flip', p: 0.6, seeds: [1] },
+    { name: 'board killed after case 1', p: 0, killAfter: 1, seeds: [1] },
+    { name: 'board reset mid-inference', agentFault: 'reset-after-n-frames:5', p: 0 },
+    { name: 'bit flips + board reset', fault: 'flip', agentFault: 'reset-after-n-frames:6', p: 0.1 },
+  ];
+  const matrix: string[] = [];
+
+  afterAll(() => {
+    // The README's fault matrix is copied from this table.
+    console.log(['fault | seed | damaged frames | cases matched | outcome', ...matrix].join('\n'));
+  });
+
+  for (const f of faults) {
+    for (const seed of f.seeds ?? [1, 2]) {
+      it(`${f.name}, seed ${seed}`, async () => {
+        const r = await rig({
+          ...(f.agentFault ? { fault: f.agentFault } : {}),
+          ...(f.fault ? { wrap: (t: ByteTransport) => new RelayTransport(t, f.fault as LineFault, f.p, seed * 7919) } : {}),
+          session: { timeoutMs: 300, retries: 6, invokeTimeoutMs: 800, connectTimeoutMs: 4000 },
+        });
+        const relay = f.fault ? (r.session.transport as RelayTransport) : undefined;
+        const started = performance.now();
+        let matched = 0;
+        let outcome = 'all match';
+        try {
+          await r.session.connect();
+          for (const k of CASES) {
+            const c = golden.cases[k]!;
+            const res = await r.session.infer(c.inputs);
+            // Never a false pass: whatever the session returns must be exactly TFLite Micro's output.
+            expect(firstDifference(c.expected, res.outputs), `case ${c.id} returned wrong outputs`).toBeUndefined();
+            matched++;
+            if (matched === f.killAfter) r.agent?.proc.kill('SIGKILL');
+          }
+        } catch (e) {
+          // A clear failure: a transport error (exit 3) with a one-line message, and no outputs.
+          if (!(e instanceof TransportError)) throw e;
+          expect((e as Error).message).not.toContain('\n');
+          outcome = `clear failure: ${(e as Error).message.slice(0, 60)}...`;
+        }
+        // A board that was killed can only end in a clear failure.
+        if (f.killAfter !== undefined) expect(matched).toBe(f.killAfter);
+        const seconds = (performance.now() - started) / 1000;
+        // Never a hang: bounded by the retries and timeouts.
+        expect(seconds).toBeLessThan(30);
+        matrix.push(`${f.name} | ${seed} | ${relay?.damaged ?? '-'} | ${matched}/${CASES.length} | ${outcome}`);
+        r.agent?.proc.kill('SIGKILL');
+        await r.close();
+      });
+    }
+  }
 });

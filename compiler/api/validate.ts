@@ -7,6 +7,7 @@ import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { compileModel, loadModel, type CompiledModel, type LoadedModel } from '../compile.ts';
 import { TinyforgeError } from '../errors.ts';
+import { readInputFile } from '../output_paths.ts';
 import { isTarget, parseTarget, type TargetName } from '../cli/target_names.ts';
 import { ReferenceState, runReference } from '../reference/run_reference.ts';
 import { firmwareFamilyOf } from '../targets/firmware.ts';
@@ -56,7 +57,12 @@ export interface ValidateOptions {
   /** With `enroll`: classes of the learnable head (default: the spec's, else the replaced layer's units). */
   adaptClasses?: number;
   onProgress?: (p: ValidateProgress) => void;
-  /** Status lines ("validating ... on host: 8 cases against ..."). */
+  /**
+   * With `board`: seconds to wait for one inference's INVOKE reply before the board counts as
+   * gone (then a few seconds of repeats). Default 30.
+   */
+  timeout?: number;
+  /** Status lines ("validating ... on host: 8 cases against ..."), and serial-line events (repeats, resets). */
   onInfo?: (line: string) => void;
 }
 
@@ -222,19 +228,34 @@ async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & 
   const board = findBoard(opts.board);
   // Device code (serialport, firmware builds) is loaded only for boards.
   const { buildQemuFirmware, isEmulated, openDevice, validateOnDevice } = await import('../../flasher/device_validation.ts');
+  const emulated = isEmulated(board);
+  // QEMU boards are booted by tinyforge on a pty of its own, with the firmware built here.
+  if (emulated && opts.port !== undefined) {
+    throw new TinyforgeError(`--port: ${board.id} runs under QEMU, which tinyforge starts with its own serial pty; --port is for real boards (leave it out)`);
+  }
+  if (emulated && opts.flash === false) {
+    throw new TinyforgeError(`--no-flash: ${board.id} runs under QEMU, which boots the firmware tinyforge builds for the model each time; --no-flash is for real boards (leave it out)`);
+  }
+  if (opts.timeout !== undefined && !(opts.timeout > 0 && Number.isFinite(opts.timeout))) throw new TinyforgeError(`--timeout wants seconds greater than 0, not ${opts.timeout}`);
+  const flash = opts.flash ?? true;
+  // A missing image is found before anything is built or opened.
+  if (!emulated && flash && opts.image !== undefined) readInputFile(opts.image, '--image');
   const { cases, oracle } = testCases(compiled, opts, 'board');
   checkFitsBoard(compiled, board);
   opts.onInfo?.(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${cases.length} case(s) against ${oracle}`);
   const started = Date.now();
-  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board, { profile: opts.profile }) : undefined;
-  const flash = opts.flash ?? true;
-  if (!isEmulated(board) && flash && !opts.image) {
+  const firmware = emulated ? await buildQemuFirmware(compiled, board, { profile: opts.profile }) : undefined;
+  if (!emulated && flash && !opts.image) {
     throw new TinyforgeError(`${board.id}: give --image <file> to flash (built from tinyforge build's project), or --no-flash if the board already runs it`);
   }
   const device = await openDevice(board, firmware, { port: opts.port, flashImage: flash && opts.image ? { path: opts.image } : undefined });
   let report;
   try {
-    report = await validateOnDevice(compiled, board, device, cases, (done, total) => opts.onProgress?.({ stage: `cases on ${board.id}`, done, total, unit: 'cases' }), { profile: opts.profile });
+    report = await validateOnDevice(compiled, board, device, cases, (done, total) => opts.onProgress?.({ stage: `cases on ${board.id}`, done, total, unit: 'cases' }), {
+      profile: opts.profile,
+      ...(opts.timeout === undefined ? {} : { invokeTimeoutMs: opts.timeout * 1000 }),
+      ...(opts.onInfo ? { onEvent: opts.onInfo } : {}),
+    });
   } finally {
     await device.close();
   }

@@ -103,9 +103,9 @@ function buildProgram(): Command {
     .argument('[model]', '.tflite file (default: "model" of tinyforge.config.json)')
     .addOption(targetOption())
     .option('-b, --board <board>', 'validate on a board through the serial agent (QEMU boards are built and booted for you)')
-    .option('-p, --port <path>', 'serial port of a real board (default: the only matching USB serial device)')
+    .option('-p, --port <path>', 'real boards: serial port (default: the only matching USB serial device); refused for QEMU boards')
     .option('--image <file>', 'real boards: firmware image to flash first')
-    .option('--no-flash', 'real boards: the board already runs the agent firmware')
+    .option('--no-flash', 'real boards: the board already runs the agent firmware; refused for QEMU boards')
     .option('--profile', 'with --board: per-layer counts of the last case (instructions on QEMU boards, cycles on real ones)')
     .option('--profile-out <file>', 'write the per-layer profile as JSON (for tinyforge report --profile)')
     .option('--golden <dir>', 'folder with manifest.json and raw tensors (format of ../shared/golden)')
@@ -114,6 +114,7 @@ function buildProgram(): Command {
     .option('--enroll <spec.json>', 'with --board: compile with --adapt last, enroll and classify the spec\'s inputs on the device, each step checked against the TS reference')
     .option('--adapt-classes <n>', 'with --enroll: classes of the learnable head')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
+    .option('--timeout <seconds>', 'with --board: wait this long for one inference before the board counts as gone (default 30)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -144,6 +145,7 @@ function buildProgram(): Command {
           adaptClasses?: string;
           json?: boolean;
           sanitize?: boolean;
+          timeout?: string;
         },
         cmd: Command,
       ) => {

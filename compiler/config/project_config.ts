@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { loadBoards } from '../boards/load_boards.ts';
 import { TinyforgeError } from '../errors.ts';
+import { C_IDENTIFIER_PATTERN } from '../emit-c/c_literals.ts';
 import { CONFIG_FILE_NAME } from './config_file_name.ts';
 import { closestNames, suggestionText } from '../suggest.ts';
 
@@ -38,7 +39,7 @@ export const projectConfigSchema = z
     /** C symbol prefix. */
     prefix: z
       .string(required('a C identifier (a string)'))
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a C identifier (letters, digits and _, not starting with a digit)')
+      .regex(C_IDENTIFIER_PATTERN, 'must be a C identifier (letters, digits and _, not starting with a digit)')
       .optional(),
   })
   .strict();

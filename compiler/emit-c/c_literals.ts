@@ -1,6 +1,21 @@
 // Formatting of C literals and identifiers for generated code.
 
 /** A C identifier from an arbitrary model name: lowercase, [a-z0-9_], not starting with a digit. */
+/** What a symbol prefix (--prefix, the config's "prefix") must look like: it names files and C symbols. */
+export const C_IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const C99_KEYWORDS = new Set(
+  ('auto break case char const continue default do double else enum extern float for goto if inline int long register restrict return ' +
+    'short signed sizeof static struct switch typedef union unsigned void volatile while _Bool _Complex _Imaginary').split(' '),
+);
+
+/** Why `prefix` cannot be a symbol prefix, or undefined when it can. */
+export function prefixProblem(prefix: string): string | undefined {
+  if (!C_IDENTIFIER_PATTERN.test(prefix)) return 'must be a C identifier (letters, digits and _, not starting with a digit)';
+  if (C99_KEYWORDS.has(prefix)) return 'is a C keyword';
+  return undefined;
+}
+
 export function cIdentifier(name: string): string {
   let id = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
   if (id === '' || /^[0-9]/.test(id)) id = `m_${id}`;

@@ -1,9 +1,9 @@
 // `tinyforge compile --ts`: the companion is generated (and its labels checked) before any file is
 // written, then written as <prefix>.ts next to the C module.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
+import { ensureOutputDir, writeOutputFile } from '../output_paths.ts';
 import { emitTsCompanion } from './companion.ts';
 import { resolveLabels } from './labels.ts';
 
@@ -33,9 +33,9 @@ export function prepareTsCompanion(compiled: CompiledModel, opts: TsCompanionCli
     fileName,
     text,
     write(outDir: string): string {
-      mkdirSync(outDir, { recursive: true });
+      ensureOutputDir(outDir, '--out');
       const file = path.join(outDir, fileName);
-      writeFileSync(file, text);
+      writeOutputFile(file, text, '--out');
       return file;
     },
   };

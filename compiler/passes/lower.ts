@@ -8,7 +8,7 @@ import { lowerMulModule } from '../ops/mul.ts';
 import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
-import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, softmaxInt8Scaling } from '../quant/multiplier.ts';
+import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, RequantizationRangeError, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
 import { lowerFullyConnectedS16 } from '../ops/fully_connected_s16.ts';
@@ -626,8 +626,27 @@ function lowerDequantize(ctx: LoweringContext): Layer {
   return { kernel: 'dequantize_s8_f32', sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], size, scale: iQ.scale, zeroPoint: iQ.zeroPoint, single, macs: 0 };
 }
 
+/** The op's kernel call; a scale combination no 32-bit requantization can express is refused with the op's tensors and scales. */
 export function lowerOp(graph: Graph, op: Op): Layer {
   const ctx = new LoweringContext(graph, op);
+  try {
+    return lowerOpIn(ctx);
+  } catch (e) {
+    if (!(e instanceof RequantizationRangeError)) throw e;
+    const show = (x: number): number => Number(x.toPrecision(7));
+    const scales: string[] = [];
+    for (const id of [...op.inputs, ...op.outputs]) {
+      const t = id >= 0 ? graph.tensors[id] : undefined;
+      const s = t?.quant?.scale ?? [];
+      if (!t || s.length === 0) continue;
+      scales.push(`'${t.name}' ${s.length === 1 ? show(s[0] as number) : `${s.length} scales up to ${show(s.reduce((m, x) => Math.max(m, Math.abs(x)), 0))}`}`);
+    }
+    return ctx.fail(`${e.message}; scales: ${scales.join(', ')}`);
+  }
+}
+
+function lowerOpIn(ctx: LoweringContext): Layer {
+  const op = ctx.op;
   switch (op.kind) {
     case 'conv2d':
     case 'depthwise_conv2d':

@@ -1,6 +1,7 @@
 // Turning real-valued scales into the integer multiplier/shift pairs TFLite kernels use.
 // Everything here runs at compile time; the device only sees the resulting integers.
 
+import { TinyforgeError } from '../errors.ts';
 import type { Activation } from '../ir/graph.ts';
 
 export interface QuantizedMultiplier {
@@ -29,9 +30,32 @@ export function roundHalfAwayFromZero(x: number): number {
   return x < 0 ? -Math.round(-x) : Math.round(x);
 }
 
+/**
+ * The largest left shift a requantization may use: the C helpers shift a 32-bit accumulator as
+ * an unsigned 32-bit value (tf_shift_left), which C defines for 0..31 only. TFLite Micro does
+ * not check it either; a scale that needs more (e.g. 1e38) gave undefined behaviour, and host and
+ * Cortex-M disagreed. Such models are refused, naming the op and its tensors' scales.
+ */
+export const MAX_REQUANTIZATION_LEFT_SHIFT = 31;
+
+/** A rescale factor that no 32-bit requantization can represent. Lowering adds the op and tensors. */
+export class RequantizationRangeError extends TinyforgeError {
+  constructor(readonly realMultiplier: number, detail: string) {
+    super(`rescale factor ${Number(realMultiplier.toPrecision(7))} ${detail}`);
+    this.name = 'RequantizationRangeError';
+  }
+}
+
+function checkShift(realMultiplier: number, shift: number): void {
+  if (shift > MAX_REQUANTIZATION_LEFT_SHIFT) {
+    throw new RequantizationRangeError(realMultiplier, `needs a left shift of ${shift} bits; 32-bit requantization allows at most ${MAX_REQUANTIZATION_LEFT_SHIFT} (a quantization scale is out of range)`);
+  }
+}
+
 /** TFLite QuantizeMultiplier (without TFLITE_SINGLE_ROUNDING). */
 export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier {
   if (realMultiplier === 0) return { multiplier: 0, shift: 0 };
+  if (!Number.isFinite(realMultiplier)) throw new RequantizationRangeError(realMultiplier, 'is not finite (a quantization scale is 0, infinite or out of range)');
   const { mantissa, exponent } = frexp(realMultiplier);
   let shift = exponent;
   let fixed = roundHalfAwayFromZero(mantissa * 2147483648);
@@ -40,6 +64,7 @@ export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier 
     shift += 1;
   }
   if (shift < -31) return { multiplier: 0, shift: 0 };
+  checkShift(realMultiplier, shift);
   return { multiplier: fixed, shift };
 }
 
@@ -123,7 +148,9 @@ export function checkedLog2(x: number): { log2: number; exact: boolean } {
 
 /** TFLite's frexp-based multiplier of the int8 LOGISTIC / TANH Prepare (no renormalisation of a rounded-up 2^31). */
 export function frexpMultiplier(real: number): QuantizedMultiplier {
+  if (!Number.isFinite(real)) throw new RequantizationRangeError(real, 'is not finite (a quantization scale is 0, infinite or out of range)');
   const { mantissa, exponent } = frexp(real);
+  checkShift(real, exponent);
   return { multiplier: roundHalfAwayFromZero(mantissa * 2147483648), shift: exponent };
 }
 

@@ -1,6 +1,6 @@
 // Reading a golden folder: manifest.json plus raw input/output tensor files (format of ../shared/golden).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { TinyforgeError } from '../errors.ts';
@@ -45,6 +45,28 @@ function readBytes(file: string, what: string): Uint8Array {
   }
 }
 
+/**
+ * The file a manifest names, which must lie inside the golden folder: a manifest is data someone
+ * else may have written, and `../../etc/passwd` or an absolute path must not be read through it.
+ */
+export function goldenFilePath(dir: string, name: string, manifestPath: string): string {
+  const root = path.resolve(dir);
+  const file = path.resolve(root, name);
+  const rel = path.relative(root, file);
+  const outside = (r: string): boolean => r === '' || r.split(path.sep)[0] === '..' || path.isAbsolute(r);
+  const refuse = (why: string): TinyforgeError => new TinyforgeError(`${manifestPath}: '${name}' ${why}`);
+  if (name === '' || path.isAbsolute(name) || name.includes('\0') || outside(rel)) throw refuse(`is not a file inside the golden folder (name files relative to ${dir}, without ..)`);
+  // A symbolic link inside the folder must not lead out of it either.
+  let real: string | undefined;
+  try {
+    real = realpathSync(file);
+  } catch {
+    real = undefined; // missing: readBytes says so
+  }
+  if (real !== undefined && outside(path.relative(realpathSync(root), real))) throw refuse('is a link to a file outside the golden folder');
+  return file;
+}
+
 function isFileList(x: string[] | string[][]): x is string[] {
   return typeof x[0] === 'string';
 }
@@ -69,7 +91,7 @@ export function loadGolden(dir: string): GoldenSet {
     modelSha256: m.model_sha256,
     labels: m.labels,
     cases: m.cases.flatMap((c): GoldenCase[] => {
-      const read = (f: string, what: string): Uint8Array => readBytes(path.join(dir, f), `${what} of case ${c.id}`);
+      const read = (f: string, what: string): Uint8Array => readBytes(goldenFilePath(dir, f, manifestPath), `${what} of case ${c.id}`);
       const ins = c.input_files;
       const outs = c.output_files;
       if (isFileList(ins) && isFileList(outs)) return [{ id: c.id, inputs: ins.map((f) => read(f, 'input')), expected: outs.map((f) => read(f, 'output')) }];

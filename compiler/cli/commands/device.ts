@@ -1,7 +1,6 @@
 // Commands that talk to boards or build for them: build firmware, flash it, list ports.
 
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkFitsBoard } from '../../boards/fit.ts';
 import { findBoard, loadBoards } from '../../boards/load_boards.ts';
@@ -10,6 +9,7 @@ import type { Board } from '../../boards/board_schema.ts';
 import { compileModel, isaForBoard, loadModel } from '../../compile.ts';
 import { EXIT_DEVICE_ERROR, TinyforgeError } from '../../errors.ts';
 import { isEmulatedBoard } from '../../boards/counting.ts';
+import { ensureOutputDir, fileSystemError, readInputFile } from '../../output_paths.ts';
 import type { FlashProgress } from '../../../flasher/backend.ts';
 import { formatInt, table } from '../format.ts';
 import { setJsonResult } from '../json_output.ts';
@@ -19,13 +19,17 @@ export async function buildCommand(modelPath: string, opts: { board: string; out
   const regions = arenaRegionsFor(board, opts.arenaIn);
   const compiled = compileModel(loadModel(modelPath), { isa: isaForBoard(board), ...(regions === undefined ? {} : { regions }) });
   checkFitsBoard(compiled, board);
-  mkdirSync(opts.out, { recursive: true });
+  ensureOutputDir(opts.out, '--out');
   if (isEmulatedBoard(board)) {
     const { buildQemuFirmware } = await import('../../../flasher/device_validation.ts');
     const fw = await buildQemuFirmware(compiled, board);
     const files = [fw.elf, fw.bin, fw.map].map((f) => {
       const dest = path.join(opts.out, path.basename(f));
-      copyFileSync(f, dest);
+      try {
+        copyFileSync(f, dest);
+      } catch (e) {
+        throw fileSystemError('--out', dest, e);
+      }
       return dest;
     });
     // Flash is what the image occupies in ROM, RAM what is statically allocated; the stack comes on top.
@@ -62,7 +66,7 @@ export async function flashCommand(opts: { board: string; port?: string; image?:
   const { createFlashBackend } = await import('../../../flasher/backend.ts');
   const { choosePort } = await import('../../../flasher/ports.ts');
   const port = board.flashing.method === 'uf2' || board.flashing.method === 'external' ? opts.port : await choosePort(board, opts.port);
-  const data = new Uint8Array(await readFile(opts.image));
+  const data = readInputFile(opts.image, '--image');
   const address = opts.address !== undefined ? Number(opts.address) : board.flashing.method === 'esp-rom' ? board.flashing.appOffset : board.memory.flash.base;
   if (!Number.isSafeInteger(address) || address < 0) throw new TinyforgeError(`--address ${opts.address}: not an address (use decimal or 0x hex)`);
   const result = await createFlashBackend(board).flash(

@@ -1,7 +1,7 @@
 // Printing and saving the per-layer profile that validate --profile reads from the agent.
 
-import { writeFileSync } from 'node:fs';
 import type { ModelProfile } from '../../api/profile.ts';
+import { writeOutputFile } from '../../output_paths.ts';
 import { formatInt, table } from '../format.ts';
 
 /** The profile table; `how` adds the sentence on how the counts were taken (omit it when already printed). */
@@ -23,5 +23,5 @@ export function formatProfile(p: ModelProfile, boardId: string, how = true): str
  */
 export function writeProfileJson(file: string, p: ModelProfile): void {
   const layers = p.layers.map((l) => ({ index: l.index, [p.unit]: l.count }));
-  writeFileSync(file, `${JSON.stringify({ unit: p.unit, counter: p.counter, layers }, null, 2)}\n`);
+  writeOutputFile(file, `${JSON.stringify({ unit: p.unit, counter: p.counter, layers }, null, 2)}\n`, '--profile-out');
 }

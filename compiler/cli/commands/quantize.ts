@@ -1,10 +1,10 @@
 // `tinyforge quantize`: a float TF.js model + calibration data -> an int8 or int16x8 (optionally
 // pruned) .tflite that compile, validate and TFLite itself can load.
 
-import { writeFileSync } from 'node:fs';
 import { compileModel } from '../../compile.ts';
 import { writeTflite } from '../../export/write_tflite.ts';
 import { TinyforgeError } from '../../errors.ts';
+import { writeOutputFile } from '../../output_paths.ts';
 import { ACTIVATION_DTYPES, formatAccuracy, formatSqnr, quantizeTfjsModel, type ActivationDType, type PtqOptions } from '../../quantize/index.ts';
 import { formatInt } from '../format.ts';
 import { setJsonResult } from '../json_output.ts';
@@ -124,7 +124,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   const compiled = compileModel(q.model);
   const flash = dtype === 'int8' ? { final: compiled.summary.flashBytes, dense: compileModel(q.model, { sparse: false }).summary.flashBytes } : undefined;
   const bytes = writeTflite(q.model.graph);
-  writeFileSync(opts.out, bytes);
+  writeOutputFile(opts.out, bytes, '--out');
   if (opts.json) {
     setJsonResult({
       model: modelJson,

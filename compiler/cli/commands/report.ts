@@ -1,9 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBoard } from '../../boards/load_boards.ts';
 import { arenaRegionsFor } from '../../boards/regions.ts';
 import { compileModel, loadModel } from '../../compile.ts';
-import { TinyforgeError } from '../../errors.ts';
+import { writeOutputFile } from '../../output_paths.ts';
 import { renderReportHtml } from '../../report/render_html.ts';
 import { buildReportData, loadProfile } from '../../report/report_data.ts';
 import { formatInt } from '../format.ts';
@@ -24,12 +23,7 @@ export function reportCommand(modelPath: string, opts: ReportCommandOptions): vo
   const compiled = compileModel(loadModel(modelPath), regions === undefined ? {} : { regions });
   const data = buildReportData(compiled, board, { profile, profileSource: opts.profile && path.basename(opts.profile) });
   const html = renderReportHtml(data);
-  try {
-    mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-    writeFileSync(opts.out, html);
-  } catch (e) {
-    throw new TinyforgeError(`cannot write ${opts.out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  writeOutputFile(opts.out, html, '--out');
   if (opts.json) {
     setJsonResult({ file: opts.out, ...data });
     return;

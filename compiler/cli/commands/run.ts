@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { compileModel, loadModel } from '../../compile.ts';
 import { TinyforgeError } from '../../errors.ts';
+import { fileSystemError, writeOutputFile } from '../../output_paths.ts';
 import { parseTarget, runOnTarget } from '../targets.ts';
 
 export interface RunCommandOptions {
@@ -14,7 +15,7 @@ function readInput(file: string, index: number, expectedBytes: number): Uint8Arr
   try {
     data = new Uint8Array(readFileSync(file));
   } catch (e) {
-    throw new TinyforgeError(`--input ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(e)}`);
+    throw fileSystemError('--input', file, e);
   }
   if (data.byteLength !== expectedBytes) throw new TinyforgeError(`--input ${file}: ${data.byteLength} bytes, but model input ${index} needs ${expectedBytes}`);
   return data;
@@ -28,7 +29,7 @@ export async function runCommand(modelPath: string, opts: RunCommandOptions): Pr
   if (opts.output.length !== outputs.length) throw new TinyforgeError(`the model has ${outputs.length} output(s); give --output once for each (got ${opts.output.length})`);
   const data = opts.input.map((f, i) => readInput(f, i, inputs[i]?.bytes ?? 0));
   const [result] = await runOnTarget(target, compiled, [data]);
-  opts.output.forEach((f, i) => writeFileSync(f, result?.[i] ?? new Uint8Array(0)));
+  opts.output.forEach((f, i) => writeOutputFile(f, result?.[i] ?? new Uint8Array(0), '--output'));
   for (const [i, o] of outputs.entries()) {
     const bytes = result?.[i] ?? new Uint8Array(0);
     const values = o.dtype === 'int8' ? Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) : Array.from(bytes);

@@ -28,6 +28,8 @@ export interface ValidateCommandOptions {
   adaptClasses?: string;
   json?: boolean;
   sanitize?: boolean;
+  /** With --board: seconds to wait for one inference (INVOKE reply). */
+  timeout?: string;
 }
 
 function firstDiff(r: ValidateCase): [string, string] {
@@ -72,6 +74,9 @@ function parseClassCount(v: string): number {
 /** Returns the process exit code: 0 when every case matches, 1 otherwise. */
 export async function validateCommand(modelPath: string, opts: ValidateCommandOptions): Promise<number> {
   if (opts.random !== undefined && !/^\s*\d+\s*$/.test(opts.random)) throw new TinyforgeError(`--random wants a case count from 1 to 100000, not '${opts.random}'`);
+  const timeout = opts.timeout === undefined ? undefined : Number(opts.timeout);
+  if (opts.timeout !== undefined && !(timeout !== undefined && timeout > 0 && Number.isFinite(timeout))) throw new TinyforgeError(`--timeout wants seconds greater than 0, not '${opts.timeout}'`);
+  if (timeout !== undefined && opts.board === undefined) throw new TinyforgeError('--timeout is the wait for one inference on a board through the serial agent: give it with --board');
   const progress = createProgress({ json: opts.json });
   let stage = '';
   const apiOptions: ValidateOptions = {
@@ -87,6 +92,7 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
     ...(opts.enroll === undefined ? {} : { enroll: opts.enroll }),
     ...(opts.adaptClasses === undefined ? {} : { adaptClasses: parseClassCount(opts.adaptClasses) }),
     sanitize: opts.sanitize === true,
+    ...(timeout === undefined ? {} : { timeout }),
     onInfo: (line) => log.info(line),
     onProgress: (p) => {
       if (p.stage !== stage) {

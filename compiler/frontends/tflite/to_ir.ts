@@ -107,6 +107,13 @@ const MAX_ELEMENTS = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
+/** Zero points must be values of the quantized tensor's type. */
+const ZERO_POINT_RANGE: ReadonlyMap<number, { min: number; max: number }> = new Map([
+  [TensorType.INT8, { min: -128, max: 127 }],
+  [TensorType.UINT8, { min: 0, max: 255 }],
+  [TensorType.INT16, { min: -32768, max: 32767 }],
+]);
+
 function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[], fail: Fail): Quantization | undefined {
   const label = tensorLabel(raw);
   if (q.detailsType !== 0) {
@@ -123,9 +130,15 @@ function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[]
     const tinyNegative = q.scale.length > 1 && s < 0 && s > -TINY_NEGATIVE_SCALE;
     if (!Number.isFinite(s) || (s < 0 && !tinyNegative)) fail(`${label} has quantization scale ${s} at index ${i} (scales must be finite and >= 0)`);
   });
+  // A zero point is a value of the tensor's own type (TFLite's converter and TFLM's Prepare assume
+  // it): an int8 tensor with zero point 2^31 - 1 made the C offsets overflow.
+  const typeRange = ZERO_POINT_RANGE.get(raw.type);
   const zeroPoint = q.zeroPoint.map((z, i) => {
     if (z < BigInt(INT32_MIN) || z > BigInt(INT32_MAX)) {
       fail(`${label} has zero point ${z} at index ${i}, outside the int32 range`);
+    }
+    if (typeRange && (z < BigInt(typeRange.min) || z > BigInt(typeRange.max))) {
+      fail(`${label} has zero point ${z} at index ${i}, outside the range of its type (${typeRange.min}..${typeRange.max})`);
     }
     return Number(z);
   });
@@ -623,8 +636,14 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
   }
 
   const available = checkOrder(raw, tensors, names, sg.inputs, fail);
+  if (sg.outputs.length === 0) fail('the model has no outputs');
   sg.outputs.forEach((id, k) => {
-    if (!available[id]) fail(`model output ${k} (${tensorLabel(tensors[id] as Tensor)}) is not computed by any operator`);
+    const label = `model output ${k} (${tensorLabel(tensors[id] as Tensor)})`;
+    if (!available[id]) fail(`${label} is not computed by any operator`);
+    // The generated invoke() writes outputs only as operators compute them: an output that is an
+    // input or a constant would never be written (and its parameter would go unused).
+    if (sg.inputs.includes(id)) fail(`${label} is model input ${sg.inputs.indexOf(id)} itself: no operator computes it`);
+    if ((tensors[id] as Tensor).data !== undefined) fail(`${label} is a constant tensor: no operator computes it`);
   });
 
   return { name, tensors, ops, inputs: sg.inputs.slice(), outputs: sg.outputs.slice() };
