@@ -12,7 +12,7 @@ import type { TokenizerFiles } from '../../compiler/text/tokenizer_c.ts';
  * <prefix>.h is replaced by a harness header whose input/invoke only exist to link
  * classify_text (the harness never calls it); with `model` the real module is linked.
  */
-export function hostTokenize(dir: string, prefix: string, files: TokenizerFiles, sentences: readonly string[], model?: { header: string; source: string }): { count: number; ids: number[] }[] {
+export function hostTokenize(dir: string, prefix: string, files: TokenizerFiles, sentences: readonly string[], model?: { header: string; source: string }): { count: number; ids: number[]; scores?: number[] }[] {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `${prefix}_tokenizer.h`), files.header);
   writeFileSync(path.join(dir, `${prefix}_tokenizer.c`), files.source);
@@ -42,7 +42,13 @@ int main(void) {
     count = ${prefix}_tokenize_bytes((const uint8_t *)line, n, ids);
     printf("%d", count);
     for (i = 0; i < ${P}_SEQ_LEN; i++) printf(" %d", (int)ids[i]);
-    printf("\\n");
+${model ? `    {
+      static int8_t scores[${P}_NUM_SCORES];
+      if (${prefix}_classify_text(line, scores) != 0) return 2;
+      printf(" |");
+      for (i = 0; i < ${P}_NUM_SCORES; i++) printf(" %d", (int)scores[i]);
+    }
+` : ''}    printf("\\n");
   }
   return 0;
 }
@@ -57,7 +63,8 @@ int main(void) {
     .trim()
     .split('\n')
     .map((l) => {
-      const [count, ...ids] = l.split(' ').map(Number);
-      return { count: count as number, ids };
+      const [tokens, scores] = l.split(' | ');
+      const [count, ...ids] = (tokens as string).split(' ').map(Number);
+      return scores === undefined ? { count: count as number, ids } : { count: count as number, ids, scores: scores.split(' ').map(Number) };
     });
 }

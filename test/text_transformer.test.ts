@@ -1,0 +1,73 @@
+// The intent transformer end to end, small enough for the default run: train a narrow model on
+// the generated dataset with TF.js, quantize it to int8, compile it, and check that the generated
+// C (tokenizer + model, host, ASan + UBSan) gives the host reference's token ids and scores byte
+// for byte on every held-out sentence. `npm run bench:intent` trains the full-size model and
+// measures it on the emulated boards.
+
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compileModel, writeCModule } from '../compiler/compile.ts';
+import type { ModuleOp } from '../compiler/ir/graph.ts';
+import { ptqLoadedModel, quantizedAccuracy, quantizeFloatGraph, type PtqResult } from '../compiler/quantize/index.ts';
+import { textReference } from '../compiler/text/classify.ts';
+import { intentDataset } from '../compiler/text/intent_dataset.ts';
+import { intentTransformer, predictClasses, trainTextClassifier } from '../compiler/text/intent_transformer.ts';
+import { buildVocabulary, tokenize, type Vocabulary } from '../compiler/text/tokenizer.ts';
+import { emitTokenizer, textModelShape } from '../compiler/text/tokenizer_c.ts';
+import { hostTokenize } from './helpers/tokenizer_host.ts';
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-intent-'));
+const SEQ_LEN = 16;
+const data = intentDataset();
+let vocab: Vocabulary;
+let ptq: PtqResult;
+let floatAccuracy = 0;
+let testX: Float32Array[] = [];
+const testY = data.test.map((e) => e.label);
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  vocab = buildVocabulary(data.train.map((e) => e.text));
+  const encode = (texts: readonly { text: string }[]): Float32Array[] => texts.map((e) => Float32Array.from(tokenize(e.text, vocab, SEQ_LEN).ids));
+  const trainX = encode(data.train);
+  testX = encode(data.test);
+  const model = intentTransformer({ vocab: vocab.tokens.length, seqLen: SEQ_LEN, dim: 16, ffn: 32, classes: data.intents.length }, 1);
+  const trained = trainTextClassifier(model, trainX, data.train.map((e) => e.label), { epochs: 3, learningRate: 0.005, batchSize: 32, seed: 1 });
+  floatAccuracy = predictClasses(trained.graph, testX).filter((c, i) => c === testY[i]).length / testY.length;
+  ptq = quantizeFloatGraph(trained.graph, trainX.slice(0, 200).map((x) => [x]));
+}, 240_000);
+
+describe('intent transformer', () => {
+  it('quantizes to int8 through the op modules a transformer needs, with int32 token ids in', () => {
+    const modules = new Set(ptq.graph.ops.filter((o): o is ModuleOp => o.kind === 'module').map((o) => o.module));
+    for (const m of ['GATHER', 'BATCH_MATMUL', 'MEAN', 'SQUARED_DIFFERENCE', 'RSQRT', 'SUB']) expect(modules).toContain(m);
+    expect(ptq.inputs[0]?.dtype).toBe('int32');
+    expect(ptq.graph.tensors[ptq.graph.outputs[0] as number]?.dtype).toBe('int8');
+  });
+
+  it('learns the held-out phrasings, and int8 keeps its float accuracy', () => {
+    const int8 = quantizedAccuracy(ptq.graph, ptq.inputs[0] as NonNullable<PtqResult['inputs'][0]>, { x: testX, labels: testY });
+    // Chance is 1/12; a short training of this narrow model gets well past it.
+    expect(floatAccuracy).toBeGreaterThan(0.5);
+    expect(Math.abs(int8 - floatAccuracy)).toBeLessThanOrEqual(0.03);
+  });
+
+  it('classify_text in C matches the host reference byte for byte on every held-out sentence (ASan + UBSan)', () => {
+    const compiled = compileModel(ptqLoadedModel(ptq, 'intent.tflite', 'test'), { prefix: 'intent' });
+    const dir = path.join(workDir, 'c');
+    const mod = writeCModule(compiled, dir);
+    const files = emitTokenizer('intent', vocab, textModelShape(ptq.graph, vocab));
+    const sentences = [...data.test.map((e) => e.text), 'SET A TIMER!!', 'café ☕ call mum', '', 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen'];
+    const c = hostTokenize(dir, 'intent', files, sentences, { header: readFileSync(mod.files[0] as string, 'utf8'), source: readFileSync(mod.files[1] as string, 'utf8') });
+    const reference = textReference(ptq.graph, vocab);
+    expect(c).toHaveLength(sentences.length);
+    sentences.forEach((s, i) => {
+      const r = reference(s);
+      expect(c[i], JSON.stringify(s)).toEqual({ count: r.count, ids: Array.from(r.ids), scores: Array.from(new Int8Array(r.scores.buffer, r.scores.byteOffset, r.scores.length)) });
+    });
+  }, 120_000);
+});
