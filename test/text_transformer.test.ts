@@ -6,17 +6,20 @@
 
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileModel, writeCModule } from '../compiler/compile.ts';
+import { compileModel, loadModel, writeCModule } from '../compiler/compile.ts';
+import { writeTflite } from '../compiler/export/write_tflite.ts';
 import type { ModuleOp } from '../compiler/ir/graph.ts';
 import { ptqLoadedModel, quantizedAccuracy, quantizeFloatGraph, type PtqResult } from '../compiler/quantize/index.ts';
 import { textReference } from '../compiler/text/classify.ts';
 import { intentDataset } from '../compiler/text/intent_dataset.ts';
 import { intentTransformer, predictClasses, trainTextClassifier } from '../compiler/text/intent_transformer.ts';
-import { buildVocabulary, tokenize, type Vocabulary } from '../compiler/text/tokenizer.ts';
+import { buildVocabulary, formatVocabulary, tokenize, type Vocabulary } from '../compiler/text/tokenizer.ts';
 import { emitTokenizer, textModelShape } from '../compiler/text/tokenizer_c.ts';
 import { hostTokenize } from './helpers/tokenizer_host.ts';
 
@@ -69,5 +72,37 @@ describe('intent transformer', () => {
       const r = reference(s);
       expect(c[i], JSON.stringify(s)).toEqual({ count: r.count, ids: Array.from(r.ids), scores: Array.from(new Int8Array(r.scores.buffer, r.scores.byteOffset, r.scores.length)) });
     });
+  }, 120_000);
+
+  it('exports to .tflite and compiles from the file with --vocab (tokenizer files, one-line refusals)', () => {
+    const model = path.join(workDir, 'intent.tflite');
+    writeFileSync(model, writeTflite(ptq.graph));
+    const vocabFile = path.join(workDir, 'vocab.txt');
+    writeFileSync(vocabFile, formatVocabulary(vocab));
+    // The file reads back to a model computing the same bytes.
+    const fromFile = textReference(loadModel(model).graph, vocab);
+    const direct = textReference(ptq.graph, vocab);
+    for (const e of data.test.slice(0, 20)) expect(fromFile(e.text).scores).toEqual(direct(e.text).scores);
+
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const run = (...args: string[]): { code: number; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const out = path.join(workDir, 'cli');
+    const ok = run('compile', model, '--vocab', vocabFile, '--prefix', 'intent', '-o', out, '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    const summary = JSON.parse(ok.stdout) as { result: { tokenizer: { vocabSize: number; seqLen: number; flashBytes: number }; files: string[] } };
+    expect(summary.result.tokenizer).toMatchObject({ vocabSize: vocab.tokens.length, seqLen: SEQ_LEN });
+    expect(existsSync(path.join(out, 'intent_tokenizer.c')) && existsSync(path.join(out, 'intent_tokenizer.h'))).toBe(true);
+
+    // A vocabulary larger than the embedding table would make GATHER fail on the device.
+    const big = path.join(workDir, 'big.txt');
+    writeFileSync(big, formatVocabulary({ ...vocab, tokens: [...vocab.tokens, ...Array.from({ length: 400 }, (_, i) => `extra${i}`)] }));
+    const refused = run('compile', model, '--vocab', big, '-o', path.join(workDir, 'refused'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/embedding table has \d+ rows/);
+    expect(existsSync(path.join(workDir, 'refused'))).toBe(false);
   }, 120_000);
 });

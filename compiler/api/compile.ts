@@ -1,6 +1,8 @@
 // compile(): a model file (or a loaded model) -> the C module for a board, checked for fit.
 // What `tinyforge compile` runs and prints; its result is the `result` of `compile --json`.
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { compileModel, isaForBoard, loadModel, writeCModule, type CompiledModel, type CompileSummary, type LoadedModel } from '../compile.ts';
@@ -20,6 +22,11 @@ export interface CompileOptions {
   labels?: string;
   /** A file with the class labels: one per line, or a JSON array. */
   labelsFile?: string;
+  /**
+   * A WordPiece vocabulary (docs/tokenizer.md) for a text model (int32 token ids [1, T] in): also
+   * writes <prefix>_tokenizer.c/.h with <prefix>_tokenize and <prefix>_classify_text.
+   */
+  vocab?: string;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -34,6 +41,8 @@ export interface CompileResult extends CompileSummary {
   ramBudgetBytes: number;
   /** Absolute paths of the files written (empty without `out`). */
   files: string[];
+  /** With `vocab`: the generated tokenizer (its vocabulary tables are in flashBytesEstimate). */
+  tokenizer?: { vocabSize: number; seqLen: number; flashBytes: number };
 }
 
 /**
@@ -50,11 +59,37 @@ export async function compileWithModel(model: string | LoadedModel, options: Com
   // The companion needs ts-morph: loaded only when asked for.
   const wantsTs = options.ts === true || options.labels !== undefined || options.labelsFile !== undefined;
   const companion = wantsTs ? (await import('../emit-ts/write_companion.ts')).prepareTsCompanion(compiled, options) : undefined;
+  // The tokenizer is checked against the model before anything is written.
+  const tokenizer = options.vocab === undefined ? undefined : await prepareTokenizer(compiled, options.vocab);
+  if (tokenizer) {
+    result.tokenizer = tokenizer.summary;
+    result.flashBytesEstimate += tokenizer.summary.flashBytes;
+  }
   if (options.out !== undefined) {
     result.files.push(...writeCModule(compiled, options.out).files);
     if (companion) result.files.push(companion.write(options.out));
+    if (tokenizer) result.files.push(...tokenizer.write(options.out));
   }
   return { compiled, result };
+}
+
+async function prepareTokenizer(compiled: CompiledModel, vocabFile: string): Promise<{ summary: NonNullable<CompileResult['tokenizer']>; write(out: string): string[] }> {
+  const { readVocabulary } = await import('../text/tokenizer.ts');
+  const { emitTokenizer, textModelShape } = await import('../text/tokenizer_c.ts');
+  const vocab = readVocabulary(vocabFile);
+  const shape = textModelShape(compiled.model.graph, vocab);
+  const files = emitTokenizer(compiled.prefix, vocab, shape);
+  return {
+    summary: { vocabSize: vocab.tokens.length, seqLen: shape.seqLen, flashBytes: files.flashBytes },
+    write(out) {
+      const header = path.resolve(out, `${compiled.prefix}_tokenizer.h`);
+      const source = path.resolve(out, `${compiled.prefix}_tokenizer.c`);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(header, files.header);
+      writeFileSync(source, files.source);
+      return [header, source];
+    },
+  };
 }
 
 function compileForBoard(model: string | LoadedModel, options: CompileOptions): { compiled: CompiledModel; result: CompileResult } {

@@ -59,12 +59,14 @@ function buildProgram(): Command {
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
+    .option('--vocab <file>', 'WordPiece vocabulary of a text model (one token per line): also write <prefix>_tokenizer.c/.h with <prefix>_classify_text')
     .addHelpText(
       'after',
       '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
+        '  tinyforge compile intent.tflite --vocab vocab.txt -o out/intent   # text model + on-device tokenizer\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string }, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; vocab?: string }, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
