@@ -105,4 +105,24 @@ describe('intent transformer', () => {
     expect(refused.stderr).toMatch(/embedding table has \d+ rows/);
     expect(existsSync(path.join(workDir, 'refused'))).toBe(false);
   }, 120_000);
+
+  it('validate --text on the emulated Cortex-M4: every held-out sentence tokenized and classified on the device, byte-identical to the host', () => {
+    const model = path.join(workDir, 'intent_m4.tflite');
+    writeFileSync(model, writeTflite(ptq.graph));
+    const vocabFile = path.join(workDir, 'vocab_m4.txt');
+    writeFileSync(vocabFile, formatVocabulary(vocab));
+    const sentencesFile = path.join(workDir, 'sentences.txt');
+    const sentences = [...data.test.map((e) => e.text), 'SET A TIMER, PLEASE!', 'café ☕ call mum'];
+    writeFileSync(sentencesFile, `${sentences.join('\n')}\n`);
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, 'validate', model, '-b', 'qemu-mps2-an386', '--vocab', vocabFile, '--text', sentencesFile, '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { ok: boolean; result: { total: number; passed: number; cases: { id: string; pass: boolean; instructions: number | null; outputs: { bytes: number }[] }[] } };
+    expect(json.ok).toBe(true);
+    expect(json.result.total).toBe(sentences.length);
+    expect(json.result.passed).toBe(sentences.length);
+    // Output 0 is the token ids, output 1 the scores; instructions cover tokenizing and inference.
+    expect(json.result.cases[0]?.outputs.map((o) => o.bytes)).toEqual([4 * SEQ_LEN, data.intents.length]);
+    expect(json.result.cases.every((c) => (c.instructions ?? 0) > 10_000)).toBe(true);
+  }, 240_000);
 });

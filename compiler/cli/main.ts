@@ -99,10 +99,13 @@ function buildProgram(): Command {
     .option('--random <n>', 'instead of --golden: n random cases checked against the TS reference')
     .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
+    .option('--text <file>', 'with --board and --vocab: sentences (one per line) tokenized and classified on the device (TEXT); ids and scores compared with the host reference')
+    .option('--vocab <file>', 'with --text: the text model\'s WordPiece vocabulary (the firmware gets its tokenizer)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite -b qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
+        '  tinyforge validate intent.tflite -b qemu-mps2-an386 --vocab vocab.txt --text sentences.txt   # text model, tokenizer on the device\n' +
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
         '  tinyforge validate ../shared/models/kws_dscnn.tflite --target qemu-xtensa-lx106 --golden ../shared/golden/kws_dscnn   # Xtensa (ESP8266 core)\n' +
         '  tinyforge validate model.tflite --target host --random 16 --sanitize\n' +
@@ -126,6 +129,8 @@ function buildProgram(): Command {
           steps?: string;
           json?: boolean;
           sanitize?: boolean;
+          text?: string;
+          vocab?: string;
         },
         cmd: Command,
       ) => {

@@ -25,6 +25,7 @@
 #define TF_MSG_STATS 0x05u
 #define TF_MSG_PROFILE 0x06u
 #define TF_MSG_RESET 0x07u
+#define TF_MSG_TEXT 0x08u
 #define TF_MSG_REPLY 0x80u
 #define TF_MSG_BOOT 0xFEu
 #define TF_MSG_ERROR 0xFFu
@@ -52,6 +53,7 @@
 #define TF_PROFILE_REQUEST_BYTES 2u
 #define TF_PROFILE_REPLY_HEADER_BYTES 4u
 #define TF_ERROR_PAYLOAD_BYTES 8u
+#define TF_TEXT_REPLY_HEADER_BYTES 12u /* status, ticks, token count, sequence length; then the ids */
 
 /* CRC-32 (IEEE 802.3 / zlib): reflected 0xEDB88320, init and final XOR 0xFFFFFFFF.
  * tf_crc32("123456789", 9) == 0xCBF43926. */

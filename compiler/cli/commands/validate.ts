@@ -25,6 +25,9 @@ export interface ValidateCommandOptions {
   steps?: string;
   json?: boolean;
   sanitize?: boolean;
+  /** Sentences for the agent's TEXT command (with vocab). */
+  text?: string;
+  vocab?: string;
 }
 
 function firstDiff(r: ValidateCase): [string, string] {
@@ -77,6 +80,8 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
     ...(opts.random === undefined ? {} : { random: Number(opts.random) }),
     ...(opts.steps === undefined ? {} : { steps: Number(opts.steps) }),
     sanitize: opts.sanitize === true,
+    ...(opts.text === undefined ? {} : { text: opts.text }),
+    ...(opts.vocab === undefined ? {} : { vocab: opts.vocab }),
     onInfo: (line) => log.info(line),
     onProgress: (p) => {
       if (p.stage !== stage) {
