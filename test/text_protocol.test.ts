@@ -3,7 +3,7 @@
 // byte-identically to the host reference; firmware without a tokenizer answers UNKNOWN_COMMAND.
 // An untrained transformer is enough here: the protocol, not the accuracy, is under test.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,13 +16,14 @@ import { runCompiler } from '../compiler/targets/toolchain.ts';
 import { textReference } from '../compiler/text/classify.ts';
 import { intentDataset } from '../compiler/text/intent_dataset.ts';
 import { intentTransformer } from '../compiler/text/intent_transformer.ts';
-import { buildVocabulary, tokenize } from '../compiler/text/tokenizer.ts';
+import { buildVocabulary, formatVocabulary, tokenize } from '../compiler/text/tokenizer.ts';
 import { emitTokenizer, textModelShape } from '../compiler/text/tokenizer_c.ts';
 import { AgentErrorReply, AgentSession } from '../flasher/agent_session.ts';
 import { decodeTextReply } from '../flasher/protocol/messages.ts';
 import { SerialTransport } from '../flasher/transport/serial_transport.ts';
 import { openPtyPair } from './helpers/pty_pair.ts';
-import { sharedModel } from './helpers/shared.ts';
+import { fileURLToPath } from 'node:url';
+import { modelPath, sharedModel } from './helpers/shared.ts';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-text-agent-'));
 const SEQ_LEN = 12;
@@ -132,5 +133,30 @@ describe('TEXT on the host agent (ASan + UBSan)', () => {
       expect(e).toBeInstanceOf(AgentErrorReply);
       expect(String((e as Error).message)).toMatch(/UNKNOWN_COMMAND/);
     });
+  }, 60_000);
+});
+
+describe('validate --text refusals', () => {
+  it('are one-line user errors (exit 2)', () => {
+    const bin = fileURLToPath(new URL('../bin/tinyforge.mjs', import.meta.url));
+    const sentences = path.join(work, 'one.txt');
+    writeFileSync(sentences, 'call mum\n');
+    const vocabFile = path.join(work, 'vocab.txt');
+    writeFileSync(vocabFile, formatVocabulary(vocab));
+    const run = (...args: string[]): { code: number; stderr: string } => {
+      const r = spawnSync(process.execPath, [bin, 'validate', modelPath('hello_world_int8'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      return { code: r.status ?? -1, stderr: r.stderr };
+    };
+    for (const [args, pattern] of [
+      [['-b', 'qemu-mps2-an386', '--text', sentences], /--text and --vocab go together/],
+      [['--vocab', sentences, '--text', sentences], /--text validates through the serial agent: give --board/],
+      [['-b', 'qemu-mps2-an386', '--vocab', sentences, '--text', sentences], /one\.txt: a vocabulary starts with \[PAD\]/],
+      [['-b', 'qemu-mps2-an386', '--vocab', vocabFile, '--text', sentences], /--vocab needs a text model: its input .* is int8 \[1,1\], not int32 token ids/],
+    ] as const) {
+      const r = run(...args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
   }, 60_000);
 });
