@@ -30,6 +30,7 @@ import {
   decodeEnrollReply,
   decodeReadHeadReply,
   encodeEnrollRequest,
+  decodeTextReply,
   encodeProfileRequest,
   encodeReadHead,
   type EnrollReply,
@@ -89,6 +90,14 @@ export interface InferResult {
   ticks: number;
   /** ticks * cyclesPerTick of HELLO. */
   cycles: number;
+}
+
+/** TEXT: the ids the device tokenized, and the outputs of the model run on them. */
+export interface TextResult extends InferResult {
+  /** Tokens before padding. */
+  count: number;
+  /** The model's token-id input (sequence length ids). */
+  ids: Int32Array;
 }
 
 /** The agent refused a request with an ERROR reply. Exit code 3. */
@@ -287,6 +296,32 @@ export class AgentSession {
   }
 
   /**
+   * Tokenizes `text` (UTF-8, at most max payload bytes) on the device and runs the text model on
+   * it (TEXT), then reads every output. Firmware without a tokenizer answers UNKNOWN_COMMAND. A
+   * device reset during the exchange starts it over after HELLO, as infer() does.
+   */
+  text(text: Uint8Array): Promise<TextResult> {
+    return this.exclusive(async () => {
+      const info = this.hello;
+      if (text.byteLength > Math.min(info.maxPayload, MAX_PAYLOAD_BYTES)) {
+        throw new TinyforgeError(`AgentSession.text: ${text.byteLength} bytes of text; the agent takes at most ${Math.min(info.maxPayload, MAX_PAYLOAD_BYTES)} per TEXT`);
+      }
+      for (let resets = 0; ; ) {
+        try {
+          const reply = decodeTextReply((await this.request(MsgType.TEXT, text, this.invokeTimeoutMs)).payload);
+          if (reply.status !== 0) throw new ProtocolError(`TEXT replied with status ${reply.status} instead of an INVOKE_FAILED error`);
+          const outputs = await this.readOutputs();
+          return { ...reply, outputs, cycles: reply.ticks * info.cyclesPerTick };
+        } catch (e) {
+          if (!(e instanceof DeviceReset)) throw e;
+          if (++resets > this.maxResyncs) throw new TransportError(`the agent on ${this.transport.description} reset ${resets} times during one TEXT request; giving up`);
+          await this.resync(e.during);
+        }
+      }
+    });
+  }
+
+  /**
    * Counter ticks of each layer in the last inference (firmware built with -DTF_PROFILE; an agent
    * without profiling answers with no marks, and this returns an empty list).
    */
@@ -370,7 +405,6 @@ export class AgentSession {
 
   private async inferOnce(inputs: readonly Uint8Array[]): Promise<InferResult> {
     const info = this.hello;
-    const chunk = Math.min(info.maxPayload, MAX_PAYLOAD_BYTES) - IO_HEADER_BYTES;
     const progress = this.opts.onProgress;
 
     await this.writeInputs(inputs);
@@ -380,6 +414,15 @@ export class AgentSession {
     if (inv.status !== 0) throw new ProtocolError(`INVOKE replied with status ${inv.status} instead of an INVOKE_FAILED error`);
     progress?.({ stage: 'invoke', bytesDone: 1, bytesTotal: 1 });
 
+    const outputs = await this.readOutputs();
+    return { outputs, ticks: inv.ticks, cycles: inv.ticks * info.cyclesPerTick };
+  }
+
+  /** Every output, chunked; only complete outputs whose replies echo the request are returned. */
+  private async readOutputs(): Promise<Uint8Array[]> {
+    const info = this.hello;
+    const chunk = Math.min(info.maxPayload, MAX_PAYLOAD_BYTES) - IO_HEADER_BYTES;
+    const progress = this.opts.onProgress;
     const totalOut = info.outputBytes.reduce((a, b) => a + b, 0);
     let read = 0;
     progress?.({ stage: 'read', bytesDone: 0, bytesTotal: totalOut });
@@ -404,7 +447,7 @@ export class AgentSession {
       if (received !== size) throw new ProtocolError(`output ${o}: received ${received} of ${size} bytes`);
       outputs.push(out);
     }
-    return { outputs, ticks: inv.ticks, cycles: inv.ticks * info.cyclesPerTick };
+    return outputs;
   }
 
   // ---- HELLO and resync ----

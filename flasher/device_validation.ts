@@ -16,13 +16,17 @@ import { createFlashBackend, type FlashProgress, type FlashResult } from './back
 import { launchQemu } from './backends/qemu.ts';
 import { choosePort } from './ports.ts';
 import { SerialTransport, type ByteTransport } from './transport/serial_transport.ts';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readInputFile } from '../compiler/output_paths.ts';
+import { textReference } from '../compiler/text/classify.ts';
+import type { Vocabulary } from '../compiler/text/tokenizer.ts';
+import { emitTokenizer, textModelShape } from '../compiler/text/tokenizer_c.ts';
 
 export const isEmulated = isEmulatedBoard;
 
 /** Builds the agent firmware of a model for a QEMU board (the toolchains we drive ourselves). */
-export async function buildQemuFirmware(model: CompiledModel, board: Board, opts: { workDir?: string; profile?: boolean } = {}): Promise<FirmwareBuild> {
+export async function buildQemuFirmware(model: CompiledModel, board: Board, opts: { workDir?: string; profile?: boolean; vocab?: Vocabulary } = {}): Promise<FirmwareBuild> {
   const workDir = opts.workDir ?? defaultWorkDir();
   // Kernel layouts for the board's ISA (Helium on the M55) unless the caller chose one.
   const compiled = compiledForBoard(model, board);
@@ -31,11 +35,22 @@ export async function buildQemuFirmware(model: CompiledModel, board: Board, opts
   const mod = writeCModule(compiled, dir);
   const agentModel = path.join(dir, 'tf_agent_model.c');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(agentModel, generateAgentModelSource(agentModelSpec(compiled, board.id)));
-  return buildAgentFirmware(board, mod, [...AGENT_C_SOURCES.map((f) => path.join(RUNTIME_TEMPLATES_DIR, f)), agentModel], {
+  // A text model gets its tokenizer and the TEXT command (the vocabulary's hash names the build).
+  const tokenizer = opts.vocab ? emitTokenizer(compiled.prefix, opts.vocab, textModelShape(compiled.model.graph, opts.vocab)) : undefined;
+  const extra: string[] = [];
+  if (tokenizer) {
+    writeFileSync(path.join(dir, `${compiled.prefix}_tokenizer.h`), tokenizer.header);
+    writeFileSync(path.join(dir, `${compiled.prefix}_tokenizer.c`), tokenizer.source);
+    extra.push(path.join(dir, `${compiled.prefix}_tokenizer.c`));
+  }
+  const text = opts.vocab ? { seqLen: textModelShape(compiled.model.graph, opts.vocab).seqLen } : undefined;
+  writeFileSync(agentModel, generateAgentModelSource(agentModelSpec(compiled, board.id, text)));
+  const vocabTag = tokenizer ? `_text_${createHash('sha256').update(tokenizer.source).digest('hex').slice(0, 12)}` : '';
+  return buildAgentFirmware(board, mod, [...AGENT_C_SOURCES.map((f) => path.join(RUNTIME_TEMPLATES_DIR, f)), agentModel, ...extra], {
     workDir,
     // Per-layer counter marks (PROFILE command); a separate cache entry from the plain firmware.
-    ...(opts.profile ? { cflags: ['-DTF_PROFILE'], name: 'tf_agent_profile' } : {}),
+    ...(opts.profile ? { cflags: ['-DTF_PROFILE'] } : {}),
+    ...(opts.profile || tokenizer ? { name: `tf_agent${opts.profile ? '_profile' : ''}${vocabTag}` } : {}),
   });
 }
 
@@ -147,4 +162,42 @@ export async function validateOnDevice(
   const layerTicks = options.profile ? await session.profile() : undefined;
   const passed = results.filter((r) => r.pass).length;
   return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats, ...(layerTicks ? { layerTicks } : {}) };
+}
+
+/**
+ * Text validation: every sentence goes to the agent as a TEXT request (tokenized and classified
+ * on the device); the token ids it reports and the scores it computed are compared byte for byte
+ * with the host reference (TypeScript tokenizer + reference kernels). In each case, output 0 is
+ * the token ids (int32, little-endian) and output 1 the scores.
+ */
+export async function validateTextOnDevice(
+  compiled: CompiledModel,
+  board: Board,
+  device: OpenDevice,
+  vocab: Vocabulary,
+  sentences: readonly string[],
+  onCase?: (done: number, total: number) => void,
+): Promise<DeviceValidationReport> {
+  const reference = textReference(compiled.model.graph, vocab);
+  const session = new AgentSession(device.transport, {
+    expectModelSha256: compiled.model.sha256,
+    baudRate: isEmulated(board) ? undefined : board.uart.baud,
+    connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
+  });
+  const hello = await session.connect();
+  const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);
+  const results: DeviceCaseResult[] = [];
+  const utf8 = new TextEncoder();
+  for (const [i, sentence] of sentences.entries()) {
+    const want = reference(sentence);
+    const r = await session.text(utf8.encode(sentence));
+    const bytesOf = (ids: Int32Array): Uint8Array => new Uint8Array(Int32Array.from(ids).buffer);
+    const cmp = compareOutputs(`s${i + 1}`, [bytesOf(want.ids), want.scores], [bytesOf(r.ids), r.outputs[0] ?? new Uint8Array(0)]);
+    const count = countFromTicks(counting, r.ticks);
+    results.push({ ...cmp, pass: cmp.pass && r.count === want.count, ticks: r.ticks, instructions: counting.unit === 'instructions' ? count : null, cycles: counting.unit === 'cycles' ? count : null, milliseconds: millisecondsOf(counting, count) });
+    onCase?.(i + 1, sentences.length);
+  }
+  const stats = await session.stats();
+  const passed = results.filter((r) => r.pass).length;
+  return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats };
 }

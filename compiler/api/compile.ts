@@ -2,6 +2,8 @@
 // What `tinyforge compile` runs and prints; its result is the `result` of `compile --json`.
 
 import { checkEspIdfFit, type EspIdfFit } from '../boards/esp_idf_fit.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
@@ -44,6 +46,11 @@ export interface CompileOptions {
    * split across the board's regions, hottest buffers in the fastest region that fits.
    */
   arenaIn?: string;
+  /**
+   * A WordPiece vocabulary (docs/tokenizer.md) for a text model (int32 token ids [1, T] in): also
+   * writes <prefix>_tokenizer.c/.h with <prefix>_tokenize and <prefix>_classify_text.
+   */
+  vocab?: string;
 }
 
 export interface CompileResult extends CompileSummary {
@@ -62,6 +69,8 @@ export interface CompileResult extends CompileSummary {
   stream?: import('../stream/compile_stream.ts').StreamSummary;
   /** ESP-IDF boards: the app partition and static-data fit (ESP-IDF's share estimated). */
   espIdfFit?: EspIdfFit;
+  /** With `vocab`: the generated tokenizer (its vocabulary tables are in flashBytesEstimate). */
+  tokenizer?: { vocabSize: number; seqLen: number; flashBytes: number };
 }
 
 /**
@@ -81,10 +90,17 @@ export async function compileWithModel(model: string | LoadedModel, options: Com
   if (wantsTs && compiled.head) throw new TinyforgeError('--ts does not describe a learnable head yet: compile --adapt without --ts / --labels');
   const companion = wantsTs ? (await import('../emit-ts/write_companion.ts')).prepareTsCompanion(compiled, options) : undefined;
   const stream = options.frontend === undefined ? undefined : await compileStreamFor(compiled, options);
+  // The tokenizer is checked against the model before anything is written.
+  const tokenizer = options.vocab === undefined ? undefined : await prepareTokenizer(compiled, options.vocab);
+  if (tokenizer) {
+    result.tokenizer = tokenizer.summary;
+    result.flashBytesEstimate += tokenizer.summary.flashBytes;
+  }
   if (options.out !== undefined) {
     if (stream) result.files.push(...stream.write(options.out));
     else result.files.push(...writeCModule(compiled, options.out).files);
     if (companion) result.files.push(companion.write(options.out));
+    if (tokenizer) result.files.push(...tokenizer.write(options.out));
   }
   if (stream) result.stream = stream.summary;
   return { compiled, result };
@@ -110,6 +126,25 @@ function adaptOptions(options: CompileOptions): AdaptOptions | undefined {
   const classes = typeof options.adaptClasses === 'number' ? options.adaptClasses : /^\s*\d+\s*$/.test(options.adaptClasses) ? Number(options.adaptClasses) : NaN;
   if (!Number.isInteger(classes)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${options.adaptClasses}'`);
   return { layer, classes };
+}
+
+async function prepareTokenizer(compiled: CompiledModel, vocabFile: string): Promise<{ summary: NonNullable<CompileResult['tokenizer']>; write(out: string): string[] }> {
+  const { readVocabulary } = await import('../text/tokenizer.ts');
+  const { emitTokenizer, textModelShape } = await import('../text/tokenizer_c.ts');
+  const vocab = readVocabulary(vocabFile);
+  const shape = textModelShape(compiled.model.graph, vocab);
+  const files = emitTokenizer(compiled.prefix, vocab, shape);
+  return {
+    summary: { vocabSize: vocab.tokens.length, seqLen: shape.seqLen, flashBytes: files.flashBytes },
+    write(out) {
+      const header = path.resolve(out, `${compiled.prefix}_tokenizer.h`);
+      const source = path.resolve(out, `${compiled.prefix}_tokenizer.c`);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(header, files.header);
+      writeFileSync(source, files.source);
+      return [header, source];
+    },
+  };
 }
 
 function compileForBoard(model: string | LoadedModel, options: CompileOptions): { compiled: CompiledModel; result: CompileResult } {

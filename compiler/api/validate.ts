@@ -2,6 +2,7 @@
 // What `tinyforge validate` runs; its result is the `result` of `validate --json`, one shape for
 // every target: `total`, `passed`, `failed` are counts, `cases` is always the per-case list.
 
+import { readFileSync } from 'node:fs';
 import type { Counting } from '../boards/counting.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
@@ -56,6 +57,14 @@ export interface ValidateOptions {
   enroll?: string | EnrollSpec;
   /** With `enroll`: classes of the learnable head (default: the spec's, else the replaced layer's units). */
   adaptClasses?: number;
+  /**
+   * With `board` and `vocab`: a file of sentences (one per line, blank lines skipped) sent with the
+   * agent's TEXT command, tokenized and classified on the device; token ids (output 0 of each
+   * case) and scores (output 1) are compared with the host reference. Replaces golden / random.
+   */
+  text?: string;
+  /** The text model's vocabulary (docs/tokenizer.md): the firmware gets its tokenizer. */
+  vocab?: string;
   onProgress?: (p: ValidateProgress) => void;
   /**
    * With `board`: seconds to wait for one inference's INVOKE reply before the board counts as
@@ -285,6 +294,69 @@ async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & 
   };
 }
 
+/** The sentences of a --text file: its non-blank lines, without trailing whitespace. */
+export function readSentences(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TinyforgeError(`${file}: cannot read the sentences: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const sentences = text.split('\n').map((l) => l.replace(/\s+$/, '')).filter((l) => l.trim() !== '');
+  if (sentences.length === 0) throw new TinyforgeError(`${file}: no sentences (one per line)`);
+  return sentences;
+}
+
+async function validateTextOnBoard(compiled: CompiledModel, opts: ValidateOptions & { board: string; text: string; vocab: string }): Promise<ValidateResult> {
+  const board = findBoard(opts.board);
+  const { buildQemuFirmware, isEmulated, openDevice, validateTextOnDevice } = await import('../../flasher/device_validation.ts');
+  const { readVocabulary } = await import('../text/tokenizer.ts');
+  const { textModelShape } = await import('../text/tokenizer_c.ts');
+  const vocab = readVocabulary(opts.vocab);
+  textModelShape(compiled.model.graph, vocab);
+  const sentences = readSentences(opts.text);
+  if (opts.profile) throw new TinyforgeError('--profile is not available with --text');
+  checkFitsBoard(compiled, board);
+  const oracle = 'the host reference (TypeScript tokenizer and reference kernels)';
+  opts.onInfo?.(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${sentences.length} sentence(s) tokenized and classified on the device against ${oracle}`);
+  const started = Date.now();
+  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board, { vocab }) : undefined;
+  const flash = opts.flash ?? true;
+  if (!isEmulated(board) && flash && !opts.image) {
+    throw new TinyforgeError(`${board.id}: give --image <file> to flash firmware with the tokenizer, or --no-flash if the board already runs it`);
+  }
+  const device = await openDevice(board, firmware, { port: opts.port, flashImage: flash && opts.image ? { path: opts.image } : undefined });
+  let report;
+  try {
+    report = await validateTextOnDevice(compiled, board, device, vocab, sentences, (done, total) => opts.onProgress?.({ stage: `sentences on ${board.id}`, done, total, unit: 'cases' }));
+  } finally {
+    await device.close();
+  }
+  return {
+    model: compiled.summary.model,
+    modelSha256: compiled.model.sha256,
+    target: board.id,
+    via: 'agent',
+    oracle,
+    total: report.cases.length,
+    passed: report.passed,
+    failed: report.failed,
+    seconds: (Date.now() - started) / 1000,
+    cases: report.cases.map(({ ticks: _ticks, ...c }) => c),
+    device: {
+      board: board.id,
+      transport: report.transport,
+      counting: report.counting,
+      arenaBytes: report.hello.arenaBytes,
+      stackHighWaterBytes: report.stats.stackHighWaterBytes,
+      stackSizeBytes: report.stats.stackSizeBytes,
+      hello: report.hello,
+      stats: report.stats,
+    },
+    profile: null,
+  };
+}
+
 /**
  * Validates a model: every case's outputs compared byte for byte with the golden (or reference)
  * outputs. Mismatches are reported in the result (failed > 0), not thrown; problems with the
@@ -310,7 +382,11 @@ export async function validate(model: string | LoadedModel, opts: ValidateOption
       return validate(loaded, { ...rest, target: board.id });
     }
   }
+  if ((opts.text === undefined) !== (opts.vocab === undefined)) throw new TinyforgeError('--text and --vocab go together: sentences, and the vocabulary of the text model');
+  if (opts.text !== undefined && opts.board === undefined) throw new TinyforgeError('--text validates through the serial agent: give --board (e.g. --board qemu-mps2-an386)');
+  if (opts.text !== undefined && (opts.golden !== undefined || opts.random !== undefined)) throw new TinyforgeError('--text replaces --golden and --random: give one of them');
   const compiled = compileModel(loaded);
+  if (opts.board !== undefined && opts.text !== undefined && opts.vocab !== undefined) return validateTextOnBoard(compiled, { ...opts, board: opts.board, text: opts.text, vocab: opts.vocab });
   if (opts.board !== undefined) return validateOnBoard(compiled, { ...opts, board: opts.board });
   const target = parseTarget(opts.target ?? 'ref');
   const { cases, oracle } = testCases(compiled, opts, target);

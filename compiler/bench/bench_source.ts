@@ -5,6 +5,7 @@
 // the board's timers run off virtual time, so timer ticks count instructions. The ratio is
 // calibrated in the image itself with a loop of known length.
 
+import type { Graph } from '../ir/graph.ts';
 import type { CompiledModuleRef } from '../targets/target.ts';
 
 export type BenchTimer = 'apb-timer' | 'systick';
@@ -24,6 +25,11 @@ export interface BenchSpec extends CompiledModuleRef {
    * float-input model runs on the values TFLite Micro's rand0 case used, not on random bit patterns.
    */
   inputDtypes?: readonly string[];
+  /**
+   * Per input: when set, the input is int32 ids (GATHER positions, e.g. token ids) drawn as
+   * xorshift32 state modulo this bound, since ids past the table make the invoke fail.
+   */
+  idBounds?: readonly (number | undefined)[];
 }
 
 /** Words of the result block the image writes to tf_out.bin, in order. */
@@ -58,6 +64,17 @@ const TIMERS: Readonly<Record<BenchTimer, { init: string; read: string; mask: st
   },
 };
 
+/** idBounds for a model: the table rows of every int32 input that only feeds GATHER positions. */
+export function gatherIdBounds(graph: Graph): (number | undefined)[] {
+  return graph.inputs.map((id) => {
+    if (graph.tensors[id]?.dtype !== 'int32') return undefined;
+    const users = graph.ops.filter((o) => o.inputs.includes(id));
+    const gathers = users.filter((o) => o.kind === 'module' && o.module === 'GATHER' && o.inputs[1] === id);
+    if (gathers.length === 0 || gathers.length !== users.length) return undefined;
+    return Math.min(...gathers.map((o) => graph.tensors[o.inputs[0] as number]?.shape[0] ?? 1));
+  });
+}
+
 /** The board-independent parts of a bench main: I/O buffers, input filling, invoke arguments, checksum. */
 export interface BenchIoCode {
   /** Declarations of the input pointers and buffers and the output buffers. */
@@ -78,6 +95,8 @@ export function benchIoCode(spec: BenchSpec): BenchIoCode {
   // They are written again before every invoke, outside the timed region: the arena space of an
   // input is reused by later layers, so an invoke would otherwise read the previous one's leftovers.
   const fill = (n: number, i: number): string => {
+    const bound = spec.idBounds?.[i];
+    if (bound !== undefined) return `for (uint32_t i = 0; i < ${n / 4}u; ++i) { int32_t v = (int32_t)(tf_next(&s) % ${bound}u); memcpy(tf_in${i} + 4u * i, &v, 4u); }`;
     switch (spec.inputDtypes?.[i]) {
       case 'float32':
         return `for (uint32_t i = 0; i < ${n / 4}u; ++i) { float v = (float)(tf_next(&s) >> 8) / 16777216.0f * 2.0f - 1.0f; memcpy(tf_in${i} + 4u * i, &v, 4u); }`;

@@ -13,7 +13,7 @@ import { ARM_COMMON_CFLAGS, ARM_GCC, ARM_LINK_FLAGS, ARM_SECTION_FLAGS, sizeOf }
 import { cachedBuild, contentHash, modelSourceFiles, resolveWorkDir, RUNTIME_TEMPLATES_DIR, withRunDir } from '../targets/target.ts';
 import { execTool, requireTool, runCompiler, toolVersion } from '../targets/toolchain.ts';
 import { XTENSA_BOARD } from '../targets/qemu_xtensa.ts';
-import { BENCH_RESULT_MAGIC, generateBenchSource, type BenchTimer } from './bench_source.ts';
+import { BENCH_RESULT_MAGIC, gatherIdBounds, generateBenchSource, type BenchTimer } from './bench_source.ts';
 import { runXtensaBench } from './xtensa_bench.ts';
 
 export interface BenchBoard {
@@ -99,7 +99,8 @@ export async function runBench(model: CompiledModel, boardId: string, runs = 5, 
   const cflags = [...ARM_COMMON_CFLAGS, ...boardFile.toolchain.cflags, ...ARM_SECTION_FLAGS, ...(profile ? ['-DTF_PROFILE'] : [])];
   const ownInputs = compiled.model.graph.inputs.some((id) => compiled.plan.storageOf.get(id)?.kind !== 'arena');
   const inputDtypes = compiled.summary.inputs.map((i) => i.dtype);
-  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs, inputDtypes });
+  const idBounds = gatherIdBounds(compiled.model.graph);
+  const benchSource = generateBenchSource({ ...mod, timer: board.timer, runs, layers: profile ? compiled.layers.length : 0, ownInputs, inputDtypes, idBounds });
   const templates = [path.join(CORTEX_M_DIR, 'io_semihost.c'), path.join(CORTEX_M_DIR, 'startup_cortex_m.c'), path.join(CORTEX_M_DIR, 'cortex_m_reset.h'), linkerScript];
   const hash = await contentHash([board.id, gcc, await toolVersion(gcc), ...cflags, benchSource], [...(await modelSourceFiles(mod)), ...templates]);
   const build = await cachedBuild(workDir, `bench-${board.id}-${mod.prefix}`, hash, 'bench.elf', async (dir) => {

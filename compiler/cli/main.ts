@@ -65,6 +65,7 @@ function buildProgram(): Command {
     .option('--adapt <layer>', "'last': the last FULLY_CONNECTED becomes a head the device learns (<prefix>_enroll, _save, _load)")
     .option('--adapt-classes <n>', 'with --adapt: classes the head holds (default: the replaced layer\'s outputs)')
     .option('--arena-in <region>', "the whole arena in this RAM region of the board (ESP32-S3: psram or dram; default: split across the board's regions, hottest buffers in the fastest)")
+    .option('--vocab <file>', 'WordPiece vocabulary of a text model (one token per line): also write <prefix>_tokenizer.c/.h with <prefix>_classify_text')
     .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
   addStreamOptions(compile)
     .addHelpText(
@@ -74,9 +75,10 @@ function buildProgram(): Command {
         '\nExamples:\n  tinyforge compile ../shared/models/micro_speech.tflite -b qemu-mps2-an386 -o out/micro_speech\n' +
         '  tinyforge compile ../shared/audio/models/micro_speech_quantized.tflite --frontend ../shared/audio/models/audio_preprocessor_int8.tflite --prefix kws -o out/kws\n' +
         '  tinyforge compile ../shared/models/kws_dscnn.tflite -o out/kws --adapt last --adapt-classes 13   # learn a 13th keyword on the device\n' +
+        '  tinyforge compile intent.tflite --vocab vocab.txt -o out/intent   # text model + on-device tokenizer\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string; arenaIn?: string } & StreamCliOptions, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string; arenaIn?: string; vocab?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);
@@ -115,10 +117,13 @@ function buildProgram(): Command {
     .option('--adapt-classes <n>', 'with --enroll: classes of the learnable head')
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--timeout <seconds>', 'with --board: wait this long for one inference before the board counts as gone (default 30)')
+    .option('--text <file>', 'with --board and --vocab: sentences (one per line) tokenized and classified on the device (TEXT); ids and scores compared with the host reference')
+    .option('--vocab <file>', 'with --text: the text model\'s WordPiece vocabulary (the firmware gets its tokenizer)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       '\nExamples:\n  tinyforge validate ../shared/models/micro_speech.tflite -b qemu-mps2-an386 --golden ../shared/golden/micro_speech\n' +
+        '  tinyforge validate intent.tflite -b qemu-mps2-an386 --vocab vocab.txt --text sentences.txt   # text model, tokenizer on the device\n' +
         '  tinyforge validate ../shared/models/micro_speech.tflite --target qemu-mps2-an386 --golden ../shared/golden/micro_speech   # semihosting, no agent\n' +
         '  tinyforge validate ../shared/models/kws_dscnn.tflite --target qemu-xtensa-lx106 --golden ../shared/golden/kws_dscnn   # Xtensa (ESP8266 core)\n' +
         '  tinyforge validate model.tflite --target host --random 16 --sanitize\n' +
@@ -146,6 +151,8 @@ function buildProgram(): Command {
           json?: boolean;
           sanitize?: boolean;
           timeout?: string;
+          text?: string;
+          vocab?: string;
         },
         cmd: Command,
       ) => {

@@ -7,7 +7,8 @@
 import { Builder } from 'flatbuffers';
 import { TinyforgeError } from '../errors.ts';
 import type { Activation, DType, Graph, Op, OpKind, Padding, Quantization, Tensor } from '../ir/graph.ts';
-import { BuiltinOp, BuiltinOptionsType, F, FILE_IDENTIFIER, Padding as PaddingEnum, TensorType } from '../frontends/tflite/schema.ts';
+import { BuiltinOp, BuiltinOptionsType, builtinOperatorCode, F, FILE_IDENTIFIER, Padding as PaddingEnum, TensorType } from '../frontends/tflite/schema.ts';
+import { buildModuleOptions, canWriteModule } from './module_options.ts';
 
 type Offset = number;
 
@@ -42,7 +43,11 @@ const BUILTIN_CODE: Readonly<Record<Exclude<OpKind, 'module'>, number>> = {
 
 /** The builtin code of an op: the kind's, except that a PAD with constant_values (three inputs) is PADV2. */
 function builtinCode(op: Op): number {
-  if (op.kind === 'module') throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
+  if (op.kind === 'module') {
+    const code = builtinOperatorCode(op.module);
+    if (code < 0 || !canWriteModule(op)) throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
+    return code;
+  }
   return op.kind === 'pad' && op.inputs.length === 3 ? BuiltinOp.PADV2 : BUILTIN_CODE[op.kind];
 }
 
@@ -151,7 +156,7 @@ function buildTensor(b: Builder, t: Tensor, buffer: number): Offset {
 function buildOptions(b: Builder, op: Op, int16: boolean): { type: number; table: Offset } {
   switch (op.kind) {
     case 'module':
-      throw new TinyforgeError(`the .tflite writer cannot write ${op.module} yet`);
+      return buildModuleOptions(b, op);
     case 'conv2d': {
       const f = F.Conv2DOptions;
       const a = op.attrs;

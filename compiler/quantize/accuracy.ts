@@ -44,7 +44,8 @@ export function quantizedAccuracy(graph: Graph, input: IoQuant, set: LabelledSet
   set.x.forEach((x, i) => {
     const [out] = runReference(graph, layers, [quantizeInput(x, input)]);
     // Output scales are positive, so the argmax of the integers is the dequantized one.
-    const values = dequantizeOutput(out as Uint8Array, { dtype: input.dtype, scale: 1, zeroPoint: 0 });
+    const outDtype = graph.tensors[graph.outputs[0] as number]?.dtype === 'int16' ? 'int16' : 'int8';
+    const values = dequantizeOutput(out as Uint8Array, { dtype: outDtype, scale: 1, zeroPoint: 0 });
     if (argmax(values) === set.labels[i]) right++;
   });
   return right / set.x.length;

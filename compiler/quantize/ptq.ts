@@ -9,6 +9,7 @@
 import type { LoadedModel } from '../compile.ts';
 import type { FloatGraph, FloatTensor } from '../frontends/tfjs/float_graph.ts';
 import { runFloat } from '../frontends/tfjs/float_run.ts';
+import { irOpFor } from '../frontends/tfjs/float_graph_view.ts';
 import { elementCount, type Graph, type Op, type Quantization, type Tensor } from '../ir/graph.ts';
 import { lowerGraph } from '../passes/lower.ts';
 import { runReference } from '../reference/run_reference.ts';
@@ -31,7 +32,8 @@ export interface PtqOptions {
 export interface IoQuant {
   name: string;
   shape: number[];
-  dtype: ActivationDType;
+  /** int32 only for token-id inputs (the positions of a GATHER), which are not quantized. */
+  dtype: ActivationDType | 'int32';
   scale: number;
   zeroPoint: number;
 }
@@ -252,11 +254,20 @@ function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: n
       case 'softmax':
         fixed.add(out);
         break;
+      case 'gather': {
+        // GATHER copies bytes: its output has the table's quantization, i.e. the table's range.
+        const table = (fg.tensors[x] as FloatTensor).data as Float32Array;
+        derived.add(out);
+        extra.set(out, [Math.min(...table), Math.max(...table)]);
+        break;
+      }
       default:
         break;
     }
   }
-  const activations = new Set<number>([...fg.inputs, ...fg.ops.map((o) => o.outputs[0] as number)]);
+  // Token ids (the positions of a GATHER) are int32 model inputs, not quantized activations.
+  const ids = tokenIdInputs(fg);
+  const activations = new Set<number>([...fg.inputs.filter((id) => !ids.has(id)), ...fg.ops.map((o) => o.outputs[0] as number)]);
   const span = new Map<number, { min: number; max: number; fixed: boolean }>();
   for (const id of activations) {
     const root = groups.find(id);
@@ -283,6 +294,14 @@ function sharedQuantization(fg: FloatGraph, ranges: ReadonlyMap<number, { min: n
   return params;
 }
 
+/** Model inputs that are only ever GATHER positions: integer token ids, kept int32. */
+export function tokenIdInputs(fg: FloatGraph): Set<number> {
+  return new Set(fg.inputs.filter((id) => {
+    const users = fg.ops.filter((o) => o.inputs.includes(id));
+    return users.length > 0 && users.every((o) => o.kind === 'gather' && o.inputs[1] === id && o.inputs[0] !== id);
+  }));
+}
+
 /**
  * Quantizes `fg` to a Graph whose activations, inputs and outputs are `opts.activations` (int8 by
  * default) and whose weights are int8. `cases[k][i]` is input i of case k.
@@ -306,7 +325,11 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
     if (!q) throw new Error(`internal: no calibration range for tensor ${id}`);
     setQ(id, q.scale, q.zeroPoint);
   };
-  for (const id of fg.inputs) fromRange(id);
+  const ids = tokenIdInputs(fg);
+  for (const id of fg.inputs) {
+    if (ids.has(id)) (tensors[id] as Tensor).dtype = 'int32';
+    else fromRange(id);
+  }
   const ops: Op[] = fg.ops.map((fop, index): Op => {
     const out = fop.outputs[0] as number;
     const x = fop.inputs[0] as number;
@@ -344,6 +367,8 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         break;
       case 'add':
       case 'mul':
+      case 'sub':
+      case 'squared_difference':
         // A constant operand (a batch normalization's per-channel vector) gets its own per-tensor
         // quantization over its values and zero, of the activation type, as TFLite's quantizer
         // gives it (int16: symmetric, which TFLite Micro's int16 MUL requires).
@@ -357,8 +382,26 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         fromRange(out);
         break;
       case 'concatenation':
+      case 'batch_matmul':
+      case 'rsqrt':
         fromRange(out);
         break;
+      case 'mean': {
+        fromRange(out);
+        const axes = tensors[fop.inputs[1] as number] as Tensor;
+        axes.dtype = 'int32';
+        axes.data = int32Bytes(Int32Array.from((fg.tensors[axes.id] as FloatTensor).data as Float32Array));
+        break;
+      }
+      case 'gather': {
+        // The table gets the output's quantization (the table's own range, see sharedQuantization).
+        fromRange(out);
+        const q = qOf(out);
+        const table = tensors[x] as Tensor;
+        table.quant = perTensor(q.scale, q.zeroPoint);
+        table.data = act.bytes(Array.from((fg.tensors[x] as FloatTensor).data as Float32Array, (v) => quantizeValue(v, q, act)));
+        break;
+      }
       case 'pad': {
         // Input and output share their parameters (fromRange gives the whole group the same).
         fromRange(out);
@@ -378,35 +421,13 @@ export function quantizeFloatGraph(fg: FloatGraph, cases: readonly (readonly Flo
         break;
       }
     }
-    const base = { sourceIndex: index, inputs: [...fop.inputs], outputs: [...fop.outputs] };
-    switch (fop.kind) {
-      case 'conv2d':
-        return { kind: 'conv2d', ...base, attrs: { ...fop.attrs } };
-      case 'depthwise_conv2d':
-        return { kind: 'depthwise_conv2d', ...base, attrs: { ...fop.attrs } };
-      case 'fully_connected':
-        return { kind: 'fully_connected', ...base, attrs: { activation: fop.attrs.activation, keepNumDims: false } };
-      case 'average_pool2d':
-        return { kind: 'average_pool2d', ...base, attrs: { ...fop.attrs } };
-      case 'max_pool2d':
-        return { kind: 'max_pool2d', ...base, attrs: { ...fop.attrs } };
-      case 'add':
-        return { kind: 'add', ...base, attrs: { ...fop.attrs } };
-      case 'mul':
-        return { kind: 'mul', ...base, attrs: { ...fop.attrs } };
-      case 'softmax':
-        return { kind: 'softmax', ...base, attrs: { ...fop.attrs } };
-      case 'reshape':
-        return { kind: 'reshape', ...base, attrs: { newShape: [...fop.attrs.newShape] } };
-      case 'pad':
-        return { kind: 'pad', ...base, attrs: {} };
-      case 'concatenation':
-        return { kind: 'concatenation', ...base, attrs: { ...fop.attrs } };
-    }
+    return irOpFor(fg, fop, index);
   });
   const graph: Graph = { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };
   const io = (id: number): IoQuant => {
     const t = tensors[id] as Tensor;
+    // Token ids go in as they are: int32, scale 1.
+    if (ids.has(id)) return { name: t.name, shape: [...t.shape], dtype: 'int32', scale: 1, zeroPoint: 0 };
     return { name: t.name, shape: [...t.shape], dtype: act.dtype, ...qOf(id) };
   };
   return { graph, inputs: graph.inputs.map(io), outputs: graph.outputs.map(io), ranges };
@@ -418,13 +439,15 @@ export function ptqLoadedModel(result: PtqResult, modelPath: string, sha256: str
 }
 
 /** TFLite QUANTIZE: q = clamp(round(x / scale) + zero_point). Returns the raw bytes of `q.dtype` (default int8). */
-export function quantizeInput(x: Float32Array, q: QParams & { dtype?: ActivationDType }): Uint8Array {
+export function quantizeInput(x: Float32Array, q: QParams & { dtype?: ActivationDType | 'int32' }): Uint8Array {
+  if (q.dtype === 'int32') return new Uint8Array(Int32Array.from(x, (v) => Math.round(v)).buffer);
   const type = activationType(q.dtype);
   return type.bytes(Array.from(x, (v) => quantizeValue(v, q, type)));
 }
 
 /** Raw bytes of `q.dtype` (default int8) -> float values. */
-export function dequantizeOutput(bytes: Uint8Array, q: QParams & { dtype?: ActivationDType }): Float32Array {
+export function dequantizeOutput(bytes: Uint8Array, q: QParams & { dtype?: ActivationDType | 'int32' }): Float32Array {
+  if (q.dtype === 'int32') throw new Error('internal: int32 token ids are an input, never an output');
   return Float32Array.from(activationType(q.dtype).values(bytes), (x) => (x - q.zeroPoint) * q.scale);
 }
 

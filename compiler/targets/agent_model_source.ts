@@ -16,6 +16,8 @@ export const AGENT_C_SOURCES: readonly string[] = ['agent/tf_agent.c', 'agent/tf
 export const AGENT_INCLUDE_DIR = 'agent';
 /** Keep in step with TF_AGENT_MAX_IO in tf_agent_model.h. */
 export const AGENT_MAX_IO = 8;
+/** The smallest max payload an agent may be built with (TF_PROTO_MIN_PAYLOAD in tf_protocol.h). */
+const AGENT_MIN_PAYLOAD = 256;
 /** Longest board id HELLO carries (TF_HELLO_MAX_BOARD_ID in tf_protocol.h). */
 export const AGENT_MAX_BOARD_ID = 63;
 
@@ -37,6 +39,11 @@ export interface AgentModelSpec {
   includes?: readonly string[];
   /** Classes of the learnable head (compile --adapt last); absent or 0 without one. */
   headClasses?: number;
+  /**
+   * A text model linked with its tokenizer (<prefix>_tokenizer.c from compile --vocab): the
+   * sequence length of its int32 token-id input, for the TEXT command. Absent: no TEXT.
+   */
+  textSeqLen?: number;
 }
 
 const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -65,6 +72,13 @@ function checkSpec(spec: AgentModelSpec): void {
     throw new TinyforgeError(`tf_agent_model: head classes must be 0..255, got ${spec.headClasses}`);
   }
   if (spec.headClasses && spec.inputBytes.length !== 1) throw new TinyforgeError('tf_agent_model: a learnable head needs a model with exactly one input');
+  if (spec.textSeqLen !== undefined && (!Number.isInteger(spec.textSeqLen) || spec.textSeqLen < 1 || spec.inputBytes[0] !== 4 * spec.textSeqLen)) {
+    throw new TinyforgeError(`tf_agent_model: a text model needs input 0 of ${spec.textSeqLen} int32 token ids, but input 0 has ${spec.inputBytes[0]} bytes`);
+  }
+  // TEXT's reply carries the ids: it must fit the smallest payload an agent may be built with.
+  if (spec.textSeqLen !== undefined && 12 + 4 * spec.textSeqLen > AGENT_MIN_PAYLOAD) {
+    throw new TinyforgeError(`tf_agent_model: sequence length ${spec.textSeqLen} is too long for the TEXT reply (at most ${(AGENT_MIN_PAYLOAD - 12) / 4} tokens)`);
+  }
   for (const [kind, sizes] of [['input', spec.inputBytes], ['output', spec.outputBytes]] as const) {
     if (sizes.length > AGENT_MAX_IO) {
       throw new TinyforgeError(`tf_agent_model: the model has ${sizes.length} ${kind}s; the agent supports at most ${AGENT_MAX_IO}`);
@@ -84,8 +98,9 @@ function cU32List(values: readonly number[]): string {
 }
 
 /** The agent binding of a compiled model, for `boardId`. */
-export function agentModelSpec(compiled: CompiledModel, boardId: string): AgentModelSpec {
+export function agentModelSpec(compiled: CompiledModel, boardId: string, text?: { seqLen: number }): AgentModelSpec {
   return {
+    ...(text ? { textSeqLen: text.seqLen } : {}),
     prefix: compiled.prefix,
     boardId,
     modelSha256: compiled.model.sha256,
@@ -111,6 +126,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L('#include "tf_agent_model.h"');
   L(`#include "${prefix}.h"`);
   for (const h of spec.includes ?? []) L(`#include "${h}"`);
+  if (spec.textSeqLen !== undefined) L(`#include "${prefix}_tokenizer.h"`);
   L();
   // Compile-time checks that this binding and the compiled header agree (a negative array size
   // is an error in every C compiler).
@@ -118,6 +134,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L(`typedef char tf_agent_check_outputs[(${P}_NUM_OUTPUTS == ${outputBytes.length}) ? 1 : -1];`);
   inputBytes.forEach((n, i) => L(`typedef char tf_agent_check_in${i}[(${P}_INPUT${i}_BYTES == ${n}) ? 1 : -1];`));
   outputBytes.forEach((n, i) => L(`typedef char tf_agent_check_out${i}[(${P}_OUTPUT${i}_BYTES == ${n}) ? 1 : -1];`));
+  if (spec.textSeqLen !== undefined) L(`typedef char tf_agent_check_text[(${P}_SEQ_LEN == ${spec.textSeqLen}) ? 1 : -1];`);
   L();
   // One buffer per tensor so each starts 16-byte aligned; zero-sized tensors still get one byte.
   inputBytes.forEach((n, i) => L(`static uint8_t tf_agent_in${i}[${Math.max(n, 1)}] __attribute__((aligned(16)));`));
@@ -134,6 +151,7 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
   L(`    .inputs = {${inputBytes.map((_, i) => `tf_agent_in${i}`).join(', ') || '0'}},`);
   L(`    .outputs = {${outputBytes.map((_, i) => `tf_agent_out${i}`).join(', ') || '0'}},`);
   L(`    .head_classes = ${spec.headClasses ?? 0}u,`);
+  L(`    .text_seq_len = ${spec.textSeqLen ?? 0}u,`);
   L('};');
   L();
   // `void *` converts to whatever pointer type the header declares for each parameter.
@@ -174,5 +192,16 @@ export function generateAgentModelSource(spec: AgentModelSpec): string {
     L('  return 0;');
     L('}');
   }
+  L('int tf_agent_model_text(const uint8_t *text, uint32_t length, uint32_t *count) {');
+  if (spec.textSeqLen !== undefined) {
+    L(`  *count = (uint32_t)${prefix}_tokenize_bytes(text, length, (int32_t *)(void *)tf_agent_in0);`);
+    L(`  return ${prefix}_invoke(${args.join(', ')});`);
+  } else {
+    L('  (void)text;');
+    L('  (void)length;');
+    L('  *count = 0u;');
+    L('  return -1;');
+  }
+  L('}');
   return lines.join('\n') + '\n';
 }

@@ -16,6 +16,7 @@ export const MsgType = {
   FEED: 0x08,
   ENROLL: 0x09,
   READ_HEAD: 0x0a,
+  TEXT: 0x0b,
   BOOT: 0xfe,
   ERROR: 0xff,
 } as const;
@@ -235,6 +236,29 @@ export function decodeStatsReply(p: Uint8Array): AgentStats {
     invokeCount: v.getUint32(16, true),
     rxErrors: v.getUint32(20, true),
   };
+}
+
+// ---- TEXT ----
+
+export const TEXT_REPLY_HEADER_BYTES = 12;
+
+export interface TextReply {
+  status: number;
+  ticks: number;
+  /** Tokens before padding. */
+  count: number;
+  /** The model's token-id input as tokenized on the device (sequence length ids). */
+  ids: Int32Array;
+}
+
+export function decodeTextReply(p: Uint8Array): TextReply {
+  need('TEXT reply', p, TEXT_REPLY_HEADER_BYTES);
+  const v = view(p);
+  const seqLen = v.getUint16(10, true);
+  if (p.byteLength !== TEXT_REPLY_HEADER_BYTES + 4 * seqLen) throw new ProtocolError(`TEXT reply: ${p.byteLength} bytes for ${seqLen} token ids`);
+  const count = v.getUint16(8, true);
+  if (count > seqLen) throw new ProtocolError(`TEXT reply: ${count} tokens in a sequence of ${seqLen}`);
+  return { status: v.getInt32(0, true), ticks: v.getUint32(4, true), count, ids: Int32Array.from({ length: seqLen }, (_, i) => v.getInt32(TEXT_REPLY_HEADER_BYTES + 4 * i, true)) };
 }
 
 // ---- PROFILE ----

@@ -539,6 +539,43 @@ static tf_result_t tf_cmd_read_head(const uint8_t *p, uint32_t len) {
   out[7] = 0u;
   tf_copy(out + TF_READ_HEAD_HEADER_BYTES, image + offset, length);
   return tf_ok(TF_READ_HEAD_HEADER_BYTES + length);
+/* ---- TEXT: tokenize a sentence on the device and run the text model on it ---- */
+
+static tf_result_t tf_cmd_text(const uint8_t *p, uint32_t len) {
+  uint8_t *out = tf_tx_frame + TF_PROTO_HEADER_BYTES;
+  uint32_t seq_len = tf_agent_model.text_seq_len;
+  uint32_t count = 0u;
+  uint32_t t0;
+  uint32_t t1;
+  uint32_t i;
+  int status;
+  if (seq_len == 0u || tf_num_inputs() < 1u || tf_agent_model.inputs[0] == NULL) {
+    return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
+  }
+  if (TF_TEXT_REPLY_HEADER_BYTES + 4u * seq_len > TF_AGENT_MAX_PAYLOAD) {
+    return tf_fail(TF_ERR_OUT_OF_RANGE, TF_AGENT_MAX_PAYLOAD);
+  }
+  tf_st.outputs_valid = 0;
+  t0 = tf_hal_cycles();
+  status = tf_agent_model_text(p, len, &count);
+  t1 = tf_hal_cycles();
+  tf_st.last_ticks = t1 - t0;
+  tf_st.invoke_count++;
+  if (status != 0) {
+    return tf_fail(TF_ERR_INVOKE_FAILED, (uint32_t)status);
+  }
+  tf_st.outputs_valid = 1;
+  tf_put_u32(out, 0u);
+  tf_put_u32(out + 4, tf_st.last_ticks);
+  tf_put_u16(out + 8, (uint16_t)count);
+  tf_put_u16(out + 10, (uint16_t)seq_len);
+  /* The ids as the model got them (input 0 is int32, in the target's byte order). */
+  for (i = 0; i < seq_len; i++) {
+    int32_t id;
+    tf_copy((uint8_t *)&id, tf_agent_model.inputs[0] + 4u * i, 4u);
+    tf_put_u32(out + TF_TEXT_REPLY_HEADER_BYTES + 4u * i, (uint32_t)id);
+  }
+  return tf_ok(TF_TEXT_REPLY_HEADER_BYTES + 4u * seq_len);
 }
 
 static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t len) {
@@ -565,6 +602,8 @@ static tf_result_t tf_dispatch(uint32_t type, const uint8_t *payload, uint32_t l
       return tf_cmd_enroll(payload, len);
     case TF_MSG_READ_HEAD:
       return tf_cmd_read_head(payload, len);
+    case TF_MSG_TEXT:
+      return tf_cmd_text(payload, len);
     default:
       return tf_fail(TF_ERR_UNKNOWN_COMMAND, 0);
   }

@@ -17,12 +17,18 @@ typedef struct {
     uint8_t *inputs[TF_AGENT_MAX_IO];   /* static, 16-byte aligned buffers */
     uint8_t *outputs[TF_AGENT_MAX_IO];
     uint32_t head_classes;              /* classes of the learnable head (compile --adapt); 0: none */
+    /* Text models built with their tokenizer (compile --vocab): the sequence length of the int32
+     * token-id input 0; 0 when the firmware has no tokenizer (TEXT is then UNKNOWN_COMMAND). */
+    uint32_t text_seq_len;
 } tf_agent_model_t;
 
 extern const tf_agent_model_t tf_agent_model;
 
 /* Calls <prefix>_invoke on the buffers above; returns its result. */
 int tf_agent_model_invoke(void);
+/* Tokenizes `length` UTF-8 bytes into input 0 (text_seq_len int32 ids), stores the number of
+ * tokens in *count and invokes the model; returns invoke's result (-1 without a tokenizer). */
+int tf_agent_model_text(const uint8_t *text, uint32_t length, uint32_t *count);
 /* Returns the model's state (resource variables, recurrent state) to its initial value. */
 void tf_agent_model_reset(void);
 

@@ -28,6 +28,7 @@
 #define TF_MSG_FEED 0x08u
 #define TF_MSG_ENROLL 0x09u
 #define TF_MSG_READ_HEAD 0x0Au
+#define TF_MSG_TEXT 0x0Bu
 #define TF_MSG_REPLY 0x80u
 #define TF_MSG_BOOT 0xFEu
 #define TF_MSG_ERROR 0xFFu
@@ -61,6 +62,7 @@
 #define TF_READ_HEAD_HEADER_BYTES 8u /* READ_HEAD request and its reply header */
 /* ENROLL's detail when a class holds the most examples it can. */
 #define TF_ENROLL_MAX_EXAMPLES 65535u
+#define TF_TEXT_REPLY_HEADER_BYTES 12u /* status, ticks, token count, sequence length; then the ids */
 
 /* CRC-32 (IEEE 802.3 / zlib): reflected 0xEDB88320, init and final XOR 0xFFFFFFFF.
  * tf_crc32("123456789", 9) == 0xCBF43926. */

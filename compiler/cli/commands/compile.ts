@@ -46,6 +46,7 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
       ),
     );
   }
+  if (s.tokenizer) console.log(`\ntokenizer: ${formatInt(s.tokenizer.vocabSize)} tokens, sequence length ${s.tokenizer.seqLen}, vocabulary tables ${formatInt(s.tokenizer.flashBytes)} flash bytes`);
   console.log(
     `\n${s.board}: constants ${formatInt(s.flashBytesEstimate)} of ${formatInt(s.flashBudgetBytes)} flash bytes, ` +
       `arena + state + I/O ${formatInt(s.ramBytesEstimate)} of ${formatInt(s.ramBudgetBytes)} RAM bytes ` +

@@ -30,6 +30,9 @@ export interface ValidateCommandOptions {
   sanitize?: boolean;
   /** With --board: seconds to wait for one inference (INVOKE reply). */
   timeout?: string;
+  /** Sentences for the agent's TEXT command (with vocab). */
+  text?: string;
+  vocab?: string;
 }
 
 function firstDiff(r: ValidateCase): [string, string] {
@@ -93,6 +96,8 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
     ...(opts.adaptClasses === undefined ? {} : { adaptClasses: parseClassCount(opts.adaptClasses) }),
     sanitize: opts.sanitize === true,
     ...(timeout === undefined ? {} : { timeout }),
+    ...(opts.text === undefined ? {} : { text: opts.text }),
+    ...(opts.vocab === undefined ? {} : { vocab: opts.vocab }),
     onInfo: (line) => log.info(line),
     onProgress: (p) => {
       if (p.stage !== stage) {

@@ -45,11 +45,21 @@ interface FloatOpBase<K extends string, A> {
 export type FloatOp =
   | FloatOpBase<'conv2d', FloatConvAttrs>
   | FloatOpBase<'depthwise_conv2d', FloatConvAttrs & { depthMultiplier: number }>
-  | FloatOpBase<'fully_connected', { activation: Activation }>
+  /** keepNumDims: a rank-3 [1, T, K] input maps each of its T rows to [1, T, O] (TFLite's keep_num_dims). */
+  | FloatOpBase<'fully_connected', { activation: Activation; keepNumDims?: boolean }>
   | FloatOpBase<'average_pool2d', FloatPoolAttrs>
   | FloatOpBase<'max_pool2d', FloatPoolAttrs>
   | FloatOpBase<'add', { activation: Activation }>
   | FloatOpBase<'mul', { activation: Activation }>
+  | FloatOpBase<'sub', { activation: Activation }>
+  | FloatOpBase<'squared_difference', { activation: Activation }>
+  /** Rows of a constant table (input 0, [V, D]) picked by integer ids (input 1, a model input [1, T]): [1, T, D]. */
+  | FloatOpBase<'gather', Record<string, never>>
+  /** Batched matrix product of two rank-3 activations [1, M, K] x [1, K, N], either transposed by adjX / adjY. */
+  | FloatOpBase<'batch_matmul', { adjX: boolean; adjY: boolean }>
+  /** Mean over the axes held in the constant input 1 (never the batch axis). */
+  | FloatOpBase<'mean', { keepDims: boolean }>
+  | FloatOpBase<'rsqrt', Record<string, never>>
   | FloatOpBase<'softmax', { beta: number }>
   | FloatOpBase<'reshape', { newShape: number[] }>
   /**
@@ -69,6 +79,21 @@ export interface FloatGraph {
   ops: FloatOp[];
   inputs: number[];
   outputs: number[];
+}
+
+export type BinaryKind = 'add' | 'mul' | 'sub' | 'squared_difference';
+
+/** Numpy broadcasting of two shapes (aligned at the last dimension), or undefined when they do not broadcast. */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | undefined {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) return undefined;
+    out.push(Math.max(da, db));
+  }
+  return out;
 }
 
 function outSize(padding: Padding, inSize: number, filter: number, stride: number, dilation: number): number {
@@ -141,14 +166,16 @@ export class FloatGraphBuilder {
     return this.push({ kind: 'depthwise_conv2d', source, inputs: [x, filter1HWC, bias], outputs: [out], attrs: { ...attrs, depthMultiplier: o / c } });
   }
 
-  fullyConnected(source: string, x: number, filterOI: number, bias: number, activation: Activation): number {
+  fullyConnected(source: string, x: number, filterOI: number, bias: number, activation: Activation, keepNumDims = false): number {
     const f = this.tensor(filterOI).shape;
     const inShape = this.tensor(x).shape;
-    if (f.length !== 2 || elementCount(inShape) !== f[1]) this.fail(source, `filter shape [${f}] does not match input shape [${inShape}]`);
+    const inner = keepNumDims ? inShape.at(-1) : elementCount(inShape);
+    if (f.length !== 2 || inner !== f[1]) this.fail(source, `filter shape [${f}] does not match input shape [${inShape}]`);
+    if (keepNumDims && inShape.length !== 3) this.fail(source, `keeps the dimensions of a rank-3 input [1, T, K], got [${inShape}]`);
     const o = f[0] as number;
     if (bias >= 0 && elementCount(this.tensor(bias).shape) !== o) this.fail(source, `bias does not have ${o} values`);
-    const out = this.addTensor(source, [1, o]);
-    return this.push({ kind: 'fully_connected', source, inputs: [x, filterOI, bias], outputs: [out], attrs: { activation } });
+    const out = this.addTensor(source, keepNumDims ? [...inShape.slice(0, -1), o] : [1, o]);
+    return this.push({ kind: 'fully_connected', source, inputs: [x, filterOI, bias], outputs: [out], attrs: keepNumDims ? { activation, keepNumDims } : { activation } });
   }
 
   pool(kind: 'average_pool2d' | 'max_pool2d', source: string, x: number, attrs: FloatPoolAttrs): number {
@@ -157,15 +184,50 @@ export class FloatGraphBuilder {
     return this.push({ kind, source, inputs: [x], outputs: [out], attrs });
   }
 
-  binary(kind: 'add' | 'mul', source: string, a: number, b: number, activation: Activation = 'none'): number {
+  binary(kind: BinaryKind, source: string, a: number, b: number, activation: Activation = 'none'): number {
     const sa = this.tensor(a).shape;
     const sb = this.tensor(b).shape;
-    // Same shapes, or a per-channel vector (last axis) as the second operand: a batch normalization
-    // that cannot be folded becomes x * scale + offset with such vectors.
-    const perChannel = sb.length === 1 && sb[0] === sa[sa.length - 1];
-    if (sa.join() !== sb.join() && !perChannel) this.fail(source, `operands of shapes [${sa}] and [${sb}] need broadcasting, which is not supported (only a per-channel vector as the second operand)`);
-    const out = this.addTensor(source, sa);
+    const shape = broadcastShape(sa, sb);
+    if (!shape) return this.fail(source, `operands of shapes [${sa}] and [${sb}] do not broadcast`);
+    const out = this.addTensor(source, shape);
     return this.push({ kind, source, inputs: [a, b], outputs: [out], attrs: { activation } });
+  }
+
+  /** Embedding lookup: rows of `table` ([V, D] constant) at the ids in `ids` ([1, T]): [1, T, D]. */
+  gather(source: string, table: number, ids: number): number {
+    const st = this.tensor(table).shape;
+    const si = this.tensor(ids).shape;
+    if (st.length !== 2 || !this.tensor(table).data) this.fail(source, `the table must be a constant [V, D], got [${st}]`);
+    if (si.length !== 2 || si[0] !== 1) this.fail(source, `the ids must be [1, T], got [${si}]`);
+    const out = this.addTensor(source, [1, si[1] as number, st[1] as number]);
+    return this.push({ kind: 'gather', source, inputs: [table, ids], outputs: [out], attrs: {} });
+  }
+
+  /** [1, M, K] x [1, K, N] (adjX / adjY transpose the last two dimensions of a / b first). */
+  batchMatMul(source: string, a: number, b: number, adjX = false, adjY = false): number {
+    const sa = this.tensor(a).shape;
+    const sb = this.tensor(b).shape;
+    if (sa.length !== 3 || sb.length !== 3 || sa[0] !== 1 || sb[0] !== 1) this.fail(source, `needs operands [1, M, K] and [1, K, N], got [${sa}] and [${sb}]`);
+    const [m, ka] = adjX ? [sa[2], sa[1]] : [sa[1], sa[2]];
+    const [kb, n] = adjY ? [sb[2], sb[1]] : [sb[1], sb[2]];
+    if (ka !== kb) this.fail(source, `inner dimensions differ: [${sa}] x [${sb}] with adj_x=${adjX}, adj_y=${adjY}`);
+    const out = this.addTensor(source, [1, m as number, n as number]);
+    return this.push({ kind: 'batch_matmul', source, inputs: [a, b], outputs: [out], attrs: { adjX, adjY } });
+  }
+
+  /** Mean over `axes` (not the batch axis 0); the axes become a constant input, as in TFLite. */
+  mean(source: string, x: number, axes: readonly number[], keepDims: boolean): number {
+    const shape = this.tensor(x).shape;
+    const set = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+    if ([...set].some((a) => !Number.isInteger(a) || a <= 0 || a >= shape.length)) this.fail(source, `axes [${axes}] must be dimensions 1 to ${shape.length - 1} of [${shape}]`);
+    const axesId = this.addTensor(`${source}/axes`, [set.size], Float32Array.from([...set].sort()));
+    const out = this.addTensor(source, shape.map((d, i) => (set.has(i) ? 1 : d)).filter((_, i) => keepDims || !set.has(i)));
+    return this.push({ kind: 'mean', source, inputs: [x, axesId], outputs: [out], attrs: { keepDims } });
+  }
+
+  rsqrt(source: string, x: number): number {
+    const out = this.addTensor(source, this.tensor(x).shape);
+    return this.push({ kind: 'rsqrt', source, inputs: [x], outputs: [out], attrs: {} });
   }
 
   softmax(source: string, x: number, beta = 1): number {

@@ -14,15 +14,38 @@ function bytesOf(data: Float32Array): Uint8Array {
   return new Uint8Array(copy.buffer);
 }
 
+/**
+ * The IR op of a float op (same inputs and outputs): a built-in IR kind, or for the kinds the IR
+ * reads as op modules (compiler/ops/) a module op with the attributes that module's reader gives.
+ */
+export function irOpFor(fg: FloatGraph, op: FloatOp, index: number): Op {
+  const base = { sourceIndex: index, inputs: [...op.inputs], outputs: [...op.outputs] };
+  switch (op.kind) {
+    case 'fully_connected':
+      return { kind: 'fully_connected', ...base, attrs: { activation: op.attrs.activation, keepNumDims: op.attrs.keepNumDims === true } };
+    case 'sub':
+      return { kind: 'module', module: 'SUB', ...base, attrs: { activation: op.attrs.activation } };
+    case 'squared_difference':
+      return { kind: 'module', module: 'SQUARED_DIFFERENCE', ...base, attrs: {} };
+    case 'gather':
+      return { kind: 'module', module: 'GATHER', ...base, attrs: { axis: 0, batchDims: 0 } };
+    case 'batch_matmul':
+      return { kind: 'module', module: 'BATCH_MATMUL', ...base, attrs: { adjX: op.attrs.adjX, adjY: op.attrs.adjY } };
+    case 'mean':
+      // The axes are the constant input 1; MEAN's reader also keeps them as an attribute.
+      return { kind: 'module', module: 'MEAN', ...base, attrs: { op: 'MEAN', keepDims: op.attrs.keepDims, axes: Array.from(fg.tensors[op.inputs[1] as number]?.data ?? []) } };
+    case 'rsqrt':
+      return { kind: 'module', module: 'RSQRT', ...base, attrs: {} };
+    default:
+      // Every other float op kind is an IR op kind with the same attributes.
+      return { kind: op.kind, ...base, attrs: structuredClone(op.attrs) } as Op;
+  }
+}
+
 /** The float model as an IR Graph whose constants are float32 and whose tensors carry no quantization. */
 export function floatGraphAsGraph(fg: FloatGraph): Graph {
   const tensors: Tensor[] = fg.tensors.map((t) => ({ id: t.id, name: t.name, shape: [...t.shape], dtype: 'float32', ...(t.data ? { data: bytesOf(t.data) } : {}) }));
-  const ops = fg.ops.map((op, index): Op => {
-    const base = { sourceIndex: index, inputs: [...op.inputs], outputs: [...op.outputs] };
-    if (op.kind === 'fully_connected') return { kind: 'fully_connected', ...base, attrs: { activation: op.attrs.activation, keepNumDims: false } };
-    // Every other float op kind is an IR op kind with the same attributes.
-    return { kind: op.kind, ...base, attrs: structuredClone(op.attrs) } as Op;
-  });
+  const ops = fg.ops.map((op, index): Op => irOpFor(fg, op, index));
   return { name: fg.name, tensors, ops, inputs: [...fg.inputs], outputs: [...fg.outputs] };
 }
 

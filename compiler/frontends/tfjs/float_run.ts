@@ -2,7 +2,7 @@
 
 import { TinyforgeError } from '../../errors.ts';
 import { elementCount, type Activation, type Padding } from '../../ir/graph.ts';
-import type { FloatGraph, FloatTensor } from './float_graph.ts';
+import type { BinaryKind, FloatGraph, FloatTensor } from './float_graph.ts';
 
 function act(a: Activation, x: number): number {
   switch (a) {
@@ -21,6 +21,38 @@ function leadingPad(padding: Padding, inSize: number, filter: number, stride: nu
   if (padding === 'valid') return 0;
   const effective = (filter - 1) * dilation + 1;
   return Math.floor(Math.max(0, (out - 1) * stride + effective - inSize) / 2);
+}
+
+const BINARY: Readonly<Record<BinaryKind, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  mul: (a, b) => a * b,
+  sub: (a, b) => a - b,
+  squared_difference: (a, b) => (a - b) * (a - b),
+};
+
+/** out = f(a, b) elementwise with numpy broadcasting (shapes aligned at the last dimension). */
+function broadcast(a: Float32Array, sa: readonly number[], b: Float32Array, sb: readonly number[], out: Float32Array, so: readonly number[], f: (a: number, b: number) => number): void {
+  const strides = (s: readonly number[]): number[] => {
+    const full = [...new Array<number>(so.length - s.length).fill(1), ...s];
+    return full.map((d, i) => (d === 1 ? 0 : elementCount(full.slice(i + 1))));
+  };
+  const ta = strides(sa);
+  const tb = strides(sb);
+  const idx = new Array<number>(so.length).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    let ia = 0;
+    let ib = 0;
+    for (let d = 0; d < so.length; d++) {
+      ia += (idx[d] as number) * (ta[d] as number);
+      ib += (idx[d] as number) * (tb[d] as number);
+    }
+    out[i] = f(a[ia] as number, b[ib] as number);
+    for (let d = so.length - 1; d >= 0; d--) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (so[d] as number)) break;
+      idx[d] = 0;
+    }
+  }
 }
 
 /** Runs the graph on one case; returns every activation tensor's values by tensor id. */
@@ -87,10 +119,13 @@ export function runFloat(graph: FloatGraph, inputs: readonly Float32Array[]): Ma
         const [o, n] = shape(op.inputs[1] as number) as [number, number];
         const w = get(op.inputs[1] as number);
         const b = (op.inputs[2] as number) >= 0 ? get(op.inputs[2] as number) : null;
-        for (let j = 0; j < o; j++) {
-          let s = b ? (b[j] as number) : 0;
-          for (let i = 0; i < n; i++) s += (x[i] as number) * (w[j * n + i] as number);
-          out[j] = act(op.attrs.activation, s);
+        // One row of n inputs, or (keepNumDims) every row of the [1, T, n] input.
+        for (let r = 0; r < out.length / o; r++) {
+          for (let j = 0; j < o; j++) {
+            let s = b ? (b[j] as number) : 0;
+            for (let i = 0; i < n; i++) s += (x[r * n + i] as number) * (w[j * n + i] as number);
+            out[r * o + j] = act(op.attrs.activation, s);
+          }
         }
         break;
       }
@@ -124,16 +159,59 @@ export function runFloat(graph: FloatGraph, inputs: readonly Float32Array[]): Ma
         break;
       }
       case 'add':
-      case 'mul': {
+      case 'mul':
+      case 'sub':
+      case 'squared_difference': {
+        const f = BINARY[op.kind];
+        const a = op.attrs.activation;
+        broadcast(x, shape(op.inputs[0] as number), get(op.inputs[1] as number), shape(op.inputs[1] as number), out, shape(outId), (p, q) => act(a, f(p, q)));
+        break;
+      }
+      case 'gather': {
+        const ids = get(op.inputs[1] as number);
+        const [rows, depth] = shape(op.inputs[0] as number) as [number, number];
+        ids.forEach((v, t) => {
+          if (!Number.isInteger(v) || v < 0 || v >= rows) throw new TinyforgeError(`${graph.name}: '${op.source}': id ${v} is outside the table of ${rows} rows`);
+          out.set(x.subarray(v * depth, (v + 1) * depth), t * depth);
+        });
+        break;
+      }
+      case 'batch_matmul': {
         const y = get(op.inputs[1] as number);
-        for (let i = 0; i < out.length; i++) {
-          // y is the same shape as x, or one value per channel (last axis).
-          const yi = y[i % y.length] as number;
-          const v = op.kind === 'add' ? (x[i] as number) + yi : (x[i] as number) * yi;
-          out[i] = act(op.attrs.activation, v);
+        const [, m, n] = shape(outId) as [number, number, number];
+        const sa = shape(op.inputs[0] as number);
+        const k = (op.attrs.adjX ? sa[1] : sa[2]) as number;
+        const { adjX, adjY } = op.attrs;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let d = 0; d < k; d++) s += (x[adjX ? d * m + i : i * k + d] as number) * (y[adjY ? j * k + d : d * n + j] as number);
+            out[i * n + j] = s;
+          }
         }
         break;
       }
+      case 'mean': {
+        const inShape = shape(op.inputs[0] as number);
+        const axes = new Set(Array.from(get(op.inputs[1] as number)));
+        const kept = inShape.map((d, i) => (axes.has(i) ? 1 : d));
+        const count = x.length / out.length;
+        const idx = new Array<number>(inShape.length).fill(0);
+        for (let i = 0; i < x.length; i++) {
+          let o = 0;
+          for (let d = 0; d < inShape.length; d++) o = o * (kept[d] as number) + (axes.has(d) ? 0 : (idx[d] as number));
+          out[o] = (out[o] as number) + (x[i] as number) / count;
+          for (let d = inShape.length - 1; d >= 0; d--) {
+            idx[d] = (idx[d] as number) + 1;
+            if ((idx[d] as number) < (inShape[d] as number)) break;
+            idx[d] = 0;
+          }
+        }
+        break;
+      }
+      case 'rsqrt':
+        for (let i = 0; i < out.length; i++) out[i] = 1 / Math.sqrt(x[i] as number);
+        break;
       case 'softmax': {
         const shp = shape(outId);
         const depth = shp[shp.length - 1] as number;

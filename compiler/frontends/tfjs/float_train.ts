@@ -86,7 +86,8 @@ function forwardOp(graph: FloatGraph, op: FloatOp, get: (id: number) => tf.Tenso
       const w = param(graph, params, op.inputs[1] as number);
       const k = w.shape[1] as number;
       const y = tf.matMul(tf.reshape(x, [-1, k]) as tf.Tensor2D, w as tf.Tensor2D, false, true);
-      return activate(op.attrs.activation, withBias(y));
+      const rows = op.attrs.keepNumDims ? tf.reshape(y, batched((graph.tensors[op.outputs[0] as number] as FloatTensor).shape)) : y;
+      return activate(op.attrs.activation, withBias(rows));
     }
     case 'average_pool2d':
     case 'max_pool2d': {
@@ -95,10 +96,31 @@ function forwardOp(graph: FloatGraph, op: FloatOp, get: (id: number) => tf.Tenso
       return activate(a.activation, pool(x as tf.Tensor4D, [a.filterH, a.filterW], [a.strideH, a.strideW], a.padding));
     }
     case 'add':
-    case 'mul': {
+    case 'mul':
+    case 'sub':
+    case 'squared_difference': {
       const y = get(op.inputs[1] as number);
-      return activate(op.attrs.activation, op.kind === 'add' ? tf.add(x, y) : tf.mul(x, y));
+      // (a - b)^2 spelled out: tf.squaredDifference's gradient does not sum over broadcast axes.
+      const f = { add: tf.add, mul: tf.mul, sub: tf.sub, squared_difference: (a: tf.Tensor, b: tf.Tensor) => tf.square(tf.sub(a, b)) }[op.kind];
+      return activate(op.attrs.activation, f(x, y));
     }
+    case 'gather': {
+      // Ids arrive as floats (the graph input); the table is input 0. A one-hot product rather
+      // than tf.gather: the CPU backend's gather gradient (unsortedSegmentSum) loops over every
+      // table row with whole-tensor ops, hundreds of times slower than this matmul's gradient.
+      const ids = get(op.inputs[1] as number);
+      const [rows, depth] = x.shape as [number, number];
+      const oneHot = tf.cast(tf.oneHot(tf.reshape(tf.cast(ids, 'int32'), [-1]), rows), 'float32');
+      return tf.reshape(tf.matMul(oneHot as tf.Tensor2D, x as tf.Tensor2D), [...ids.shape, depth]);
+    }
+    case 'batch_matmul':
+      return tf.matMul(x, get(op.inputs[1] as number), op.attrs.adjX, op.attrs.adjY);
+    case 'mean': {
+      const axes = Array.from((graph.tensors[op.inputs[1] as number] as FloatTensor).data as Float32Array);
+      return tf.mean(x, axes, op.attrs.keepDims);
+    }
+    case 'rsqrt':
+      return tf.rsqrt(x);
     case 'softmax':
       return tf.softmax(op.attrs.beta === 1 ? x : tf.mul(x, op.attrs.beta));
     case 'reshape':
@@ -143,6 +165,11 @@ export interface FineTuneOptions {
   epochs: number;
   batchSize?: number;
   learningRate?: number;
+  /**
+   * Constants trained besides the weights and biases of convolutions and fully connected layers
+   * (embedding tables, position embeddings, layer-norm scales): their tensor ids.
+   */
+  alsoTrain?: readonly number[];
   /** 0/1 masks by constant tensor id; masked weights stay exactly zero. */
   masks?: ReadonlyMap<number, Float32Array>;
   /** Shuffle seed (deterministic runs). */
@@ -209,7 +236,7 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
   }
 
   const vars = new Map<number, tf.Variable>();
-  for (const id of trainableIds(graph)) {
+  for (const id of new Set([...trainableIds(graph), ...(opts.alsoTrain ?? [])])) {
     const t = graph.tensors[id] as FloatTensor;
     vars.set(id, tf.variable(tf.tensor(t.data as Float32Array, t.shape)));
   }

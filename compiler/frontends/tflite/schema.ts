@@ -280,5 +280,10 @@ export function builtinOperatorName(code: number): string {
   return BUILTIN_OPERATOR_NAMES[code] ?? EXTRA_OPERATOR_NAMES[code] ?? `UNKNOWN_BUILTIN_${code}`;
 }
 
+/** The builtin operator code of a schema name (the writer's inverse of builtinOperatorName), or -1. */
+export function builtinOperatorCode(name: string): number {
+  return BUILTIN_OPERATOR_NAMES.indexOf(name);
+}
+
 /** Number of named codes in the contiguous part of the table (for tests). */
 export const BUILTIN_OPERATOR_COUNT = BUILTIN_OPERATOR_NAMES.length;
