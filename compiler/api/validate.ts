@@ -3,7 +3,8 @@
 // every target: `total`, `passed`, `failed` are counts, `cases` is always the per-case list.
 
 import { readFileSync } from 'node:fs';
-import type { Counting } from '../boards/counting.ts';
+import type { Board } from '../boards/board_schema.ts';
+import { isEmulatedBoard, type Counting } from '../boards/counting.ts';
 import { checkFitsBoard } from '../boards/fit.ts';
 import { findBoard } from '../boards/load_boards.ts';
 import { compileModel, loadModel, type CompiledModel, type LoadedModel } from '../compile.ts';
@@ -16,6 +17,8 @@ import { compareOutputs, type CaseResult } from '../validate/compare.ts';
 import { checkGoldenAgainstModel, loadGolden, type GoldenCase } from '../validate/golden.ts';
 import { randomInputs, randomSequence } from '../validate/random_cases.ts';
 import type { AgentStats, HelloInfo } from '../../flasher/protocol/messages.ts';
+import type { DeviceValidationReport, OpenDevice } from '../../flasher/device_validation.ts';
+import type { Vocabulary } from '../text/tokenizer.ts';
 import { layerProfile, type ModelProfile } from './profile.ts';
 import { expectedEnrollment, loadEnrollSpec, type EnrollSpec } from '../adapt/enroll_plan.ts';
 
@@ -191,54 +194,45 @@ async function validateEnrollmentOnBoard(loaded: LoadedModel, opts: ValidateOpti
   const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }) } });
   const plan = expectedEnrollment(compiled, spec);
   const board = findBoard(opts.board);
-  const { buildQemuFirmware, isEmulated, openDevice } = await import('../../flasher/device_validation.ts');
+  checkAgentOptions(board, opts);
   const { validateEnrollmentOnDevice } = await import('../../flasher/enroll_validation.ts');
   checkFitsBoard(compiled, board);
   const oracle = 'tinyforge TS reference head';
   opts.onInfo?.(`enrolling on ${board.id} through the serial agent: ${spec.steps.length} step(s) against the ${oracle} (${compiled.summary.head?.classes} classes)`);
   const started = Date.now();
-  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board) : undefined;
-  if (!isEmulated(board) && (opts.flash ?? true) && !opts.image) {
-    throw new TinyforgeError(`${board.id}: give --image <file> to flash (built from tinyforge build's project), or --no-flash if the board already runs it`);
-  }
-  const device = await openDevice(board, firmware, { port: opts.port, flashImage: (opts.flash ?? true) && opts.image ? { path: opts.image } : undefined });
-  let report;
-  try {
-    report = await validateEnrollmentOnDevice(compiled, board, device, plan, (done, total) => opts.onProgress?.({ stage: `enrollment on ${board.id}`, done, total, unit: 'steps' }));
-  } finally {
-    await device.close();
-  }
-  return {
-    model: compiled.summary.model,
-    modelSha256: compiled.model.sha256,
-    target: board.id,
-    via: 'agent',
-    oracle,
-    total: report.cases.length,
-    passed: report.passed,
-    failed: report.failed,
-    seconds: (Date.now() - started) / 1000,
-    cases: report.cases.map(({ ticks: _ticks, ...c }) => c),
-    device: {
-      board: board.id,
-      transport: report.transport,
-      counting: report.counting,
-      arenaBytes: report.hello.arenaBytes,
-      stackHighWaterBytes: report.stats.stackHighWaterBytes,
-      stackSizeBytes: report.stats.stackSizeBytes,
-      hello: report.hello,
-      stats: report.stats,
-    },
-    profile: null,
-  };
+  const report = await withAgentDevice(compiled, board, opts, {}, (device) =>
+    validateEnrollmentOnDevice(compiled, board, device, plan, (done, total) => opts.onProgress?.({ stage: `enrollment on ${board.id}`, done, total, unit: 'steps' })),
+  );
+  return agentResult(compiled, board, oracle, started, report, null);
 }
 
 async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & { board: string }): Promise<ValidateResult> {
   const board = findBoard(opts.board);
+  checkAgentOptions(board, opts);
   // Device code (serialport, firmware builds) is loaded only for boards.
-  const { buildQemuFirmware, isEmulated, openDevice, validateOnDevice } = await import('../../flasher/device_validation.ts');
-  const emulated = isEmulated(board);
-  // QEMU boards are booted by tinyforge on a pty of its own, with the firmware built here.
+  const { validateOnDevice } = await import('../../flasher/device_validation.ts');
+  const { cases, oracle } = testCases(compiled, opts, 'board');
+  checkFitsBoard(compiled, board);
+  opts.onInfo?.(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${cases.length} case(s) against ${oracle}`);
+  const started = Date.now();
+  const report = await withAgentDevice(compiled, board, opts, { profile: opts.profile }, (device) =>
+    validateOnDevice(compiled, board, device, cases, (done, total) => opts.onProgress?.({ stage: `cases on ${board.id}`, done, total, unit: 'cases' }), {
+      profile: opts.profile,
+      ...(opts.timeout === undefined ? {} : { invokeTimeoutMs: opts.timeout * 1000 }),
+      ...(opts.onInfo ? { onEvent: opts.onInfo } : {}),
+    }),
+  );
+  const profile = opts.profile ? layerProfile(compiled, report.layerTicks ?? [], report.counting, board) : null;
+  return agentResult(compiled, board, oracle, started, report, profile);
+}
+
+/**
+ * Options of every serial-agent validation, checked before anything is built: QEMU boards are
+ * booted by tinyforge on a pty of its own with the firmware built here, so --port and --no-flash
+ * are for real boards; a missing --image is found first.
+ */
+function checkAgentOptions(board: Board, opts: ValidateOptions): void {
+  const emulated = isEmulatedBoard(board);
   if (emulated && opts.port !== undefined) {
     throw new TinyforgeError(`--port: ${board.id} runs under QEMU, which tinyforge starts with its own serial pty; --port is for real boards (leave it out)`);
   }
@@ -246,29 +240,34 @@ async function validateOnBoard(compiled: CompiledModel, opts: ValidateOptions & 
     throw new TinyforgeError(`--no-flash: ${board.id} runs under QEMU, which boots the firmware tinyforge builds for the model each time; --no-flash is for real boards (leave it out)`);
   }
   if (opts.timeout !== undefined && !(opts.timeout > 0 && Number.isFinite(opts.timeout))) throw new TinyforgeError(`--timeout wants seconds greater than 0, not ${opts.timeout}`);
+  if (!emulated && (opts.flash ?? true) && opts.image !== undefined) readInputFile(opts.image, '--image');
+}
+
+/** Builds (QEMU) or flashes (real boards, --image) the agent firmware, opens the board, runs `use`, closes it. */
+async function withAgentDevice<T>(
+  compiled: CompiledModel,
+  board: Board,
+  opts: ValidateOptions,
+  firmwareOptions: { profile?: boolean; vocab?: Vocabulary },
+  use: (device: OpenDevice) => Promise<T>,
+): Promise<T> {
+  const { buildQemuFirmware, openDevice } = await import('../../flasher/device_validation.ts');
+  const emulated = isEmulatedBoard(board);
   const flash = opts.flash ?? true;
-  // A missing image is found before anything is built or opened.
-  if (!emulated && flash && opts.image !== undefined) readInputFile(opts.image, '--image');
-  const { cases, oracle } = testCases(compiled, opts, 'board');
-  checkFitsBoard(compiled, board);
-  opts.onInfo?.(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${cases.length} case(s) against ${oracle}`);
-  const started = Date.now();
-  const firmware = emulated ? await buildQemuFirmware(compiled, board, { profile: opts.profile }) : undefined;
+  const firmware = emulated ? await buildQemuFirmware(compiled, board, firmwareOptions) : undefined;
   if (!emulated && flash && !opts.image) {
     throw new TinyforgeError(`${board.id}: give --image <file> to flash (built from tinyforge build's project), or --no-flash if the board already runs it`);
   }
   const device = await openDevice(board, firmware, { port: opts.port, flashImage: flash && opts.image ? { path: opts.image } : undefined });
-  let report;
   try {
-    report = await validateOnDevice(compiled, board, device, cases, (done, total) => opts.onProgress?.({ stage: `cases on ${board.id}`, done, total, unit: 'cases' }), {
-      profile: opts.profile,
-      ...(opts.timeout === undefined ? {} : { invokeTimeoutMs: opts.timeout * 1000 }),
-      ...(opts.onInfo ? { onEvent: opts.onInfo } : {}),
-    });
+    return await use(device);
   } finally {
     await device.close();
   }
-  const profile = opts.profile ? layerProfile(compiled, report.layerTicks ?? [], report.counting, board) : null;
+}
+
+/** The result of a validation over the serial agent. */
+function agentResult(compiled: CompiledModel, board: Board, oracle: string, started: number, report: DeviceValidationReport, profile: ValidateResult['profile']): ValidateResult {
   return {
     model: compiled.summary.model,
     modelSha256: compiled.model.sha256,
@@ -309,7 +308,8 @@ export function readSentences(file: string): string[] {
 
 async function validateTextOnBoard(compiled: CompiledModel, opts: ValidateOptions & { board: string; text: string; vocab: string }): Promise<ValidateResult> {
   const board = findBoard(opts.board);
-  const { buildQemuFirmware, isEmulated, openDevice, validateTextOnDevice } = await import('../../flasher/device_validation.ts');
+  checkAgentOptions(board, opts);
+  const { validateTextOnDevice } = await import('../../flasher/device_validation.ts');
   const { readVocabulary } = await import('../text/tokenizer.ts');
   const { textModelShape } = await import('../text/tokenizer_c.ts');
   const vocab = readVocabulary(opts.vocab);
@@ -320,41 +320,10 @@ async function validateTextOnBoard(compiled: CompiledModel, opts: ValidateOption
   const oracle = 'the host reference (TypeScript tokenizer and reference kernels)';
   opts.onInfo?.(`validating ${compiled.summary.model} on ${board.id} through the serial agent: ${sentences.length} sentence(s) tokenized and classified on the device against ${oracle}`);
   const started = Date.now();
-  const firmware = isEmulated(board) ? await buildQemuFirmware(compiled, board, { vocab }) : undefined;
-  const flash = opts.flash ?? true;
-  if (!isEmulated(board) && flash && !opts.image) {
-    throw new TinyforgeError(`${board.id}: give --image <file> to flash firmware with the tokenizer, or --no-flash if the board already runs it`);
-  }
-  const device = await openDevice(board, firmware, { port: opts.port, flashImage: flash && opts.image ? { path: opts.image } : undefined });
-  let report;
-  try {
-    report = await validateTextOnDevice(compiled, board, device, vocab, sentences, (done, total) => opts.onProgress?.({ stage: `sentences on ${board.id}`, done, total, unit: 'cases' }));
-  } finally {
-    await device.close();
-  }
-  return {
-    model: compiled.summary.model,
-    modelSha256: compiled.model.sha256,
-    target: board.id,
-    via: 'agent',
-    oracle,
-    total: report.cases.length,
-    passed: report.passed,
-    failed: report.failed,
-    seconds: (Date.now() - started) / 1000,
-    cases: report.cases.map(({ ticks: _ticks, ...c }) => c),
-    device: {
-      board: board.id,
-      transport: report.transport,
-      counting: report.counting,
-      arenaBytes: report.hello.arenaBytes,
-      stackHighWaterBytes: report.stats.stackHighWaterBytes,
-      stackSizeBytes: report.stats.stackSizeBytes,
-      hello: report.hello,
-      stats: report.stats,
-    },
-    profile: null,
-  };
+  const report = await withAgentDevice(compiled, board, opts, { vocab }, (device) =>
+    validateTextOnDevice(compiled, board, device, vocab, sentences, (done, total) => opts.onProgress?.({ stage: `sentences on ${board.id}`, done, total, unit: 'cases' })),
+  );
+  return agentResult(compiled, board, oracle, started, report, null);
 }
 
 /**
