@@ -6,18 +6,9 @@
 // exercise the checks behind it.
 
 import { readTfliteStructure, type RawModel } from '../../compiler/frontends/tflite/index.ts';
+import { rng } from '../../compiler/frontends/tfjs/rng.ts';
 
-/** mulberry32: small, fast, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export interface Seed {
   name: string;
