@@ -115,15 +115,20 @@ export interface DeviceValidationReport {
   layerTicks?: number[];
 }
 
-/** Streams every case through the agent; never reports a case whose outputs were not fully received. */
-export async function validateOnDevice(
+/** What every serial-agent validation shares: a session checked against the model, and its counter. */
+export interface AgentConnection {
+  session: AgentSession;
+  hello: HelloInfo;
+  counting: Counting;
+}
+
+/** Opens an agent session on `device` for `compiled` (the agent must report the model's sha256). */
+export async function connectAgent(
   compiled: CompiledModel,
   board: Board,
   device: OpenDevice,
-  cases: readonly GoldenCase[],
-  onCase?: (done: number, total: number) => void,
-  options: { profile?: boolean; invokeTimeoutMs?: number; onEvent?: (message: string) => void } = {},
-): Promise<DeviceValidationReport> {
+  options: { invokeTimeoutMs?: number; onEvent?: (message: string) => void } = {},
+): Promise<AgentConnection> {
   const session = new AgentSession(device.transport, {
     expectModelSha256: compiled.model.sha256,
     baudRate: isEmulated(board) ? undefined : board.uart.baud,
@@ -134,7 +139,33 @@ export async function validateOnDevice(
     ...(options.onEvent ? { onEvent: (m: string) => options.onEvent?.(`serial: ${m}`) } : {}),
   });
   const hello = await session.connect();
-  const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);
+  return { session, hello, counting: countingOf(board, hello.counterName, hello.cyclesPerTick) };
+}
+
+/** Counter ticks as the result's instructions, cycles and milliseconds (a counter that did not move gives no count, not 0). */
+export function timedTicks(counting: Counting, ticks: number): Pick<DeviceCaseResult, 'ticks' | 'instructions' | 'cycles' | 'milliseconds'> {
+  const count = countFromTicks(counting, ticks);
+  return { ticks, instructions: counting.unit === 'instructions' ? count : null, cycles: counting.unit === 'cycles' ? count : null, milliseconds: millisecondsOf(counting, count) };
+}
+
+/** Reads STATS and totals the cases into the report. */
+export async function finishReport(c: AgentConnection, board: Board, device: OpenDevice, results: DeviceCaseResult[]): Promise<DeviceValidationReport> {
+  const stats = await c.session.stats();
+  const passed = results.filter((r) => r.pass).length;
+  return { board: board.id, transport: device.description, hello: c.hello, counting: c.counting, cases: results, passed, failed: results.length - passed, stats };
+}
+
+/** Streams every case through the agent; never reports a case whose outputs were not fully received. */
+export async function validateOnDevice(
+  compiled: CompiledModel,
+  board: Board,
+  device: OpenDevice,
+  cases: readonly GoldenCase[],
+  onCase?: (done: number, total: number) => void,
+  options: { profile?: boolean; invokeTimeoutMs?: number; onEvent?: (message: string) => void } = {},
+): Promise<DeviceValidationReport> {
+  const agent = await connectAgent(compiled, board, device, options);
+  const { session, counting } = agent;
   const results: DeviceCaseResult[] = [];
   // Stateful models start every case (and every sequence) from a reset state, as TFLite Micro's
   // goldens start from a fresh interpreter; steps of a sequence continue the state.
@@ -142,26 +173,15 @@ export async function validateOnDevice(
   for (const [i, c] of cases.entries()) {
     if (stateful && !c.keepState) await session.reset();
     const r = await session.infer(c.inputs);
-    const cmp = compareOutputs(c.id, c.expected, r.outputs);
-    // A counter that did not move around a whole inference is not running: no count, not 0.
-    const count = countFromTicks(counting, r.ticks);
-    results.push({
-      ...cmp,
-      ticks: r.ticks,
-      instructions: counting.unit === 'instructions' ? count : null,
-      cycles: counting.unit === 'cycles' ? count : null,
-      milliseconds: millisecondsOf(counting, count),
-    });
+    results.push({ ...compareOutputs(c.id, c.expected, r.outputs), ...timedTicks(counting, r.ticks) });
     onCase?.(i + 1, cases.length);
   }
   if (counting.running && results.length > 0 && results.every((r) => r.ticks === 0)) {
     counting.running = false;
     counting.how = `the ${counting.counter} counter of ${board.id} did not move during any inference: it is not running, so there are no counts or times`;
   }
-  const stats = await session.stats();
-  const layerTicks = options.profile ? await session.profile() : undefined;
-  const passed = results.filter((r) => r.pass).length;
-  return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats, ...(layerTicks ? { layerTicks } : {}) };
+  const report = await finishReport(agent, board, device, results);
+  return options.profile ? { ...report, layerTicks: await session.profile() } : report;
 }
 
 /**
@@ -179,13 +199,8 @@ export async function validateTextOnDevice(
   onCase?: (done: number, total: number) => void,
 ): Promise<DeviceValidationReport> {
   const reference = textReference(compiled.model.graph, vocab);
-  const session = new AgentSession(device.transport, {
-    expectModelSha256: compiled.model.sha256,
-    baudRate: isEmulated(board) ? undefined : board.uart.baud,
-    connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
-  });
-  const hello = await session.connect();
-  const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);
+  const agent = await connectAgent(compiled, board, device);
+  const { session, counting } = agent;
   const results: DeviceCaseResult[] = [];
   const utf8 = new TextEncoder();
   for (const [i, sentence] of sentences.entries()) {
@@ -193,11 +208,8 @@ export async function validateTextOnDevice(
     const r = await session.text(utf8.encode(sentence));
     const bytesOf = (ids: Int32Array): Uint8Array => new Uint8Array(Int32Array.from(ids).buffer);
     const cmp = compareOutputs(`s${i + 1}`, [bytesOf(want.ids), want.scores], [bytesOf(r.ids), r.outputs[0] ?? new Uint8Array(0)]);
-    const count = countFromTicks(counting, r.ticks);
-    results.push({ ...cmp, pass: cmp.pass && r.count === want.count, ticks: r.ticks, instructions: counting.unit === 'instructions' ? count : null, cycles: counting.unit === 'cycles' ? count : null, milliseconds: millisecondsOf(counting, count) });
+    results.push({ ...cmp, pass: cmp.pass && r.count === want.count, ...timedTicks(counting, r.ticks) });
     onCase?.(i + 1, sentences.length);
   }
-  const stats = await session.stats();
-  const passed = results.filter((r) => r.pass).length;
-  return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats };
+  return finishReport(agent, board, device, results);
 }

@@ -4,12 +4,10 @@
 // byte, and at the end the whole saved head is read back (READ_HEAD) and compared.
 
 import type { Board } from '../compiler/boards/board_schema.ts';
-import { countFromTicks, countingOf, millisecondsOf } from '../compiler/boards/counting.ts';
 import type { CompiledModel } from '../compiler/compile.ts';
 import { enrollSummaryBytes, type ExpectedEnrollment } from '../compiler/adapt/enroll_plan.ts';
 import { compareOutputs } from '../compiler/validate/compare.ts';
-import { AgentSession } from './agent_session.ts';
-import { isEmulated, type DeviceCaseResult, type DeviceValidationReport, type OpenDevice } from './device_validation.ts';
+import { connectAgent, finishReport, timedTicks, type DeviceCaseResult, type DeviceValidationReport, type OpenDevice } from './device_validation.ts';
 
 export async function validateEnrollmentOnDevice(
   compiled: CompiledModel,
@@ -18,24 +16,11 @@ export async function validateEnrollmentOnDevice(
   plan: ExpectedEnrollment,
   onStep?: (done: number, total: number) => void,
 ): Promise<DeviceValidationReport> {
-  const session = new AgentSession(device.transport, {
-    expectModelSha256: compiled.model.sha256,
-    baudRate: isEmulated(board) ? undefined : board.uart.baud,
-    connectTimeoutMs: isEmulated(board) ? 10_000 : 5_000,
-  });
-  const hello = await session.connect();
-  const counting = countingOf(board, hello.counterName, hello.cyclesPerTick);
+  const agent = await connectAgent(compiled, board, device);
+  const { session, counting } = agent;
   const results: DeviceCaseResult[] = [];
   const total = plan.steps.length + 1;
-  const timed = (ticks: number): Pick<DeviceCaseResult, 'ticks' | 'instructions' | 'cycles' | 'milliseconds'> => {
-    const count = countFromTicks(counting, ticks);
-    return {
-      ticks,
-      instructions: counting.unit === 'instructions' ? count : null,
-      cycles: counting.unit === 'cycles' ? count : null,
-      milliseconds: millisecondsOf(counting, count),
-    };
-  };
+  const timed = (ticks: number) => timedTicks(counting, ticks);
   for (const [i, { step, expected }] of plan.steps.entries()) {
     if (step.kind === 'enroll') {
       const r = await session.enroll(step.cls, step.input);
@@ -49,7 +34,5 @@ export async function validateEnrollmentOnDevice(
   const head = await session.readHead(plan.finalHead.byteLength);
   results.push({ ...compareOutputs('saved head', [plan.finalHead], [head]), ticks: 0, instructions: null, cycles: null, milliseconds: null });
   onStep?.(total, total);
-  const stats = await session.stats();
-  const passed = results.filter((r) => r.pass).length;
-  return { board: board.id, transport: device.description, hello, counting, cases: results, passed, failed: results.length - passed, stats };
+  return finishReport(agent, board, device, results);
 }
