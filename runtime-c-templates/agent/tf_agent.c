@@ -539,6 +539,8 @@ static tf_result_t tf_cmd_read_head(const uint8_t *p, uint32_t len) {
   out[7] = 0u;
   tf_copy(out + TF_READ_HEAD_HEADER_BYTES, image + offset, length);
   return tf_ok(TF_READ_HEAD_HEADER_BYTES + length);
+}
+
 /* ---- TEXT: tokenize a sentence on the device and run the text model on it ---- */
 
 static tf_result_t tf_cmd_text(const uint8_t *p, uint32_t len) {
