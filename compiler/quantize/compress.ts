@@ -83,8 +83,8 @@ export interface CompressResult {
   floatGraph: FloatGraph;
 }
 
-/** 0/1 masks of the weights the magnitude pruner zeroed, by tensor id. */
-function zeroMasks(g: Graph, report: PruneReport): Map<number, Float32Array> {
+/** 0/1 masks of the weights the magnitude pruner zeroed, by tensor id (fine-tuning keeps them at zero). */
+export function zeroMasks(g: Graph, report: PruneReport): Map<number, Float32Array> {
   const masks = new Map<number, Float32Array>();
   for (const l of report.layers) {
     masks.set(l.tensor, float32Constant(g.tensors[l.tensor] as Tensor).map((v) => (v === 0 ? 0 : 1)));

@@ -13,8 +13,9 @@
 
 import type { FloatGraph } from '../frontends/tfjs/float_graph.ts';
 import { FloatGraphBuilder } from '../frontends/tfjs/float_graph.ts';
-import { fineTune, predictBatch, type FineTuneOptions } from '../frontends/tfjs/float_train.ts';
+import { fineTune, predictBatch, predictLogits, type FineTuneOptions } from '../frontends/tfjs/float_train.ts';
 import { rng } from '../frontends/tfjs/rng.ts';
+import { TinyforgeError } from '../errors.ts';
 
 export interface TransformerShape {
   vocab: number;
@@ -80,9 +81,36 @@ export function intentTransformer(shape: TransformerShape, seed = 1): TextClassi
   return { graph, shape, alsoTrain };
 }
 
-/** Trains the classifier on token-id samples (Adam, cross-entropy); returns it with the new weights. */
-export function trainTextClassifier(model: TextClassifier, x: readonly Float32Array[], labels: readonly number[], opts: Omit<FineTuneOptions, 'alsoTrain'>): TextClassifier & { losses: number[] } {
-  const r = fineTune(model.graph, { x, labels }, { ...opts, alsoTrain: model.alsoTrain });
+/** Distillation from a (wider) teacher with the student's vocabulary, sequence length and classes. */
+export interface TextTeacher {
+  teacher: TextClassifier;
+  /** Softmax temperature of both models' logits in the soft term (> 0). */
+  temperature: number;
+  /** Weight of the labels' cross-entropy; 1 - alpha goes to the teacher's softened outputs. */
+  alpha: number;
+}
+
+export interface TrainTextOptions extends Omit<FineTuneOptions, 'alsoTrain'> {
+  /** Train on the teacher's softened outputs mixed with the labels (fineTune's distillation loss). */
+  distill?: TextTeacher;
+}
+
+/**
+ * Trains the classifier on token-id samples (Adam, cross-entropy; with `distill`, the distillation
+ * loss of float_train.ts against the teacher's logits); returns it with the new weights.
+ * `masks` (from pruneTextClassifier) keep pruned weights at zero.
+ */
+export function trainTextClassifier(model: TextClassifier, x: readonly Float32Array[], labels: readonly number[], opts: TrainTextOptions): TextClassifier & { losses: number[] } {
+  const { distill, ...tuning } = opts;
+  if (distill) {
+    const s = model.shape;
+    const t = distill.teacher.shape;
+    if (t.vocab !== s.vocab || t.seqLen !== s.seqLen || t.classes !== s.classes) {
+      throw new TinyforgeError(`the teacher (vocabulary ${t.vocab}, sequence ${t.seqLen}, ${t.classes} classes) must read and predict what the student does (vocabulary ${s.vocab}, sequence ${s.seqLen}, ${s.classes} classes)`);
+    }
+  }
+  const teacher = distill && { logits: predictLogits(distill.teacher.graph, x), temperature: distill.temperature, alpha: distill.alpha };
+  const r = fineTune(model.graph, { x, labels, ...(teacher ? { teacher } : {}) }, { ...tuning, alsoTrain: model.alsoTrain });
   return { ...model, graph: r.graph, losses: r.losses };
 }
 
