@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule } from '../compiler/compile.ts';
 import { loadTfjsModel, writeArtifacts, type FloatGraph } from '../compiler/frontends/tfjs/index.ts';
 import { fineTune, predictBatch, predictLogits } from '../compiler/frontends/tfjs/float_train.ts';
-import { intentData, intentModel, saveLayersArtifacts, train } from '../compiler/frontends/tfjs/synthetic.ts';
+import { intentData, intentModel, saveLayersArtifacts, toneData, toneModel, train } from '../compiler/frontends/tfjs/synthetic.ts';
 import { encodeNpy } from '../compiler/quantize/calibration.ts';
 import { compressFloatGraph } from '../compiler/quantize/compress.ts';
 import { ptqLoadedModel, quantizeInput } from '../compiler/quantize/ptq.ts';
@@ -121,4 +121,30 @@ describe('quantize with a teacher', () => {
     const stages = (JSON.parse(ok.stdout) as { result: { accuracy: Array<{ stage: string }> } }).result.accuracy.map((a) => a.stage);
     expect(stages).toEqual(['float', 'teacher (float)', 'float, distilled 1 epoch', 'int8']);
   }, 120_000);
+});
+
+// The harder variants bench/compression.ts measures distillation on (several seeds, noisier tones).
+describe('synthetic variants for the multi-seed distillation bench', () => {
+  const firstKernel = (m: ReturnType<typeof intentModel>): number[] => Array.from(m.layers[0]!.getWeights()[0]!.dataSync());
+
+  it("a model's seed moves its initial weights, and the default seed keeps the old ones", () => {
+    expect(firstKernel(intentModel(64, 8, 8))).toEqual(firstKernel(intentModel(64, 8, 8, 1)));
+    expect(firstKernel(intentModel(64, 8, 8, 11))).not.toEqual(firstKernel(intentModel(64, 8, 8, 1)));
+    const tones = toneModel(64, 4, 6, 15);
+    expect(tones.outputs[0]!.shape).toEqual([null, 6]);
+    expect(Array.from(tones.layers[0]!.getWeights()[0]!.dataSync())).not.toEqual(Array.from(toneModel(64, 4, 6).layers[0]!.getWeights()[0]!.dataSync()));
+  });
+
+  it('toneData: noise sets the peak-to-peak noise, the default is unchanged, every band is a class', () => {
+    const bands = [2, 4, 6, 8, 10, 12];
+    const peak = (d: { x: Float32Array[] }): number => Math.max(...d.x.map((v) => Math.max(...Array.from(v, Math.abs))));
+    // Tones alone have amplitude 0.5-1.5; uniform noise of peak-to-peak n adds at most n / 2.
+    expect(peak(toneData(200, 3, 64, bands, 0))).toBeLessThanOrEqual(1.5);
+    const noisy = toneData(200, 3, 64, bands, 2);
+    expect(peak(noisy)).toBeGreaterThan(1.5);
+    expect(peak(noisy)).toBeLessThanOrEqual(2.5);
+    expect(new Set(noisy.y)).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+    expect(noisy.classes).toBe(6);
+    expect(toneData(20, 3).x).toEqual(toneData(20, 3, 64, [2, 6, 14], 0.4).x);
+  });
 });

@@ -65,8 +65,11 @@ export function patternData(n: number, seed: number, size = 8): Dataset {
   return { x, y, shape: [size, size, 1], classes: 4 };
 }
 
-/** 64-sample tones of three frequency bands (or `bands`, one class each) plus noise, shape [64, 1]. */
-export function toneData(n: number, seed: number, length = 64, bands: readonly number[] = [2, 6, 14]): Dataset {
+/**
+ * 64-sample tones of three frequency bands (or `bands`, one class each) plus uniform noise of peak-to-peak
+ * `noise` (the tone's amplitude is 0.5-1.5), shape [64, 1]. Closer bands and more noise make it harder.
+ */
+export function toneData(n: number, seed: number, length = 64, bands: readonly number[] = [2, 6, 14], noise = 0.4): Dataset {
   const r = rng(seed);
   const x: Float32Array[] = [];
   const y: number[] = [];
@@ -76,7 +79,7 @@ export function toneData(n: number, seed: number, length = 64, bands: readonly n
     const ph = r() * 2 * Math.PI;
     const amp = 0.5 + r();
     const v = new Float32Array(length);
-    for (let t = 0; t < length; t++) v[t] = amp * Math.sin((2 * Math.PI * f * t) / length + ph) + (r() - 0.5) * 0.4;
+    for (let t = 0; t < length; t++) v[t] = amp * Math.sin((2 * Math.PI * f * t) / length + ph) + (r() - 0.5) * noise;
     x.push(v);
     y.push(c);
   }
@@ -85,12 +88,13 @@ export function toneData(n: number, seed: number, length = 64, bands: readonly n
 
 const init = (seed: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
 
-export function intentModel(vocab = 32, classes = 4, hidden = 16): tfl.Sequential {
+/** `seed` picks the initial weights (layer i gets seed + i), so repeated runs can start elsewhere. */
+export function intentModel(vocab = 32, classes = 4, hidden = 16, seed = 1): tfl.Sequential {
   return tfl.sequential({
     name: 'intent',
     layers: [
-      tfl.layers.dense({ inputShape: [vocab], units: hidden, activation: 'relu', ...init(1) }),
-      tfl.layers.dense({ units: classes, activation: 'softmax', ...init(2) }),
+      tfl.layers.dense({ inputShape: [vocab], units: hidden, activation: 'relu', ...init(seed) }),
+      tfl.layers.dense({ units: classes, activation: 'softmax', ...init(seed + 1) }),
     ],
   });
 }
@@ -109,15 +113,16 @@ export function patternModel(): tfl.Sequential {
   });
 }
 
-export function toneModel(length = 64, filters = 8): tfl.Sequential {
+/** `classes` must match toneData's band count; `seed` picks the initial weights (layer i gets seed + i). */
+export function toneModel(length = 64, filters = 8, classes = 3, seed = 7): tfl.Sequential {
   return tfl.sequential({
     name: 'tones',
     layers: [
-      tfl.layers.conv1d({ inputShape: [length, 1], filters, kernelSize: 7, strides: 2, padding: 'same', activation: 'relu', ...init(7) }),
+      tfl.layers.conv1d({ inputShape: [length, 1], filters, kernelSize: 7, strides: 2, padding: 'same', activation: 'relu', ...init(seed) }),
       tfl.layers.maxPooling1d({ poolSize: 2 }),
-      tfl.layers.conv1d({ filters, kernelSize: 3, activation: 'relu', ...init(8) }),
+      tfl.layers.conv1d({ filters, kernelSize: 3, activation: 'relu', ...init(seed + 1) }),
       tfl.layers.flatten({}),
-      tfl.layers.dense({ units: 3, activation: 'softmax', ...init(9) }),
+      tfl.layers.dense({ units: classes, activation: 'softmax', ...init(seed + 2) }),
     ],
   });
 }
