@@ -17,25 +17,34 @@ export async function modelDataBytes(nmTool: string, elf: string): Promise<{ wei
   return total;
 }
 
-/** The memory fields of a BenchResult (bytes). */
-export function memoryFigures(
-  compiled: CompiledModel,
-  size: { text: number; data: number; bss: number },
-  data: { weights: number; qparams: number },
-  stack: number,
-): {
+/** Flash and RAM of a benchmark image and its model, from the ELF and the compile (bytes). */
+export interface MemoryFigures {
+  /** text + data of the whole benchmark image. */
   flash_bytes: number;
+  /** flash_bytes minus the weight, bias and per-channel requantization arrays. */
   code_bytes: number;
+  /** Weight and bias arrays as laid out for the kernels (padded, interleaved or widened). */
   weight_bytes: number;
+  /** Per-channel multipliers and shifts. */
   qparam_bytes: number;
+  /** data + bss + stack high-water. */
   ram_bytes: number;
   data_bytes: number;
   bss_bytes: number;
   stack_bytes: number;
   arena_bytes: number;
+  /** Persistent state (resource variables, recurrent state), outside the arena. */
   state_bytes: number;
   arena_lower_bound: number;
-} {
+}
+
+/** The memory fields of a BenchResult. */
+export function memoryFigures(
+  compiled: CompiledModel,
+  size: { text: number; data: number; bss: number },
+  data: { weights: number; qparams: number },
+  stack: number,
+): MemoryFigures {
   return {
     flash_bytes: size.text + size.data,
     code_bytes: size.text + size.data - data.weights - data.qparams,

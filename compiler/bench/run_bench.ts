@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompiledModel } from '../compile.ts';
-import { memoryFigures, modelDataBytes } from './elf_figures.ts';
+import { memoryFigures, modelDataBytes, type MemoryFigures } from './elf_figures.ts';
 import { compiledForBoard, writeCModule } from '../compile.ts';
 import { ToolError, TinyforgeError } from '../errors.ts';
 import { findBoard } from '../boards/load_boards.ts';
@@ -29,7 +29,7 @@ export const BENCH_BOARDS: readonly BenchBoard[] = [
   { id: 'qemu-mps3-an547', timer: 'systick', linkerScript: 'mps3_an547.ld' },
 ];
 
-export interface BenchResult {
+export interface BenchResult extends MemoryFigures {
   model: string;
   board: string;
   /** Mean instructions per inference over the measured runs (after one warm-up). */
@@ -39,23 +39,6 @@ export interface BenchResult {
   instructionsPerTick: number;
   macs: number;
   instructionsPerMac: number;
-  /** text + data of the whole benchmark image. */
-  flash_bytes: number;
-  /** flash_bytes minus the weight, bias and per-channel requantization arrays. */
-  code_bytes: number;
-  /** Weight and bias arrays as laid out for the kernels (padded, interleaved or widened). */
-  weight_bytes: number;
-  /** Per-channel multipliers and shifts. */
-  qparam_bytes: number;
-  /** data + bss + stack high-water. */
-  ram_bytes: number;
-  data_bytes: number;
-  bss_bytes: number;
-  stack_bytes: number;
-  arena_bytes: number;
-  /** Persistent state (resource variables, recurrent state), outside the arena. */
-  state_bytes: number;
-  arena_lower_bound: number;
   /** With profiling: instructions of each layer in the last run. */
   layerInstructions?: number[];
   /**
