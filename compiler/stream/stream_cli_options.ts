@@ -3,6 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { TinyforgeError } from '../errors.ts';
+import type { StreamOptions } from './stream_config.ts';
 import { STREAM_DEFAULTS } from './stream_defaults.ts';
 
 /** The options as commander hands them over (strings). */
@@ -16,14 +17,7 @@ export interface StreamCliOptions {
 }
 
 /** The parsed options (labels come from --labels / --labels-file). */
-export interface ParsedStreamOptions {
-  strideMs?: number;
-  sampleRate?: number;
-  classifyEvery?: number;
-  averageMs?: number;
-  threshold?: number;
-  suppressionMs?: number;
-}
+export type ParsedStreamOptions = Omit<StreamOptions, 'labels'>;
 
 /** `sampleRateDefault` describes the sample rate's default where it is not STREAM_DEFAULTS' (listen: the WAV's). */
 export function addStreamOptions(cmd: Command, sampleRateDefault = String(STREAM_DEFAULTS.sampleRate)): Command {

@@ -1,6 +1,7 @@
 // FEED (docs/protocol.md): PCM samples into a streaming firmware's pipeline; the reply lists what
 // the pipeline computed from them (feature rows, classifier scores, detections) with counter ticks.
 
+import type { DetectionEvent, FeaturesEvent, ScoresEvent } from '../../compiler/stream/stream_reference.ts';
 import { ProtocolError } from './messages.ts';
 
 /** Reply layout (docs/protocol.md, FEED); the generated agent side (compiler/stream/stream_agent_source.ts) uses the same numbers. */
@@ -12,32 +13,13 @@ export const FEED_SCORES_HEADER_BYTES = 20;
 export const FEED_DETECTION_BYTES = 16;
 const { FEATURES, SCORES, DETECTION } = FEED_RECORD;
 
-export interface FeedFeatures {
-  kind: 'features';
-  frame: number;
-  features: Int8Array;
-  /** Counter ticks since the previous event of this FEED: framing and the front end. */
-  ticks: number;
-}
+/** A feature row, as the TypeScript reference reports it, plus the ticks of framing and the front end since the previous event of this FEED. */
+export type FeedFeatures = FeaturesEvent & { ticks: number };
 
-export interface FeedScores {
-  kind: 'scores';
-  invoke: number;
-  frame: number;
-  timeMs: number;
-  scores: Int8Array;
-  averaged: Int32Array;
-  /** Counter ticks of stacking the window, the classifier and the smoothing. */
-  ticks: number;
-}
+/** A classifier invoke, plus the ticks of stacking the window, the classifier and the smoothing. */
+export type FeedScores = ScoresEvent & { ticks: number };
 
-export interface FeedDetection {
-  kind: 'detection';
-  invoke: number;
-  timeMs: number;
-  label: number;
-  score: number;
-}
+export type FeedDetection = DetectionEvent;
 
 export type FeedEvent = FeedFeatures | FeedScores | FeedDetection;
 
