@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
-import { TinyforgeError } from '../compiler/errors.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { builtinOperatorName, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { cellScalePower, cellTanhRescale, foldOffsetIntoBias, GATE_ACTIVATION_RESCALE, gateMatMulMultiplier, gateProductRequantMode, interGateMultiplier, quantizedCellClip } from '../compiler/ops/lstm_params.ts';
@@ -24,6 +23,7 @@ import { CORPUS_DIR, CORPUS_GOLDEN_DIR, CORPUS_MODELS_DIR } from './helpers/corp
 import { firstDifference } from './helpers/shared.ts';
 import { Prng } from './helpers/synthetic_models.ts';
 import { buildTflite, int32Bytes, int8Bytes, type ModelSpec, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { refusal } from './helpers/refusal.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-lstm-'));
 
@@ -205,18 +205,6 @@ function lstmModel(s: LstmSpec): CompiledModel {
   });
   const file = `lstm_${s.timeMajor ? 'tm' : 'bm'}.tflite`;
   return compileModel({ path: file, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), graph: parseTflite(bytes, file) });
-}
-
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TinyforgeError);
-    const message = (e as Error).message;
-    expect(message).not.toContain('\n');
-    return message;
-  }
-  throw new Error('expected a TinyforgeError');
 }
 
 /** [B, T, I] <-> [T, B, I] */

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileModel, type CompiledModel } from '../compiler/compile.ts';
-import { TinyforgeError } from '../compiler/errors.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { foldMeanCount, mergeReduction } from '../compiler/ops/reduce.ts';
@@ -14,6 +13,7 @@ import { bilinearTable, nearestSource } from '../compiler/ops/resize.ts';
 import { foldConstants } from '../compiler/passes/fold_constants.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { buildTflite, fullyConnectedOptions, int32Bytes, int8Bytes, type ModelSpec, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { refusal } from './helpers/refusal.ts';
 
 /** Builtin codes of the ops under test (the schema's BuiltinOp lists only the built-in converters). */
 const Code = { MEAN: 40, SUM: 74, REDUCE_MAX: 82, BATCH_MATMUL: 126 } as const;
@@ -22,19 +22,6 @@ function compileSpec(spec: ModelSpec): CompiledModel {
   const bytes = buildTflite(spec);
   const graph = foldConstants(parseTflite(bytes, 'ops_d.tflite'));
   return compileModel({ path: 'ops_d.tflite', bytes, sha256: createHash('sha256').update(bytes).digest('hex'), graph });
-}
-
-/** The message of the TinyforgeError `f` throws (fails the test if it does not throw one). */
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TinyforgeError);
-    const message = (e as Error).message;
-    expect(message).not.toContain('\n');
-    return message;
-  }
-  throw new Error('expected a TinyforgeError');
 }
 
 const keepDims: OptionsSpec = {

@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
-import { TinyforgeError } from '../compiler/errors.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { inPlaceCandidates } from '../compiler/passes/in_place.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
@@ -20,22 +19,10 @@ import { CORPUS_DIR, CORPUS_MODELS_DIR } from './helpers/corpus.ts';
 import { firstDifference } from './helpers/shared.ts';
 import { GraphBuilder, loadSynthetic, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
 import { buildTflite, depthwiseOptions, int32Bytes, int8Bytes, pool2dOptions, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { refusal } from './helpers/refusal.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-ops-svdf-'));
 const SVDF_CODE = 27;
-
-/** The message of the TinyforgeError `f` throws (fails the test if it does not throw one). */
-function refusal(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TinyforgeError);
-    const message = (e as Error).message;
-    expect(message).not.toContain('\n');
-    return message;
-  }
-  throw new Error('expected a TinyforgeError');
-}
 
 describe('corpus keyword models: 20-step sequences with SVDF state (TFLite Micro goldens)', () => {
   for (const stem of ['tflm__keyword_scrambled', 'tflm__keyword_scrambled_8bit']) {
