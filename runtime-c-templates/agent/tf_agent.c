@@ -331,10 +331,23 @@ static tf_result_t tf_cmd_write_input(const uint8_t *p, uint32_t len) {
   return tf_ok(TF_IO_HEADER_BYTES);
 }
 
+/* Ends a model run timed from t0 (INVOKE and TEXT): records its ticks and counts it; on success
+ * marks the outputs readable and writes the reply's status and ticks words. Nonzero: it failed. */
+static int tf_run_finished(uint32_t t0, int status, uint8_t *out) {
+  tf_st.last_ticks = tf_hal_cycles() - t0;
+  tf_st.invoke_count++;
+  if (status != 0) {
+    return 1;
+  }
+  tf_st.outputs_valid = 1;
+  tf_put_u32(out, 0u);
+  tf_put_u32(out + 4, tf_st.last_ticks);
+  return 0;
+}
+
 static tf_result_t tf_cmd_invoke(uint32_t len) {
   uint8_t *out = tf_tx_frame + TF_PROTO_HEADER_BYTES;
   uint32_t t0;
-  uint32_t t1;
   int status;
   if (len != 0u) {
     return tf_fail(TF_ERR_BAD_REQUEST, 0);
@@ -342,15 +355,9 @@ static tf_result_t tf_cmd_invoke(uint32_t len) {
   tf_st.outputs_valid = 0;
   t0 = tf_hal_cycles();
   status = tf_agent_model_invoke();
-  t1 = tf_hal_cycles();
-  tf_st.last_ticks = t1 - t0;
-  tf_st.invoke_count++;
-  if (status != 0) {
+  if (tf_run_finished(t0, status, out) != 0) {
     return tf_fail(TF_ERR_INVOKE_FAILED, (uint32_t)status);
   }
-  tf_st.outputs_valid = 1;
-  tf_put_u32(out, 0u);
-  tf_put_u32(out + 4, tf_st.last_ticks);
   return tf_ok(TF_INVOKE_REPLY_BYTES);
 }
 
@@ -548,7 +555,6 @@ static tf_result_t tf_cmd_text(const uint8_t *p, uint32_t len) {
   uint32_t seq_len = tf_agent_model.text_seq_len;
   uint32_t count = 0u;
   uint32_t t0;
-  uint32_t t1;
   uint32_t i;
   int status;
   if (seq_len == 0u || tf_num_inputs() < 1u || tf_agent_model.inputs[0] == NULL) {
@@ -560,15 +566,9 @@ static tf_result_t tf_cmd_text(const uint8_t *p, uint32_t len) {
   tf_st.outputs_valid = 0;
   t0 = tf_hal_cycles();
   status = tf_agent_model_text(p, len, &count);
-  t1 = tf_hal_cycles();
-  tf_st.last_ticks = t1 - t0;
-  tf_st.invoke_count++;
-  if (status != 0) {
+  if (tf_run_finished(t0, status, out) != 0) {
     return tf_fail(TF_ERR_INVOKE_FAILED, (uint32_t)status);
   }
-  tf_st.outputs_valid = 1;
-  tf_put_u32(out, 0u);
-  tf_put_u32(out + 4, tf_st.last_ticks);
   tf_put_u16(out + 8, (uint16_t)count);
   tf_put_u16(out + 10, (uint16_t)seq_len);
   /* The ids as the model got them (input 0 is int32, in the target's byte order). */
