@@ -24,6 +24,10 @@ import { rsqrtOp } from './rsqrt.ts';
 import { softmaxOp } from './softmax.ts';
 import { shapeOp } from './shape.ts';
 import { fillOp } from './fill.ts';
+import { argMinMaxOps } from './arg_min_max.ts';
+import { mirrorPadOp } from './mirror_pad.ts';
+import { spaceBatchOps } from './space_batch.ts';
+import { spaceDepthOps } from './space_depth.ts';
 import { gatherOp } from './gather.ts';
 import { packOps } from './pack.ts';
 import { sliceOp } from './slice.ts';
@@ -54,6 +58,10 @@ const allModules = (): readonly RegisteredOp[] => [
   splitOps,
   transposeOp,
   gatherOp,
+  argMinMaxOps,
+  spaceDepthOps,
+  spaceBatchOps,
+  mirrorPadOp,
   fillOp,
   tileOp,
   variableOps,

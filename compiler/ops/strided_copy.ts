@@ -207,7 +207,14 @@ export function emitCopies(p: CopyParams, e: CEmitter): void {
       },
       p.calls.length > 1 ? `copy${k}` : undefined,
     );
+    const srcId = 'input' in call.source ? (e.layer.inputs[call.source.input] as number) : call.source.constant;
     const src = 'input' in call.source ? e.input(call.source.input) : e.constant(call.source.constant);
-    e.call(`tf_strided_copy_${suffix}(${params}, ${src}, ${e.output(call.output)});`);
+    const dst = e.output(call.output);
+    // The kernels move integers of the element's width; float32 data goes through them unchanged.
+    const isFloat = (id: number | undefined): boolean => id !== undefined && e.graph.tensors[id]?.dtype === 'float32';
+    const word = `int${8 * p.elementBytes}_t`;
+    const from = isFloat(srcId) ? `(const ${word} *)(const void *)${src}` : src;
+    const to = isFloat(e.layer.outputs[call.output]) ? `(${word} *)(void *)${dst}` : dst;
+    e.call(`tf_strided_copy_${suffix}(${params}, ${from}, ${to});`);
   });
 }
