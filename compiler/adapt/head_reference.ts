@@ -99,6 +99,8 @@ export class HeadReference {
   readonly replayEmbedding: Int8Array;
   /** SGD updates made by the last derive() (how much the hinge loss moved the prototypes). */
   lastUpdates = 0;
+  /** Largest |working weight| A after the last derive()'s SGD (0 without SGD): how close it came to int32. */
+  lastWorkingScale = 0;
   readonly learning: HeadLearning;
 
   constructor(readonly spec: Pick<HeadSpec, 'classes' | 'dim' | 'zeroPoint' | 'learning'>) {
@@ -147,6 +149,7 @@ export class HeadReference {
   derive(): void {
     const maxAbs = this.prototypes();
     this.lastUpdates = 0;
+    this.lastWorkingScale = 0;
     if (this.learning.epochs > 0 && this.total() > 0) this.sgd(maxAbs);
   }
 
@@ -224,6 +227,7 @@ export class HeadReference {
       if (this.counts[k] === 0) continue;
       for (let i = 0; i < dim; i++) a = Math.max(a, Math.abs(W[k * dim + i] as number));
     }
+    this.lastWorkingScale = a;
     const biasLimit = 2 ** 31 - 1 - DOT_PER_FEATURE * dim;
     for (let k = 0; k < classes; k++) {
       const live = this.counts[k] !== 0 && a !== 0;
