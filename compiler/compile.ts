@@ -121,7 +121,7 @@ export interface CompileSummary {
 }
 
 export interface HeadSummary extends HeadSpec {
-  /** RAM of the head's state: counts, int32 sums, int8 weights, int32 biases, the embedding. */
+  /** RAM of the head's state: counts, int32 sums, int8 weights, int32 biases, the embedding; with SGD the replay ring and working weights. */
   ramBytes: number;
   /** Bytes of a saved head (`<prefix>_save`): what keeping it in flash costs. */
   saveBytes: number;

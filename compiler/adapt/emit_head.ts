@@ -4,6 +4,7 @@
 
 import type { EmitOptions } from '../emit-c/emit_module.ts';
 import { safeComment } from '../emit-c/c_literals.ts';
+import { SGD_BIAS_STEP, SGD_FRACTION_BITS, type HeadLearning } from './head_learning.ts';
 import { HEAD_FORMAT_VERSION, HEAD_HEADER_BYTES, headRamBytes, headSaveBytes, MAX_EXAMPLES_PER_CLASS } from './head_reference.ts';
 import type { HeadSpec } from './split_head.ts';
 
@@ -38,7 +39,8 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     '',
     '/* The model up to its last FULLY_CONNECTED is frozen (<prefix>_frozen_*); that layer and what',
     ' * followed it are replaced by a head learned on the device from enrolled examples: class means of',
-    ' * the int8 embedding, turned into int8 weights with one shared scale (nearest class mean). */',
+    ' * the int8 embedding, turned into int8 weights with one shared scale (nearest class mean), then',
+    ' * HEAD_EPOCHS epochs of integer hinge-loss SGD over the last HEAD_REPLAY examples. */',
     `#define ${P}_MODEL_SHA256 ${F}_MODEL_SHA256`,
     `#define ${P}_ARENA_BYTES ${F}_ARENA_BYTES`,
     `#define ${P}_NUM_INPUTS 1`,
@@ -51,9 +53,14 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     `#define ${P}_EMBEDDING_ZERO_POINT (${spec.zeroPoint})`,
     `/* Bytes of a saved head (<prefix>_save), format version ${HEAD_FORMAT_VERSION}. */`,
     `#define ${P}_HEAD_SAVE_BYTES ${headSaveBytes(spec)}`,
-    `/* RAM of the head: counts, sums, weights, biases, embedding buffer. */`,
+    `/* RAM of the head: counts, sums, weights, biases, embedding buffer (with SGD: replay ring, working weights and biases). */`,
     `#define ${P}_HEAD_RAM_BYTES ${headRamBytes(spec)}`,
     `#define ${P}_HEAD_MAX_EXAMPLES ${MAX_EXAMPLES_PER_CLASS}u`,
+    `/* Integer SGD after the prototypes (0 epochs: prototypes only): epochs, replayed examples, learning rate 2^-LR_SHIFT, hinge margin. */`,
+    `#define ${P}_HEAD_EPOCHS ${spec.learning.epochs}`,
+    `#define ${P}_HEAD_REPLAY ${spec.learning.replay}`,
+    `#define ${P}_HEAD_LR_SHIFT ${spec.learning.lrShift}`,
+    `#define ${P}_HEAD_MARGIN ${spec.learning.margin}`,
     `#define ${P}_STATE_BYTES ${F}_STATE_BYTES`,
     '',
     '/* Where the input lives inside the arena (write it there to avoid a copy), or NULL. */',
@@ -62,7 +69,8 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     '/* Resets the frozen part\'s state (stateful models); the learned head is kept. */',
     `void ${p}_reset(void);`,
     '',
-    '/* Adds one example of class cls: runs the frozen part on input and updates the head.',
+    '/* Adds one example of class cls: runs the frozen part on input and relearns the head (prototypes,',
+    ' * then SGD over the replay ring, which keeps the last HEAD_REPLAY examples).',
     ' * Returns 0, -1 for a class outside 0..HEAD_CLASSES-1, -2 when the class holds HEAD_MAX_EXAMPLES. */',
     `int ${p}_enroll(int cls, const ${io.inputCType} *input);`,
     '',
@@ -83,7 +91,8 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     `uint32_t ${p}_save(uint8_t *dst);`,
     '',
     '/* Restores a saved head. Returns 0, or -1 when the size, magic, version, class count, dimension,',
-    ' * zero point or an example count does not match (the head is then left unchanged). */',
+    ' * zero point, SGD settings, an example count or the replay ring does not match (the head is then',
+    ' * left unchanged). */',
     `int ${p}_load(const uint8_t *src, uint32_t n);`,
     '',
     '#ifdef __cplusplus',
@@ -95,12 +104,100 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
   ].join('\n');
 }
 
+/** The SGD state and step of head_reference.ts (emitted only with epochs > 0). */
+function emitSgd(l: HeadLearning, dim: number): { state: string; code: string } {
+  if (l.epochs === 0) return { state: '', code: '' };
+  const step = 2 ** (SGD_FRACTION_BITS - l.lrShift);
+  const state = String.raw`
+#define TF_HEAD_R ${l.replay}u
+#define TF_HEAD_EPOCHS ${l.epochs}
+#define TF_HEAD_ONE ${2 ** SGD_FRACTION_BITS}
+#define TF_HEAD_STEP ${step}
+#define TF_HEAD_BIAS_STEP ${SGD_BIAS_STEP * step}
+#define TF_HEAD_MARGIN ${l.margin}
+/* Keeps every inference score b + sum w c (|sum| <= 127 * 255 * D) inside int32. */
+#define TF_HEAD_BIAS_LIMIT ${2 ** 31 - 1 - 32385 * dim}
+
+/* Replay ring: class and raw int8 embedding of the last TF_HEAD_R examples; slot = (total - 1) mod R. */
+static uint8_t tf_head_replay_class[TF_HEAD_R];
+static int8_t tf_head_replay[TF_HEAD_R * TF_HEAD_D];
+/* SGD working weights (int32, ${SGD_FRACTION_BITS} fraction bits) and biases (int64); bounds in head_reference.ts. */
+static int32_t tf_head_work_w[TF_HEAD_K * TF_HEAD_D];
+static int64_t tf_head_work_b[TF_HEAD_K];
+`;
+  const code = String.raw`
+/* Hinge-loss SGD over the replay ring from the prototype head, then requantization to int8. */
+static void tf_head_sgd(int32_t max_abs, uint32_t total) {
+    const int64_t mu = (int64_t)TF_HEAD_MARGIN * max_abs * TF_HEAD_ONE;
+    const uint32_t fill = total < TF_HEAD_R ? total : TF_HEAD_R;
+    const uint32_t start = total >= TF_HEAD_R ? total % TF_HEAD_R : 0u;
+    int64_t a = 0;
+    uint32_t t;
+    int e, k, i, updated = 1;
+    for (i = 0; i < TF_HEAD_K * TF_HEAD_D; i++) tf_head_work_w[i] = (int32_t)tf_head_w[i] * TF_HEAD_ONE;
+    for (k = 0; k < TF_HEAD_K; k++) tf_head_work_b[k] = (int64_t)tf_head_bias[k] * TF_HEAD_ONE;
+    /* An epoch without an update would repeat itself exactly: stop there. */
+    for (e = 0; e < TF_HEAD_EPOCHS && updated; e++) {
+        updated = 0;
+        for (t = 0; t < fill; t++) {
+            const uint32_t slot = (start + t) % TF_HEAD_R;
+            const int y = tf_head_replay_class[slot];
+            const int8_t *x = tf_head_replay + slot * TF_HEAD_D;
+            int32_t *wy, *wr;
+            int64_t sy = 0, sr = 0;
+            int r = -1;
+            for (k = 0; k < TF_HEAD_K; k++) {
+                const int32_t *w = tf_head_work_w + k * TF_HEAD_D;
+                int64_t s = tf_head_work_b[k];
+                if (tf_head_count[k] == 0u) continue;
+                for (i = 0; i < TF_HEAD_D; i++) s += (int64_t)w[i] * ((int32_t)x[i] - TF_HEAD_ZP);
+                if (k == y) sy = s;
+                else if (r < 0 || s > sr) { r = k; sr = s; }
+            }
+            if (r < 0 || sy - sr >= mu) continue;
+            updated = 1;
+            wy = tf_head_work_w + y * TF_HEAD_D;
+            wr = tf_head_work_w + r * TF_HEAD_D;
+            for (i = 0; i < TF_HEAD_D; i++) {
+                const int32_t d = ((int32_t)x[i] - TF_HEAD_ZP) * TF_HEAD_STEP;
+                wy[i] += d;
+                wr[i] -= d;
+            }
+            tf_head_work_b[y] += TF_HEAD_BIAS_STEP;
+            tf_head_work_b[r] -= TF_HEAD_BIAS_STEP;
+        }
+    }
+    for (k = 0; k < TF_HEAD_K; k++) {
+        if (tf_head_count[k] == 0u) continue;
+        for (i = 0; i < TF_HEAD_D; i++) {
+            int64_t v = tf_head_work_w[k * TF_HEAD_D + i];
+            if (v < 0) v = -v;
+            if (v > a) a = v;
+        }
+    }
+    for (k = 0; k < TF_HEAD_K; k++) {
+        const int live = tf_head_count[k] != 0u && a != 0;
+        int64_t b = live ? tf_head_round_div((int64_t)127 * tf_head_work_b[k], a) : 0;
+        for (i = 0; i < TF_HEAD_D; i++) tf_head_w[k * TF_HEAD_D + i] = live ? (int8_t)tf_head_round_div((int64_t)127 * tf_head_work_w[k * TF_HEAD_D + i], a) : 0;
+        if (b > TF_HEAD_BIAS_LIMIT) b = TF_HEAD_BIAS_LIMIT;
+        if (b < -TF_HEAD_BIAS_LIMIT) b = -TF_HEAD_BIAS_LIMIT;
+        tf_head_bias[k] = (int32_t)b;
+    }
+}
+`;
+  return { state, code };
+}
+
 export function emitHeadSource(spec: HeadSpec, io: HeadIo, opts: EmitOptions): string {
   const p = opts.prefix;
   const P = p.toUpperCase();
   const f = frozenPrefix(p);
-  const { classes: K, dim: D } = spec;
+  const { classes: K, dim: D, learning: l } = spec;
   const base = HEAD_HEADER_BYTES + 4 * K;
+  const replayAt = base + 4 * K * D;
+  const sgd = emitSgd(l, D);
+  const withSgd = l.epochs > 0;
+  const ifSgd = (code: string): string => (withSgd ? code : '');
   return String.raw`
 /* ---- learnable head (compile --adapt last; arithmetic of compiler/adapt/head_reference.ts) ---- */
 #include "${p}.h"
@@ -114,7 +211,7 @@ static int32_t tf_head_sum[TF_HEAD_K * TF_HEAD_D];
 static int8_t tf_head_w[TF_HEAD_K * TF_HEAD_D] TF_ALIGNED(4);
 static int32_t tf_head_bias[TF_HEAD_K];
 static int8_t tf_head_embedding[TF_HEAD_D] TF_ALIGNED(4);
-
+${sgd.state}
 /* a / b for b > 0, rounded half away from zero. */
 static int64_t tf_head_round_div(int64_t a, int64_t b) {
     return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
@@ -124,7 +221,15 @@ static int32_t tf_head_mean(int k, int i) {
     return (int32_t)tf_head_round_div(tf_head_sum[k * TF_HEAD_D + i], (int64_t)tf_head_count[k]);
 }
 
-/* Weights and biases from the sums: one shared scale M / 127, M the largest |class mean|. */
+${ifSgd(`/* Examples enrolled since the last clear (at most 255 x 65535): the ring's write position mod R. */
+static uint32_t tf_head_total(const uint32_t *count) {
+    uint32_t n = 0u;
+    int k;
+    for (k = 0; k < TF_HEAD_K; k++) n += count[k];
+    return n;
+}
+`)}${sgd.code}
+/* Weights and biases from the sums: one shared scale M / 127, M the largest |class mean|${withSgd ? '; then SGD' : ''}. */
 static void tf_head_derive(void) {
     int32_t max_abs = 0;
     int k, i;
@@ -145,7 +250,7 @@ static void tf_head_derive(void) {
         }
         tf_head_bias[k] = max_abs == 0 ? 0 : (int32_t)-tf_head_round_div((int64_t)max_abs * sq, 254);
     }
-}
+${ifSgd(`    if (tf_head_total(tf_head_count) > 0u) tf_head_sgd(max_abs, tf_head_total(tf_head_count));\n`)}}
 
 void *${p}_input(int index) {
     return ${f}_input(index);
@@ -160,7 +265,12 @@ int ${p}_enroll(int cls, const ${io.inputCType} *input) {
     if (cls < 0 || cls >= TF_HEAD_K) return -1;
     if (tf_head_count[cls] >= ${P}_HEAD_MAX_EXAMPLES) return -2;
     ${f}_invoke(input, tf_head_embedding);
-    tf_head_count[cls]++;
+${ifSgd(`    {
+        const uint32_t slot = tf_head_total(tf_head_count) % TF_HEAD_R;
+        tf_head_replay_class[slot] = (uint8_t)cls;
+        memcpy(tf_head_replay + slot * TF_HEAD_D, tf_head_embedding, TF_HEAD_D);
+    }
+`)}    tf_head_count[cls]++;
     for (i = 0; i < TF_HEAD_D; i++) tf_head_sum[cls * TF_HEAD_D + i] += (int32_t)tf_head_embedding[i] - TF_HEAD_ZP;
     tf_head_derive();
     return 0;
@@ -173,7 +283,9 @@ uint32_t ${p}_class_count(int cls) {
 void ${p}_clear(void) {
     memset(tf_head_count, 0, sizeof tf_head_count);
     memset(tf_head_sum, 0, sizeof tf_head_sum);
-    tf_head_derive();
+${ifSgd(`    memset(tf_head_replay_class, 0, sizeof tf_head_replay_class);
+    memset(tf_head_replay, 0, sizeof tf_head_replay);
+`)}    tf_head_derive();
 }
 
 int ${p}_invoke(const ${io.inputCType} *input0, int32_t *output0) {
@@ -209,6 +321,13 @@ static uint32_t tf_head_get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+static uint32_t tf_head_get_u16(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+/* Header bytes 16..23: replay slots, epochs, learning-rate shift, margin, reserved. */
+static const uint8_t tf_head_settings[8] = {${[l.replay & 0xff, l.replay >> 8, l.epochs, l.lrShift, l.margin & 0xff, l.margin >> 8, 0, 0].map((b) => `${b}u`).join(', ')}};
+
 uint32_t ${p}_save(uint8_t *dst) {
     int j;
     dst[0] = 'T'; dst[1] = 'F'; dst[2] = 'A'; dst[3] = 'H';
@@ -216,24 +335,54 @@ uint32_t ${p}_save(uint8_t *dst) {
     dst[6] = (uint8_t)TF_HEAD_K; dst[7] = (uint8_t)(TF_HEAD_K >> 8);
     tf_head_put_u32(dst + 8, (uint32_t)TF_HEAD_D);
     tf_head_put_u32(dst + 12, (uint32_t)(int32_t)TF_HEAD_ZP);
+    memcpy(dst + 16, tf_head_settings, sizeof tf_head_settings);
     for (j = 0; j < TF_HEAD_K; j++) tf_head_put_u32(dst + ${HEAD_HEADER_BYTES} + 4 * j, tf_head_count[j]);
     for (j = 0; j < TF_HEAD_K * TF_HEAD_D; j++) tf_head_put_u32(dst + ${base} + 4 * j, (uint32_t)tf_head_sum[j]);
-    return ${P}_HEAD_SAVE_BYTES;
+${ifSgd(`    memcpy(dst + ${replayAt}, tf_head_replay_class, TF_HEAD_R);
+    memcpy(dst + ${replayAt + l.replay}, tf_head_replay, sizeof tf_head_replay);
+`)}    return ${P}_HEAD_SAVE_BYTES;
 }
-
+${ifSgd(String.raw`
+/* The saved ring is one enrollments could have left: used slots hold enrolled classes, at most
+ * count[k] of class k; unused slots are all zero. */
+static int tf_head_check_replay(const uint8_t *src, const uint8_t *counts) {
+    const uint8_t *cls = src + ${replayAt};
+    const uint8_t *emb = src + ${replayAt + l.replay};
+    uint32_t total = 0u, fill, j;
+    int k;
+    for (k = 0; k < TF_HEAD_K; k++) total += tf_head_get_u32(counts + 4 * k);
+    fill = total < TF_HEAD_R ? total : TF_HEAD_R;
+    for (j = fill; j < TF_HEAD_R; j++) {
+        uint32_t i;
+        if (cls[j] != 0) return -1;
+        for (i = 0; i < (uint32_t)TF_HEAD_D; i++) if (emb[j * TF_HEAD_D + i] != 0) return -1;
+    }
+    for (j = 0; j < fill; j++) if (cls[j] >= TF_HEAD_K) return -1;
+    for (k = 0; k < TF_HEAD_K; k++) {
+        uint32_t n = 0u;
+        for (j = 0; j < fill; j++) n += (uint32_t)cls[j] == (uint32_t)k;
+        if (n > tf_head_get_u32(counts + 4 * k)) return -1;
+    }
+    return 0;
+}
+`)}
 int ${p}_load(const uint8_t *src, uint32_t n) {
     int j;
     if (n != ${P}_HEAD_SAVE_BYTES) return -1;
     if (src[0] != 'T' || src[1] != 'F' || src[2] != 'A' || src[3] != 'H') return -1;
     if (src[4] != ${HEAD_FORMAT_VERSION}u || src[5] != 0u) return -1;
-    if (((uint32_t)src[6] | ((uint32_t)src[7] << 8)) != (uint32_t)TF_HEAD_K) return -1;
+    if (tf_head_get_u16(src + 6) != (uint32_t)TF_HEAD_K) return -1;
     if (tf_head_get_u32(src + 8) != (uint32_t)TF_HEAD_D || tf_head_get_u32(src + 12) != (uint32_t)(int32_t)TF_HEAD_ZP) return -1;
+    if (memcmp(src + 16, tf_head_settings, sizeof tf_head_settings) != 0) return -1;
     for (j = 0; j < TF_HEAD_K; j++) {
         if (tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j) > ${P}_HEAD_MAX_EXAMPLES) return -1;
     }
-    for (j = 0; j < TF_HEAD_K; j++) tf_head_count[j] = tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j);
+${ifSgd(`    if (tf_head_check_replay(src, src + ${HEAD_HEADER_BYTES}) != 0) return -1;
+`)}    for (j = 0; j < TF_HEAD_K; j++) tf_head_count[j] = tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j);
     for (j = 0; j < TF_HEAD_K * TF_HEAD_D; j++) tf_head_sum[j] = (int32_t)tf_head_get_u32(src + ${base} + 4 * j);
-    tf_head_derive();
+${ifSgd(`    memcpy(tf_head_replay_class, src + ${replayAt}, TF_HEAD_R);
+    memcpy(tf_head_replay, src + ${replayAt + l.replay}, sizeof tf_head_replay);
+`)}    tf_head_derive();
     return 0;
 }
 `;

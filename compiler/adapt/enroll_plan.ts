@@ -18,18 +18,23 @@ export type EnrollStep = { kind: 'enroll'; id: string; cls: number; input: Uint8
 export interface EnrollSpec {
   /** Head classes (default: the replaced layer's output units). */
   classes?: number;
+  /** SGD epochs and replay slots of the head (default: head_learning.ts's; epochs 0 = prototypes only). */
+  epochs?: number;
+  replay?: number;
   steps: EnrollStep[];
 }
 
 const specSchema = z.object({
   classes: z.number().int().positive().optional(),
+  epochs: z.number().int().nonnegative().optional(),
+  replay: z.number().int().nonnegative().optional(),
   steps: z
     .array(z.union([z.object({ enroll: z.number().int().nonnegative(), input: z.string() }).strict(), z.object({ classify: z.string() }).strict()]))
     .min(1),
 });
 
 /**
- * Reads an enrollment spec: `{ "classes"?: n, "steps": [{ "enroll": class, "input": "x.bin" } |
+ * Reads an enrollment spec: `{ "classes"?: n, "epochs"?: n, "replay"?: n, "steps": [{ "enroll": class, "input": "x.bin" } |
  * { "classify": "y.bin" }] }`, input files raw tensor bytes, relative to the spec's folder.
  */
 export function loadEnrollSpec(file: string): EnrollSpec {
@@ -59,7 +64,8 @@ export function loadEnrollSpec(file: string): EnrollSpec {
       ? { kind: 'enroll', id: `enroll${enrolls++} class ${s.enroll}`, cls: s.enroll, input: read(s.input) }
       : { kind: 'classify', id: `classify${classifies++}`, input: read(s.classify) },
   );
-  return { ...(parsed.data.classes === undefined ? {} : { classes: parsed.data.classes }), steps };
+  const { classes, epochs, replay } = parsed.data;
+  return { ...(classes === undefined ? {} : { classes }), ...(epochs === undefined ? {} : { epochs }), ...(replay === undefined ? {} : { replay }), steps };
 }
 
 export interface ExpectedStep {
@@ -89,6 +95,11 @@ export function referenceEmbedding(compiled: CompiledModel, input: Uint8Array): 
   const [out] = runReference(compiled.model.graph, compiled.layers, [input]);
   const bytes = out as Uint8Array;
   return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The head settings a spec asks for, as compileModel's `learning` (empty: the defaults). */
+export function specLearning(spec: Pick<EnrollSpec, 'epochs' | 'replay'>): { epochs?: number; replay?: number } {
+  return { ...(spec.epochs === undefined ? {} : { epochs: spec.epochs }), ...(spec.replay === undefined ? {} : { replay: spec.replay }) };
 }
 
 export function expectedEnrollment(compiled: CompiledModel, spec: EnrollSpec): ExpectedEnrollment {

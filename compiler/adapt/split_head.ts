@@ -5,6 +5,7 @@
 
 import { ModelError, TinyforgeError } from '../errors.ts';
 import { elementCount, type Graph, type Op, type Tensor } from '../ir/graph.ts';
+import { resolveHeadLearning, type HeadLearning } from './head_learning.ts';
 
 /** What `--adapt` accepts: only the last fully connected layer can become the learnable head. */
 export type AdaptLayer = 'last';
@@ -13,6 +14,8 @@ export interface AdaptOptions {
   layer: AdaptLayer;
   /** Classes the head can hold. Default: the replaced layer's output units. */
   classes?: number;
+  /** How the head trains after its prototypes (default: head_learning.ts's DEFAULT_HEAD_LEARNING). */
+  learning?: Partial<HeadLearning>;
 }
 
 export interface HeadSpec {
@@ -30,6 +33,8 @@ export interface HeadSpec {
   replacedWeightBytes: number;
   /** Source index of the replaced FULLY_CONNECTED op. */
   replacedOp: number;
+  /** Integer SGD after the prototypes: epochs, replay slots, learning rate, margin. */
+  learning: HeadLearning;
 }
 
 export interface SplitModel {
@@ -104,6 +109,7 @@ export function splitAtLastFullyConnected(graph: Graph, file: string, opts: Adap
   if (!Number.isInteger(classes) || classes < 1 || classes > MAX_HEAD_CLASSES) {
     throw new TinyforgeError(`--adapt-classes wants a class count from 1 to ${MAX_HEAD_CLASSES}, not '${classes}'`);
   }
+  const learning = resolveHeadLearning(dim, opts.learning ?? {});
   const frozen: Graph = { ...graph, ops: opsNeededFor(graph, input.id, fcIndex), outputs: [input.id] };
   if (frozen.ops.length === 0) throw new ModelError(file, '--adapt last: nothing runs before the last FULLY_CONNECTED, so there is no embedding to learn from');
   return {
@@ -116,6 +122,7 @@ export function splitAtLastFullyConnected(graph: Graph, file: string, opts: Adap
       replacedUnits: units,
       replacedWeightBytes: bytesOf(graph, fc.inputs[1]) + bytesOf(graph, fc.inputs[2]),
       replacedOp: fc.sourceIndex,
+      learning,
     },
   };
 }

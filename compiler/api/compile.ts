@@ -41,6 +41,10 @@ export interface CompileOptions {
   adapt?: string;
   /** With adapt: classes the head holds (default: the replaced layer's output units). */
   adaptClasses?: number | string;
+  /** With adapt: epochs of integer SGD after the class prototypes (0 = prototypes only; default compiler/adapt/head_learning.ts). */
+  adaptEpochs?: number | string;
+  /** With adapt: last enrolled examples kept for SGD (default compiler/adapt/head_learning.ts; 0 with 0 epochs). */
+  adaptReplay?: number | string;
   /**
    * Put the whole arena in this RAM region of the board (ESP32-S3: `psram` or `dram`). Default:
    * split across the board's regions, hottest buffers in the fastest region that fits.
@@ -116,16 +120,27 @@ async function compileStreamFor(compiled: CompiledModel, options: CompileOptions
   return { summary: streamSummary(s), write: (dir) => writeStreamModules(s, dir) };
 }
 
+/** A whole-number CLI value (the range is checked where the setting is used). */
+function wholeNumber(flag: string, v: number | string): number {
+  const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) throw new TinyforgeError(`${flag} wants a whole number, not '${v}'`);
+  return n;
+}
+
 function adaptOptions(options: CompileOptions): AdaptOptions | undefined {
   if (options.adapt === undefined) {
-    if (options.adaptClasses !== undefined) throw new TinyforgeError('--adapt-classes goes with --adapt last');
+    const stray = ([['--adapt-classes', options.adaptClasses], ['--adapt-epochs', options.adaptEpochs], ['--adapt-replay', options.adaptReplay]] as const).find(([, v]) => v !== undefined);
+    if (stray) throw new TinyforgeError(`${stray[0]} goes with --adapt last`);
     return undefined;
   }
   const layer = parseAdaptLayer(options.adapt);
-  if (options.adaptClasses === undefined) return { layer };
-  const classes = typeof options.adaptClasses === 'number' ? options.adaptClasses : /^\s*\d+\s*$/.test(options.adaptClasses) ? Number(options.adaptClasses) : NaN;
-  if (!Number.isInteger(classes)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${options.adaptClasses}'`);
-  return { layer, classes };
+  const classes = options.adaptClasses === undefined ? undefined : typeof options.adaptClasses === 'number' ? options.adaptClasses : /^\s*\d+\s*$/.test(options.adaptClasses) ? Number(options.adaptClasses) : NaN;
+  if (classes !== undefined && !Number.isInteger(classes)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${options.adaptClasses}'`);
+  const learning = {
+    ...(options.adaptEpochs === undefined ? {} : { epochs: wholeNumber('--adapt-epochs', options.adaptEpochs) }),
+    ...(options.adaptReplay === undefined ? {} : { replay: wholeNumber('--adapt-replay', options.adaptReplay) }),
+  };
+  return { layer, ...(classes === undefined ? {} : { classes }), ...(Object.keys(learning).length > 0 ? { learning } : {}) };
 }
 
 async function prepareTokenizer(compiled: CompiledModel, vocabFile: string): Promise<{ summary: NonNullable<CompileResult['tokenizer']>; write(out: string): string[] }> {

@@ -20,7 +20,7 @@ import type { AgentStats, HelloInfo } from '../../flasher/protocol/messages.ts';
 import type { DeviceValidationReport, OpenDevice } from '../../flasher/device_validation.ts';
 import type { Vocabulary } from '../text/tokenizer.ts';
 import { layerProfile, type ModelProfile } from './profile.ts';
-import { expectedEnrollment, loadEnrollSpec, type EnrollSpec } from '../adapt/enroll_plan.ts';
+import { expectedEnrollment, loadEnrollSpec, specLearning, type EnrollSpec } from '../adapt/enroll_plan.ts';
 
 export interface ValidateProgress {
   /** e.g. "reference outputs", "running on ref", "build + run on host", "cases on qemu-mps2-an386". */
@@ -191,7 +191,7 @@ async function validateEnrollmentOnBoard(loaded: LoadedModel, opts: ValidateOpti
   if (opts.profile) throw new TinyforgeError('--profile goes with --golden or --random, not --enroll');
   const spec = typeof opts.enroll === 'string' ? loadEnrollSpec(opts.enroll) : opts.enroll;
   const classes = opts.adaptClasses ?? spec.classes;
-  const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }) } });
+  const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }), learning: specLearning(spec) } });
   const plan = expectedEnrollment(compiled, spec);
   const board = findBoard(opts.board);
   checkAgentOptions(board, opts);

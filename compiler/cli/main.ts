@@ -9,6 +9,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { DEFAULT_HEAD_LEARNING } from '../adapt/head_learning.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
 import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
 import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
@@ -64,6 +65,8 @@ function buildProgram(): Command {
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')
     .option('--adapt <layer>', "'last': the last FULLY_CONNECTED becomes a head the device learns (<prefix>_enroll, _save, _load)")
     .option('--adapt-classes <n>', 'with --adapt: classes the head holds (default: the replaced layer\'s outputs)')
+    .option('--adapt-epochs <n>', `with --adapt: epochs of integer SGD on the head after the class prototypes, over the replay buffer (0 = prototypes only; default ${DEFAULT_HEAD_LEARNING.epochs})`)
+    .option('--adapt-replay <n>', `with --adapt: last enrolled examples the head keeps for SGD (default ${DEFAULT_HEAD_LEARNING.replay}; 0 with --adapt-epochs 0)`)
     .option('--arena-in <region>', "the whole arena in this RAM region of the board (ESP32-S3: psram or dram; default: split across the board's regions, hottest buffers in the fastest)")
     .option('--vocab <file>', 'WordPiece vocabulary of a text model (one token per line): also write <prefix>_tokenizer.c/.h with <prefix>_classify_text')
     .option('--frontend <pre.tflite>', 'audio front end (int16 PCM window -> int8 features): <model> becomes the classifier of a streaming pipeline, and <prefix>_frontend.c/.h and <prefix>_stream.c/.h (<prefix>_feed) are written too');
@@ -78,7 +81,7 @@ function buildProgram(): Command {
         '  tinyforge compile intent.tflite --vocab vocab.txt -o out/intent   # text model + on-device tokenizer\n' +
         '  tinyforge compile            # model, board, out and prefix from ./tinyforge.config.json',
     )
-    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string; arenaIn?: string; vocab?: string } & StreamCliOptions, cmd: Command) => {
+    .action(async (model: string | undefined, opts: { board: string; out?: string; prefix?: string; json?: boolean; ts?: boolean; labels?: string; labelsFile?: string; frontend?: string; optimize?: OptimizeGoal; adapt?: string; adaptClasses?: string; adaptEpochs?: string; adaptReplay?: string; arenaIn?: string; vocab?: string } & StreamCliOptions, cmd: Command) => {
       const { projectConfig, requireSetting, withConfig } = await config();
       // The config's prefix belongs to the config's model: another model keeps its own default.
       const o = withConfig({ ...opts, model }, projectConfig(), model === undefined ? ['model', 'board', 'out', 'prefix'] : ['board', 'out'], cmd);

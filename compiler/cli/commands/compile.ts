@@ -34,7 +34,13 @@ export async function compileCommand(modelPath: string, opts: CompileCommandOpti
     const h = s.head;
     console.log(
       `\nlearnable head: ${h.classes} classes x ${h.dim} features, replacing FULLY_CONNECTED op ${h.replacedOp} (${h.replacedUnits} outputs, ${formatInt(h.replacedWeightBytes)} weight bytes): ` +
-        `RAM ${formatInt(h.ramBytes)} bytes (counts, sums, int8 weights, biases, embedding), saved image ${formatInt(h.saveBytes)} bytes (<prefix>_save, to keep in flash)`,
+        `RAM ${formatInt(h.ramBytes)} bytes (counts, sums, int8 weights, biases, embedding${h.learning.epochs > 0 ? ', replay ring, SGD working weights' : ''}), saved image ${formatInt(h.saveBytes)} bytes (<prefix>_save, to keep in flash)`,
+    );
+    const l = h.learning;
+    console.log(
+      l.epochs === 0
+        ? 'head learning: class prototypes only (--adapt-epochs 0)'
+        : `head learning: class prototypes, then ${l.epochs} epochs of integer hinge-loss SGD over the last ${l.replay} examples (learning rate 2^-${l.lrShift}, margin ${l.margin} x M)`,
     );
   }
   if (s.arenaRegions !== undefined && s.arenaRegions.length > 0) {
