@@ -92,8 +92,10 @@ framework = arduino
 monitor_speed = ${board.uart.baud}
 ; -O2 like tinyforge's other targets (the core's default is -Os).
 build_unflags = -Os
+; -ffp-contract=off: the core compiles gnu11, which lets GCC fuse a * b + c into one rounding;
+; float32 layers equal TFLite Micro only when every product and sum is rounded on its own.
 ; Add -DTF_PROFILE for per-layer cycle counts (tinyforge validate --profile).
-build_flags = -O2
+build_flags = -O2 -ffp-contract=off
 `,
   );
 
@@ -116,7 +118,9 @@ build_flags = -O2
 
 Copy (or link) \`${ARDUINO_LIBRARY_DIR}\` into your sketchbook's \`libraries/\` folder, install the
 "Arduino Mbed OS Nano Boards" core, open File > Examples > ${ARDUINO_LIBRARY} > tinyforge_agent,
-select the ${board.name.replace(/ \(.*\)$/, '')} and upload. Close the Serial Monitor before running tinyforge.`,
+select the ${board.name.replace(/ \(.*\)$/, '')} and upload. Close the Serial Monitor before running tinyforge.
+The IDE offers no way to pass \`-ffp-contract=off\`: integer layers are unaffected, but float32 layers
+may then differ from TFLite Micro in the last bit (PlatformIO passes the flag).`,
     ],
   };
 }

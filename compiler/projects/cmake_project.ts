@@ -302,7 +302,9 @@ add_executable(${CMAKE_TARGET}
 ${cmakeList(sources)}
 )
 target_include_directories(${CMAKE_TARGET} PRIVATE agent model board)
-target_compile_options(${CMAKE_TARGET} PRIVATE -O2 -Wall -Wextra)
+# The Pico SDK compiles gnu11, which lets GCC fuse a * b + c into one rounding; float32 layers
+# equal TFLite Micro only when every product and sum is rounded on its own.
+target_compile_options(${CMAKE_TARGET} PRIVATE -O2 -Wall -Wextra -ffp-contract=off)
 target_link_libraries(${CMAKE_TARGET} PRIVATE pico_stdlib hardware_uart hardware_gpio)
 
 # Per-layer cycle counts for tinyforge validate --profile (the model marks every layer boundary).

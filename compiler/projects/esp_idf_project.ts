@@ -151,6 +151,10 @@ ${srcs.map((s) => `    "${s}"`).join('\n')}
 # tf_agent_main(), which app_main() runs in a task of its own.
 set_source_files_properties("${agentMain}" PROPERTIES COMPILE_DEFINITIONS "main=tf_agent_main")
 
+# ESP-IDF compiles gnu17, which lets GCC fuse a * b + c into one rounding (the ESP32's madd.s);
+# float32 layers equal TFLite Micro only when every product and sum is rounded on its own.
+target_compile_options(\${COMPONENT_LIB} PRIVATE -ffp-contract=off)
+
 # Per-layer cycle counts for tinyforge validate --profile: idf.py -DTF_PROFILE=1 build
 if(TF_PROFILE)
   target_compile_definitions(\${COMPONENT_LIB} PRIVATE TF_PROFILE=1)
