@@ -40,6 +40,8 @@ import { signalOps } from './signal/index.ts';
 import { castOp } from './cast.ts';
 import { fullyConnectedF32Kernel } from './fully_connected_f32.ts';
 import { softmaxF32Kernel } from './softmax_f32.ts';
+import { convF32Kernel } from './conv_f32.ts';
+import { poolF32Kernel } from './pool_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -83,6 +85,8 @@ const allModules = (): readonly RegisteredOp[] => [
   castOp,
   fullyConnectedF32Kernel,
   softmaxF32Kernel,
+  convF32Kernel,
+  poolF32Kernel,
   ...signalOps,
 ];
 
