@@ -11,12 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule } from '../compiler/compile.ts';
 import { f32Literal } from '../compiler/emit-c/c_literals.ts';
 import { TEMPLATE_ROOT } from '../compiler/emit-c/kernel_sources.ts';
-import { BuiltinOp, TensorType } from '../compiler/frontends/tflite/schema.ts';
+import { BuiltinOp, BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { exp2TableBits, expf } from '../compiler/ops/expf.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { HOST_CFLAGS } from '../compiler/targets/host.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
-import { conv2dOptions, depthwiseOptions, fullyConnectedOptions, pool2dOptions, softmaxOptions } from './helpers/tflite_builder.ts';
+import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, mulOptions, pool2dOptions, softmaxOptions, type OptionsSpec } from './helpers/tflite_builder.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-'));
@@ -170,7 +170,54 @@ function convMaxModel(): FloatModel {
   return { name: 'conv_max_f32', bytes: g.build([x], [y]), inputSizes: [50], range: 4 };
 }
 
-const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel()];
+function reducer(keepDims: boolean): OptionsSpec {
+  return {
+    type: BuiltinOptionsType.ReducerOptions,
+    build: (b) => {
+      b.startObject(1);
+      b.addFieldInt8(F.ReducerOptions.keepDims, keepDims ? 1 : 0, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * A layer norm as microWakeWord writes it (SUB, MUL, MEAN, ADD of a scalar, RSQRT, broadcast MUL),
+ * then LOGISTIC; a MEAN over two separated axes; LOGISTIC of inputs scaled past both cutoffs.
+ */
+function elementwiseModel(): FloatModel {
+  const g = new GraphBuilder();
+  const code = (name: string): number => builtinOperatorCode(name);
+  const x = g.tensor('x', [2, 3, 4], undefined, F32);
+  const c = g.constant('c', [4], F32, float32Bytes(randomFloats(4, 9)));
+  const s = g.tensor('s', [2, 3, 4], undefined, F32);
+  g.op(code('SUB'), [x, c], [s]);
+  const sq = g.tensor('sq', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [s, s], [sq], mulOptions(Act.RELU));
+  const axis2 = g.int32Constant('axis2', [1], [-1]);
+  const v = g.tensor('v', [2, 3, 1], undefined, F32);
+  g.op(code('MEAN'), [sq, axis2], [v], reducer(true));
+  const eps = g.constant('eps', [], F32, float32Bytes([1e-3]));
+  const ve = g.tensor('ve', [2, 3, 1], undefined, F32);
+  g.op(BuiltinOp.ADD, [v, eps], [ve], addOptions(Act.NONE));
+  const r = g.tensor('r', [2, 3, 1], undefined, F32);
+  g.op(code('RSQRT'), [ve], [r]);
+  const n = g.tensor('n', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [s, r], [n], mulOptions(Act.NONE));
+  const y = g.tensor('y', [2, 3, 4], undefined, F32);
+  g.op(code('LOGISTIC'), [n], [y]);
+  const axes02 = g.int32Constant('axes02', [2], [0, 2]);
+  const m = g.tensor('m', [3], undefined, F32);
+  g.op(code('MEAN'), [x, axes02], [m], reducer(false));
+  const k = g.constant('k', [1], F32, float32Bytes([2.5]));
+  const big = g.tensor('big', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [k, x], [big], mulOptions(Act.NONE));
+  const z = g.tensor('z', [2, 3, 4], undefined, F32);
+  g.op(code('LOGISTIC'), [big], [z]);
+  return { name: 'elementwise_f32', bytes: g.build([x], [y, m, z]), inputSizes: [24], range: 12 };
+}
+
+const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel()];
 
 describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree byte for byte', () => {
   for (const m of MODELS) {

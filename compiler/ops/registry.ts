@@ -42,6 +42,9 @@ import { fullyConnectedF32Kernel } from './fully_connected_f32.ts';
 import { softmaxF32Kernel } from './softmax_f32.ts';
 import { convF32Kernel } from './conv_f32.ts';
 import { poolF32Kernel } from './pool_f32.ts';
+import { arithF32Kernel } from './arith_f32.ts';
+import { reduceF32Kernel } from './reduce_f32.ts';
+import { unaryF32Kernel } from './unary_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -87,6 +90,9 @@ const allModules = (): readonly RegisteredOp[] => [
   softmaxF32Kernel,
   convF32Kernel,
   poolF32Kernel,
+  arithF32Kernel,
+  reduceF32Kernel,
+  unaryF32Kernel,
   ...signalOps,
 ];
 
