@@ -124,6 +124,8 @@ interface FloatModel {
   bytes: Uint8Array;
   inputSizes: number[];
   range: number;
+  /** Cases other than float32 inputs in [-range, range]. */
+  cases?: () => Uint8Array[][];
 }
 
 function fcSoftmaxModel(): FloatModel {
@@ -217,13 +219,35 @@ function elementwiseModel(): FloatModel {
   return { name: 'elementwise_f32', bytes: g.build([x], [y, m, z]), inputSizes: [24], range: 12 };
 }
 
-const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel()];
+/** CAST int16 -> float32 times a scalar (the audio front end's last two ops), and CAST int32 -> float32 past 2^24 (rounded). */
+function castModel(): FloatModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', [40], undefined, TensorType.INT16);
+  const af = g.tensor('af', [40], undefined, F32);
+  g.op(builtinOperatorCode('CAST'), [a], [af]);
+  const k = g.constant('k', [], F32, float32Bytes([0.0375]));
+  const y = g.tensor('y', [40], undefined, F32);
+  g.op(BuiltinOp.MUL, [af, k], [y], mulOptions(Act.NONE));
+  const b = g.tensor('b', [16], undefined, TensorType.INT32);
+  const z = g.tensor('z', [16], undefined, F32);
+  g.op(builtinOperatorCode('CAST'), [b], [z]);
+  const cases = (): Uint8Array[][] => {
+    const rng = new Prng(5);
+    return Array.from({ length: 4 }, () => [
+      new Uint8Array(Int16Array.from({ length: 40 }, () => (rng.next() >>> 16) - 32768).buffer),
+      new Uint8Array(Int32Array.from({ length: 16 }, () => rng.next() | 0).buffer),
+    ]);
+  };
+  return { name: 'cast_f32', bytes: g.build([a, b], [y, z]), inputSizes: [], range: 0, cases };
+}
+
+const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel(), castModel()];
 
 describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree byte for byte', () => {
   for (const m of MODELS) {
     it(m.name, async () => {
       const compiled = compileModel(loadSynthetic(m.name, m.bytes));
-      const cases = floatCases(6, m.inputSizes, m.range, 11);
+      const cases = m.cases ? m.cases() : floatCases(6, m.inputSizes, m.range, 11);
       const ref = cases.map((c) => runReference(compiled.model.graph, compiled.layers, c));
       const mod = writeCModule(compiled, path.join(workDir, 'modules', m.name));
       const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
