@@ -17,7 +17,7 @@ import { runReference } from '../compiler/reference/run_reference.ts';
 import { HOST_CFLAGS } from '../compiler/targets/host.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, mulOptions, pool2dOptions, softmaxOptions, type OptionsSpec } from './helpers/tflite_builder.ts';
-import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
+import { Act, asFloat32, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -126,6 +126,8 @@ interface FloatModel {
   range: number;
   /** Cases other than float32 inputs in [-range, range]. */
   cases?: () => Uint8Array[][];
+  /** Output 0 worked out by hand from input 0, where that is simple. */
+  expected?: (x: number[]) => number[];
 }
 
 function fcSoftmaxModel(): FloatModel {
@@ -241,7 +243,33 @@ function castModel(): FloatModel {
   return { name: 'cast_f32', bytes: g.build([a, b], [y, z]), inputSizes: [], range: 0, cases };
 }
 
-const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel(), castModel()];
+/** Data movement on float32 (byte copies): STRIDED_SLICE with a negative stride, CONCATENATION with a constant, RESHAPE. */
+function movementModel(): FloatModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [2, 6], undefined, F32);
+  const begin = g.int32Constant('begin', [2], [1, 5]);
+  const end = g.int32Constant('end', [2], [2, 0]);
+  const strides = g.int32Constant('strides', [2], [1, -2]);
+  const s = g.tensor('s', [1, 3], undefined, F32);
+  g.op(builtinOperatorCode('STRIDED_SLICE'), [x, begin, end, strides], [s]);
+  const pad = g.constant('pad', [1, 2], F32, float32Bytes([-0, 7.25]));
+  const c = g.tensor('c', [1, 5], undefined, F32);
+  const concatOptions: OptionsSpec = {
+    type: BuiltinOptionsType.ConcatenationOptions,
+    build: (b) => {
+      b.startObject(2);
+      b.addFieldInt32(F.ConcatenationOptions.axis, 1, null);
+      return b.endObject();
+    },
+  };
+  g.op(BuiltinOp.CONCATENATION, [pad, s], [c], concatOptions);
+  const shape = g.int32Constant('shape', [1], [5]);
+  const y = g.tensor('y', [5], undefined, F32);
+  g.op(BuiltinOp.RESHAPE, [c, shape], [y]);
+  return { name: 'movement_f32', bytes: g.build([x], [y]), inputSizes: [12], range: 5, expected: (v) => [-0, 7.25, v[11]!, v[9]!, v[7]!] };
+}
+
+const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel(), castModel(), movementModel()];
 
 describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree byte for byte', () => {
   for (const m of MODELS) {
@@ -252,6 +280,7 @@ describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree
       const mod = writeCModule(compiled, path.join(workDir, 'modules', m.name));
       const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
       expect(host).toEqual(ref);
+      if (m.expected) expect(asFloat32(ref[0]![0]!)).toEqual(m.expected(asFloat32(cases[0]![0]!)));
       // The outputs are real numbers, not all zeros or NaN (a kernel that wrote nothing would agree with itself).
       const out = new Float32Array(new Uint8Array(ref[0]![0]!).buffer);
       expect(out.some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
