@@ -14,8 +14,8 @@ import { TEMPLATE_ROOT } from '../compiler/emit-c/kernel_sources.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { exp2TableBits, expf } from '../compiler/ops/expf.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
-import { HOST_CFLAGS } from '../compiler/targets/host.ts';
-import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { HOST_CFLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
+import { refusal } from './helpers/refusal.ts';
 import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, mulOptions, pool2dOptions, softmaxOptions, type OptionsSpec } from './helpers/tflite_builder.ts';
 import { Act, asFloat32, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
 
@@ -286,4 +286,25 @@ describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree
       expect(out.some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
     }, 120_000);
   }
+});
+
+describe('float32 ops without a float32 kernel are refused in one line', () => {
+  it('FULLY_CONNECTED with int8 weights and float32 activations (a hybrid, dynamic-range model)', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 4], undefined, F32);
+    const w = g.int8Constant('w', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8], { scale: [0.1], zeroPoint: [0] });
+    const y = g.tensor('y', [1, 2], undefined, F32);
+    g.op(BuiltinOp.FULLY_CONNECTED, [x, w, -1], [y], fullyConnectedOptions({}));
+    const message = refusal(() => compileModel(loadSynthetic('hybrid_fc', g.build([x], [y]))));
+    expect(message).toBe("hybrid_fc: operator 0 (FULLY_CONNECTED): filter 'w' is int8; float32 FULLY_CONNECTED needs float32 weights (hybrid int8-weight models are not supported)");
+  });
+
+  it('TANH on float32', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 4], undefined, F32);
+    const y = g.tensor('y', [1, 4], undefined, F32);
+    g.op(builtinOperatorCode('TANH'), [x], [y]);
+    const message = refusal(() => compileModel(loadSynthetic('float_tanh', g.build([x], [y]))));
+    expect(message).toMatch(/^float_tanh: operator 0 \(TANH\): input 'x' is float32; /);
+  });
 });
