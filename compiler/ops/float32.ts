@@ -10,6 +10,13 @@ export { f32Literal } from '../emit-c/c_literals.ts';
 /** FLT_MAX: std::numeric_limits<float>::max(); its negation is lowest(). */
 export const FLT_MAX = 3.4028234663852886e38;
 
+/**
+ * Ops that take float32 without a float32 kernel of their own: they move elements (as 32-bit
+ * patterns) without computing on them, which TFLite Micro does for float32 too. For the README's
+ * op table; the modules themselves decide what they accept.
+ */
+export const FLOAT32_BY_COPY: readonly string[] = ['CONCATENATION', 'EXPAND_DIMS', 'PACK', 'RESHAPE', 'SLICE', 'SPLIT', 'SPLIT_V', 'SQUEEZE', 'STRIDED_SLICE', 'TILE', 'UNPACK'];
+
 /** The C source files every float32 kernel needs (tf_float.h: the clamp, and tf_expf). */
 export const FLOAT_HELPERS = ['portable/tf_float.h'] as const;
 
