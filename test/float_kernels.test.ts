@@ -51,7 +51,7 @@ describe('expf', () => {
     expect(cTable).toEqual(exp2TableBits());
   });
 
-  it('TS expf equals tf_expf (C) and the host libm expf on a sample of 60,000 inputs', () => {
+  it('TS expf equals tf_expf (C) and the host libm expf, and tf_sqrtf is correctly rounded, on a sample of 60,000 inputs', () => {
     const xs = expfSample();
     const dir = path.join(workDir, 'expf');
     execFileSync('mkdir', ['-p', dir]);
@@ -61,15 +61,16 @@ describe('expf', () => {
 #include "tf_quant.h"
 #include "tf_float.h"
 int main(void) {
-    FILE *in = fopen("in.bin", "rb"), *a = fopen("tf.bin", "wb"), *b = fopen("libm.bin", "wb");
+    FILE *in = fopen("in.bin", "rb"), *a = fopen("tf.bin", "wb"), *b = fopen("libm.bin", "wb"), *c = fopen("sqrt.bin", "wb");
     float x;
-    if (!in || !a || !b) return 1;
+    if (!in || !a || !b || !c) return 1;
     while (fread(&x, sizeof x, 1, in) == 1) {
-        const float y = tf_expf(x), z = expf(x);
+        const float y = tf_expf(x), z = expf(x), r = tf_sqrtf(x);
         fwrite(&y, sizeof y, 1, a);
         fwrite(&z, sizeof z, 1, b);
+        fwrite(&r, sizeof r, 1, c);
     }
-    fclose(in); fclose(a); fclose(b);
+    fclose(in); fclose(a); fclose(b); fclose(c);
     return 0;
 }
 `;
@@ -85,6 +86,13 @@ int main(void) {
     // glibc's FMA build (x86 with FMA, as here) rounds KNOWN_FMA_INPUT the other way (1 ulp); see docs/float.md.
     const knownFma = xs.indexOf(KNOWN_FMA_INPUT);
     expect(differ(tf, libm).filter((i) => i !== knownFma), 'C vs host libm').toEqual([]);
+    // tf_sqrtf (integer, no libm) is correctly rounded: JS's double sqrt rounded to float32 is too.
+    const sq = new Float32Array(new Uint8Array(readFileSync(path.join(dir, 'sqrt.bin'))).buffer);
+    const sqDiffer = [...xs.keys()].filter((i) => {
+      const want = Math.fround(Math.sqrt(xs[i] as number));
+      return Number.isNaN(want) ? !Number.isNaN(sq[i]) : !Object.is(sq[i], want);
+    });
+    expect(sqDiffer, 'tf_sqrtf vs Math.sqrt').toEqual([]);
   });
 });
 

@@ -32,6 +32,41 @@ static const uint64_t tf_exp2f_table[32] = {
     UINT64_C(0x3fef5818dcfba487), UINT64_C(0x3fef7c97337b9b5f), UINT64_C(0x3fefa4afa2a490da), UINT64_C(0x3fefd0765b6e4540),
 };
 
+/* sqrtf, correctly rounded (as IEEE requires of sqrtf and of the FPUs' square root), computed with
+ * integers so the kernels need no libm: builds that do not link -lm (bench images, SDK projects)
+ * and targets without an FPU give the same bits. x = m * 2^e with m a 24-bit significand and e
+ * even (m doubled when e is odd); q = floor(sqrt(m * 2^25)) has 25 bits, the last one the rounding
+ * bit; the remainder is the sticky bit (no ties: an exact 25-bit root would need an even q). */
+static inline float tf_sqrtf(float x) {
+    uint32_t ux;
+    memcpy(&ux, &x, sizeof ux);
+    if ((ux & 0x7fffffffu) == 0u || ux == 0x7f800000u) return x; /* +-0, +inf */
+    if (ux >= 0x7f800000u) return (x - x) / (x - x);            /* NaN or negative: NaN */
+    int32_t e = (int32_t)(ux >> 23) - 127;
+    uint32_t m = ux & 0x7fffffu;
+    if (e == -127) { /* subnormal: normalize */
+        e = -126;
+        while ((m & 0x800000u) == 0u) { m <<= 1; --e; }
+    } else {
+        m |= 0x800000u;
+    }
+    if (e & 1) { m <<= 1; --e; }
+    uint64_t n = (uint64_t)m << 25, q = 0, bit = (uint64_t)1 << 48;
+    while (bit > n) bit >>= 2;
+    while (bit != 0u) {
+        if (n >= q + bit) { n -= q + bit; q = (q >> 1) + bit; }
+        else q >>= 1;
+        bit >>= 2;
+    }
+    uint32_t s = (uint32_t)(q >> 1);
+    if ((q & 1u) != 0u && (n != 0u || (s & 1u) != 0u)) ++s;
+    if (s == 0x1000000u) { s >>= 1; e += 2; }
+    const uint32_t r = ((uint32_t)(e / 2 + 127) << 23) | (s & 0x7fffffu);
+    float y;
+    memcpy(&y, &r, sizeof y);
+    return y;
+}
+
 static inline float tf_expf(float x) {
     uint32_t ux;
     memcpy(&ux, &x, sizeof ux);
