@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { compileModel, loadModel } from '../compiler/compile.ts';
 import { supportedOpNames } from '../compiler/frontends/tflite/index.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
+import { FLOAT32_BY_COPY } from '../compiler/ops/float32.ts';
+import { float32BuiltinNames } from '../compiler/ops/registry.ts';
 import { conformanceCases, conformanceSequences, conformanceVariants } from '../test/helpers/conformance.ts';
 
 function equal(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
@@ -32,10 +34,12 @@ export function supportedOpsTable(): string {
     }
   }
   const cell = (x: [number, number]): string => (x[1] === 0 ? '–' : `${x[0]}/${x[1]}`);
-  const lines = ['| op | int8 variants passing | int16 variants passing |', '|---|---:|---:|'];
+  const lines = ['| op | int8 variants passing | int16 variants passing | float32 |', '|---|---:|---:|---|'];
+  const float32Kernels = float32BuiltinNames();
+  const float32 = (op: string): string => (float32Kernels.includes(op) ? 'kernel' : FLOAT32_BY_COPY.includes(op) ? 'copy' : '–');
   for (const op of supportedOpNames()) {
     const t = tally.get(op) ?? tally.get(op === 'VAR_HANDLE' || op === 'READ_VARIABLE' || op === 'ASSIGN_VARIABLE' || op === 'CALL_ONCE' ? 'VAR_HANDLE' : op);
-    lines.push(`| ${op} | ${t ? cell(t.int8) : 'no suite'} | ${t ? cell(t.int16) : 'no suite'} |`);
+    lines.push(`| ${op} | ${t ? cell(t.int8) : 'no suite'} | ${t ? cell(t.int16) : 'no suite'} | ${float32(op)} |`);
   }
   const missing = [...tally.keys()].filter((op) => !supportedOpNames().includes(op));
   if (missing.length > 0) lines.push('', `Conformance folders of ops not supported yet: ${missing.join(', ')}.`);
