@@ -151,6 +151,7 @@ function constantBytes(graph: Graph, id: number): number {
 
 function layerWeightBytes(graph: Graph, l: Layer): number {
   if ('weights' in l) return constantBytes(graph, l.weights) + constantBytes(graph, l.bias);
+  if (l.kernel === 'module') return (l.constants ?? []).reduce((s, id) => s + constantBytes(graph, id), 0);
   return 0;
 }
 

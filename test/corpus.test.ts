@@ -40,7 +40,7 @@ const MIN_COMPILING = 70;
  * cover different kernels: 9x1 depthwise + ADD (issue 17), float I/O with QUANTIZE/DEQUANTIZE and
  * 3x3 depthwise, a streaming 1-wide depthwise model, max pooling, fully connected layers with
  * float I/O, a two-input ADD, a microWakeWord model with resource variables (first invoke and
- * 20-step sequences) and an int16x8 convolution.
+ * 20-step sequences), an int16x8 convolution and a float32 model.
  */
 const SAMPLE = [
   'mltk__keyword_spotting_on_off_v3',
@@ -53,6 +53,8 @@ const SAMPLE = [
   'mww__v1_alexa_v2',
   // int16x8 convolution
   'tflm__seanet_conv0',
+  // float32 throughout (float FULLY_CONNECTED)
+  'tflm__hello_world_no_quant',
 ] as const;
 
 const TARGETS = ['ref', 'host', 'm4', 'm55'] as const;

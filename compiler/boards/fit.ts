@@ -38,8 +38,9 @@ export function callFlashBytes(call: KernelCall, graph: Graph, counted: Set<numb
               : call.filter.byteLength;
     return bytes + filterBytes + ('bias' in call ? call.bias.byteLength : 0);
   }
-  if ('weights' in l) {
-    for (const id of [l.weights, l.bias]) {
+  const constants = 'weights' in l ? [l.weights, l.bias] : l.kernel === 'module' ? (l.constants ?? []) : [];
+  {
+    for (const id of constants) {
       if (id < 0 || counted.has(id)) continue;
       counted.add(id);
       bytes += graph.tensors[id]?.data?.byteLength ?? 0;

@@ -48,6 +48,44 @@ export function floatLiteral(v: number): string {
   return `${v}f`;
 }
 
+
+/** A float32 value as a C expression with exactly its bits (hex float literal; -0, infinities and NaN included). */
+export function f32Literal(v: number): string {
+  const x = Math.fround(v);
+  if (Number.isNaN(x)) return '(0.0f / 0.0f)';
+  // Infinities as a constant expression that overflows (a too-large literal would be a warning).
+  if (x === Infinity) return '(3.40282347e+38f * 2.0f)';
+  if (x === -Infinity) return '(-3.40282347e+38f * 2.0f)';
+  if (x === 0) return Object.is(x, -0) ? '-0.0f' : '0.0f';
+  return `${x < 0 ? '-' : ''}${hexFloat(Math.abs(x))}f`;
+}
+
+/** A positive finite double as a C99 hexadecimal floating constant (exact). */
+function hexFloat(v: number): string {
+  let e = Math.floor(Math.log2(v));
+  // log2 can be off by one near powers of two; settle so that 1 <= m < 2.
+  while (v / 2 ** e >= 2) e++;
+  while (v / 2 ** e < 1) e--;
+  if (e < -1022) {
+    const m = v / 2 ** -1022;
+    return `0x${mantissaHex(m, 0)}p-1022`;
+  }
+  return `0x${mantissaHex(v / 2 ** e, 1)}p${e}`;
+}
+
+/** `m` (lead + fraction, lead 0 or 1) as "L.FFFF..." in hex, trailing zeros dropped. */
+function mantissaHex(m: number, lead: 0 | 1): string {
+  let frac = m - lead;
+  let digits = '';
+  for (let i = 0; i < 13 && frac > 0; i++) {
+    frac *= 16;
+    const d = Math.floor(frac);
+    digits += d.toString(16);
+    frac -= d;
+  }
+  return digits === '' ? `${lead}` : `${lead}.${digits}`;
+}
+
 /** A C comment that cannot be closed early by its contents. */
 export function safeComment(text: string): string {
   return text.replace(/\*\//g, '* /').replace(/[\r\n]+/g, ' ');

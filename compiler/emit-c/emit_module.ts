@@ -10,7 +10,7 @@ import type { MemoryPlan } from '../passes/memory_plan.ts';
 import { arenaDeclarations } from './arena_decls.ts';
 import { TF_REQUANT_FAST, type ConvGemmCall, type ConvGemmMveCall, type ConvGemmMveSparseCall, type ConvGemmSparseCall, type FullyConnectedFastCall, type KernelCall, type MveRequant } from '../passes/select_kernels.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
-import { arrayBody, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
+import { arrayBody, f32Literal, floatLiteral, int32Literal, safeComment } from './c_literals.ts';
 import { kernelSources, type KernelSourceName } from './kernel_sources.ts';
 
 export interface EmitOptions {
@@ -166,7 +166,7 @@ class SourceWriter {
     const bytes = new Uint8Array(data);
     const body =
       t.dtype === 'float32'
-        ? Array.from(new Float32Array(bytes.buffer), (v) => floatLiteral(v)).join(', ')
+        ? Array.from(new Float32Array(bytes.buffer), (v) => f32Literal(v)).join(', ')
         : t.dtype === 'int64'
           ? Array.from(new BigInt64Array(bytes.buffer), (v) => `INT64_C(${v})`).join(', ')
           : t.dtype === 'uint64'

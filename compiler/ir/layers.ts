@@ -181,6 +181,8 @@ export interface ModuleLayer extends LayerBase<'module'> {
   scratchBytes: number;
   /** Positions in `inputs` the output may overwrite element by element (ModuleLowering.inPlace). */
   inPlace?: readonly number[];
+  /** Constant tensors its C reads from flash as they are (ModuleLowering.constants). */
+  constants?: readonly number[];
 }
 
 export type Layer =

@@ -79,6 +79,8 @@ export interface ModuleLowering<P> {
    * never reads it again.
    */
   inPlace?: readonly number[];
+  /** Constant tensors the layer's C reads as they are from flash (counted in the flash summary and the board fit). */
+  constants?: readonly number[];
 }
 
 export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
@@ -86,6 +88,11 @@ export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
   readonly builtins: readonly string[];
   /** Registry key of a kernel-only module (e.g. "conv_s16"); reader-facing modules use their builtin names. */
   readonly key?: string;
+  /**
+   * Builtins whose float32 form this kernel-only module computes: lower.ts hands it any of these
+   * ops whose output is float32, whichever module reads them.
+   */
+  readonly float32For?: readonly string[];
   /** Reads the operator: arity, ranks, options. Throws through `r.fail`. */
   read(r: OpReader, builtin: string): A;
   /** TFLite Micro's Prepare: shapes, multipliers, tables. Returns a module layer's parameters or any layer. */
@@ -114,6 +121,7 @@ export interface StateTensorSpec {
 export interface RegisteredOp {
   readonly builtins: readonly string[];
   readonly key?: string;
+  readonly float32For?: readonly string[];
   read(r: OpReader, builtin: string): ModuleAttrs;
   lower(ctx: LoweringContext, op: ModuleOp): ModuleLowering<ModuleParams> | Layer;
   run(params: ModuleParams, io: KernelIo): void;
@@ -123,7 +131,7 @@ export interface RegisteredOp {
 }
 
 export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpModule<A, P>): RegisteredOp {
-  const reg: RegisteredOp = {
+  const reg: { -readonly [K in keyof RegisteredOp]: RegisteredOp[K] } = {
     builtins: m.builtins,
     read: (r, builtin) => m.read(r, builtin),
     lower: (ctx, op) => m.lower(ctx, op.attrs as A, op),
@@ -133,6 +141,7 @@ export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpMod
   if (m.foldFromShapes) reg.foldFromShapes = m.foldFromShapes;
   const stateTensors = m.stateTensors;
   if (stateTensors) reg.stateTensors = (r, attrs) => stateTensors(r, attrs as A);
+  if (m.float32For) reg.float32For = m.float32For;
   return m.key === undefined ? reg : { ...reg, key: m.key };
 }
 

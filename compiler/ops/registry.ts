@@ -38,6 +38,8 @@ import { lstmOp } from './lstm.ts';
 import { svdfOp } from './svdf.ts';
 import { signalOps } from './signal/index.ts';
 import { castOp } from './cast.ts';
+import { fullyConnectedF32Kernel } from './fully_connected_f32.ts';
+import { softmaxF32Kernel } from './softmax_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -79,11 +81,15 @@ const allModules = (): readonly RegisteredOp[] => [
   lstmOp,
   svdfOp,
   castOp,
+  fullyConnectedF32Kernel,
+  softmaxF32Kernel,
   ...signalOps,
 ];
 
 interface Tables {
   byBuiltin: Map<string, RegisteredOp>;
+  /** Builtin name -> key of the kernel-only module computing its float32 form. */
+  float32: Map<string, string>;
   /** Layers name their module by builtin or, for kernel-only modules, by key. */
   byName: Map<string, RegisteredOp>;
 }
@@ -94,20 +100,35 @@ function lookup(): Tables {
   if (tables) return tables;
   const byBuiltin = new Map<string, RegisteredOp>();
   const byName = new Map<string, RegisteredOp>();
+  const float32 = new Map<string, string>();
   for (const m of allModules()) {
+    for (const b of m.float32For ?? []) {
+      if (m.key === undefined || float32.has(b)) throw new Error(`internal: float32 ${b} needs exactly one kernel-only module`);
+      float32.set(b, m.key);
+    }
     for (const b of [...m.builtins, ...(m.key === undefined ? [] : [m.key])]) {
       if (byName.has(b)) throw new Error(`internal: two op modules claim ${b}`);
       byName.set(b, m);
       if (b !== m.key) byBuiltin.set(b, m);
     }
   }
-  tables = { byBuiltin, byName };
+  tables = { byBuiltin, byName, float32 };
   return tables;
 }
 
 /** The builtin names the modules implement, sorted. */
 export function moduleBuiltinNames(): string[] {
   return [...lookup().byBuiltin.keys()].sort();
+}
+
+/** The key of the module computing builtin `name` on float32 tensors, if there is one. */
+export function float32ModuleFor(name: string): string | undefined {
+  return lookup().float32.get(name);
+}
+
+/** The builtin names with a float32 kernel, sorted. */
+export function float32BuiltinNames(): string[] {
+  return [...lookup().float32.keys()].sort();
 }
 
 export function moduleForBuiltin(name: string): RegisteredOp | undefined {

@@ -6,7 +6,7 @@ import { DTYPE_BYTES, elementCount, isConstant, type Graph, type ModuleOp, type 
 import { lowerAddSub } from '../ops/add_sub.ts';
 import { lowerMulModule } from '../ops/mul.ts';
 import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
-import { requireModule } from '../ops/registry.ts';
+import { float32ModuleFor, requireModule } from '../ops/registry.ts';
 import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, RequantizationRangeError, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
@@ -647,6 +647,11 @@ export function lowerOp(graph: Graph, op: Op): Layer {
 
 function lowerOpIn(ctx: LoweringContext): Layer {
   const op = ctx.op;
+  // An op with a float32 output goes to its float32 kernel module when there is one (FULLY_CONNECTED,
+  // CONV_2D, ...); without one it falls through to the quantized lowering, which refuses it.
+  const outputId = op.outputs[0];
+  const f32 = outputId !== undefined && ctx.graph.tensors[outputId]?.dtype === 'float32' ? float32ModuleFor(opDisplayName(op)) : undefined;
+  if (f32 !== undefined) return lowerModule(ctx, asModuleOp(op, f32));
   switch (op.kind) {
     case 'conv2d':
     case 'depthwise_conv2d':
@@ -699,6 +704,7 @@ function moduleLayer(ctx: LoweringContext, module: string, r: ModuleLowering<obj
     cFiles: r.cFiles,
     scratchBytes: r.scratchBytes ?? 0,
     ...(r.inPlace && r.inPlace.length > 0 ? { inPlace: r.inPlace } : {}),
+    ...(r.constants && r.constants.length > 0 ? { constants: r.constants } : {}),
   };
 }
 
