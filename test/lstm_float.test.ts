@@ -1,20 +1,23 @@
-// float32 UNIDIRECTIONAL_SEQUENCE_LSTM: synthetic LSTMs with random weights run over invokes that
-// keep the hidden and cell state, the TypeScript reference (lstm_float_reference.ts) against the C
-// kernel (lstm_f32.c) on the host (ASan + UBSan) and the emulated Cortex-M4, in both layouts and
-// with an active cell clip; the reference against a plain double-precision LSTM; and the refusals.
+// float32 UNIDIRECTIONAL_SEQUENCE_LSTM: the corpus MNIST LSTM (tflm__trained_lstm: LSTM, RESHAPE,
+// FULLY_CONNECTED, SOFTMAX, all float32) against TFLite Micro's first-invoke goldens and its two
+// 20-step sequences on the TypeScript reference, host C (ASan + UBSan) and the emulated Cortex-M4
+// and M55; synthetic LSTMs with random weights run over invokes that keep the hidden and cell
+// state, the reference (lstm_float_reference.ts) against the C kernel (lstm_f32.c) in both layouts
+// and with an active cell clip; the reference against a plain double-precision LSTM; the refusals.
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { builtinOperatorName, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
-import { hexFloatLiteral } from '../compiler/ops/lstm_float.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
+import { conformanceCases, conformanceSequences, type ConformanceVariant } from './helpers/conformance.ts';
+import { CORPUS_DIR, CORPUS_GOLDEN_DIR, CORPUS_MODELS_DIR } from './helpers/corpus.ts';
 import { refusal } from './helpers/refusal.ts';
 import { firstDifference } from './helpers/shared.ts';
 import { Prng } from './helpers/synthetic_models.ts';
@@ -22,6 +25,51 @@ import { buildTflite, int8Bytes, type ModelSpec, type TensorSpec } from './helpe
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-lstm-f32-'));
 const LSTM_CODE = Array.from({ length: 210 }, (_, i) => i).find((i) => builtinOperatorName(i) === 'UNIDIRECTIONAL_SEQUENCE_LSTM') as number;
+
+const STEM = 'tflm__trained_lstm';
+
+/** The first-invoke goldens (fresh state each), then every step of the two sequences (state kept after each sequence's first step). */
+function corpusCases(): { inputs: Uint8Array[][]; expected: Uint8Array[][]; ids: string[]; keepState: boolean[] } {
+  const folder = (dir: string): ConformanceVariant => ({ op: 'UNIDIRECTIONAL_SEQUENCE_LSTM', variant: STEM, id: STEM, dir, model: `${CORPUS_MODELS_DIR}${STEM}.tflite`, kind: 'corpus', ops: [] });
+  const single = conformanceCases(folder(`${CORPUS_GOLDEN_DIR}${STEM}`)).map((k) => ({ k, keep: false }));
+  const seq = conformanceSequences(folder(`${CORPUS_DIR}seqgolden/${STEM}`)).flatMap((q) => q.steps.map((k, t) => ({ k, keep: t > 0 })));
+  const all = [...single, ...seq];
+  return { inputs: all.map((c) => c.k.inputs), expected: all.map((c) => c.k.expected), ids: all.map((c) => c.k.id), keepState: all.map((c) => c.keep) };
+}
+
+let corpusCompiled: CompiledModel | undefined;
+function corpusModel(): CompiledModel {
+  corpusCompiled ??= compileModel(loadModel(`${CORPUS_MODELS_DIR}${STEM}.tflite`));
+  return corpusCompiled;
+}
+
+describe('tflm__trained_lstm (float32 MNIST LSTM) against TFLite Micro', () => {
+  it('compiles to the float32 LSTM, RESHAPE, FULLY_CONNECTED and SOFTMAX kernels', () => {
+    const kinds = corpusModel().layers.map((l) => (l.kernel === 'module' ? l.module : l.kernel));
+    expect(kinds).toEqual(['lstm_f32', 'reshape', 'fully_connected_f32', 'softmax_f32']);
+  });
+
+  it('matches the 4 first invokes and 2 x 20 sequence steps on the TypeScript reference', () => {
+    const c = corpusModel();
+    const { inputs, expected, ids, keepState } = corpusCases();
+    expect(ids.length, 'cases').toBe(44);
+    let state = new ReferenceState(c.model.graph);
+    inputs.forEach((input, i) => {
+      if (!keepState[i]) state = new ReferenceState(c.model.graph);
+      expect(firstDifference(expected[i] as Uint8Array[], runReference(c.model.graph, c.layers, input, state)), ids[i]).toBeUndefined();
+    });
+  });
+
+  for (const target of ['host', 'mps2-an386', 'mps3-an547'] as const) {
+    const where = { host: 'host C (ASan + UBSan)', 'mps2-an386': 'the emulated Cortex-M4', 'mps3-an547': 'the emulated Cortex-M55' }[target];
+    it(`matches the first invokes and the sequences on ${where}`, async () => {
+      const { inputs, expected, ids, keepState } = corpusCases();
+      const mod = writeCModule(corpusModel(), path.join(workDir, 'corpus', target));
+      const actual = target === 'host' ? await runCasesOnHost(mod, inputs, { sanitize: true, workDir, keepState }) : await runCasesOnQemuMps2(target, mod, inputs, { workDir, keepState });
+      expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), ids[i]).toBeUndefined());
+    });
+  }
+});
 
 interface FloatLstmSpec {
   timeMajor: boolean;
@@ -217,21 +265,14 @@ describe('float32 LSTM: C against the reference over invokes that keep the state
   }
 });
 
-describe('float32 LSTM refusals and literals', () => {
+describe('float32 LSTM refusals', () => {
   const ok = { ...base, batches: 1, steps: 2, inputSize: 3, stateSize: 2, cellClip: 0 };
   it('compiles the plain configuration the refusals start from', () => {
-    expect(floatLstmModel(ok).compiled.layers.some((l) => l.kernel === 'module' && l.module === 'UNIDIRECTIONAL_SEQUENCE_LSTM')).toBe(true);
+    expect(floatLstmModel(ok).compiled.layers.some((l) => l.kernel === 'module' && l.module === 'lstm_f32')).toBe(true);
   });
   it('refuses hybrid weights, a non-float cell state and a hidden state that is not a variable', () => {
     expect(refusal(() => floatLstmModel({ ...ok, hybrid: true }))).toMatch(/input weights 'wi0' is int8; a float32 LSTM needs float32 weights .*hybrid/);
     expect(refusal(() => floatLstmModel({ ...ok, cellType: TensorType.INT16 }))).toMatch(/cell state 'c' is int16 but the input is float32/);
     expect(refusal(() => floatLstmModel({ ...ok, hiddenVariable: false }))).toMatch(/hidden state 'h' is not a variable tensor/);
-  });
-  it('writes float32 values as exact C99 hexadecimal literals', () => {
-    expect(hexFloatLiteral(0.5)).toBe('0x1.000000p-1f');
-    expect(hexFloatLiteral(-3)).toBe('-0x1.800000p1f');
-    expect(hexFloatLiteral(Math.fround(0.1))).toBe('0x1.99999ap-4f');
-    expect(hexFloatLiteral(2 ** -149)).toBe('0x1.000000p-149f');
-    expect(hexFloatLiteral(0)).toBe('0.0f');
   });
 });

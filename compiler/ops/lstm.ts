@@ -4,8 +4,8 @@
 // standard (Keras) LSTM: no CIFG, peephole, projection or layer normalization, a tanh cell gate;
 // the rest is refused here as it refuses it. Its gates use fixed Q3.12 / Q0.15 formats, so the
 // operator's intermediate tensors are not read. Prepare is in lstm_params.ts, the reference kernel
-// in lstm_reference.ts, the C kernel in runtime-c-templates/portable/lstm_s8.c. float32 LSTMs take
-// their own path (lstm_float.ts).
+// in lstm_reference.ts, the C kernel in runtime-c-templates/portable/lstm_s8.c. float32 LSTMs are
+// lowered by lstm_float.ts (the float32 kernel module of this builtin).
 
 import { elementCount, type Tensor } from '../ir/graph.ts';
 import { showShape, tensorLabel, type OpReader } from '../frontends/tflite/op_reader.ts';
@@ -15,7 +15,7 @@ import { interleaveRows4 } from '../passes/select_kernels.ts';
 import { quantizedTypeRange } from '../quant/multiplier.ts';
 import { sigmoidTableU16 } from '../quant/lut.ts';
 import { constantData } from '../reference/run_reference.ts';
-import { defineOp, type CEmitter, type ModuleLowering } from './op_module.ts';
+import { defineOp, type CEmitter } from './op_module.ts';
 import {
   cellScalePower,
   cellTanhRescale,
@@ -28,8 +28,6 @@ import {
   quantizedCellClip,
 } from './lstm_params.ts';
 import { LSTM_GATES, runLstm, type LstmGate, type LstmGateData, type LstmGateName, type LstmParams } from './lstm_reference.ts';
-import { emitFloatLstm, lowerFloatLstm, runFloatLstm } from './lstm_float.ts';
-import { isFloatLstm, type LstmFloatParams } from './lstm_float_reference.ts';
 import { LSTM_INPUTS } from './lstm_inputs.ts';
 
 const IN = LSTM_INPUTS;
@@ -232,8 +230,7 @@ function emitLstm(p: LstmParams, e: CEmitter): void {
 export const lstmOp = defineOp({
   builtins: ['UNIDIRECTIONAL_SEQUENCE_LSTM'],
   read: (r) => readLstm(r),
-  lower(ctx, attrs, op): ModuleLowering<LstmParams | LstmFloatParams> {
-    if (ctx.tensor(IN.input).dtype === 'float32') return lowerFloatLstm(ctx, attrs, op);
+  lower(ctx, attrs, op) {
     const params = lowerLstm(ctx, attrs);
     if (params.int16) ctx.fail('int16 (16x8) LSTMs are not supported yet; tinyforge compiles int8 LSTMs');
     return {
@@ -245,12 +242,11 @@ export const lstmOp = defineOp({
       scratchBytes: 3 * params.stateSize * 2,
     };
   },
-  run(p: LstmParams | LstmFloatParams, io) {
-    if (isFloatLstm(p)) return runFloatLstm(p, io);
+  run(p: LstmParams, io) {
     const x = p.int16 ? io.input(0).s16() : io.input(0).s8();
     const h = p.int16 ? io.input(1).s16() : io.input(1).s8();
     const y = p.int16 ? io.output(0).s16() : io.output(0).s8();
     runLstm(p, gateData(p, io.graph), x, h, io.input(2).s16(), y);
   },
-  emitC: (p, e) => (isFloatLstm(p) ? emitFloatLstm(p, e) : emitLstm(p, e)),
+  emitC: emitLstm,
 });

@@ -1,39 +1,20 @@
 // UNIDIRECTIONAL_SEQUENCE_LSTM in float32, as TFLite Micro's EvalLstm<float, float, float, float>
-// runs it: float input, hidden and cell state, float weights and biases. Hybrid LSTMs (float
-// activations with int8 weights) are refused as TFLite Micro refuses them. The reader (lstm.ts)
-// already refuses the variants TFLite Micro does not run (peephole, projection, layer norm). The
+// runs it: float input, hidden and cell state, float weights and biases. lower.ts hands this
+// kernel-only module every LSTM whose output is float32, with the options lstm.ts read (and whose
+// reader already refused the variants TFLite Micro does not run: peephole, projection, layer norm).
+// Hybrid LSTMs (float activations with int8 weights) are refused as TFLite Micro refuses them. The
 // reference kernel is lstm_float_reference.ts, the C kernel runtime-c-templates/portable/lstm_f32.c.
 
 import type { Tensor } from '../ir/graph.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
-import type { CEmitter, KernelIo, ModuleLowering } from './op_module.ts';
+import { f32Literal, FLOAT_HELPERS } from './float32.ts';
+import { defineOp, type CEmitter, type KernelIo, type ModuleLowering } from './op_module.ts';
 import { runLstmFloat, type LstmFloatGate, type LstmFloatGateData, type LstmFloatParams } from './lstm_float_reference.ts';
 import { LSTM_GATES, type LstmGateName } from './lstm_reference.ts';
 import { LSTM_INPUTS } from './lstm_inputs.ts';
 
-/** A C99 hexadecimal literal of a float32 value: exact, unlike a decimal one read through double. */
-export function hexFloatLiteral(v: number): string {
-  const x = Math.fround(v);
-  if (!Number.isFinite(x)) throw new Error(`internal: ${v} has no C float literal`);
-  if (x === 0) return Object.is(x, -0) ? '-0.0f' : '0.0f';
-  const sign = x < 0 ? '-' : '';
-  let m = Math.abs(x);
-  let e = 0;
-  while (m >= 2) {
-    m /= 2;
-    e++;
-  }
-  while (m < 1) {
-    m *= 2;
-    e--;
-  }
-  // m in [1, 2) has at most 23 fraction bits: 6 hex digits hold them exactly.
-  const fraction = Math.round((m - 1) * 2 ** 24).toString(16).padStart(6, '0');
-  return `${sign}0x1.${fraction}p${e}f`;
-}
-
-export function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean; cellClip: number }, op: { inputs: readonly number[] }): ModuleLowering<LstmFloatParams> {
+function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean; cellClip: number }, op: { inputs: readonly number[] }): ModuleLowering<LstmFloatParams> {
   const x = ctx.tensor(LSTM_INPUTS.input);
   const h = ctx.tensor(LSTM_INPUTS.hiddenState);
   const c = ctx.tensor(LSTM_INPUTS.cellState);
@@ -72,10 +53,11 @@ export function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean
   return {
     params,
     kernel: 'lstm_f32',
-    cFiles: ['portable/float_math.h', 'portable/lstm_f32.c'],
+    cFiles: [...FLOAT_HELPERS, 'portable/float_math.h', 'portable/lstm_f32.c'],
     inputs: [op.inputs[LSTM_INPUTS.input], op.inputs[LSTM_INPUTS.hiddenState], op.inputs[LSTM_INPUTS.cellState]] as number[],
     macs: params.batches * params.steps * 4 * stateSize * (inputSize + stateSize),
     scratchBytes: 3 * stateSize * 4,
+    constants: LSTM_GATES.flatMap((g) => [gates[g].inputWeights, gates[g].recurrentWeights, gates[g].bias]),
   };
 }
 
@@ -89,11 +71,11 @@ function gateData(p: LstmFloatParams, graph: { tensors: Tensor[] }): Record<Lstm
   return data;
 }
 
-export function runFloatLstm(p: LstmFloatParams, io: KernelIo): void {
+function runFloatLstm(p: LstmFloatParams, io: KernelIo): void {
   runLstmFloat(p, gateData(p, io.graph), io.input(0).f32(), io.input(1).f32(), io.input(2).f32(), io.output(0).f32());
 }
 
-export function emitFloatLstm(p: LstmFloatParams, e: CEmitter): void {
+function emitFloatLstm(p: LstmFloatParams, e: CEmitter): void {
   const gate = (g: LstmGateName): string => {
     const q = p.gates[g];
     return e.params('tf_lstm_f32_gate_params', { input_weights: e.constant(q.inputWeights), recurrent_weights: e.constant(q.recurrentWeights), bias: e.constant(q.bias) }, `${g}_gate`);
@@ -108,7 +90,19 @@ export function emitFloatLstm(p: LstmFloatParams, e: CEmitter): void {
     forget_gate: gate('forget'),
     cell_gate: gate('cell'),
     output_gate: gate('output'),
-    cell_clip: hexFloatLiteral(p.cellClip),
+    cell_clip: f32Literal(p.cellClip),
   });
   e.call(`tf_lstm_f32(${params}, ${e.input(0)}, ${e.input(1)}, ${e.input(2)}, ${e.output(0)}, (float *)${e.scratch()});`);
 }
+
+export const lstmF32Kernel = defineOp({
+  builtins: [],
+  key: 'lstm_f32',
+  float32For: ['UNIDIRECTIONAL_SEQUENCE_LSTM'],
+  read(r): { timeMajor: boolean; cellClip: number } {
+    return r.fail('internal: lstm_f32 is chosen by the UNIDIRECTIONAL_SEQUENCE_LSTM lowering');
+  },
+  lower: (ctx, attrs, op) => lowerFloatLstm(ctx, attrs, op),
+  run: runFloatLstm,
+  emitC: emitFloatLstm,
+});

@@ -8,6 +8,7 @@
 // runtime-c-templates/portable/lstm_f32.c computes the same, operation for operation.
 
 import { logisticf, tanhf } from '../reference/float_math.ts';
+import { clampF32, FLT_MAX } from './float32.ts';
 import type { LstmGateName } from './lstm_reference.ts';
 
 /** Tensor ids of one gate's constants. */
@@ -41,12 +42,10 @@ export function isFloatLstm(p: object): p is LstmFloatParams {
 }
 
 const f = Math.fround;
-const FLT_MAX = f(3.4028234663852886e38);
 
-/** ActivationFunctionWithMinMax over the whole float range: std::min(std::max(x, -FLT_MAX), FLT_MAX). */
+/** ActivationFunctionWithMinMax over the whole float range (activation NONE). */
 function limit(x: number): number {
-  const lo = x < -FLT_MAX ? -FLT_MAX : x;
-  return FLT_MAX < lo ? FLT_MAX : lo;
+  return clampF32(x, -FLT_MAX, FLT_MAX);
 }
 
 /** One output of reference_ops::FullyConnected (float): the products summed in order, then the bias. */

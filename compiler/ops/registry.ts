@@ -40,6 +40,7 @@ import { signalOps } from './signal/index.ts';
 import { castOp } from './cast.ts';
 import { fullyConnectedF32Kernel } from './fully_connected_f32.ts';
 import { softmaxF32Kernel } from './softmax_f32.ts';
+import { lstmF32Kernel } from './lstm_float.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -83,6 +84,7 @@ const allModules = (): readonly RegisteredOp[] => [
   castOp,
   fullyConnectedF32Kernel,
   softmaxF32Kernel,
+  lstmF32Kernel,
   ...signalOps,
 ];
 

@@ -1,21 +1,16 @@
-/* tinyforge: expf, expm1f and tanhf as the C library that made TFLite Micro's float goldens computes
- * them (glibc 2.36 on x86-64), written out so that every target computes the same bits. The C
- * libraries of the boards differ from glibc (newlib's expf is another algorithm), and a float
- * kernel's result depends on every last bit of these functions. Only IEEE-754 +, -, *, / on
- * float and double are used, which every target (hardware FPU or soft float) rounds the same way;
- * the generated code is built with -std=c99, so GCC contracts nothing into fused multiply-adds.
- * compiler/ops/float_math.ts is the TypeScript twin, operation for operation.
- *
- * tf_expf: exp(x) = 2^(k/32) * 2^(r/32), k the nearest integer to x * 32 / ln 2 and |r| <= 1/2,
- * with 2^(k/32) from a table of 32 doubles and 2^(r/32) from a cubic, evaluated in double and
- * rounded to float once (the algorithm of glibc's expf since 2.27). x86-64 glibc runs it with fused
- * multiply-adds where the CPU has FMA; that changes the rounded result for exactly two of the 2^32
- * float inputs (checked exhaustively against glibc 2.36), which tf_expf returns as glibc does.
- * tf_expm1f, tf_tanhf: the float algorithms of glibc's (fdlibm-derived) s_expm1f.c and s_tanhf.c. */
+/* tinyforge: tanhf (through expm1f) and TFLite's float LOGISTIC as the C library that made TFLite
+ * Micro's float goldens computes them (glibc 2.36 on x86-64), written out so that every target
+ * computes the same bits: the boards' C libraries are not glibc, and a float kernel's result
+ * depends on every last bit of these functions. tf_expm1f and tf_tanhf are the float algorithms
+ * of glibc's (fdlibm-derived) s_expm1f.c and s_tanhf.c, equal to glibc 2.36 on all 2^32 inputs;
+ * expf is tf_float.h's tf_expf. Only IEEE-754 float +, -, *, / are used, which every target
+ * (hardware FPU or soft float) rounds the same way, and the build's -std=c99 keeps GCC from fusing
+ * multiply-adds. compiler/reference/float_math.ts is the TypeScript twin, operation for operation. */
 #ifndef TF_FLOAT_MATH_H
 #define TF_FLOAT_MATH_H
 #include <stdint.h>
 #include <string.h>
+#include "tf_float.h"
 
 static inline uint32_t tf_float_bits(float x) {
     uint32_t u;
@@ -27,54 +22,6 @@ static inline float tf_bits_float(uint32_t u) {
     float x;
     memcpy(&x, &u, sizeof x);
     return x;
-}
-
-/* Bit patterns of 2^(i/32) rounded to double, minus i << 47, so that adding k << 47 (any integer k
- * with k mod 32 = i) gives the bit pattern of 2^(k/32). */
-static const uint64_t tf_exp2_fraction_bits[32] = {
-    0x3ff0000000000000u, 0x3fefd9b0d3158574u, 0x3fefb5586cf9890fu, 0x3fef9301d0125b51u,
-    0x3fef72b83c7d517bu, 0x3fef54873168b9aau, 0x3fef387a6e756238u, 0x3fef1e9df51fdee1u,
-    0x3fef06fe0a31b715u, 0x3feef1a7373aa9cbu, 0x3feedea64c123422u, 0x3feece086061892du,
-    0x3feebfdad5362a27u, 0x3feeb42b569d4f82u, 0x3feeab07dd485429u, 0x3feea47eb03a5585u,
-    0x3feea09e667f3bcdu, 0x3fee9f75e8ec5f74u, 0x3feea11473eb0187u, 0x3feea589994cce13u,
-    0x3feeace5422aa0dbu, 0x3feeb737b0cdc5e5u, 0x3feec49182a3f090u, 0x3feed503b23e255du,
-    0x3feee89f995ad3adu, 0x3feeff76f2fb5e47u, 0x3fef199bdd85529cu, 0x3fef3720dcef9069u,
-    0x3fef5818dcfba487u, 0x3fef7c97337b9b5fu, 0x3fefa4afa2a490dau, 0x3fefd0765b6e4540u,
-};
-
-static inline float tf_expf(float x) {
-    /* 32 / ln 2; 1.5 * 2^52, whose addition rounds to an integer (ties to even) in the low bits. */
-    const double scaled_inv_ln2 = 0x1.71547652b82fep+0 * 32;
-    const double round_shift = 0x1.8p52;
-    /* 2^(r/32) ~ 1 + c2 r + c1 r^2 + c0 r^3 */
-    const double c0 = 0x1.c6af84b912394p-5 / (32.0 * 32.0 * 32.0);
-    const double c1 = 0x1.ebfce50fac4f3p-3 / (32.0 * 32.0);
-    const double c2 = 0x1.62e42ff0c52d6p-1 / 32.0;
-    const uint32_t abs_top = (tf_float_bits(x) >> 20) & 0x7ffu;
-    if (abs_top >= 0x42bu) { /* |x| >= 88, or NaN */
-        if (tf_float_bits(x) == 0xff800000u) return 0.0f;
-        if (abs_top >= 0x7f8u) return x + x;
-        if (x > 0x1.62e42ep6f) return tf_bits_float(0x7f800000u);
-        if (x < -0x1.9fe368p6f) return 0.0f;
-    }
-    /* The two inputs whose result glibc's fused multiply-adds round the other way. */
-    if (tf_float_bits(x) == 0x4202422fu) return 0x1.f93e38p+46f;
-    if (tf_float_bits(x) == 0xc27c65d9u) return 0x1.f45326p-92f;
-    const double z = scaled_inv_ln2 * (double)x;
-    double kd = z + round_shift;
-    uint64_t ki;
-    memcpy(&ki, &kd, sizeof ki);
-    kd -= round_shift;
-    const double r = z - kd;
-    const uint64_t s_bits = tf_exp2_fraction_bits[ki % 32u] + (ki << 47);
-    double s;
-    memcpy(&s, &s_bits, sizeof s);
-    const double p = c0 * r + c1;
-    const double r2 = r * r;
-    double y = c2 * r + 1.0;
-    y = p * r2 + y;
-    y = y * s;
-    return (float)y;
 }
 
 static inline float tf_expm1f(float x) {

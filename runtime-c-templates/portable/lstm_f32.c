@@ -10,6 +10,7 @@
  * runs one batch row at a time whatever the layout. compiler/ops/lstm_float_reference.ts is the
  * TypeScript twin. */
 #include <float.h>
+#include "tf_float.h"
 #include "float_math.h"
 
 typedef struct {
@@ -24,10 +25,9 @@ typedef struct {
     float cell_clip; /* 0: no clipping */
 } tf_lstm_f32_params;
 
-/* std::min(std::max(x, -FLT_MAX), FLT_MAX), NaN passing through as in TFLite. */
+/* TFLite's clamp to the whole float range (activation NONE): infinities become +-FLT_MAX. */
 static inline float tf_lstm_f32_limit(float x) {
-    const float lo = x < -FLT_MAX ? -FLT_MAX : x;
-    return FLT_MAX < lo ? FLT_MAX : lo;
+    return tf_act_f32(x, -FLT_MAX, FLT_MAX);
 }
 
 /* One output of reference_ops::FullyConnected (float). */
