@@ -20,6 +20,7 @@ function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean; cellC
   const c = ctx.tensor(LSTM_INPUTS.cellState);
   const y = ctx.tensor(0, 'output');
   if (x.data) ctx.fail(`input '${x.name}' is a constant; tinyforge runs LSTMs on computed inputs only`);
+  if (x.dtype !== 'float32') ctx.fail(`input '${x.name}' is ${x.dtype} but the output is float32 (TFLite Micro's LSTM needs the same type)`);
   for (const [t, role] of [[h, 'hidden state'], [c, 'cell state'], [y, 'output']] as const) {
     if (t.dtype !== 'float32') ctx.fail(`${role} '${t.name}' is ${t.dtype} but the input is float32 (TFLite Micro's float LSTM needs float32 throughout)`);
   }
@@ -41,7 +42,6 @@ function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean; cellC
   const [d0, d1, inputSize] = x.shape as [number, number, number];
   const stateSize = h.shape[1] as number;
   const params: LstmFloatParams = {
-    float32: true,
     timeMajor: attrs.timeMajor,
     batches: attrs.timeMajor ? d1 : d0,
     steps: attrs.timeMajor ? d0 : d1,

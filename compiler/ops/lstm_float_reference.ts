@@ -19,8 +19,6 @@ export interface LstmFloatGate {
 }
 
 export interface LstmFloatParams {
-  /** Tells the float32 parameters from the integer ones (LstmParams). */
-  float32: true;
   timeMajor: boolean;
   batches: number;
   steps: number;
@@ -35,10 +33,6 @@ export interface LstmFloatGateData {
   inputWeights: Float32Array;
   recurrentWeights: Float32Array;
   bias: Float32Array;
-}
-
-export function isFloatLstm(p: object): p is LstmFloatParams {
-  return (p as Partial<LstmFloatParams>).float32 === true;
 }
 
 const f = Math.fround;
