@@ -11,13 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule } from '../compiler/compile.ts';
 import { f32Literal } from '../compiler/emit-c/c_literals.ts';
 import { TEMPLATE_ROOT } from '../compiler/emit-c/kernel_sources.ts';
-import { BuiltinOp, TensorType } from '../compiler/frontends/tflite/schema.ts';
+import { BuiltinOp, BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { exp2TableBits, expf } from '../compiler/ops/expf.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { HOST_CFLAGS } from '../compiler/targets/host.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
-import { fullyConnectedOptions, softmaxOptions } from './helpers/tflite_builder.ts';
-import { Act, float32Bytes, GraphBuilder, loadSynthetic, Prng } from './helpers/synthetic_models.ts';
+import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, mulOptions, pool2dOptions, softmaxOptions, type OptionsSpec } from './helpers/tflite_builder.ts';
+import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -141,7 +141,83 @@ function fcSoftmaxModel(): FloatModel {
   return { name: 'fc_softmax_f32', bytes: g.build([x], [y]), inputSizes: [24], range: 3 };
 }
 
-const MODELS: FloatModel[] = [fcSoftmaxModel()];
+/** Batch 2: depthwise (SAME, stride 2, multiplier 2, RELU) -> conv (VALID, dilation 2, no bias) -> average pool (SAME). */
+function depthwiseConvAvgModel(): FloatModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [2, 7, 6, 3], undefined, F32);
+  const dwW = g.constant('dw_w', [1, 3, 3, 6], F32, float32Bytes(randomFloats(54, 4)));
+  const dwB = g.constant('dw_b', [6], F32, float32Bytes(randomFloats(6, 5)));
+  const h = g.tensor('h', [2, 4, 3, 6], undefined, F32);
+  g.op(BuiltinOp.DEPTHWISE_CONV_2D, [x, dwW, dwB], [h], depthwiseOptions({ padding: Pad.SAME, strideH: 2, strideW: 2, depthMultiplier: 2, act: Act.RELU }));
+  const cW = g.constant('c_w', [5, 2, 2, 6], F32, float32Bytes(randomFloats(120, 6)));
+  const c = g.tensor('c', [2, 2, 1, 5], undefined, F32);
+  g.op(BuiltinOp.CONV_2D, [h, cW, -1], [c], conv2dOptions({ padding: Pad.VALID, strideH: 1, strideW: 1, dilationH: 2, dilationW: 2, act: Act.RELU_N1_TO_1 }));
+  const y = g.tensor('y', [2, 2, 1, 5], undefined, F32);
+  g.op(BuiltinOp.AVERAGE_POOL_2D, [c], [y], pool2dOptions({ padding: Pad.SAME, strideH: 1, strideW: 1, filterH: 2, filterW: 2 }));
+  return { name: 'dw_conv_avg_f32', bytes: g.build([x], [y]), inputSizes: [2 * 7 * 6 * 3], range: 2 };
+}
+
+/** conv (SAME, bias, no activation) -> max pool (SAME 3x3, stride 2, RELU6). */
+function convMaxModel(): FloatModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [1, 5, 5, 2], undefined, F32);
+  const w = g.constant('w', [4, 3, 3, 2], F32, float32Bytes(randomFloats(72, 7, 3)));
+  const b = g.constant('b', [4], F32, float32Bytes(randomFloats(4, 8)));
+  const c = g.tensor('c', [1, 5, 5, 4], undefined, F32);
+  g.op(BuiltinOp.CONV_2D, [x, w, b], [c], conv2dOptions({ padding: Pad.SAME, strideH: 1, strideW: 1 }));
+  const y = g.tensor('y', [1, 3, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MAX_POOL_2D, [c], [y], pool2dOptions({ padding: Pad.SAME, strideH: 2, strideW: 2, filterH: 3, filterW: 3, act: Act.RELU6 }));
+  return { name: 'conv_max_f32', bytes: g.build([x], [y]), inputSizes: [50], range: 4 };
+}
+
+function reducer(keepDims: boolean): OptionsSpec {
+  return {
+    type: BuiltinOptionsType.ReducerOptions,
+    build: (b) => {
+      b.startObject(1);
+      b.addFieldInt8(F.ReducerOptions.keepDims, keepDims ? 1 : 0, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * A layer norm as microWakeWord writes it (SUB, MUL, MEAN, ADD of a scalar, RSQRT, broadcast MUL),
+ * then LOGISTIC; a MEAN over two separated axes; LOGISTIC of inputs scaled past both cutoffs.
+ */
+function elementwiseModel(): FloatModel {
+  const g = new GraphBuilder();
+  const code = (name: string): number => builtinOperatorCode(name);
+  const x = g.tensor('x', [2, 3, 4], undefined, F32);
+  const c = g.constant('c', [4], F32, float32Bytes(randomFloats(4, 9)));
+  const s = g.tensor('s', [2, 3, 4], undefined, F32);
+  g.op(code('SUB'), [x, c], [s]);
+  const sq = g.tensor('sq', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [s, s], [sq], mulOptions(Act.RELU));
+  const axis2 = g.int32Constant('axis2', [1], [-1]);
+  const v = g.tensor('v', [2, 3, 1], undefined, F32);
+  g.op(code('MEAN'), [sq, axis2], [v], reducer(true));
+  const eps = g.constant('eps', [], F32, float32Bytes([1e-3]));
+  const ve = g.tensor('ve', [2, 3, 1], undefined, F32);
+  g.op(BuiltinOp.ADD, [v, eps], [ve], addOptions(Act.NONE));
+  const r = g.tensor('r', [2, 3, 1], undefined, F32);
+  g.op(code('RSQRT'), [ve], [r]);
+  const n = g.tensor('n', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [s, r], [n], mulOptions(Act.NONE));
+  const y = g.tensor('y', [2, 3, 4], undefined, F32);
+  g.op(code('LOGISTIC'), [n], [y]);
+  const axes02 = g.int32Constant('axes02', [2], [0, 2]);
+  const m = g.tensor('m', [3], undefined, F32);
+  g.op(code('MEAN'), [x, axes02], [m], reducer(false));
+  const k = g.constant('k', [1], F32, float32Bytes([2.5]));
+  const big = g.tensor('big', [2, 3, 4], undefined, F32);
+  g.op(BuiltinOp.MUL, [k, x], [big], mulOptions(Act.NONE));
+  const z = g.tensor('z', [2, 3, 4], undefined, F32);
+  g.op(code('LOGISTIC'), [big], [z]);
+  return { name: 'elementwise_f32', bytes: g.build([x], [y, m, z]), inputSizes: [24], range: 12 };
+}
+
+const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel()];
 
 describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree byte for byte', () => {
   for (const m of MODELS) {

@@ -40,6 +40,11 @@ import { signalOps } from './signal/index.ts';
 import { castOp } from './cast.ts';
 import { fullyConnectedF32Kernel } from './fully_connected_f32.ts';
 import { softmaxF32Kernel } from './softmax_f32.ts';
+import { convF32Kernel } from './conv_f32.ts';
+import { poolF32Kernel } from './pool_f32.ts';
+import { arithF32Kernel } from './arith_f32.ts';
+import { reduceF32Kernel } from './reduce_f32.ts';
+import { unaryF32Kernel } from './unary_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
@@ -84,6 +89,11 @@ const allModules = (): readonly RegisteredOp[] => [
   castOp,
   fullyConnectedF32Kernel,
   softmaxF32Kernel,
+  convF32Kernel,
+  poolF32Kernel,
+  arithF32Kernel,
+  reduceF32Kernel,
+  unaryF32Kernel,
   lstmF32Kernel,
   ...signalOps,
 ];

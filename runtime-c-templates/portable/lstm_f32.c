@@ -38,13 +38,13 @@ static inline float tf_lstm_f32_fc_row(const float *w, const float *x, int32_t n
 }
 
 /* One gate of one batch row: out = activation(FC(x) + FC(h)). */
-static void tf_lstm_f32_gate(const tf_lstm_f32_params *p, const tf_lstm_f32_gate_params *g, const float *x, const float *h, int tanh, float *out) {
+static void tf_lstm_f32_gate(const tf_lstm_f32_params *p, const tf_lstm_f32_gate_params *g, const float *x, const float *h, int use_tanh, float *out) {
     const int32_t n = p->state_size;
     for (int32_t o = 0; o < n; ++o) {
         const float a = tf_lstm_f32_fc_row(g->input_weights + o * p->input_size, x, p->input_size, g->bias[o]);
         const float b = tf_lstm_f32_fc_row(g->recurrent_weights + o * n, h, n, 0.0f);
         const float sum = a + b;
-        out[o] = tanh ? tf_tanhf(sum) : tf_logisticf(sum);
+        out[o] = use_tanh ? tf_tanhf(sum) : tf_logisticf(sum);
     }
 }
 

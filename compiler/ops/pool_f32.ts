@@ -1,0 +1,137 @@
+// MAX_POOL_2D and AVERAGE_POOL_2D on float32 (TFLite Micro's reference MaxPool / AveragePool for
+// float): the window is clipped to the image; max starts from -FLT_MAX and keeps std::max's
+// comparison; average sums in float32 in row order and divides by the float count of taps; then
+// the activation clamp.
+
+import type { Activation, Padding } from '../ir/graph.ts';
+import { computeLeadingPad, computeOutSize } from '../passes/lower.ts';
+import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, FLT_MAX, requireF32 } from './float32.ts';
+import { defineOp, type ModuleLowering } from './op_module.ts';
+
+interface PoolF32Attrs {
+  padding: Padding;
+  strideH: number;
+  strideW: number;
+  filterH: number;
+  filterW: number;
+  activation: Activation;
+  [k: string]: string | number;
+}
+
+interface PoolF32Params {
+  average: boolean;
+  batches: number;
+  inH: number;
+  inW: number;
+  channels: number;
+  outH: number;
+  outW: number;
+  filterH: number;
+  filterW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  actMin: number;
+  actMax: number;
+}
+
+const f = Math.fround;
+
+function runPoolF32(p: PoolF32Params, input: Float32Array, output: Float32Array): void {
+  for (let b = 0; b < p.batches; b++) {
+    for (let oy = 0; oy < p.outH; oy++) {
+      for (let ox = 0; ox < p.outW; ox++) {
+        const y0 = oy * p.strideH - p.padTop;
+        const x0 = ox * p.strideW - p.padLeft;
+        const fy0 = Math.max(0, -y0);
+        const fy1 = Math.min(p.filterH, p.inH - y0);
+        const fx0 = Math.max(0, -x0);
+        const fx1 = Math.min(p.filterW, p.inW - x0);
+        for (let c = 0; c < p.channels; c++) {
+          let acc = p.average ? 0 : -FLT_MAX;
+          let count = 0;
+          for (let fy = fy0; fy < fy1; fy++) {
+            for (let fx = fx0; fx < fx1; fx++) {
+              const v = input[((b * p.inH + y0 + fy) * p.inW + x0 + fx) * p.channels + c] as number;
+              if (p.average) acc = f(acc + v);
+              else acc = acc < v ? v : acc;
+              count++;
+            }
+          }
+          // TFLite Micro fails on an empty window; padding never makes one for valid shapes.
+          const value = p.average ? f(acc / count) : acc;
+          output[((b * p.outH + oy) * p.outW + ox) * p.channels + c] = clampF32(value, p.actMin, p.actMax);
+        }
+      }
+    }
+  }
+}
+
+export const poolF32Kernel = defineOp({
+  builtins: [],
+  key: 'pool_f32',
+  float32For: ['MAX_POOL_2D', 'AVERAGE_POOL_2D'],
+  read(r): PoolF32Attrs {
+    return r.fail('internal: pool_f32 is chosen by the MAX_POOL_2D / AVERAGE_POOL_2D lowering');
+  },
+  lower(ctx, a): ModuleLowering<PoolF32Params> {
+    const average = ctx.op.kind === 'average_pool2d';
+    const input = ctx.tensor(0);
+    const output = ctx.tensor(0, 'output');
+    requireF32(ctx, input, 'input');
+    requireF32(ctx, output, 'output');
+    ctx.rank(input, 4, 'input');
+    ctx.rank(output, 4, 'output');
+    const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
+    const [outB, outH, outW, outC] = output.shape as [number, number, number, number];
+    if (outB !== batches) ctx.fail(`output '${output.name}' has batch ${outB}, the input ${batches}`);
+    if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
+    const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
+    const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
+    if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+    const act = f32ActivationRange(a.activation);
+    const params: PoolF32Params = {
+      average,
+      batches,
+      inH,
+      inW,
+      channels,
+      outH,
+      outW,
+      filterH: a.filterH,
+      filterW: a.filterW,
+      strideH: a.strideH,
+      strideW: a.strideW,
+      padTop: computeLeadingPad(a.strideH, 1, inH, a.filterH, outH),
+      padLeft: computeLeadingPad(a.strideW, 1, inW, a.filterW, outW),
+      actMin: act.min,
+      actMax: act.max,
+    };
+    const name = average ? 'avg_pool_f32' : 'max_pool_f32';
+    return { params, kernel: name, cFiles: [...FLOAT_HELPERS, 'portable/tf_pool_f32.c'] };
+  },
+  run(p: PoolF32Params, io) {
+    runPoolF32(p, io.input(0).f32(), io.output(0).f32());
+  },
+  emitC(p: PoolF32Params, e) {
+    const params = e.params('tf_pool_f32_params', {
+      average: p.average ? 1 : 0,
+      batches: p.batches,
+      in_h: p.inH,
+      in_w: p.inW,
+      channels: p.channels,
+      out_h: p.outH,
+      out_w: p.outW,
+      filter_h: p.filterH,
+      filter_w: p.filterW,
+      stride_h: p.strideH,
+      stride_w: p.strideW,
+      pad_top: p.padTop,
+      pad_left: p.padLeft,
+      act_min: f32Literal(p.actMin),
+      act_max: f32Literal(p.actMax),
+    });
+    e.call(`tf_pool_f32(${params}, ${e.input(0)}, ${e.output(0)});`);
+  },
+});
