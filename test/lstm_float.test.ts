@@ -1,7 +1,7 @@
 // float32 UNIDIRECTIONAL_SEQUENCE_LSTM: the corpus MNIST LSTM (tflm__trained_lstm: LSTM, RESHAPE,
 // FULLY_CONNECTED, SOFTMAX, all float32) against TFLite Micro's first-invoke goldens and its two
-// 20-step sequences on the TypeScript reference, host C (ASan + UBSan) and the emulated Cortex-M4
-// and M55; synthetic LSTMs with random weights run over invokes that keep the hidden and cell
+// 20-step sequences on the TypeScript reference, host C (ASan + UBSan) and the emulated Cortex-M4,
+// Cortex-M55 and Xtensa lx106; synthetic LSTMs with random weights run over invokes that keep the hidden and cell
 // state, the reference (lstm_float_reference.ts) against the C kernel (lstm_f32.c) in both layouts
 // and with an active cell clip; the reference against a plain double-precision LSTM; the refusals.
 
@@ -16,6 +16,7 @@ import { builtinOperatorName, BuiltinOptionsType, F, TensorType } from '../compi
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
+import { runCasesOnQemuXtensa } from '../compiler/targets/qemu_xtensa.ts';
 import { conformanceCases, conformanceSequences, type ConformanceVariant } from './helpers/conformance.ts';
 import { CORPUS_DIR, CORPUS_GOLDEN_DIR, CORPUS_MODELS_DIR } from './helpers/corpus.ts';
 import { refusal } from './helpers/refusal.ts';
@@ -60,12 +61,14 @@ describe('tflm__trained_lstm (float32 MNIST LSTM) against TFLite Micro', () => {
     });
   });
 
-  for (const target of ['host', 'mps2-an386', 'mps3-an547'] as const) {
-    const where = { host: 'host C (ASan + UBSan)', 'mps2-an386': 'the emulated Cortex-M4', 'mps3-an547': 'the emulated Cortex-M55' }[target];
+  for (const target of ['host', 'mps2-an386', 'mps3-an547', 'xtensa-lx106'] as const) {
+    const where = { host: 'host C (ASan + UBSan)', 'mps2-an386': 'the emulated Cortex-M4', 'mps3-an547': 'the emulated Cortex-M55', 'xtensa-lx106': 'the emulated Xtensa lx106 (soft float)' }[target];
     it(`matches the first invokes and the sequences on ${where}`, async () => {
       const { inputs, expected, ids, keepState } = corpusCases();
       const mod = writeCModule(corpusModel(), path.join(workDir, 'corpus', target));
-      const actual = target === 'host' ? await runCasesOnHost(mod, inputs, { sanitize: true, workDir, keepState }) : await runCasesOnQemuMps2(target, mod, inputs, { workDir, keepState });
+      const opts = { workDir, keepState };
+      const actual =
+        target === 'host' ? await runCasesOnHost(mod, inputs, { ...opts, sanitize: true }) : target === 'xtensa-lx106' ? await runCasesOnQemuXtensa(mod, inputs, opts) : await runCasesOnQemuMps2(target, mod, inputs, opts);
       expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), ids[i]).toBeUndefined());
     });
   }
