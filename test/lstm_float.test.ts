@@ -3,7 +3,8 @@
 // 20-step sequences on the TypeScript reference, host C (ASan + UBSan) and the emulated Cortex-M4,
 // Cortex-M55 and Xtensa lx106; synthetic LSTMs with random weights run over invokes that keep the hidden and cell
 // state, the reference (lstm_float_reference.ts) against the C kernel (lstm_f32.c) in both layouts
-// and with an active cell clip; the reference against a plain double-precision LSTM; the refusals.
+// and with an active cell clip; overflowing products, where TFLite clamps to +-FLT_MAX; the
+// reference against a plain double-precision LSTM; the refusals.
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { compileModel, loadModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { builtinOperatorName, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
+import { tanhf } from '../compiler/reference/float_math.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
@@ -86,6 +88,8 @@ interface FloatLstmSpec {
   hybrid?: boolean;
   cellType?: number;
   hiddenVariable?: boolean;
+  /** Constant input weights, recurrent weights and biases instead of random ones. */
+  constantWeights?: { input: number; recurrent: number; bias: number };
 }
 
 function floatBytes(values: readonly number[]): Uint8Array {
@@ -119,9 +123,10 @@ function floatLstmModel(s: FloatLstmSpec): FloatLstmModel {
   const weights: FloatLstmModel['weights'] = { wi: [], wr: [], b: [] };
   inputs[0] = add({ name: 'x', shape: [...seqShape, I], type: TensorType.FLOAT32 });
   for (let g = 0; g < 4; g++) {
-    const wi = randomFloats(rng, S * I, 0.6);
-    const wr = randomFloats(rng, S * S, 0.6);
-    const b = randomFloats(rng, S, 0.5);
+    const k = s.constantWeights;
+    const wi = k ? new Array<number>(S * I).fill(k.input) : randomFloats(rng, S * I, 0.6);
+    const wr = k ? new Array<number>(S * S).fill(k.recurrent) : randomFloats(rng, S * S, 0.6);
+    const b = k ? new Array<number>(S).fill(k.bias) : randomFloats(rng, S, 0.5);
     weights.wi.push(wi);
     weights.wr.push(wr);
     weights.b.push(b);
@@ -266,6 +271,30 @@ describe('float32 LSTM: C against the reference over invokes that keep the state
       });
     }
   }
+});
+
+describe('float32 LSTM: overflowing fully connected outputs', () => {
+  // Input weights 3e38 on inputs of 2 overflow the input product to +inf, which TFLite's fully
+  // connected clamps to FLT_MAX. Step 1 (hidden state 0): every gate saturates, cell = 1, hidden =
+  // tanhf(1). Step 2: the recurrent product (weights -3e38) overflows to -inf, clamped to -FLT_MAX,
+  // so each gate sees FLT_MAX - FLT_MAX = 0 (without the clamps: inf - inf = NaN): sigmoid 0.5,
+  // tanh 0, cell = 0.5, hidden = tanhf(0.5) * 0.5. Step 3: the recurrent product stays finite
+  // (-2.1e38), the gates saturate again: cell = 1.5, hidden = tanhf(1.5).
+  const spec: FloatLstmSpec = { timeMajor: false, batches: 1, steps: 3, inputSize: 2, stateSize: 3, cellClip: 0, seed: 1, constantWeights: { input: 3e38, recurrent: -3e38, bias: 0 } };
+  const x = new Float32Array(3 * 2).fill(2);
+  const expected = [tanhf(1), Math.fround(tanhf(0.5) * 0.5), tanhf(1.5)].flatMap((v) => [v, v, v]);
+
+  it('clamps to +-FLT_MAX where TFLite does, on the reference', () => {
+    const m = floatLstmModel(spec);
+    const [y] = runReference(m.compiled.model.graph, m.compiled.layers, [asBytes(x)], new ReferenceState(m.compiled.model.graph)) as [Uint8Array];
+    expect(Array.from(asFloats(y))).toEqual(expected);
+  });
+
+  it('and in host C (ASan + UBSan)', async () => {
+    const mod = writeCModule(floatLstmModel(spec).compiled, path.join(workDir, 'overflow'));
+    const [out] = await runCasesOnHost(mod, [[asBytes(x)]], { workDir, sanitize: true });
+    expect(Array.from(asFloats((out as Uint8Array[])[0] as Uint8Array))).toEqual(expected);
+  });
 });
 
 describe('float32 LSTM refusals', () => {
