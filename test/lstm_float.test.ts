@@ -1,10 +1,10 @@
 // float32 UNIDIRECTIONAL_SEQUENCE_LSTM: the corpus MNIST LSTM (tflm__trained_lstm: LSTM, RESHAPE,
 // FULLY_CONNECTED, SOFTMAX, all float32) against TFLite Micro's first-invoke goldens and its two
 // 20-step sequences on the TypeScript reference, host C (ASan + UBSan) and the emulated Cortex-M4,
-// Cortex-M55 and Xtensa lx106; synthetic LSTMs with random weights run over invokes that keep the hidden and cell
-// state, the reference (lstm_float_reference.ts) against the C kernel (lstm_f32.c) in both layouts
-// and with an active cell clip; overflowing products, where TFLite clamps to +-FLT_MAX; the
-// reference against a plain double-precision LSTM; the refusals.
+// Cortex-M55 and Xtensa lx106; synthetic LSTMs with random weights run over invokes that keep the
+// hidden and cell state, the reference (lstm_float_reference.ts) against the C kernel (lstm_f32.c)
+// in both layouts and with an active cell clip; overflowing products, where TFLite clamps to
+// +-FLT_MAX; the reference against a plain double-precision LSTM; the refusals.
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
