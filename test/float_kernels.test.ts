@@ -14,10 +14,10 @@ import { TEMPLATE_ROOT } from '../compiler/emit-c/kernel_sources.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { exp2TableBits, expf } from '../compiler/ops/expf.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
-import { HOST_CFLAGS } from '../compiler/targets/host.ts';
-import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { HOST_CFLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
+import { refusal } from './helpers/refusal.ts';
 import { addOptions, conv2dOptions, depthwiseOptions, fullyConnectedOptions, mulOptions, pool2dOptions, softmaxOptions, type OptionsSpec } from './helpers/tflite_builder.ts';
-import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
+import { Act, asFloat32, float32Bytes, GraphBuilder, loadSynthetic, Pad, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -124,6 +124,10 @@ interface FloatModel {
   bytes: Uint8Array;
   inputSizes: number[];
   range: number;
+  /** Cases other than float32 inputs in [-range, range]. */
+  cases?: () => Uint8Array[][];
+  /** Output 0 worked out by hand from input 0, where that is simple. */
+  expected?: (x: number[]) => number[];
 }
 
 function fcSoftmaxModel(): FloatModel {
@@ -217,20 +221,90 @@ function elementwiseModel(): FloatModel {
   return { name: 'elementwise_f32', bytes: g.build([x], [y, m, z]), inputSizes: [24], range: 12 };
 }
 
-const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel()];
+/** CAST int16 -> float32 times a scalar (the audio front end's last two ops), and CAST int32 -> float32 past 2^24 (rounded). */
+function castModel(): FloatModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', [40], undefined, TensorType.INT16);
+  const af = g.tensor('af', [40], undefined, F32);
+  g.op(builtinOperatorCode('CAST'), [a], [af]);
+  const k = g.constant('k', [], F32, float32Bytes([0.0375]));
+  const y = g.tensor('y', [40], undefined, F32);
+  g.op(BuiltinOp.MUL, [af, k], [y], mulOptions(Act.NONE));
+  const b = g.tensor('b', [16], undefined, TensorType.INT32);
+  const z = g.tensor('z', [16], undefined, F32);
+  g.op(builtinOperatorCode('CAST'), [b], [z]);
+  const cases = (): Uint8Array[][] => {
+    const rng = new Prng(5);
+    return Array.from({ length: 4 }, () => [
+      new Uint8Array(Int16Array.from({ length: 40 }, () => (rng.next() >>> 16) - 32768).buffer),
+      new Uint8Array(Int32Array.from({ length: 16 }, () => rng.next() | 0).buffer),
+    ]);
+  };
+  return { name: 'cast_f32', bytes: g.build([a, b], [y, z]), inputSizes: [], range: 0, cases };
+}
+
+/** Data movement on float32 (byte copies): STRIDED_SLICE with a negative stride, CONCATENATION with a constant, RESHAPE. */
+function movementModel(): FloatModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [2, 6], undefined, F32);
+  const begin = g.int32Constant('begin', [2], [1, 5]);
+  const end = g.int32Constant('end', [2], [2, 0]);
+  const strides = g.int32Constant('strides', [2], [1, -2]);
+  const s = g.tensor('s', [1, 3], undefined, F32);
+  g.op(builtinOperatorCode('STRIDED_SLICE'), [x, begin, end, strides], [s]);
+  const pad = g.constant('pad', [1, 2], F32, float32Bytes([-0, 7.25]));
+  const c = g.tensor('c', [1, 5], undefined, F32);
+  const concatOptions: OptionsSpec = {
+    type: BuiltinOptionsType.ConcatenationOptions,
+    build: (b) => {
+      b.startObject(2);
+      b.addFieldInt32(F.ConcatenationOptions.axis, 1, null);
+      return b.endObject();
+    },
+  };
+  g.op(BuiltinOp.CONCATENATION, [pad, s], [c], concatOptions);
+  const shape = g.int32Constant('shape', [1], [5]);
+  const y = g.tensor('y', [5], undefined, F32);
+  g.op(BuiltinOp.RESHAPE, [c, shape], [y]);
+  return { name: 'movement_f32', bytes: g.build([x], [y]), inputSizes: [12], range: 5, expected: (v) => [-0, 7.25, v[11]!, v[9]!, v[7]!] };
+}
+
+const MODELS: FloatModel[] = [fcSoftmaxModel(), depthwiseConvAvgModel(), convMaxModel(), elementwiseModel(), castModel(), movementModel()];
 
 describe('synthetic float32 models: TS reference and host C (ASan + UBSan) agree byte for byte', () => {
   for (const m of MODELS) {
     it(m.name, async () => {
       const compiled = compileModel(loadSynthetic(m.name, m.bytes));
-      const cases = floatCases(6, m.inputSizes, m.range, 11);
+      const cases = m.cases ? m.cases() : floatCases(6, m.inputSizes, m.range, 11);
       const ref = cases.map((c) => runReference(compiled.model.graph, compiled.layers, c));
       const mod = writeCModule(compiled, path.join(workDir, 'modules', m.name));
       const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
       expect(host).toEqual(ref);
+      if (m.expected) expect(asFloat32(ref[0]![0]!)).toEqual(m.expected(asFloat32(cases[0]![0]!)));
       // The outputs are real numbers, not all zeros or NaN (a kernel that wrote nothing would agree with itself).
       const out = new Float32Array(new Uint8Array(ref[0]![0]!).buffer);
       expect(out.some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
     }, 120_000);
   }
+});
+
+describe('float32 ops without a float32 kernel are refused in one line', () => {
+  it('FULLY_CONNECTED with int8 weights and float32 activations (a hybrid, dynamic-range model)', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 4], undefined, F32);
+    const w = g.int8Constant('w', [2, 4], [1, 2, 3, 4, 5, 6, 7, 8], { scale: [0.1], zeroPoint: [0] });
+    const y = g.tensor('y', [1, 2], undefined, F32);
+    g.op(BuiltinOp.FULLY_CONNECTED, [x, w, -1], [y], fullyConnectedOptions({}));
+    const message = refusal(() => compileModel(loadSynthetic('hybrid_fc', g.build([x], [y]))));
+    expect(message).toBe("hybrid_fc: operator 0 (FULLY_CONNECTED): filter 'w' is int8; float32 FULLY_CONNECTED needs float32 weights (hybrid int8-weight models are not supported)");
+  });
+
+  it('TANH on float32', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 4], undefined, F32);
+    const y = g.tensor('y', [1, 4], undefined, F32);
+    g.op(builtinOperatorCode('TANH'), [x], [y]);
+    const message = refusal(() => compileModel(loadSynthetic('float_tanh', g.build([x], [y]))));
+    expect(message).toMatch(/^float_tanh: operator 0 \(TANH\): input 'x' is float32; /);
+  });
 });

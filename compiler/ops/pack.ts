@@ -38,7 +38,7 @@ export const packOps = defineOp({
     const pack = op.module === 'PACK';
     const stacked = pack ? ctx.tensor(0, 'output') : ctx.tensor(0);
     const parts = Array.from({ length: attrs.count }, (_, i) => (pack ? ctx.tensor(i) : ctx.tensor(i, 'output')));
-    const dtype = movableType(ctx, stacked, pack ? 'output' : 'input', ['int8', 'int16', 'int32']);
+    const dtype = movableType(ctx, stacked, pack ? 'output' : 'input', ['int8', 'int16', 'int32', 'float32']);
     const axis = normalizeAxis(ctx, attrs.axis, stacked.shape.length, 'axis');
     for (const p of parts) {
       if (p.dtype !== dtype) ctx.fail(`'${p.name}' is ${p.dtype} but '${stacked.name}' is ${dtype}`);

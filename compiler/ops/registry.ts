@@ -45,6 +45,7 @@ import { poolF32Kernel } from './pool_f32.ts';
 import { arithF32Kernel } from './arith_f32.ts';
 import { reduceF32Kernel } from './reduce_f32.ts';
 import { unaryF32Kernel } from './unary_f32.ts';
+import { castF32Kernel } from './cast_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
@@ -94,6 +95,7 @@ const allModules = (): readonly RegisteredOp[] => [
   arithF32Kernel,
   reduceF32Kernel,
   unaryF32Kernel,
+  castF32Kernel,
   lstmF32Kernel,
   ...signalOps,
 ];

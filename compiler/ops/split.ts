@@ -24,7 +24,7 @@ export const splitOps = defineOp({
     const inputPos = v ? 0 : 1;
     const x = ctx.tensor(inputPos);
     const axisT = ctx.tensor(v ? 2 : 0);
-    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32']);
+    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32', 'float32']);
     const axisValues = constantVector(ctx, axisT, 'axis');
     if (axisValues.length !== 1) ctx.fail(`axis '${axisT.name}' has ${axisValues.length} values (expected one)`);
     const rank = x.shape.length;

@@ -208,6 +208,8 @@ export function emitCopies(p: CopyParams, e: CEmitter): void {
       p.calls.length > 1 ? `copy${k}` : undefined,
     );
     const src = 'input' in call.source ? e.input(call.source.input) : e.constant(call.source.constant);
-    e.call(`tf_strided_copy_${suffix}(${params}, ${src}, ${e.output(call.output)});`);
+    // float32 moves as its 32-bit patterns (integer loads and stores keep every bit, NaNs included).
+    const [cs, cd] = p.elementBytes === 4 ? ['(const int32_t *)', '(int32_t *)'] : ['', ''];
+    e.call(`tf_strided_copy_${suffix}(${params}, ${cs}${src}, ${cd}${e.output(call.output)});`);
   });
 }

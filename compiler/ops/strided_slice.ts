@@ -78,7 +78,7 @@ export const stridedSliceOp = defineOp({
   lower(ctx, attrs, op) {
     const x = ctx.tensor(0);
     const y = ctx.tensor(0, 'output');
-    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32']);
+    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32', 'float32']);
     if (y.dtype !== dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${dtype}`);
     const rank = x.shape.length;
     if (rank > MAX_RANK) ctx.fail(`input '${x.name}' has rank ${rank}; TFLite Micro's STRIDED_SLICE takes at most ${MAX_RANK} dimensions`);

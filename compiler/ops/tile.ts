@@ -17,7 +17,7 @@ export const tileOp = defineOp({
   lower(ctx, _attrs, op) {
     const x = ctx.tensor(0);
     const y = ctx.tensor(0, 'output');
-    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32']);
+    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'int32', 'float32']);
     if (y.dtype !== dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${dtype}`);
     const multT = ctx.tensor(1);
     const multiples = constantVector(ctx, multT, 'multiples', true);

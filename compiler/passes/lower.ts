@@ -552,8 +552,8 @@ function lowerConcatenation(ctx: LoweringContext): Layer {
   if (op.kind !== 'concatenation') ctx.fail('internal: not concatenation');
   const output = ctx.tensor(0, 'output');
   const int16 = output.dtype === 'int16';
-  // int32 (the audio front end's spectrum padding) is unquantized: a plain copy.
-  const int32 = output.dtype === 'int32';
+  // int32 (the audio front end's spectrum padding) and float32 are unquantized: a plain copy.
+  const int32 = output.dtype === 'int32' || output.dtype === 'float32';
   const outQ = int32 ? undefined : int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
   const elementBytes = int32 ? 4 : int16 ? 2 : 1;
   if (op.attrs.activation !== 'none') ctx.fail(`fused activation ${op.attrs.activation.toUpperCase()} is not supported (TFLite Micro requires NONE)`);
