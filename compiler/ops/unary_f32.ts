@@ -4,14 +4,16 @@
 //   float_math.h), which the float LSTM's gates use too; expf is tf_expf / expf.ts.
 // RSQRT: 1 / sqrtf(x) (TFLite Micro's elementwise RSQRT for float; both operations are IEEE
 //   correctly rounded, so every target agrees).
+// TANH: tanhf(x) (reference_ops::Tanh): tanhf / tf_tanhf (float_math.ts / float_math.h), glibc's
+//   bits on every target, as the float LSTM's cell uses it.
 
 import { elementCount } from '../ir/graph.ts';
-import { logisticf } from '../reference/float_math.ts';
+import { logisticf, tanhf } from '../reference/float_math.ts';
 import { FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
 /** Function codes shared with tf_unary_f32.c. */
-const UNARY_F32_OPS = { LOGISTIC: 0, RSQRT: 1 } as const;
+const UNARY_F32_OPS = { LOGISTIC: 0, RSQRT: 1, TANH: 2 } as const;
 type UnaryF32Op = keyof typeof UNARY_F32_OPS;
 
 interface UnaryF32Params {
@@ -28,9 +30,9 @@ function isUnaryOp(name: string): name is UnaryF32Op {
 export const unaryF32Kernel = defineOp({
   builtins: [],
   key: 'unary_f32',
-  float32For: ['LOGISTIC', 'RSQRT'],
+  float32For: ['LOGISTIC', 'RSQRT', 'TANH'],
   read(r): Record<string, never> {
-    return r.fail('internal: unary_f32 is chosen by the LOGISTIC / RSQRT lowering');
+    return r.fail('internal: unary_f32 is chosen by the LOGISTIC / RSQRT / TANH lowering');
   },
   lower(ctx): ModuleLowering<UnaryF32Params> {
     const op = ctx.op.kind === 'module' ? ctx.op.module : '';
@@ -48,7 +50,7 @@ export const unaryF32Kernel = defineOp({
     const y = io.output(0).f32();
     for (let i = 0; i < p.size; i++) {
       const v = x[i] as number;
-      y[i] = p.op === 'LOGISTIC' ? logisticf(v) : f(1 / f(Math.sqrt(v)));
+      y[i] = p.op === 'LOGISTIC' ? logisticf(v) : p.op === 'TANH' ? tanhf(v) : f(1 / f(Math.sqrt(v)));
     }
   },
   emitC(p: UnaryF32Params, e) {
