@@ -265,7 +265,4 @@ describe('LSTM refusals (one line, naming what TFLite Micro does not run)', () =
     expect(refusal(() => lstmModel({ ...ok, cellType: TensorType.INT8 }))).toMatch(/cell state 'c' is int8; .* int16 cell state/);
     expect(refusal(() => lstmModel({ ...ok, weightScales: [0.01, 0.02] }))).toMatch(/quantized per channel/);
   });
-  it('refuses the float MNIST LSTM cleanly', () => {
-    expect(refusal(() => compileModel(loadModel(`${CORPUS_MODELS_DIR}tflm__trained_lstm.tflite`)))).toMatch(/float32/);
-  });
 });

@@ -4,7 +4,8 @@
 // standard (Keras) LSTM: no CIFG, peephole, projection or layer normalization, a tanh cell gate;
 // the rest is refused here as it refuses it. Its gates use fixed Q3.12 / Q0.15 formats, so the
 // operator's intermediate tensors are not read. Prepare is in lstm_params.ts, the reference kernel
-// in lstm_reference.ts, the C kernel in runtime-c-templates/portable/lstm_s8.c.
+// in lstm_reference.ts, the C kernel in runtime-c-templates/portable/lstm_s8.c. float32 LSTMs are
+// lowered by lstm_float.ts (the float32 kernel module of this builtin).
 
 import { elementCount, type Tensor } from '../ir/graph.ts';
 import { showShape, tensorLabel, type OpReader } from '../frontends/tflite/op_reader.ts';
@@ -27,16 +28,9 @@ import {
   quantizedCellClip,
 } from './lstm_params.ts';
 import { LSTM_GATES, runLstm, type LstmGate, type LstmGateData, type LstmGateName, type LstmParams } from './lstm_reference.ts';
+import { LSTM_INPUTS } from './lstm_inputs.ts';
 
-/** Input positions (tensorflow/lite/micro/kernels/lstm_shared.h). */
-const IN = {
-  input: 0,
-  inputWeights: { input: 1, forget: 2, cell: 3, output: 4 },
-  recurrentWeights: { input: 5, forget: 6, cell: 7, output: 8 },
-  bias: { input: 12, forget: 13, cell: 14, output: 15 },
-  hiddenState: 18,
-  cellState: 19,
-} as const;
+const IN = LSTM_INPUTS;
 
 /** Optional inputs of LSTM variants TFLite Micro's kernel refuses. */
 const VARIANT_INPUTS: readonly { from: number; to: number; what: string }[] = [

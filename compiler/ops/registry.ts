@@ -50,6 +50,7 @@ import { arithF32Kernel } from './arith_f32.ts';
 import { reduceF32Kernel } from './reduce_f32.ts';
 import { unaryF32Kernel } from './unary_f32.ts';
 import { castF32Kernel } from './cast_f32.ts';
+import { lstmF32Kernel } from './lstm_float.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -103,6 +104,7 @@ const allModules = (): readonly RegisteredOp[] => [
   reduceF32Kernel,
   unaryF32Kernel,
   castF32Kernel,
+  lstmF32Kernel,
   ...signalOps,
 ];
 

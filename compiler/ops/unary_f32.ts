@@ -1,16 +1,19 @@
 // Element-wise float32 functions as TFLite Micro's reference kernels compute them:
 // LOGISTIC: 1 above 16.619047164916992188, expf(x) below -9, else 1 / (1 + expf(-x)), each step in
-//   float32 (reference_ops::Logistic); expf is tf_expf / expf.ts, glibc's bits on every target.
+//   float32 (reference_ops::Logistic): logisticf / tf_logisticf (compiler/reference/float_math.ts,
+//   float_math.h), which the float LSTM's gates use too; expf is tf_expf / expf.ts.
 // RSQRT: 1 / sqrtf(x) (TFLite Micro's elementwise RSQRT for float; both operations are IEEE
 //   correctly rounded, so every target agrees).
+// TANH: tanhf(x) (reference_ops::Tanh): tanhf / tf_tanhf (float_math.ts / float_math.h), glibc's
+//   bits on every target, as the float LSTM's cell uses it.
 
 import { elementCount } from '../ir/graph.ts';
-import { expf } from './expf.ts';
+import { logisticf, tanhf } from '../reference/float_math.ts';
 import { FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
 /** Function codes shared with tf_unary_f32.c. */
-const UNARY_F32_OPS = { LOGISTIC: 0, RSQRT: 1 } as const;
+const UNARY_F32_OPS = { LOGISTIC: 0, RSQRT: 1, TANH: 2 } as const;
 type UnaryF32Op = keyof typeof UNARY_F32_OPS;
 
 interface UnaryF32Params {
@@ -19,15 +22,6 @@ interface UnaryF32Params {
 }
 
 const f = Math.fround;
-/** TFLite's float logistic cutoffs. */
-const LOGISTIC_UPPER = f(16.619047164916992188);
-const LOGISTIC_LOWER = -9;
-
-function logistic(x: number): number {
-  if (x > LOGISTIC_UPPER) return 1;
-  if (x < LOGISTIC_LOWER) return expf(x);
-  return f(1 / f(1 + expf(-x)));
-}
 
 function isUnaryOp(name: string): name is UnaryF32Op {
   return name in UNARY_F32_OPS;
@@ -36,9 +30,9 @@ function isUnaryOp(name: string): name is UnaryF32Op {
 export const unaryF32Kernel = defineOp({
   builtins: [],
   key: 'unary_f32',
-  float32For: ['LOGISTIC', 'RSQRT'],
+  float32For: ['LOGISTIC', 'RSQRT', 'TANH'],
   read(r): Record<string, never> {
-    return r.fail('internal: unary_f32 is chosen by the LOGISTIC / RSQRT lowering');
+    return r.fail('internal: unary_f32 is chosen by the LOGISTIC / RSQRT / TANH lowering');
   },
   lower(ctx): ModuleLowering<UnaryF32Params> {
     const op = ctx.op.kind === 'module' ? ctx.op.module : '';
@@ -49,14 +43,14 @@ export const unaryF32Kernel = defineOp({
     requireF32(ctx, y, 'output');
     const size = elementCount(x.shape);
     if (elementCount(y.shape) !== size) ctx.fail(`output shape [${y.shape}] differs from input shape [${x.shape}]`);
-    return { params: { op, size }, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/tf_unary_f32.c'], inputs: [x.id], inPlace: [0] };
+    return { params: { op, size }, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/float_math.h', 'portable/tf_unary_f32.c'], inputs: [x.id], inPlace: [0] };
   },
   run(p: UnaryF32Params, io) {
     const x = io.input(0).f32();
     const y = io.output(0).f32();
     for (let i = 0; i < p.size; i++) {
       const v = x[i] as number;
-      y[i] = p.op === 'LOGISTIC' ? logistic(v) : f(1 / f(Math.sqrt(v)));
+      y[i] = p.op === 'LOGISTIC' ? logisticf(v) : p.op === 'TANH' ? tanhf(v) : f(1 / f(Math.sqrt(v)));
     }
   },
   emitC(p: UnaryF32Params, e) {

@@ -1,0 +1,116 @@
+/* tinyforge: tanhf (through expm1f) and TFLite's float LOGISTIC as the C library that made TFLite
+ * Micro's float goldens computes them (glibc 2.36 on x86-64), written out so that every target
+ * computes the same bits: the boards' C libraries are not glibc, and a float kernel's result
+ * depends on every last bit of these functions. tf_expm1f and tf_tanhf are the float algorithms
+ * of glibc's (fdlibm-derived) s_expm1f.c and s_tanhf.c, equal to glibc 2.36 on all 2^32 inputs;
+ * expf is tf_float.h's tf_expf. Only IEEE-754 float +, -, *, / are used, which every target
+ * (hardware FPU or soft float) rounds the same way, and the build's -std=c99 keeps GCC from fusing
+ * multiply-adds. compiler/reference/float_math.ts is the TypeScript twin, operation for operation. */
+#ifndef TF_FLOAT_MATH_H
+#define TF_FLOAT_MATH_H
+#include <stdint.h>
+#include <string.h>
+#include "tf_float.h"
+
+static inline uint32_t tf_float_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float tf_bits_float(uint32_t u) {
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static inline float tf_expm1f(float x) {
+    const float ln2_hi = 0x1.62e300p-1f, ln2_lo = 0x1.2fefa2p-17f, inv_ln2 = 0x1.715476p0f;
+    const float q1 = -0x1.111112p-5f, q2 = 0x1.a01a02p-10f, q3 = -0x1.4ce19ap-14f, q4 = 0x1.0cfca8p-18f, q5 = -0x1.afdb76p-23f;
+    const uint32_t bits = tf_float_bits(x);
+    const int negative = (bits >> 31) != 0;
+    const uint32_t abs_bits = bits & 0x7fffffffu;
+    if (abs_bits >= 0x4195b844u) { /* |x| >= 27 ln 2 */
+        if (abs_bits >= 0x42b17218u) { /* |x| >= 88.72 */
+            if (abs_bits > 0x7f800000u) return x + x;
+            if (abs_bits == 0x7f800000u) return negative ? -1.0f : x;
+            if (x > 0x1.62e300p6f) return tf_bits_float(0x7f800000u);
+        }
+        if (negative) return -1.0f;
+    }
+    float hi, lo, c = 0.0f;
+    int32_t k;
+    if (abs_bits > 0x3eb17218u) { /* |x| > ln 2 / 2: x = k ln 2 + r */
+        if (abs_bits < 0x3f851592u) { /* and |x| < 1.5 ln 2 */
+            k = negative ? -1 : 1;
+            hi = negative ? x + ln2_hi : x - ln2_hi;
+            lo = negative ? -ln2_lo : ln2_lo;
+        } else {
+            k = (int32_t)(inv_ln2 * x + (negative ? -0.5f : 0.5f));
+            const float t = (float)k;
+            hi = x - t * ln2_hi; /* exact */
+            lo = t * ln2_lo;
+        }
+        x = hi - lo;
+        c = (hi - x) - lo;
+    } else if (abs_bits < 0x33000000u) { /* |x| < 2^-25 */
+        return x;
+    } else {
+        k = 0;
+    }
+    const float hfx = 0.5f * x;
+    const float hxs = x * hfx;
+    const float r1 = 1.0f + hxs * (q1 + hxs * (q2 + hxs * (q3 + hxs * (q4 + hxs * q5))));
+    float t = 3.0f - r1 * hfx;
+    float e = hxs * ((r1 - t) / (6.0f - x * t));
+    if (k == 0) return x - (x * e - hxs);
+    e = x * (e - c) - c;
+    e -= hxs;
+    if (k == -1) return 0.5f * (x - e) - 0.5f;
+    if (k == 1) return x < -0.25f ? -2.0f * (e - (x + 0.5f)) : 1.0f + 2.0f * (x - e);
+    /* Scale y by 2^k through its exponent field. */
+    float y;
+    if (k <= -2 || k > 56) {
+        y = 1.0f - (e - x);
+        return tf_bits_float(tf_float_bits(y) + ((uint32_t)k << 23)) - 1.0f;
+    }
+    if (k < 23) {
+        t = tf_bits_float(0x3f800000u - (0x1000000u >> k)); /* 1 - 2^-k */
+        y = t - (e - x);
+    } else {
+        t = tf_bits_float((uint32_t)(0x7f - k) << 23); /* 2^-k */
+        y = x - (e + t);
+        y += 1.0f;
+    }
+    return tf_bits_float(tf_float_bits(y) + ((uint32_t)k << 23));
+}
+
+static inline float tf_tanhf(float x) {
+    const uint32_t bits = tf_float_bits(x);
+    const uint32_t abs_bits = bits & 0x7fffffffu;
+    if (abs_bits >= 0x7f800000u) return (bits >> 31) == 0 ? 1.0f / x + 1.0f : 1.0f / x - 1.0f;
+    float z;
+    if (abs_bits < 0x41b00000u) { /* |x| < 22 */
+        if (abs_bits == 0) return x;
+        if (abs_bits < 0x24000000u) return x * (1.0f + x); /* |x| < 2^-55 */
+        const float ax = tf_bits_float(abs_bits);
+        if (abs_bits >= 0x3f800000u) { /* |x| >= 1 */
+            const float t = tf_expm1f(2.0f * ax);
+            z = 1.0f - 2.0f / (t + 2.0f);
+        } else {
+            const float t = tf_expm1f(-2.0f * ax);
+            z = -t / (t + 2.0f);
+        }
+    } else {
+        z = 1.0f; /* 1 - 1e-30 rounds to 1 */
+    }
+    return (bits >> 31) == 0 ? z : -z;
+}
+
+/* TFLite's float LOGISTIC (reference_ops::Logistic): 1 above 16.62, exp(x) below -9. */
+static inline float tf_logisticf(float x) {
+    if (x > 0x1.09e79ep4f) return 1.0f;
+    if (x < -9.0f) return tf_expf(x);
+    return 1.0f / (1.0f + tf_expf(-x));
+}
+#endif
