@@ -83,7 +83,6 @@ export function corpusTable(): string {
     '| source | models | compile |',
     '|---|---:|---:|',
     ...[...bySource].map(([source, r]) => `| ${source} | ${r.total} | ${r.compiling} |`),
-    '',
-    `Not compiled: ${refused.map((m) => `${m.model} (${shortReason(m.reason ?? '')})`).join('; ')}.`,
+    ...(refused.length === 0 ? [] : ['', `Not compiled: ${refused.map((m) => `${m.model} (${shortReason(m.reason ?? '')})`).join('; ')}.`]),
   ].join('\n');
 }
