@@ -94,7 +94,7 @@ describe('distillation loss', () => {
 
 describe('quantize with a teacher', () => {
   it('reports teacher, student and int8 accuracy, and the int8 student runs bit-exact in host C', async () => {
-    const r = compressFloatGraph(student, { calibration: trainSet.x.slice(0, 100), train: labelled, test: { x: testSet.x, labels: testSet.y } }, { distill: { teacher, temperature: 4, alpha: 0.5, epochs: 3, learningRate: 0.01 } });
+    const r = compressFloatGraph(student, { calibration: trainSet.x.slice(0, 100), train: labelled, test: { x: testSet.x, labels: testSet.y } }, { distill: { teacher, temperature: 4, alpha: 0.5, epochs: 3, learningRate: 0.01, mixup: true } });
     expect(r.accuracy.map((a) => a.stage)).toEqual(['float', 'teacher (float)', 'float, distilled 3 epochs on mixup inputs', 'int8']);
     // The untrained student guesses; three epochs of distillation make it a classifier.
     expect(r.accuracy[2]!.accuracy).toBeGreaterThan(r.accuracy[0]!.accuracy + 0.2);
@@ -123,12 +123,10 @@ describe('quantize with a teacher', () => {
     expect(mixupNoTeacher.status).toBe(2);
     expect(mixupNoTeacher.stderr).toMatch(/--distill-mixup go with --teacher/);
     const stages = (r: ReturnType<typeof cli>): string[] => (JSON.parse(r.stdout) as { result: { accuracy: Array<{ stage: string }> } }).result.accuracy.map((a) => a.stage);
-    const ok = cli('--labels', labels, '--teacher', teacherJson, '--distill-epochs', '1', '--json');
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(stages(ok)).toEqual(['float', 'teacher (float)', 'float, distilled 1 epoch on mixup inputs', 'int8']);
-    const classic = cli('--labels', labels, '--teacher', teacherJson, '--distill-epochs', '1', '--no-distill-mixup', '--json');
-    expect(classic.status, classic.stderr).toBe(0);
-    expect(stages(classic)).toEqual(['float', 'teacher (float)', 'float, distilled 1 epoch', 'int8']);
+    // Classic distillation is the default (bench/distill.md: mixup did not beat it measurably); the flag turns mixup on.
+    const mixup = cli('--labels', labels, '--teacher', teacherJson, '--distill-epochs', '1', '--distill-mixup', '--json');
+    expect(mixup.status, mixup.stderr).toBe(0);
+    expect(stages(mixup)).toEqual(['float', 'teacher (float)', 'float, distilled 1 epoch on mixup inputs', 'int8']);
   }, 120_000);
 });
 

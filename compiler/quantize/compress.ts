@@ -50,7 +50,8 @@ export interface DistillOptions {
   alpha: number;
   /**
    * Match the teacher on fresh mixup inputs every step (function matching; Distillation.mixup in
-   * float_train.ts) rather than on the labelled samples only. Default true.
+   * float_train.ts) rather than on the labelled samples only. Default false: on the synthetic
+   * benches it did not beat classic distillation measurably (bench/distill.md) and costs twice the time.
    */
   mixup?: boolean;
   epochs: number;
@@ -118,7 +119,7 @@ export function compressFloatGraph(source: FloatGraph, data: CompressData, opts:
     if (!data.train) throw new TinyforgeError(`${fg.name}: distillation needs labelled training data (--labels)`);
     measureFloat('float', fg);
     measureFloat('teacher (float)', d.teacher);
-    const mixup = d.mixup ?? true;
+    const mixup = d.mixup ?? false;
     teacher = mixup ? { model: d.teacher, temperature: d.temperature, alpha: d.alpha, mixup } : { logits: predictLogits(d.teacher, data.train.x), temperature: d.temperature, alpha: d.alpha };
     const distilled = fineTune(fg, { ...data.train, teacher }, { epochs: d.epochs, ...(d.learningRate === undefined ? {} : { learningRate: d.learningRate }), ...(d.batchSize === undefined ? {} : { batchSize: d.batchSize }), ...(d.onEpoch ? { onEpoch: d.onEpoch } : {}) });
     fg = distilled.graph;

@@ -99,7 +99,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
             temperature: temperature ?? 4,
             alpha: alpha ?? 0.5,
             epochs: distillEpochs ?? 10,
-            mixup: opts.distillMixup ?? true,
+            mixup: opts.distillMixup ?? false,
             ...(learningRate === undefined ? {} : { learningRate }),
             ...(batchSize === undefined ? {} : { batchSize }),
             onEpoch: (epoch: number, loss: number) => log.verbose(`distillation epoch ${epoch}: loss ${loss.toFixed(4)}`),
