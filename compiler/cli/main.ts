@@ -223,6 +223,8 @@ function buildProgram(): Command {
     .option('--temperature <T>', 'with --teacher: softmax temperature of the soft targets (default 4)')
     .option('--alpha <a>', 'with --teacher: weight of the labels\' loss, 1 - a goes to the teacher (default 0.5)')
     .option('--distill-epochs <n>', 'with --teacher: epochs of distillation before pruning and quantizing (default 10)')
+    .option('--distill-mixup', "with --teacher: match the teacher's softened outputs on fresh mixup inputs every step (two --calib samples mixed with a random weight, the same input to teacher and student; function matching), not only on the labelled samples; about twice the training time")
+    .option('--no-distill-mixup', 'with --teacher (the default): match the teacher on the labelled samples only (classic distillation)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -230,7 +232,9 @@ function buildProgram(): Command {
         '  tinyforge quantize model/model.json --calib calib.npy --activations int16 -o model_16x8.tflite\n' +
         '  tinyforge quantize model/model.json --calib calib/ --prune 0.8 --prune-block 4 -o model_pruned.tflite\n' +
         '  tinyforge quantize model/model.json --calib train_x.npy --labels train_y.npy --test-data test_x.npy --test-labels test_y.npy \\\n' +
-        '      --prune 0.8 --finetune 5 --calibration mse -o model_pruned.tflite',
+        '      --prune 0.8 --finetune 5 --calibration mse -o model_pruned.tflite\n' +
+        '  tinyforge quantize student/model.json --calib train_x.npy --labels train_y.npy --teacher teacher/model.json \\\n' +
+        '      --temperature 4 --alpha 0.1 --distill-epochs 60 --distill-mixup -o student_int8.tflite',
     )
     .action(async (model: string, opts: import('./commands/quantize.ts').QuantizeCommandOptions) => (await import('./commands/quantize.ts')).quantizeCommand(model, opts));
 

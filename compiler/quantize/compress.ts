@@ -48,6 +48,12 @@ export interface DistillOptions {
   temperature: number;
   /** Weight of the labels' cross-entropy; 1 - alpha goes to the teacher's softened outputs. */
   alpha: number;
+  /**
+   * Match the teacher on fresh mixup inputs every step (function matching; Distillation.mixup in
+   * float_train.ts) rather than on the labelled samples only. Default false: on the synthetic
+   * benches it did not beat classic distillation measurably (bench/distill.md) and costs twice the time.
+   */
+  mixup?: boolean;
   epochs: number;
   learningRate?: number;
   batchSize?: number;
@@ -113,10 +119,11 @@ export function compressFloatGraph(source: FloatGraph, data: CompressData, opts:
     if (!data.train) throw new TinyforgeError(`${fg.name}: distillation needs labelled training data (--labels)`);
     measureFloat('float', fg);
     measureFloat('teacher (float)', d.teacher);
-    teacher = { logits: predictLogits(d.teacher, data.train.x), temperature: d.temperature, alpha: d.alpha };
+    const mixup = d.mixup ?? false;
+    teacher = mixup ? { model: d.teacher, temperature: d.temperature, alpha: d.alpha, mixup } : { logits: predictLogits(d.teacher, data.train.x), temperature: d.temperature, alpha: d.alpha };
     const distilled = fineTune(fg, { ...data.train, teacher }, { epochs: d.epochs, ...(d.learningRate === undefined ? {} : { learningRate: d.learningRate }), ...(d.batchSize === undefined ? {} : { batchSize: d.batchSize }), ...(d.onEpoch ? { onEpoch: d.onEpoch } : {}) });
     fg = distilled.graph;
-    measureFloat(`float, distilled ${d.epochs} epoch${d.epochs === 1 ? '' : 's'}`, fg);
+    measureFloat(`float, distilled ${d.epochs} epoch${d.epochs === 1 ? '' : 's'}${mixup ? ' on mixup inputs' : ''}`, fg);
   } else {
     measureFloat('float', fg);
   }

@@ -31,6 +31,8 @@ export interface QuantizeCommandOptions {
   temperature?: string;
   alpha?: string;
   distillEpochs?: string;
+  /** --distill-mixup / --no-distill-mixup; undefined when neither is given. */
+  distillMixup?: boolean;
   json?: boolean;
 }
 
@@ -78,7 +80,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
   const temperature = fraction('--temperature', opts.temperature, 0.01, 100);
   const alpha = fraction('--alpha', opts.alpha, 0, 1);
   const distillEpochs = count('--distill-epochs', opts.distillEpochs, 1, 10000);
-  if (opts.teacher === undefined && (temperature ?? alpha ?? distillEpochs) !== undefined) throw new TinyforgeError('--temperature, --alpha and --distill-epochs go with --teacher <model.json>');
+  if (opts.teacher === undefined && (temperature ?? alpha ?? distillEpochs ?? opts.distillMixup) !== undefined) throw new TinyforgeError('--temperature, --alpha, --distill-epochs and --distill-mixup go with --teacher <model.json>');
   if (opts.teacher !== undefined && opts.labels === undefined) throw new TinyforgeError('--teacher distills on the calibration samples and needs their --labels');
   const progress = createProgress({ json: opts.json });
   if (epochs !== undefined) progress.start(epochs, 'fine-tuning', 'epochs');
@@ -97,6 +99,7 @@ export async function quantizeCommand(modelJson: string, opts: QuantizeCommandOp
             temperature: temperature ?? 4,
             alpha: alpha ?? 0.5,
             epochs: distillEpochs ?? 10,
+            mixup: opts.distillMixup ?? false,
             ...(learningRate === undefined ? {} : { learningRate }),
             ...(batchSize === undefined ? {} : { batchSize }),
             onEpoch: (epoch: number, loss: number) => log.verbose(`distillation epoch ${epoch}: loss ${loss.toFixed(4)}`),

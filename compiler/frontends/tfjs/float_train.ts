@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TinyforgeError } from '../../errors.ts';
 import type { Activation } from '../../ir/graph.ts';
 import type { FloatGraph, FloatOp, FloatTensor } from './float_graph.ts';
+import { mixupBatch } from './mixup.ts';
 import { rng } from './rng.ts';
 
 type Params = ReadonlyMap<number, tf.Tensor>;
@@ -147,18 +148,30 @@ export interface TrainSet {
   /** ... or the target output per sample (loss 'mse'). */
   targets?: readonly Float32Array[];
   /**
-   * Knowledge distillation (with labels): the teacher's logits per sample. The loss becomes
+   * Knowledge distillation (with labels). The loss becomes
    * alpha * CE(labels, softmax(z)) + (1 - alpha) * T^2 * CE(softmax(t / T), softmax(z / T)), z the
    * student's logits, t the teacher's (Hinton et al. 2015; T^2 keeps the soft term's gradients at
-   * the scale of the hard one as T grows).
+   * the scale of the hard one as T grows). With `mixup` the soft term is taken on mixup inputs
+   * instead of the training samples (see Distillation.mixup).
    */
   teacher?: Distillation;
 }
 
 export interface Distillation {
-  logits: readonly Float32Array[];
+  /** The teacher's logits per training sample, computed once ... */
+  logits?: readonly Float32Array[];
+  /** ... or the teacher itself (a classifier ending in a softmax), run on each batch: what mixup needs. */
+  model?: FloatGraph;
   temperature: number;
   alpha: number;
+  /**
+   * Function matching (Beyer et al. 2022): every step, the soft term compares teacher and student on
+   * a fresh batch of mixup inputs (two training samples mixed with a uniform random weight, the same
+   * mixed input fed to both; mixupBatch), so the student learns the teacher's function on many more
+   * points than the labelled set. The labels' term stays on the unmixed samples, so alpha 1 is still
+   * training on the labels alone. Needs `model`.
+   */
+  mixup?: boolean;
 }
 
 export interface FineTuneOptions {
@@ -175,6 +188,8 @@ export interface FineTuneOptions {
   /** Shuffle seed (deterministic runs). */
   seed?: number;
   onEpoch?: (epoch: number, loss: number) => void;
+  /** Called before each step with the batch's sample indices and, distilling with mixup, its mixed inputs. */
+  onBatch?: (batch: { idx: readonly number[]; mixed?: readonly Float32Array[] }) => void;
 }
 
 export interface FineTuneResult {
@@ -228,12 +243,9 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
   const classes = (graph.tensors[outId] as FloatTensor).shape.at(-1) ?? 1;
   if (data.labels?.some((y) => !Number.isInteger(y) || y < 0 || y >= classes)) throw new TinyforgeError(`${graph.name}: labels must be class indices in [0, ${classes})`);
   const teacher = data.teacher;
-  if (teacher) {
-    if (!data.labels) throw new TinyforgeError(`${graph.name}: distillation mixes the teacher's outputs with class labels; give labels`);
-    if (teacher.logits.length !== n || teacher.logits.some((l) => l.length !== classes)) throw new TinyforgeError(`${graph.name}: the teacher gives ${teacher.logits[0]?.length ?? 0} outputs per sample for ${teacher.logits.length} samples; the student has ${classes} classes and ${n} samples`);
-    if (!(teacher.temperature > 0)) throw new TinyforgeError(`--temperature must be positive, not ${teacher.temperature}`);
-    if (!(teacher.alpha >= 0 && teacher.alpha <= 1)) throw new TinyforgeError(`--alpha is the weight of the labels, from 0 to 1, not ${teacher.alpha}`);
-  }
+  if (teacher) checkDistillation(graph, teacher, n, classes, !!data.labels);
+  const teacherParams = teacher?.model ? constants(teacher.model) : new Map<number, tf.Tensor>();
+  const mixRng = rng(((opts.seed ?? 1) * 7919 + 104729) >>> 0);
 
   const vars = new Map<number, tf.Variable>();
   for (const id of new Set([...trainableIds(graph), ...(opts.alsoTrain ?? [])])) {
@@ -260,18 +272,17 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
         const loss = tf.tidy(() => {
           const xs = stack(data.x, idx, inShape);
           const ys = data.labels ? tf.oneHot(tf.tensor1d(idx.map((i) => data.labels?.[i] as number), 'int32'), classes) : stack(data.targets as Float32Array[], idx, [1, ...(graph.tensors[outId] as FloatTensor).shape.slice(1)]);
+          const studentLogits = (x: tf.Tensor): tf.Tensor => {
+            const y = forwardBatch(graph, vars, x, logitsId);
+            return tf.reshape(beta === 1 ? y : tf.mul(y, beta), [-1, classes]);
+          };
+          const soft = teacher && teacher.alpha < 1 ? softInputs(teacher, teacherParams, idx, data.x, inShape, classes, mixRng) : undefined;
+          opts.onBatch?.({ idx, ...(soft?.mixed ? { mixed: soft.mixed } : {}) });
           const cost = optimizer.minimize(
             () => {
+              if (data.labels && teacher) return distillationObjective(studentLogits, teacher, xs, ys, soft);
               const y = forwardBatch(graph, vars, xs, logitsId);
-              const logits = tf.reshape(beta === 1 ? y : tf.mul(y, beta), [idx.length, classes]);
-              if (data.labels && teacher) {
-                const T = teacher.temperature;
-                const soft = tf.softmax(tf.div(stack(teacher.logits, idx, [1, classes]), T));
-                const hard = tf.losses.softmaxCrossEntropy(ys, logits);
-                const distilled = tf.mul(tf.losses.softmaxCrossEntropy(soft, tf.div(logits, T)), T * T);
-                return tf.add(tf.mul(hard, teacher.alpha), tf.mul(distilled, 1 - teacher.alpha)) as tf.Scalar;
-              }
-              if (data.labels) return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+              if (data.labels) return tf.losses.softmaxCrossEntropy(ys, tf.reshape(beta === 1 ? y : tf.mul(y, beta), [idx.length, classes])) as tf.Scalar;
               return tf.losses.meanSquaredError(tf.reshape(ys, [idx.length, -1]), tf.reshape(y, [idx.length, -1])) as tf.Scalar;
             },
             true,
@@ -298,7 +309,96 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
   } finally {
     for (const v of vars.values()) v.dispose();
     for (const m of masks.values()) m.dispose();
+    for (const t of teacherParams.values()) t.dispose();
     optimizer.dispose();
+  }
+}
+
+function checkDistillation(graph: FloatGraph, teacher: Distillation, n: number, classes: number, labelled: boolean): void {
+  if (!labelled) throw new TinyforgeError(`${graph.name}: distillation mixes the teacher's outputs with class labels; give labels`);
+  if (!teacher.logits && !teacher.model) throw new TinyforgeError(`${graph.name}: distillation needs the teacher's logits or the teacher model`);
+  if (teacher.mixup && !teacher.model) throw new TinyforgeError(`${graph.name}: distillation on mixup inputs runs the teacher on each batch; give the teacher model`);
+  if (teacher.logits && (teacher.logits.length !== n || teacher.logits.some((l) => l.length !== classes))) throw new TinyforgeError(`${graph.name}: the teacher gives ${teacher.logits[0]?.length ?? 0} outputs per sample for ${teacher.logits.length} samples; the student has ${classes} classes and ${n} samples`);
+  const tOut = teacher.model && (teacher.model.tensors[teacher.model.outputs[0] as number] as FloatTensor).shape.at(-1);
+  if (teacher.model && tOut !== classes) throw new TinyforgeError(`${graph.name}: the teacher ${teacher.model.name} gives ${tOut} outputs; the student has ${classes} classes`);
+  if (!(teacher.temperature > 0)) throw new TinyforgeError(`--temperature must be positive, not ${teacher.temperature}`);
+  if (!(teacher.alpha >= 0 && teacher.alpha <= 1)) throw new TinyforgeError(`--alpha is the weight of the labels, from 0 to 1, not ${teacher.alpha}`);
+}
+
+/** Every constant of `g` as a tensor, made once (a teacher run on every batch would remake them each time). */
+function constants(g: FloatGraph): Map<number, tf.Tensor> {
+  return new Map(g.tensors.filter((t) => t.data).map((t) => [t.id, tf.tensor(t.data as Float32Array, t.shape)]));
+}
+
+/** The logits feeding `g`'s final softmax (beta applied) for a batch, or its output without one. */
+function batchLogits(g: FloatGraph, params: Params, x: tf.Tensor): tf.Tensor {
+  const last = g.ops[g.ops.length - 1];
+  const outId = g.outputs[0] as number;
+  const softmax = last?.kind === 'softmax' && last.outputs[0] === outId ? last : undefined;
+  const y = forwardBatch(g, params, x, softmax ? (softmax.inputs[0] as number) : outId);
+  return softmax?.kind === 'softmax' && softmax.attrs.beta !== 1 ? tf.mul(y, softmax.attrs.beta) : y;
+}
+
+/** Where the soft term is taken: the mixup inputs (undefined: the batch itself) and the teacher's logits there. */
+interface SoftInputs {
+  x?: tf.Tensor;
+  mixed?: Float32Array[];
+  teacher: tf.Tensor;
+}
+
+function softInputs(d: Distillation, teacherParams: Params, idx: readonly number[], x: readonly Float32Array[], inShape: readonly number[], classes: number, next: () => number): SoftInputs {
+  if (d.mixup && d.model) {
+    const mixed = mixupBatch(x, idx, next);
+    const xm = stack(mixed, idx.map((_, k) => k), inShape);
+    return { x: xm, mixed, teacher: tf.reshape(batchLogits(d.model, teacherParams, xm), [-1, classes]) };
+  }
+  if (d.logits) return { teacher: stack(d.logits, idx, [1, classes]) };
+  return { teacher: tf.reshape(batchLogits(d.model as FloatGraph, teacherParams, stack(x, idx, inShape)), [-1, classes]) };
+}
+
+/**
+ * alpha * CE(labels, softmax(z)) on the batch + (1 - alpha) * T^2 * CE(softmax(t / T), softmax(z' / T))
+ * on the soft inputs (z' = z without mixup); a term of weight 0 is not computed. With both terms
+ * and mixup the student runs once on the batch and the mixed inputs stacked.
+ */
+function distillationObjective(studentLogits: (x: tf.Tensor) => tf.Tensor, d: Distillation, xs: tf.Tensor, ys: tf.Tensor, soft: SoftInputs | undefined): tf.Scalar {
+  const T = d.temperature;
+  const b = xs.shape[0] as number;
+  const softTerm = (z: tf.Tensor, t: tf.Tensor): tf.Tensor => tf.mul(tf.losses.softmaxCrossEntropy(tf.softmax(tf.div(t, T)), tf.div(z, T)), T * T);
+  if (!soft || d.alpha === 1) return tf.losses.softmaxCrossEntropy(ys, studentLogits(xs)) as tf.Scalar;
+  if (d.alpha === 0) return softTerm(studentLogits(soft.x ?? xs), soft.teacher) as tf.Scalar;
+  const z = studentLogits(soft.x ? tf.concat([xs, soft.x]) : xs);
+  const zClean = soft.x ? tf.slice(z, [0, 0], [b, -1]) : z;
+  const zSoft = soft.x ? tf.slice(z, [b, 0], [-1, -1]) : z;
+  return tf.add(tf.mul(tf.losses.softmaxCrossEntropy(ys, zClean), d.alpha), tf.mul(softTerm(zSoft, soft.teacher), 1 - d.alpha)) as tf.Scalar;
+}
+
+/**
+ * The distillation loss fineTune minimizes, for one batch: `x` the samples with their `labels`,
+ * `mixed` the inputs of the soft term (mixupBatch's; omitted: the samples themselves). For tests
+ * and for checking what a setting optimizes; the teacher is `d.model`, or `d.logits` without mixup.
+ */
+export function distillationLoss(student: FloatGraph, d: Distillation, x: readonly Float32Array[], labels: readonly number[], mixed?: readonly Float32Array[]): number {
+  const inShape = (student.tensors[student.inputs[0] as number] as FloatTensor).shape;
+  const classes = (student.tensors[student.outputs[0] as number] as FloatTensor).shape.at(-1) ?? 1;
+  checkDistillation(student, d, x.length, classes, true);
+  const idx = x.map((_, i) => i);
+  const teacherParams = d.model ? constants(d.model) : new Map<number, tf.Tensor>();
+  try {
+    return tf.tidy(() => {
+      const xs = stack(x, idx, inShape);
+      const ys = tf.oneHot(tf.tensor1d([...labels], 'int32'), classes);
+      let soft: SoftInputs | undefined;
+      if (mixed && d.model) {
+        const xm = stack(mixed, idx, inShape);
+        soft = { x: xm, teacher: tf.reshape(batchLogits(d.model, teacherParams, xm), [-1, classes]) };
+      } else if (d.alpha < 1) {
+        soft = softInputs({ ...d, mixup: false }, teacherParams, idx, x, inShape, classes, () => 0);
+      }
+      return distillationObjective((v) => tf.reshape(batchLogits(student, new Map(), v), [-1, classes]), d, xs, ys, soft).dataSync()[0] as number;
+    });
+  } finally {
+    for (const t of teacherParams.values()) t.dispose();
   }
 }
 
