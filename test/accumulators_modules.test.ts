@@ -9,7 +9,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../compiler/cli/main.ts';
 import { setLogSink } from '../compiler/cli/log.ts';
-import { compileModel } from '../compiler/compile.ts';
+import { compileModel, writeCModule } from '../compiler/compile.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { firstDifference } from './helpers/shared.ts';
 import { EXIT_USER_ERROR } from '../compiler/errors.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { refusal } from './helpers/refusal.ts';
@@ -17,7 +20,8 @@ import { GraphBuilder, loadSynthetic, Pad, perChannel, q } from './helpers/synth
 import { buildTflite, conv2dOptions, depthwiseOptions, int32Bytes, int8Bytes, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
 
 const INT32_MAX = 2 ** 31 - 1;
-const INT64_MAX = 2n ** 63n - 1n;
+/** TFLite Micro's bound on the int64 requantization's input (MultiplyByQuantizedMultiplier for int64). */
+const REQ64_MAX = 2n ** 47n - 1n;
 const Code = { TRANSPOSE_CONV: 67, SVDF: 27, BATCH_MATMUL: 126 } as const;
 
 const int16Bytes = (values: readonly number[]): Uint8Array => new Uint8Array(Int16Array.from(values).buffer);
@@ -27,9 +31,12 @@ const compile = (name: string, bytes: Uint8Array): unknown => compileModel(loadS
 
 /** The refusal's text from `where` on, with the bound the test computed by hand. */
 function overflowMessage(what: string, bound: bigint | number, bits: 32 | 64 = 32): RegExp {
-  const limit = bits === 32 ? String(INT32_MAX) : String(INT64_MAX);
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`${esc(what)} can overflow the ${bits}-bit accumulator \\(\\|bias\\| \\+ sum \\|weight\\| x max \\|input\\| = ${bound} > ${limit}\\); no converter writes such constants$`);
+  const tail =
+    bits === 32
+      ? `can overflow the 32-bit accumulator (|bias| + sum |weight| x max |input| = ${bound} > ${INT32_MAX}); no converter writes such constants`
+      : `can overflow the 64-bit accumulator's requantization (|bias| + sum |weight| x max |input| = ${bound} > ${REQ64_MAX}, TFLite Micro's 2^47 bound); no converter writes such constants`;
+  return new RegExp(`${esc(what)} ${esc(tail)}$`);
 }
 
 /** Per-channel int8 FULLY_CONNECTED: input [1, depth] with zero point 5, weights all `w`, two channels. */
@@ -101,21 +108,21 @@ describe('int16x8 FULLY_CONNECTED', () => {
     expect(() => compile('fcs16', fcS16(int32Bytes([INT32_MAX - worst, 0]), TensorType.INT32))).not.toThrow();
   });
 
-  it('checks an int64 bias against the 64-bit accumulator', () => {
-    const over = -(INT64_MAX - BigInt(worst) + 1n);
-    expect(refusal(() => compile('fcs16', fcS16(int64Bytes([0n, over]), TensorType.INT64)))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 1`, INT64_MAX + 1n, 64));
+  it('checks an int64 bias against the 64-bit requantization\'s 2^47 bound', () => {
+    const over = -(REQ64_MAX - BigInt(worst) + 1n);
+    expect(refusal(() => compile('fcs16', fcS16(int64Bytes([0n, over]), TensorType.INT64)))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 1`, REQ64_MAX + 1n, 64));
     // Far beyond 32 bits, but the int64 accumulator holds it.
-    expect(() => compile('fcs16', fcS16(int64Bytes([0n, -(INT64_MAX - BigInt(worst))]), TensorType.INT64))).not.toThrow();
+    expect(() => compile('fcs16', fcS16(int64Bytes([0n, -(REQ64_MAX - BigInt(worst))]), TensorType.INT64))).not.toThrow();
   });
 });
 
 /** int16x8 CONV_2D (3x3, VALID, 2 input channels) or DEPTHWISE_CONV_2D (3x3, 2 channels); weights 127. */
-function convS16(depthwise: boolean, batch: number, bias: Uint8Array, biasType: number): Uint8Array {
+function convS16(depthwise: boolean, batch: number, bias: Uint8Array, biasType: number, outScale = 1 / 64): Uint8Array {
   const g = new GraphBuilder();
   const x = g.tensor('x', [batch, 3, 3, 2], q(1 / 1024), TensorType.INT16);
   const f = g.int8Constant('w', depthwise ? [1, 3, 3, 2] : [2, 3, 3, 2], fill(depthwise ? 18 : 36, 127), perChannel([0.01, 0.02], depthwise ? 3 : 0));
   const b = g.constant('b', [2], biasType, bias);
-  const y = g.tensor('y', [batch, 1, 1, 2], q(1 / 64), TensorType.INT16);
+  const y = g.tensor('y', [batch, 1, 1, 2], q(outScale), TensorType.INT16);
   if (depthwise) g.op(BuiltinOp.DEPTHWISE_CONV_2D, [x, f, b], [y], depthwiseOptions({ padding: Pad.VALID, strideW: 1, strideH: 1, depthMultiplier: 1 }));
   else g.op(BuiltinOp.CONV_2D, [x, f, b], [y], conv2dOptions({ padding: Pad.VALID, strideW: 1, strideH: 1 }));
   return g.build([x], [y]);
@@ -134,9 +141,37 @@ describe('int16x8 CONV_2D and DEPTHWISE_CONV_2D', () => {
 
   it('checks a depthwise int64 bias against the 64-bit accumulator, over its 9 taps', () => {
     const worst = BigInt(127 * 9 * 32768);
-    const over = INT64_MAX - worst + 1n;
-    expect(refusal(() => compile('dws16', convS16(true, 1, int64Bytes([over, 0n]), TensorType.INT64)))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 0`, INT64_MAX + 1n, 64));
-    expect(() => compile('dws16', convS16(true, 1, int64Bytes([INT64_MAX - worst, 0n]), TensorType.INT64))).not.toThrow();
+    const over = REQ64_MAX - worst + 1n;
+    expect(refusal(() => compile('dws16', convS16(true, 1, int64Bytes([over, 0n]), TensorType.INT64)))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 0`, REQ64_MAX + 1n, 64));
+    expect(() => compile('dws16', convS16(true, 1, int64Bytes([REQ64_MAX - worst, 0n]), TensorType.INT64))).not.toThrow();
+  });
+
+  it('refuses an int64-bias requantization shift past 14 (15 - shift would be a negative C shift count)', () => {
+    // Channel 1's rescale factor (1/1024 x 0.02 / out) is 1.5 x 2^14 (shift 15) or 1.5 x 2^13 (shift 14).
+    const outScale = 0.02 / 1024 / (1.5 * 2 ** 14);
+    const bias = int64Bytes([0n, 0n]);
+    expect(refusal(() => compile('convs16', convS16(false, 1, bias, TensorType.INT64, outScale)))).toMatch(/operator 0 \(CONV_2D\): output channel 1 needs a requantization shift of 15; the 64-bit requantization takes at most 14/);
+    expect(() => compile('convs16', convS16(false, 1, bias, TensorType.INT64, 2 * outScale))).not.toThrow();
+    // An int32 bias requantizes in 32 bits, where a left shift of 15 is defined.
+    expect(() => compile('convs16', convS16(false, 1, int32Bytes([0, 0]), TensorType.INT32, outScale))).not.toThrow();
+  });
+
+  it('computes the at-limit int64 bias exactly on host C (ASan + UBSan) as on the reference', async () => {
+    const worst = BigInt(127 * 9 * 32768);
+    // Rescale factors 1.2 x 2^-32 and 2.4 x 2^-32 (shift -31): channel 0 at the bound saturates,
+    // channel 1 (bias -2^45) lands inside int16, so a wrong sum shows.
+    const outScale = (0.01 / 1024) / (1.2 * 2 ** -32);
+    const c = compileModel(loadSynthetic('dws16', convS16(true, 1, int64Bytes([REQ64_MAX - worst, -(2n ** 45n)]), TensorType.INT64, outScale)));
+    const inputs = [[int16Bytes(fill(18, 32767))], [int16Bytes(fill(18, -32768))], [int16Bytes(Array.from({ length: 18 }, (_, i) => (i % 2 ? 32767 : -32768)))]];
+    const expected = inputs.map((x) => runReference(c.model.graph, c.layers, x));
+    expect(expected.flatMap((e) => Array.from(new Int16Array((e[0] as Uint8Array).slice().buffer))).some((v) => v !== 0 && Math.abs(v) < 32767)).toBe(true);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-acc-host-'));
+    try {
+      const actual = await runCasesOnHost(writeCModule(c, path.join(dir, 'm')), inputs, { sanitize: true, workDir: dir });
+      expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), `case ${i}`).toBeUndefined());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -156,6 +191,21 @@ describe('BATCH_MATMUL', () => {
   it('refuses a constant rhs whose column could overflow, compiles one at the limit', () => {
     expect(refusal(() => compile('bmm', batchMatMul(33026, true)))).toMatch(overflowMessage("filter 'rhs' rhs column 1", 33026 * 255 * 255));
     expect(() => compile('bmm', batchMatMul(33025, true))).not.toThrow();
+  });
+
+  it('refuses an int16 depth past the int64 requantization bound (2^30 per product, 2^47 in all), and a shift past 14', () => {
+    const int16Model = (depth: number, outScale: number): Uint8Array => {
+      const g = new GraphBuilder();
+      const a = g.tensor('a', [1, 1, depth], q(1), TensorType.INT16);
+      const b = g.tensor('rhs', [1, depth, 1], q(1), TensorType.INT16);
+      const y = g.tensor('y', [1, 1, 1], q(outScale), TensorType.INT16);
+      g.op(Code.BATCH_MATMUL, [a, b], [y]);
+      return g.build([a, b], [y]);
+    };
+    expect(refusal(() => compile('bmm16', int16Model(131072, 1)))).toContain(`depth 131072 x max |lhs| 32768 x max |rhs| 32768 = ${2 ** 47} can overflow the 64-bit accumulator's requantization`);
+    expect(() => compile('bmm16', int16Model(131071, 1))).not.toThrow();
+    expect(refusal(() => compile('bmm16', int16Model(4, 1 / (1.5 * 2 ** 14))))).toContain('needs a requantization shift of 15; the 64-bit requantization takes at most 14');
+    expect(() => compile('bmm16', int16Model(4, 1 / (1.5 * 2 ** 13)))).not.toThrow();
   });
 
   it('refuses two int8 activations whose depth could overflow, compiles the limit', () => {
@@ -203,9 +253,9 @@ describe('TRANSPOSE_CONV', () => {
 
   it('checks the int16 kernel int64 bias against the 64-bit accumulator', () => {
     const worst = BigInt(4 * 127 * 32768);
-    const over = -(INT64_MAX - worst + 1n);
-    expect(refusal(() => compile('tconv16', transposeConv(true, int64Bytes([0n, over]))))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 1`, INT64_MAX + 1n, 64));
-    expect(() => compile('tconv16', transposeConv(true, int64Bytes([0n, -(INT64_MAX - worst)])))).not.toThrow();
+    const over = -(REQ64_MAX - worst + 1n);
+    expect(refusal(() => compile('tconv16', transposeConv(true, int64Bytes([0n, over]))))).toMatch(overflowMessage(`bias 'b' value ${over} of output channel 1`, REQ64_MAX + 1n, 64));
+    expect(() => compile('tconv16', transposeConv(true, int64Bytes([0n, -(REQ64_MAX - worst)])))).not.toThrow();
   });
 });
 

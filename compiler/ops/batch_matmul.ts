@@ -6,6 +6,7 @@
 import { elementCount, isConstant, type Tensor } from '../ir/graph.ts';
 import { clamp, multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierInt64 } from '../quant/fixed_point.ts';
 import { quantizedTypeRange, quantizeMultiplier } from '../quant/multiplier.ts';
+import { MAX_INT64_REQUANTIZE_SHIFT } from '../passes/check_accumulators.ts';
 import { showShape, tensorLabel } from '../frontends/tflite/op_reader.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { constantData } from '../reference/run_reference.ts';
@@ -127,10 +128,14 @@ export const batchMatMulOp = defineOp({
       actMin: range.min,
       actMax: range.max,
     };
-    // Two int8 activations: every product can reach max |lhs| x max |rhs| in the kernel's int32 sum.
+    // Two int8 activations: every product can reach max |lhs| x max |rhs| in the kernel's int32 sum
+    // (a constant rhs is checked value by value, by check_accumulators). The int16 sum is int64, but
+    // its requantization takes |sum| < 2^47 and a shift whose 15 - shift is positive (tf_quant.h).
     const maxAbs = (offset: number): number => Math.max(Math.abs(range.min + offset), Math.abs(range.max + offset));
     const worst = depth * maxAbs(params.lhsOffset) * maxAbs(params.rhsOffset);
-    if (!rhsConst && dtype === 'int8' && worst > 2 ** 31 - 1) ctx.fail(`depth ${depth} x max |lhs| ${maxAbs(params.lhsOffset)} x max |rhs| ${maxAbs(params.rhsOffset)} = ${worst} can overflow the 32-bit accumulator`);
+    if (dtype === 'int8' && !rhsConst && worst > 2 ** 31 - 1) ctx.fail(`depth ${depth} x max |lhs| ${maxAbs(params.lhsOffset)} x max |rhs| ${maxAbs(params.rhsOffset)} = ${worst} can overflow the 32-bit accumulator`);
+    if (dtype === 'int16' && worst > 2 ** 47 - 1) ctx.fail(`depth ${depth} x max |lhs| 32768 x max |rhs| 32768 = ${worst} can overflow the 64-bit accumulator's requantization (TFLite Micro's bound is 2^47)`);
+    if (dtype === 'int16' && q.shift > MAX_INT64_REQUANTIZE_SHIFT) ctx.fail(`needs a requantization shift of ${q.shift}; the 64-bit requantization takes at most ${MAX_INT64_REQUANTIZE_SHIFT} (the output scale is too small for the lhs and rhs scales)`);
     if (rhsConst) {
       const data = dtype === 'int16' ? constantData(b).s16() : constantData(b).s8();
       if (attrs.adjY) params.rhsConstant = Array.from(data);
@@ -147,7 +152,7 @@ export const batchMatMulOp = defineOp({
     return { params, kernel, cFiles: ['portable/batch_matmul.h', `portable/${kernel}.c`], inputs: rhsConst ? [ctx.op.inputs[0] as number] : [ctx.op.inputs[0] as number, ctx.op.inputs[1] as number], macs: params.batches * rows * cols * depth };
   },
   accumulators(p: BatchMatMulParams) {
-    // int16 sums are int64 and cannot overflow: |sum| <= depth x 2^30 with zero points 0.
+    // int16 sums (zero points 0) are bounded by depth x 2^30, checked at lowering.
     if (p.int16 || !p.rhsConstant) return [];
     const depth = p.depth;
     return [

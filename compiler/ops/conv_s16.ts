@@ -34,7 +34,7 @@ export const convS16Kernel = defineOp({
   },
   accumulators(p: ConvS16Params) {
     const g = p.geometry;
-    const common = { weights: p.weights, bias: p.bias, inputOffset: 0, filterOffset: 0, inputRange: INT16_INPUT, bits: p.bias64 ? (64 as const) : (32 as const), channels: g.outC };
+    const common = { weights: p.weights, bias: p.bias, inputOffset: 0, filterOffset: 0, inputRange: INT16_INPUT, bits: p.bias64 ? (64 as const) : (32 as const), shifts: p.shifts, channels: g.outC };
     // Depthwise filter [1, kH, kW, outC]: channel c's weights are every outC-th value.
     const taps = g.kH * g.kW;
     const depth = taps * g.inC;

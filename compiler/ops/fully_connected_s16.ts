@@ -106,6 +106,7 @@ export const fullyConnectedS16Kernel = defineOp({
         filterOffset: p.filterOffset,
         inputRange: INT16_INPUT,
         bits: p.bias64 ? 64 : 32,
+        shifts: p.shifts,
         channels: p.outDepth,
         depth: p.accumDepth,
         weightIndex: (c: number, k: number) => c * p.accumDepth + k,

@@ -149,6 +149,7 @@ export const transposeConvOp = defineOp({
           filterOffset: 0,
           inputRange: p.int16 ? INT16_INPUT : INT8_INPUT,
           bits: p.int16 ? 64 : 32,
+          shifts: p.shifts,
           channels: p.outC,
           depth: taps.length * p.inC,
           // Weights [outC, kH, kW, inC].

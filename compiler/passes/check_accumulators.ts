@@ -3,9 +3,13 @@
 // accumulator. For weights and biases a converter writes that never overflows, but the file can
 // say anything: a bias of INT32_MAX made the accumulator overflow, which is undefined behaviour in
 // C and gave different outputs on host and Cortex-M. Here every output channel's worst case,
-// |bias| + sum |weight + filter offset| x max |input + input offset|, must fit in the accumulator
-// (32 bits, or 64 for the int16x8 kernels with an int64 bias), or the model is refused naming the
-// layer, the bias or filter and the channel. The built-in layers are described below; op modules
+// |bias| + sum |weight + filter offset| x max |input + input offset|, must fit in the accumulator,
+// or the model is refused naming the layer, the bias or filter and the channel. The int16x8
+// kernels with an int64 bias accumulate in 64 bits, but their requantization (TFLite's
+// MultiplyByQuantizedMultiplier for int64) multiplies the sum by a 15-bit multiplier in int64 and
+// shifts it right by 15 - shift: TFLite Micro requires |sum| < 2^47 and shift < 8; a larger sum
+// overflows the product and a shift of 15 or more makes the C shift count negative (both
+// undefined behaviour), so those are the limits checked for them. The built-in layers are described below; op modules
 // describe theirs through their `accumulators` hook (compiler/ops/op_module.ts).
 
 import { TinyforgeError } from '../errors.ts';
@@ -16,7 +20,10 @@ import { requireModule } from '../ops/registry.ts';
 import { opDisplayName } from './lower.ts';
 
 const INT32_MAX = 2n ** 31n - 1n;
-const INT64_MAX = 2n ** 63n - 1n;
+/** TFLite Micro's precondition on the int64 requantization's input. */
+const INT64_REQUANTIZE_MAX = 2n ** 47n - 1n;
+/** The largest shift for which the int64 requantization's right shift (15 - shift) is positive. */
+export const MAX_INT64_REQUANTIZE_SHIFT = 14;
 
 /** The raw input range of int8 and int16 activations (before the input offset). */
 export const INT8_INPUT = { min: -128, max: 127 } as const;
@@ -36,6 +43,8 @@ export interface AccumulatorShape {
   inputRange?: { readonly min: number; readonly max: number };
   /** Accumulator width; 32 when absent. */
   bits?: 32 | 64;
+  /** For a 64-bit accumulator: the per-channel shifts of its int64 requantization. */
+  shifts?: ArrayLike<number>;
   channels: number;
   /** What the refusal calls channel c ("output channel" when absent). */
   channelName?: string;
@@ -102,22 +111,28 @@ function checkShape(graph: Graph, layer: Layer, shape: AccumulatorShape): void {
   const range = shape.inputRange ?? INT8_INPUT;
   const maxInput = BigInt(Math.max(Math.abs(range.min + shape.inputOffset), Math.abs(range.max + shape.inputOffset)));
   const bits = shape.bits ?? 32;
-  const limit = bits === 64 ? INT64_MAX : INT32_MAX;
+  const limit = bits === 64 ? INT64_REQUANTIZE_MAX : INT32_MAX;
+  // Lowering may drop or fold operators, so the layer's operator is found by its index in the file.
+  const op = graph.ops.find((o) => o.sourceIndex === layer.sourceIndex);
+  const where = `${graph.name}: operator ${layer.sourceIndex} (${op ? opDisplayName(op) : layer.kernel})`;
+  const channelLabel = (c: number): string => `${shape.channelName ?? 'output channel'} ${c}`;
   for (let c = 0; c < shape.channels; c++) {
+    const shift = bits === 64 ? shape.shifts?.[c] : undefined;
+    if (shift !== undefined && shift > MAX_INT64_REQUANTIZE_SHIFT) {
+      throw new TinyforgeError(
+        `${where}: ${channelLabel(c)} needs a requantization shift of ${shift}; the 64-bit requantization takes at most ${MAX_INT64_REQUANTIZE_SHIFT} (the output scale is too small for the input and filter scales)`,
+      );
+    }
     // |weight + offset| <= 2^16 and depth < 2^31: the sum is an exact double.
     let sum = 0;
     for (let k = 0; k < shape.depth; k++) sum += Math.abs((weights[shape.weightIndex(c, k)] ?? 0) + shape.filterOffset);
     const b = bias?.[c] ?? 0n;
     const bound = abs(b) + BigInt(sum) * maxInput;
     if (bound > limit) {
-      // Lowering may drop or fold operators, so the layer's operator is found by its index in the file.
-      const op = graph.ops.find((o) => o.sourceIndex === layer.sourceIndex);
-      const where = `${graph.name}: operator ${layer.sourceIndex} (${op ? opDisplayName(op) : layer.kernel})`;
-      const channel = `${shape.channelName ?? 'output channel'} ${c}`;
-      const what = b !== 0n ? `bias '${biasTensor?.name}' value ${b} of ${channel}` : `filter '${filter?.name}' ${channel}`;
-      throw new TinyforgeError(
-        `${where}: ${what} can overflow the ${bits}-bit accumulator (|bias| + sum |weight| x max |input| = ${bound} > ${limit}); no converter writes such constants`,
-      );
+      const what = b !== 0n ? `bias '${biasTensor?.name}' value ${b} of ${channelLabel(c)}` : `filter '${filter?.name}' ${channelLabel(c)}`;
+      const overflows = bits === 64 ? "can overflow the 64-bit accumulator's requantization" : 'can overflow the 32-bit accumulator';
+      const past = bits === 64 ? `${limit}, TFLite Micro's 2^47 bound` : `${limit}`;
+      throw new TinyforgeError(`${where}: ${what} ${overflows} (|bias| + sum |weight| x max |input| = ${bound} > ${past}); no converter writes such constants`);
     }
   }
 }
