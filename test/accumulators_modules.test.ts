@@ -62,6 +62,21 @@ describe('per-channel FULLY_CONNECTED', () => {
     expect(() => compile('fcpc', perChannelFc(depth, -128, [0, INT32_MAX - worst]))).not.toThrow();
   });
 
+  it('with a filter zero point, also bounds the kernel\'s raw int32 dot product (the offsets are folded into the bias)', () => {
+    // Zero point -100: |w + 100| = 28, so TFLite's sum stays small, but the kernel's sum of w x x
+    // reaches 128 x 128 x depth, which passes INT32_MAX at depth 2^17.
+    const model = (d: number): Uint8Array => {
+      const g = new GraphBuilder();
+      const x = g.tensor('x', [1, d], q(0.5));
+      const f = g.int8Constant('w', [2, d], fill(2 * d, -128), { scale: [0.01, 0.02], zeroPoint: [-100, -100], axis: 0 });
+      const y = g.tensor('y', [1, 2], q(1));
+      g.op(BuiltinOp.FULLY_CONNECTED, [x, f, -1], [y]);
+      return g.build([x], [y]);
+    };
+    expect(refusal(() => compile('fcpc', model(2 ** 17)))).toMatch(overflowMessage("filter 'w' output channel 0", 2 ** 31));
+    expect(() => compile('fcpc', model(2 ** 17 - 1))).not.toThrow();
+  });
+
   it('is refused on the command line with exit code 2 and one line', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-acc-'));
     try {
