@@ -17,7 +17,7 @@ import { EXIT_USER_ERROR } from '../compiler/errors.ts';
 import { BuiltinOp, BuiltinOptionsType, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { refusal } from './helpers/refusal.ts';
 import { GraphBuilder, loadSynthetic, Pad, perChannel, q } from './helpers/synthetic_models.ts';
-import { buildTflite, conv2dOptions, depthwiseOptions, int32Bytes, int8Bytes, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { buildTflite, conv2dOptions, depthwiseOptions, int32Bytes, int8Bytes, pool2dOptions, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
 
 const INT32_MAX = 2 ** 31 - 1;
 /** TFLite Micro's bound on the int64 requantization's input (MultiplyByQuantizedMultiplier for int64). */
@@ -338,5 +338,34 @@ describe('SVDF', () => {
   it('lets an int16 time sum wrap as TFLite Micro does (converters write such models)', () => {
     // 6 x 32768 x 32768 is far past 32 bits; the kernel wraps through uint32 like the reference.
     expect(() => compile('svdf', svdf({ inputSize: 4, feature: 1, timeType: TensorType.INT16, time: -32768, bias: INT32_MAX }))).not.toThrow();
+  });
+});
+
+/** int16 AVERAGE_POOL_2D over the whole h x w image (one output value). */
+function avgPoolS16(h: number, w: number): Uint8Array {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [1, h, w, 1], q(1 / 1024), TensorType.INT16);
+  const y = g.tensor('y', [1, 1, 1, 1], q(1 / 1024), TensorType.INT16);
+  g.op(BuiltinOp.AVERAGE_POOL_2D, [x], [y], pool2dOptions({ padding: Pad.VALID, strideW: 1, strideH: 1, filterW: w, filterH: h }));
+  return g.build([x], [y]);
+}
+
+describe('int16 AVERAGE_POOL_2D', () => {
+  it('refuses a window of 65536 inputs (int32 sum plus rounding), compiles and runs 65535 exactly on host C', async () => {
+    expect(refusal(() => compile('pool16', avgPoolS16(256, 256)))).toMatch(
+      /operator 0 \(AVERAGE_POOL_2D\): window of 256 x 256 inputs can overflow the 32-bit accumulator \(\|bias\| \+ sum \|weight\| x max \|input\| = 2147483648 > 2147483647\)$/,
+    );
+    // 65535 x -32768 - 32767 is exactly INT32_MIN + 1: the rounding still fits.
+    const c = compileModel(loadSynthetic('pool16', avgPoolS16(255, 257)));
+    const inputs = [[int16Bytes(fill(255 * 257, -32768))], [int16Bytes(fill(255 * 257, 32767))]];
+    const expected = inputs.map((x) => runReference(c.model.graph, c.layers, x));
+    expect(expected.map((e) => new Int16Array((e[0] as Uint8Array).slice().buffer)[0])).toEqual([-32768, 32767]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-acc-pool-'));
+    try {
+      const actual = await runCasesOnHost(writeCModule(c, path.join(dir, 'm')), inputs, { sanitize: true, workDir: dir });
+      expected.forEach((e, i) => expect(firstDifference(e, actual[i] ?? []), `case ${i}`).toBeUndefined());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -31,8 +31,10 @@ export const INT16_INPUT = { min: -32768, max: 32767 } as const;
 
 /** One accumulator per output channel: the bias plus `depth` products of a constant weight and an input. */
 export interface AccumulatorShape {
-  /** The constant weight tensor (int8 or int16); named in the refusal. */
+  /** The constant weight tensor (int8 or int16); named in the refusal. -1 with `weightValues` and `summed`. */
   weights: number;
+  /** What the refusal names when the sum has no weight tensor (e.g. an average pool's window). */
+  summed?: string;
   /** The weights as the kernel reads them, when not the tensor's own values (e.g. a transposed copy). */
   weightValues?: ArrayLike<number>;
   /** The constant int32 or int64 bias tensor, or -1. */
@@ -129,10 +131,11 @@ function checkShape(graph: Graph, layer: Layer, shape: AccumulatorShape): void {
     const b = bias?.[c] ?? 0n;
     const bound = abs(b) + BigInt(sum) * maxInput;
     if (bound > limit) {
-      const what = b !== 0n ? `bias '${biasTensor?.name}' value ${b} of ${channelLabel(c)}` : `filter '${filter?.name}' ${channelLabel(c)}`;
+      const what = b !== 0n ? `bias '${biasTensor?.name}' value ${b} of ${channelLabel(c)}` : (shape.summed ?? `filter '${filter?.name}' ${channelLabel(c)}`);
       const overflows = bits === 64 ? "can overflow the 64-bit accumulator's requantization" : 'can overflow the 32-bit accumulator';
       const past = bits === 64 ? `${limit}, TFLite Micro's 2^47 bound` : `${limit}`;
-      throw new TinyforgeError(`${where}: ${what} ${overflows} (|bias| + sum |weight| x max |input| = ${bound} > ${past}); no converter writes such constants`);
+      const why = shape.summed === undefined ? '; no converter writes such constants' : '';
+      throw new TinyforgeError(`${where}: ${what} ${overflows} (|bias| + sum |weight| x max |input| = ${bound} > ${past})${why}`);
     }
   }
 }
