@@ -6,6 +6,7 @@
 import { elementCount, isConstant, type Tensor } from '../ir/graph.ts';
 import { clamp, multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierInt64 } from '../quant/fixed_point.ts';
 import { quantizedTypeRange, quantizeMultiplier } from '../quant/multiplier.ts';
+import { MAX_INT64_REQUANTIZE_SHIFT } from '../passes/check_accumulators.ts';
 import { showShape, tensorLabel } from '../frontends/tflite/op_reader.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { constantData } from '../reference/run_reference.ts';
@@ -27,6 +28,8 @@ export interface BatchMatMulParams {
   rhsBatchOffsets: number[];
   /** The constant RHS stored [batch][N][K], or undefined when the RHS is an activation. */
   rhsConstant?: number[];
+  /** The rhs tensor (named when its constants could overflow the accumulator). */
+  rhs: number;
   lhsOffset: number;
   rhsOffset: number;
   outputOffset: number;
@@ -116,6 +119,7 @@ export const batchMatMulOp = defineOp({
       rhsColStride: attrs.adjY || rhsConst ? depth : 1,
       lhsBatchOffsets: batchOffsets(ea.slice(0, rank - 2), outBatch, rows * depth),
       rhsBatchOffsets: batchOffsets(eb.slice(0, rank - 2), outBatch, depth * cols),
+      rhs: ctx.op.inputs[1] as number,
       lhsOffset: -aQ.zeroPoint,
       rhsOffset: -bQ.zeroPoint,
       outputOffset: yQ.zeroPoint,
@@ -124,6 +128,14 @@ export const batchMatMulOp = defineOp({
       actMin: range.min,
       actMax: range.max,
     };
+    // Two int8 activations: every product can reach max |lhs| x max |rhs| in the kernel's int32 sum
+    // (a constant rhs is checked value by value, by check_accumulators). The int16 sum is int64, but
+    // its requantization takes |sum| < 2^47 and a shift whose 15 - shift is positive (tf_quant.h).
+    const maxAbs = (offset: number): number => Math.max(Math.abs(range.min + offset), Math.abs(range.max + offset));
+    const worst = depth * maxAbs(params.lhsOffset) * maxAbs(params.rhsOffset);
+    if (dtype === 'int8' && !rhsConst && worst > 2 ** 31 - 1) ctx.fail(`depth ${depth} x max |lhs| ${maxAbs(params.lhsOffset)} x max |rhs| ${maxAbs(params.rhsOffset)} = ${worst} can overflow the 32-bit accumulator`);
+    if (dtype === 'int16' && worst > 2 ** 47 - 1) ctx.fail(`depth ${depth} x max |lhs| 32768 x max |rhs| 32768 = ${worst} can overflow the 64-bit accumulator's requantization (TFLite Micro's bound is 2^47)`);
+    if (dtype === 'int16' && q.shift > MAX_INT64_REQUANTIZE_SHIFT) ctx.fail(`needs a requantization shift of ${q.shift}; the 64-bit requantization takes at most ${MAX_INT64_REQUANTIZE_SHIFT} (the output scale is too small for the lhs and rhs scales)`);
     if (rhsConst) {
       const data = dtype === 'int16' ? constantData(b).s16() : constantData(b).s8();
       if (attrs.adjY) params.rhsConstant = Array.from(data);
@@ -138,6 +150,24 @@ export const batchMatMulOp = defineOp({
     }
     const kernel = `batch_matmul_${dtype === 'int16' ? 's16' : 's8'}`;
     return { params, kernel, cFiles: ['portable/batch_matmul.h', `portable/${kernel}.c`], inputs: rhsConst ? [ctx.op.inputs[0] as number] : [ctx.op.inputs[0] as number, ctx.op.inputs[1] as number], macs: params.batches * rows * cols * depth };
+  },
+  accumulators(p: BatchMatMulParams) {
+    // int16 sums (zero points 0) are bounded by depth x 2^30, checked at lowering.
+    if (p.int16 || !p.rhsConstant) return [];
+    const depth = p.depth;
+    return [
+      {
+        weights: p.rhs,
+        weightValues: p.rhsConstant,
+        bias: -1,
+        inputOffset: p.lhsOffset,
+        filterOffset: p.rhsOffset,
+        channels: p.rhsConstant.length / depth,
+        channelName: 'rhs column',
+        depth,
+        weightIndex: (c: number, k: number) => c * depth + k,
+      },
+    ];
   },
   run(p: BatchMatMulParams, io) {
     const view = (i: number): Int8Array | Int16Array => (p.int16 ? io.input(i).s16() : io.input(i).s8());

@@ -7,6 +7,7 @@
 import type { ConvS8Layer } from '../ir/layers.ts';
 import { clamp, multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierInt64 } from '../quant/fixed_point.ts';
 import { constantData } from '../reference/run_reference.ts';
+import { INT16_INPUT } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
 
 /** Geometry and requantization of an int16x8 convolution (the int8 layer's fields, minus offsets). */
@@ -31,13 +32,23 @@ export const convS16Kernel = defineOp({
   lower(ctx) {
     return ctx.fail('internal: conv_s16 is chosen by the CONV_2D / DEPTHWISE_CONV_2D lowering');
   },
+  accumulators(p: ConvS16Params) {
+    const g = p.geometry;
+    const common = { weights: p.weights, bias: p.bias, inputOffset: 0, filterOffset: 0, inputRange: INT16_INPUT, bits: p.bias64 ? (64 as const) : (32 as const), shifts: p.shifts, channels: g.outC };
+    // Depthwise filter [1, kH, kW, outC]: channel c's weights are every outC-th value.
+    const taps = g.kH * g.kW;
+    const depth = taps * g.inC;
+    return [p.depthwise ? { ...common, depth: taps, weightIndex: (c: number, k: number) => k * g.outC + c } : { ...common, depth, weightIndex: (c: number, k: number) => c * depth + k }];
+  },
   run(p: ConvS16Params, io) {
     const g = p.geometry;
     const input = io.input(0).s16();
     const output = io.output(0).s16();
     const filter = constantData(io.graph.tensors[p.weights]!).s8();
     const biasData = p.bias >= 0 ? constantData(io.graph.tensors[p.bias]!) : undefined;
-    const bias = biasData ? (p.bias64 ? Array.from(biasData.s64(), (v) => Number(v)) : Array.from(biasData.s32())) : undefined;
+    // An int64 bias stays a bigint: beyond 2^53 a double would round it and differ from the C.
+    const bias64 = biasData && p.bias64 ? biasData.s64() : undefined;
+    const bias32 = biasData && !p.bias64 ? biasData.s32() : undefined;
     for (let oy = 0; oy < g.outH; oy++) {
       const y0 = oy * g.strideH - g.padTop;
       for (let ox = 0; ox < g.outW; ox++) {
@@ -64,8 +75,8 @@ export const convS16Kernel = defineOp({
           const sh = p.shifts[oc] as number;
           const v =
             (p.bias64
-              ? multiplyByQuantizedMultiplierInt64(BigInt(acc) + BigInt(bias?.[oc] ?? 0), m, sh)
-              : multiplyByQuantizedMultiplier((acc + (bias?.[oc] ?? 0)) | 0, m, sh)) + g.outputOffset;
+              ? multiplyByQuantizedMultiplierInt64(BigInt(acc) + (bias64?.[oc] ?? 0n), m, sh)
+              : multiplyByQuantizedMultiplier((acc + (bias32?.[oc] ?? 0)) | 0, m, sh)) + g.outputOffset;
           output[(oy * g.outW + ox) * g.outC + oc] = clamp(v, g.actMin, g.actMax);
         }
       }

@@ -13,6 +13,9 @@ import { defineOp } from './op_module.ts';
 
 export interface FullyConnectedPerChannelParams {
   weights: number;
+  /** The model's bias tensor, -1 without one (the kernel reads foldedBias). */
+  bias: number;
+  inputOffset: number;
   batches: number;
   accumDepth: number;
   outDepth: number;
@@ -61,6 +64,8 @@ export const fullyConnectedPerChannelOp = defineOp({
     const act = activationRange(attrs.activation, outQ.scale, outQ.zeroPoint, 'int8');
     const params: FullyConnectedPerChannelParams = {
       weights: ctx.op.inputs[1] as number,
+      bias: biasId,
+      inputOffset,
       batches,
       accumDepth,
       outDepth,
@@ -79,6 +84,14 @@ export const fullyConnectedPerChannelOp = defineOp({
       inputs: [ctx.op.inputs[0] as number],
       macs: batches * outDepth * accumDepth,
     };
+  },
+  accumulators(p: FullyConnectedPerChannelParams) {
+    const weightIndex = (c: number, k: number): number => c * p.accumDepth + k;
+    const common = { weights: p.weights, channels: p.outDepth, depth: p.accumDepth, weightIndex };
+    // The sum TFLite Micro accumulates; and the kernel's plain int32 dot product of the raw weights
+    // and inputs, which that bound covers unless the weights have a zero point.
+    const dot = { ...common, bias: -1, inputOffset: 0, filterOffset: 0 };
+    return [{ ...common, bias: p.bias, inputOffset: p.inputOffset, filterOffset: p.filterOffset }, ...(p.filterOffset !== 0 ? [dot] : [])];
   },
   run(p: FullyConnectedPerChannelParams, io) {
     const x = io.input(0).s8();

@@ -10,6 +10,7 @@ import { clamp, multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierInt6
 import { activationRange, quantizeMultiplier } from '../quant/multiplier.ts';
 import { checkBias, perChannelMultipliers, type LoweringContext } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
+import { INT16_INPUT } from '../passes/check_accumulators.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
 export interface FullyConnectedS16Params {
@@ -94,6 +95,23 @@ export const fullyConnectedS16Kernel = defineOp({
   },
   lower(ctx) {
     return ctx.fail('internal: fully_connected_s16 is chosen by the FULLY_CONNECTED lowering');
+  },
+  accumulators(p: FullyConnectedS16Params) {
+    // An int64 bias accumulates in 64 bits; an int32 one or none in 32 bits.
+    return [
+      {
+        weights: p.weights,
+        bias: p.bias,
+        inputOffset: 0,
+        filterOffset: p.filterOffset,
+        inputRange: INT16_INPUT,
+        bits: p.bias64 ? 64 : 32,
+        shifts: p.shifts,
+        channels: p.outDepth,
+        depth: p.accumDepth,
+        weightIndex: (c: number, k: number) => c * p.accumDepth + k,
+      },
+    ] as const;
   },
   run(p: FullyConnectedS16Params, io) {
     const x = io.input(0).s16();

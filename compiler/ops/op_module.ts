@@ -7,6 +7,7 @@ import type { DType, Graph, ModuleOp, Tensor } from '../ir/graph.ts';
 import type { Layer, ModuleLayer } from '../ir/layers.ts';
 import type { OpReader } from '../frontends/tflite/op_reader.ts';
 import type { LoweringContext } from '../passes/lower.ts';
+import type { AccumulatorShape } from '../passes/check_accumulators.ts';
 
 /** Values an op's attributes (read from the file) and parameters (computed at lowering) may hold. */
 export type AttrValue = number | boolean | string | readonly number[];
@@ -109,6 +110,11 @@ export interface OpModule<A extends ModuleAttrs, P extends ModuleParams> {
    * and appends it to the op's inputs, in order.
    */
   stateTensors?: (r: OpReader, attrs: A) => readonly StateTensorSpec[];
+  /**
+   * The accumulators the kernel sums constant weights (and a constant bias) into, so that
+   * passes/check_accumulators.ts can refuse constants that could overflow them.
+   */
+  accumulators?: (params: P, graph: Graph) => readonly AccumulatorShape[];
 }
 
 export interface StateTensorSpec {
@@ -128,6 +134,7 @@ export interface RegisteredOp {
   emitC(params: ModuleParams, e: CEmitter): void;
   foldFromShapes?: (graph: Graph, op: ModuleOp) => Uint8Array | undefined;
   stateTensors?: (r: OpReader, attrs: ModuleAttrs) => readonly StateTensorSpec[];
+  accumulators?: (params: ModuleParams, graph: Graph) => readonly AccumulatorShape[];
 }
 
 export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpModule<A, P>): RegisteredOp {
@@ -142,6 +149,8 @@ export function defineOp<A extends ModuleAttrs, P extends ModuleParams>(m: OpMod
   const stateTensors = m.stateTensors;
   if (stateTensors) reg.stateTensors = (r, attrs) => stateTensors(r, attrs as A);
   if (m.float32For) reg.float32For = m.float32For;
+  const accumulators = m.accumulators;
+  if (accumulators) reg.accumulators = (params, graph) => accumulators(params as P, graph);
   return m.key === undefined ? reg : { ...reg, key: m.key };
 }
 

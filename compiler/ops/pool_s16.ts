@@ -5,6 +5,7 @@
 import type { Pool2DS8Fields } from '../ir/layers.ts';
 import { avgPoolS8 } from '../kernels/avg_pool_s8.ts';
 import { maxPoolS8 } from '../kernels/max_pool_s8.ts';
+import { INT16_INPUT } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
 
 export interface PoolS16Params {
@@ -20,6 +21,16 @@ export const poolS16Kernel = defineOp({
   },
   lower(ctx) {
     return ctx.fail('internal: pool_s16 is chosen by the pooling lowering');
+  },
+  accumulators(p: PoolS16Params) {
+    // The average sums its (clipped) window in int32, then adds or subtracts half the count to
+    // round: 65535 inputs of -32768 still fit with that, 65536 do not (TFLite Micro's loop too).
+    const f = p.fields;
+    const h = Math.min(f.filterH, f.inH);
+    const w = Math.min(f.filterW, f.inW);
+    if (!p.average) return [];
+    const summed = `window of ${h} x ${w} inputs`;
+    return [{ weights: -1, weightValues: [1], summed, bias: -1, inputOffset: 0, filterOffset: 0, inputRange: INT16_INPUT, channels: 1, depth: h * w, weightIndex: () => 0 }];
   },
   run(p: PoolS16Params, io) {
     (p.average ? avgPoolS8 : maxPoolS8)(p.fields, io.input(0).s16(), io.output(0).s16());

@@ -15,6 +15,7 @@ import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { quantizeMultiplier } from '../quant/multiplier.ts';
 import { constantData, int32Constant } from '../reference/run_reference.ts';
 import { defineOp, type TensorData } from './op_module.ts';
+import type { AccumulatorShape } from '../passes/check_accumulators.ts';
 
 export interface SvdfParams {
   batches: number;
@@ -134,6 +135,36 @@ export const svdfOp = defineOp({
       inputs: [op.inputs[0] as number, op.inputs[4] as number],
       macs: batches * filters * (inputSize + memory),
     };
+  },
+  accumulators(p: SvdfParams) {
+    const feature: AccumulatorShape = {
+      weights: p.weightsFeature,
+      bias: -1,
+      inputOffset: -p.inputZeroPoint,
+      filterOffset: 0,
+      channels: p.filters,
+      channelName: 'filter',
+      depth: p.inputSize,
+      weightIndex: (f, k) => f * p.inputSize + k,
+    };
+    // A unit sums the bias and its `rank` filters' memory x (weights_time x (state - zero point)).
+    // With int16 weights_time and state that sum's worst case exceeds 32 bits in models TFLite's
+    // converter writes (TFLite Micro's keyword model, the conformance SVDFs): TFLite Micro lets it
+    // wrap, and so do the C kernel (through uint32, defined behaviour) and the reference, so only
+    // the int8 time sum, which converters keep in range, is checked.
+    if (p.time === 'int16') return [feature];
+    const depth = p.rank * p.memory;
+    const time: AccumulatorShape = {
+      weights: p.weightsTime,
+      bias: p.bias,
+      inputOffset: -p.stateZeroPoint,
+      filterOffset: 0,
+      inputRange: RANGE[p.time],
+      channels: p.units,
+      depth,
+      weightIndex: (u, k) => u * depth + k,
+    };
+    return [feature, time];
   },
   run(p: SvdfParams, io) {
     const x = io.input(0).s8();

@@ -13,6 +13,7 @@ import { constantInts, showShape, tensorLabel } from '../frontends/tflite/op_rea
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { computeLeadingPad, computeOutSize, perChannelMultipliers } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
+import { INT16_INPUT, INT8_INPUT, type AccumulatorShape } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
 
 export interface TransposeConvParams {
@@ -132,6 +133,31 @@ export const transposeConvOp = defineOp({
       inputs: [ctx.op.inputs[2] as number],
       macs: batches * inH * inW * kH * kW * inC * outC,
     };
+  },
+  accumulators(p: TransposeConvParams) {
+    // An output element sums the taps of one stride phase (ky = ry, ry + strideH, ...; the same
+    // across) over every input channel: each phase is an accumulator of its own, with the bias.
+    const shapes: AccumulatorShape[] = [];
+    for (let ry = 0; ry < Math.min(p.strideH, p.kH); ry++) {
+      for (let rx = 0; rx < Math.min(p.strideW, p.kW); rx++) {
+        const taps: number[] = [];
+        for (let ky = ry; ky < p.kH; ky += p.strideH) for (let kx = rx; kx < p.kW; kx += p.strideW) taps.push(ky * p.kW + kx);
+        shapes.push({
+          weights: p.weights,
+          bias: p.bias,
+          inputOffset: p.inputOffset,
+          filterOffset: 0,
+          inputRange: p.int16 ? INT16_INPUT : INT8_INPUT,
+          bits: p.int16 ? 64 : 32,
+          shifts: p.shifts,
+          channels: p.outC,
+          depth: taps.length * p.inC,
+          // Weights [outC, kH, kW, inC].
+          weightIndex: (c, k) => (c * p.kH * p.kW + (taps[Math.floor(k / p.inC)] as number)) * p.inC + (k % p.inC),
+        });
+      }
+    }
+    return shapes;
   },
   run(p: TransposeConvParams, io) {
     const x = p.int16 ? io.input(0).s16() : io.input(0).s8();
