@@ -8,6 +8,24 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCampaign, type Finding } from '../test/fuzz/campaign.ts';
 
+const USAGE = `usage: npm run fuzz -- [--count N] [--seed S] [--jobs J] [--sanitize K]
+  --count N     mutants of the shared models (default 100000)
+  --seed S      first seed of the mutation generator (default 1)
+  --jobs J      child processes sharing the mutants (default 2)
+  --sanitize K  accepted mutants built and run on the host under ASan + UBSan (default 100)
+exit 0: no crash, hang or sanitizer finding; 1: findings (listed with their mutations); 2: bad arguments`;
+
+const KNOWN_FLAGS = new Set(['--count', '--seed', '--jobs', '--sanitize', '--shard', '--start']);
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknown = process.argv.slice(2).find((a) => a.startsWith('-') && !KNOWN_FLAGS.has(a));
+if (unknown !== undefined) {
+  console.error(`unknown option ${unknown}\n${USAGE}`);
+  process.exit(2);
+}
+
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return def;
