@@ -88,7 +88,8 @@ const SPECS: TaskSpec[] = [
     task: `tones, ${TONE_BANDS.length} bands, noise ${TONE_NOISE}, 300 samples`,
     teacher: 'conv1d 32 filters',
     student: 'conv1d 14 filters',
-    seeds: [1, 2, 3, 4, 5, 6, 7, 8],
+    // Seeds 9-16 were pre-registered after seeds 1-8 gave p 0.17 (float): same settings and grid.
+    seeds: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
     epochs: 20,
     teacherEpochs: 20,
     trainSamples: 300,
@@ -295,7 +296,9 @@ const dir = path.join(os.tmpdir(), `tinyforge-bench-distill-${process.pid}`);
 const checkpoints = path.join(os.tmpdir(), 'tinyforge-bench-distill-seeds');
 mkdirSync(checkpoints, { recursive: true });
 const checkpoint = (spec: TaskSpec, seed: number): string => {
-  const { wide, narrow, data, ...settings } = spec;
+  // The seed list is left out: a seed's result does not depend on which other seeds run, so adding
+  // seeds keeps the checkpoints of those already done.
+  const { wide, narrow, data, seeds: _seeds, ...settings } = spec;
   const key = createHash('sha256').update(JSON.stringify({ settings, wide: wide.toString(), narrow: narrow.toString(), data: data.toString(), LEARNING_RATE, TEACHER_LEARNING_RATE })).digest('hex').slice(0, 12);
   return path.join(checkpoints, `${spec.key}-${key}-seed${seed}.json`);
 };
