@@ -77,6 +77,9 @@ const lines = [
   `| model | pruning | zero weights | accuracy float | accuracy int8 | pruned, before fine-tuning | weight bytes | instructions (M4) |`,
   '|---|---|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.model} | ${r.pruning} | ${pct(r.sparsity)} | ${pct(r.float_accuracy)} | ${pct(r.int8_accuracy)} | ${pct(r.pruned_accuracy_before_finetune)} | ${fmt(r.weight_bytes)} | ${fmt(r.instructions)} |`),
+  '',
+  // Distillation's seeds take hours on two cores, so its rows (wide teacher, quarter-MAC student, both tasks) are a bench of their own.
+  'Distillation (a wide teacher and a student of a quarter of its MACs on the intent and tone tasks, over seeds): `npm run bench:distill`, [distill.md](distill.md); the text intent transformer: `npm run bench:distill-text`, [distill_text.md](distill_text.md).',
 ];
 writeFileSync(here('./compression.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));
