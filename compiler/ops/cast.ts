@@ -5,10 +5,12 @@
 import { DTYPE_BYTES, elementCount } from '../ir/graph.ts';
 import { defineOp, type TensorData } from './op_module.ts';
 
-const CAST_TYPES = ['int8', 'uint8', 'int16', 'int32', 'uint32'] as const;
-type CastType = (typeof CAST_TYPES)[number];
+/** The integer types CAST converts among (and, in cast_f32.ts, to float32). */
+export const CAST_TYPES = ['int8', 'uint8', 'int16', 'int32', 'uint32'] as const;
+export type CastType = (typeof CAST_TYPES)[number];
 
-const SUFFIX: Readonly<Record<CastType, string>> = { int8: 's8', uint8: 'u8', int16: 's16', int32: 's32', uint32: 'u32' };
+/** The C kernels' type suffixes. */
+export const SUFFIX: Readonly<Record<CastType, string>> = { int8: 's8', uint8: 'u8', int16: 's16', int32: 's32', uint32: 'u32' };
 
 interface CastParams {
   from: CastType;
@@ -16,7 +18,7 @@ interface CastParams {
   size: number;
 }
 
-function view(d: TensorData, t: CastType): Int8Array | Uint8Array | Int16Array | Int32Array | Uint32Array {
+export function view(d: TensorData, t: CastType): Int8Array | Uint8Array | Int16Array | Int32Array | Uint32Array {
   switch (t) {
     case 'int8':
       return d.s8();
@@ -31,7 +33,7 @@ function view(d: TensorData, t: CastType): Int8Array | Uint8Array | Int16Array |
   }
 }
 
-function isCastType(t: string): t is CastType {
+export function isCastType(t: string): t is CastType {
   return (CAST_TYPES as readonly string[]).includes(t);
 }
 
