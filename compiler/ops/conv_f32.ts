@@ -4,7 +4,7 @@
 // without a bias), then the activation clamp. Filters and biases are constant float32 tensors.
 
 import type { Activation, Padding } from '../ir/graph.ts';
-import { computeLeadingPad, computeOutSize } from '../passes/lower.ts';
+import { convGeometry } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
@@ -94,24 +94,8 @@ export const convF32Kernel = defineOp({
     requireF32(ctx, output, 'output');
     if (filter.dtype !== 'float32') ctx.fail(`filter '${filter.name}' is ${filter.dtype}; a float32 convolution needs float32 weights (hybrid int8-weight models are not supported)`);
     ctx.constantWeights(filter, 'filter');
-    ctx.rank(input, 4, 'input');
-    ctx.rank(filter, 4, 'filter');
-    ctx.rank(output, 4, 'output');
-    const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
-    const [outBatches, outH, outW, outC] = output.shape as [number, number, number, number];
-    if (outBatches !== batches) ctx.fail(`output '${output.name}' has batch ${outBatches}, the input ${batches}`);
-    const kH = filter.shape[1] as number;
-    const kW = filter.shape[2] as number;
-    if (depthwise) {
-      if (filter.shape[0] !== 1 || filter.shape[3] !== outC) ctx.fail(`depthwise filter shape [${filter.shape}] does not match output channels ${outC}`);
-      if (inC === 0 || outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
-    } else if (filter.shape[0] !== outC || filter.shape[3] !== inC) {
-      // Grouped convolutions (filter depth a divisor of the input's) are not built.
-      ctx.fail(`filter shape [${filter.shape}] does not match input channels ${inC} and output channels ${outC}`);
-    }
-    const expectH = computeOutSize(a.padding, inH, kH, a.strideH, a.dilationH);
-    const expectW = computeOutSize(a.padding, inW, kW, a.strideW, a.dilationW);
-    if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+    const { batches, geometry } = convGeometry(ctx, a, depthwise);
+    const { inC, outH, outW, outC, kH, kW } = geometry;
     const bias = ctx.optionalTensorId(2);
     if (bias >= 0) {
       const t = ctx.tensor(2);
@@ -123,20 +107,7 @@ export const convF32Kernel = defineOp({
     const params: ConvF32Params = {
       depthwise,
       batches,
-      inH,
-      inW,
-      inC,
-      outH,
-      outW,
-      outC,
-      kH,
-      kW,
-      strideH: a.strideH,
-      strideW: a.strideW,
-      dilationH: a.dilationH,
-      dilationW: a.dilationW,
-      padTop: computeLeadingPad(a.strideH, a.dilationH, inH, kH, outH),
-      padLeft: computeLeadingPad(a.strideW, a.dilationW, inW, kW, outW),
+      ...geometry,
       depthMultiplier: depthwise ? outC / inC : 1,
       weights: filter.id,
       bias,

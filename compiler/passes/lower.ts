@@ -102,6 +102,73 @@ export function computeLeadingPad(stride: number, dilation: number, inSize: numb
   return Math.floor(total / 2);
 }
 
+/** A convolution's window and shapes, the same for every element type. */
+export interface ConvGeometry {
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/**
+ * Checks a CONV_2D / DEPTHWISE_CONV_2D's input (0), filter (1) and output against each other and
+ * its window (NHWC, filter [outC, kH, kW, inC] or [1, kH, kW, outC]); fails on one line.
+ */
+export function convGeometry(
+  ctx: LoweringContext,
+  a: { padding: Padding; strideH: number; strideW: number; dilationH: number; dilationW: number },
+  depthwise: boolean,
+): { batches: number; geometry: ConvGeometry } {
+  const input = ctx.tensor(0);
+  const filter = ctx.tensor(1);
+  const output = ctx.tensor(0, 'output');
+  ctx.rank(input, 4, 'input');
+  ctx.rank(filter, 4, 'filter');
+  ctx.rank(output, 4, 'output');
+  const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
+  const [outBatches, outH, outW, outC] = output.shape as [number, number, number, number];
+  if (outBatches !== batches) ctx.fail(`output '${output.name}' has batch ${outBatches}, the input ${batches}`);
+  const kH = filter.shape[1] as number;
+  const kW = filter.shape[2] as number;
+  if (depthwise) {
+    if (filter.shape[0] !== 1 || filter.shape[3] !== outC) ctx.fail(`depthwise filter shape [${filter.shape}] does not match output channels ${outC}`);
+    if (inC === 0 || outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
+  } else if (filter.shape[0] !== outC || filter.shape[3] !== inC) {
+    // Grouped convolutions (filter depth a divisor of the input's) are not built.
+    ctx.fail(`filter shape [${filter.shape}] does not match input channels ${inC} and output channels ${outC}`);
+  }
+  const expectH = computeOutSize(a.padding, inH, kH, a.strideH, a.dilationH);
+  const expectW = computeOutSize(a.padding, inW, kW, a.strideW, a.dilationW);
+  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  const geometry: ConvGeometry = {
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    kH,
+    kW,
+    strideH: a.strideH,
+    strideW: a.strideW,
+    dilationH: a.dilationH,
+    dilationW: a.dilationW,
+    padTop: computeLeadingPad(a.strideH, a.dilationH, inH, kH, outH),
+    padLeft: computeLeadingPad(a.strideW, a.dilationW, inW, kW, outW),
+  };
+  return { batches, geometry };
+}
+
 export function perChannelMultipliers(
   ctx: LoweringContext,
   inputScale: number,
@@ -148,25 +215,10 @@ function lowerConvLike(ctx: LoweringContext): Layer {
   const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
   if (filter.dtype !== 'int8') ctx.fail(`filter '${filter.name}' is ${filter.dtype}; expected int8`);
   ctx.constantWeights(filter, 'filter');
-  ctx.rank(input, 4, 'input');
-  ctx.rank(filter, 4, 'filter');
-  ctx.rank(output, 4, 'output');
-  const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
-  const [outBatches, outH, outW, outC] = output.shape as [number, number, number, number];
-  if (outBatches !== batches) ctx.fail(`output '${output.name}' has batch ${outBatches}, the input ${batches}`);
   const a = op.attrs;
   const depthwise = op.kind === 'depthwise_conv2d';
-  const kH = filter.shape[1] as number;
-  const kW = filter.shape[2] as number;
-  if (depthwise) {
-    if (filter.shape[0] !== 1 || filter.shape[3] !== outC) ctx.fail(`depthwise filter shape [${filter.shape}] does not match output channels ${outC}`);
-    if (outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
-  } else if (filter.shape[0] !== outC || filter.shape[3] !== inC) {
-    ctx.fail(`filter shape [${filter.shape}] does not match input channels ${inC} and output channels ${outC}`);
-  }
-  const expectH = computeOutSize(a.padding, inH, kH, a.strideH, a.dilationH);
-  const expectW = computeOutSize(a.padding, inW, kW, a.strideW, a.dilationW);
-  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  const { batches, geometry } = convGeometry(ctx, a, depthwise);
+  const { inC, outH, outW, outC, kH, kW } = geometry;
   checkBias(ctx, biasId, outC, int16 ? ['int32', 'int64'] : ['int32']);
   const act = activationRange(a.activation, outQ.scale, outQ.zeroPoint, int16 ? 'int16' : 'int8');
   const { multipliers, shifts } = perChannelMultipliers(ctx, inQ.scale, filter, outQ.scale, outC);
@@ -176,20 +228,7 @@ function lowerConvLike(ctx: LoweringContext): Layer {
     outputs: [op.outputs[0] as number],
     weights: op.inputs[1] as number,
     bias: biasId,
-    inH,
-    inW,
-    inC,
-    outH,
-    outW,
-    outC,
-    kH,
-    kW,
-    strideH: a.strideH,
-    strideW: a.strideW,
-    dilationH: a.dilationH,
-    dilationW: a.dilationW,
-    padTop: computeLeadingPad(a.strideH, a.dilationH, inH, kH, outH),
-    padLeft: computeLeadingPad(a.strideW, a.dilationW, inW, kW, outW),
+    ...geometry,
     inputOffset: -inQ.zeroPoint,
     outputOffset: outQ.zeroPoint,
     actMin: act.min,
