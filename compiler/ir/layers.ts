@@ -13,10 +13,8 @@ interface LayerBase<K extends string> {
   macs: number;
 }
 
-export interface ConvS8Layer extends LayerBase<'conv_s8'> {
-  weights: number;
-  /** -1 when the model has no bias. */
-  bias: number;
+/** A convolution's window and shapes, the same for every element type. */
+export interface ConvGeometry {
   inH: number;
   inW: number;
   inC: number;
@@ -31,6 +29,12 @@ export interface ConvS8Layer extends LayerBase<'conv_s8'> {
   dilationW: number;
   padTop: number;
   padLeft: number;
+}
+
+export interface ConvS8Layer extends LayerBase<'conv_s8'>, ConvGeometry {
+  weights: number;
+  /** -1 when the model has no bias. */
+  bias: number;
   inputOffset: number;
   outputOffset: number;
   actMin: number;

@@ -4,6 +4,7 @@
 // without a bias), then the activation clamp. Filters and biases are constant float32 tensors.
 
 import type { Activation, Padding } from '../ir/graph.ts';
+import type { ConvGeometry } from '../ir/layers.ts';
 import { convGeometry } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
@@ -19,23 +20,9 @@ interface ConvF32Attrs {
   [k: string]: string | number;
 }
 
-export interface ConvF32Params {
+export interface ConvF32Params extends ConvGeometry {
   depthwise: boolean;
   batches: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
   /** Output channels per input channel (depthwise only; 1 otherwise). */
   depthMultiplier: number;
   weights: number;

@@ -7,7 +7,7 @@ import { lowerAddSub } from '../ops/add_sub.ts';
 import { lowerMulModule } from '../ops/mul.ts';
 import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
 import { float32ModuleFor, requireModule } from '../ops/registry.ts';
-import type { Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvGeometry, Layer, Pool2DS8Fields } from '../ir/layers.ts';
 import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, RequantizationRangeError, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
@@ -100,24 +100,6 @@ export function computeLeadingPad(stride: number, dilation: number, inSize: numb
   const effective = (filter - 1) * dilation + 1;
   const total = Math.max(0, (outSize - 1) * stride + effective - inSize);
   return Math.floor(total / 2);
-}
-
-/** A convolution's window and shapes, the same for every element type. */
-export interface ConvGeometry {
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
 }
 
 /**
