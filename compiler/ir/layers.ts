@@ -63,7 +63,8 @@ export interface FullyConnectedS8Layer extends LayerBase<'fully_connected_s8'> {
   actMax: number;
 }
 
-export interface Pool2DS8Fields {
+/** A pooling window and shapes, the same for every element type. */
+export interface PoolGeometry {
   inH: number;
   inW: number;
   channels: number;
@@ -75,6 +76,9 @@ export interface Pool2DS8Fields {
   strideW: number;
   padTop: number;
   padLeft: number;
+}
+
+export interface Pool2DS8Fields extends PoolGeometry {
   actMin: number;
   actMax: number;
 }

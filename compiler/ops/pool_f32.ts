@@ -4,7 +4,8 @@
 // the activation clamp.
 
 import type { Activation, Padding } from '../ir/graph.ts';
-import { computeLeadingPad, computeOutSize } from '../passes/lower.ts';
+import type { PoolGeometry } from '../ir/layers.ts';
+import { poolGeometry } from '../passes/lower.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, FLT_MAX, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
@@ -18,20 +19,9 @@ interface PoolF32Attrs {
   [k: string]: string | number;
 }
 
-interface PoolF32Params {
+interface PoolF32Params extends PoolGeometry {
   average: boolean;
   batches: number;
-  inH: number;
-  inW: number;
-  channels: number;
-  outH: number;
-  outW: number;
-  filterH: number;
-  filterW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
   actMin: number;
   actMax: number;
 }
@@ -81,30 +71,12 @@ export const poolF32Kernel = defineOp({
     const output = ctx.tensor(0, 'output');
     requireF32(ctx, input, 'input');
     requireF32(ctx, output, 'output');
-    ctx.rank(input, 4, 'input');
-    ctx.rank(output, 4, 'output');
-    const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
-    const [outB, outH, outW, outC] = output.shape as [number, number, number, number];
-    if (outB !== batches) ctx.fail(`output '${output.name}' has batch ${outB}, the input ${batches}`);
-    if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
-    const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
-    const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
-    if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+    const { batches, geometry } = poolGeometry(ctx, a);
     const act = f32ActivationRange(a.activation);
     const params: PoolF32Params = {
       average,
       batches,
-      inH,
-      inW,
-      channels,
-      outH,
-      outW,
-      filterH: a.filterH,
-      filterW: a.filterW,
-      strideH: a.strideH,
-      strideW: a.strideW,
-      padTop: computeLeadingPad(a.strideH, 1, inH, a.filterH, outH),
-      padLeft: computeLeadingPad(a.strideW, 1, inW, a.filterW, outW),
+      ...geometry,
       actMin: act.min,
       actMax: act.max,
     };

@@ -7,7 +7,7 @@ import { lowerAddSub } from '../ops/add_sub.ts';
 import { lowerMulModule } from '../ops/mul.ts';
 import { isModuleLowering, type ModuleLowering } from '../ops/op_module.ts';
 import { float32ModuleFor, requireModule } from '../ops/registry.ts';
-import type { ConvGeometry, Layer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvGeometry, Layer, Pool2DS8Fields, PoolGeometry } from '../ir/layers.ts';
 import { activationRange, activationRangeInt8, addSubRequantization, quantizeMultiplier, RequantizationRangeError, softmaxInt8Scaling } from '../quant/multiplier.ts';
 import type { ConvS16Params } from '../ops/conv_s16.ts';
 import type { PoolS16Params } from '../ops/pool_s16.ts';
@@ -100,6 +100,38 @@ export function computeLeadingPad(stride: number, dilation: number, inSize: numb
   const effective = (filter - 1) * dilation + 1;
   const total = Math.max(0, (outSize - 1) * stride + effective - inSize);
   return Math.floor(total / 2);
+}
+
+/** Checks a MAX_POOL_2D / AVERAGE_POOL_2D's input (0) and output (NHWC) against its window; fails on one line. */
+export function poolGeometry(
+  ctx: LoweringContext,
+  a: { padding: Padding; strideH: number; strideW: number; filterH: number; filterW: number },
+): { batches: number; geometry: PoolGeometry } {
+  const input = ctx.tensor(0);
+  const output = ctx.tensor(0, 'output');
+  ctx.rank(input, 4, 'input');
+  ctx.rank(output, 4, 'output');
+  const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
+  const [outB, outH, outW, outC] = output.shape as [number, number, number, number];
+  if (outB !== batches) ctx.fail(`output '${output.name}' has batch ${outB}, the input ${batches}`);
+  if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
+  const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
+  const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
+  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  const geometry: PoolGeometry = {
+    inH,
+    inW,
+    channels,
+    outH,
+    outW,
+    filterH: a.filterH,
+    filterW: a.filterW,
+    strideH: a.strideH,
+    strideW: a.strideW,
+    padTop: computeLeadingPad(a.strideH, 1, inH, a.filterH, outH),
+    padLeft: computeLeadingPad(a.strideW, 1, inW, a.filterW, outW),
+  };
+  return { batches, geometry };
 }
 
 /**
@@ -323,32 +355,10 @@ function lowerPool(ctx: LoweringContext): Layer {
   const inQ = int16 ? ctx.quant(input, 'input') : ctx.int8(input, 'input');
   const outQ = int16 ? ctx.quant(output, 'output') : ctx.int8(output, 'output');
   if (inQ.scale !== outQ.scale || inQ.zeroPoint !== outQ.zeroPoint) ctx.fail('input and output quantization must be equal for pooling');
-  ctx.rank(input, 4, 'input');
-  ctx.rank(output, 4, 'output');
-  const [batches, inH, inW, channels] = input.shape as [number, number, number, number];
-  const [, outH, outW, outC] = output.shape as [number, number, number, number];
-  if (output.shape[0] !== batches) ctx.fail(`output '${output.name}' has batch ${output.shape[0]}, the input ${batches}`);
-  if (outC !== channels) ctx.fail(`output channels ${outC} differ from input channels ${channels}`);
   const a = op.attrs;
-  const expectH = computeOutSize(a.padding, inH, a.filterH, a.strideH, 1);
-  const expectW = computeOutSize(a.padding, inW, a.filterW, a.strideW, 1);
-  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but padding/stride give ${expectH}x${expectW}`);
+  const { batches, geometry } = poolGeometry(ctx, a);
   const act = activationRange(a.activation, outQ.scale, outQ.zeroPoint, int16 ? 'int16' : 'int8');
-  const fields: Pool2DS8Fields = {
-    inH,
-    inW,
-    channels,
-    outH,
-    outW,
-    filterH: a.filterH,
-    filterW: a.filterW,
-    strideH: a.strideH,
-    strideW: a.strideW,
-    padTop: computeLeadingPad(a.strideH, 1, inH, a.filterH, outH),
-    padLeft: computeLeadingPad(a.strideW, 1, inW, a.filterW, outW),
-    actMin: act.min,
-    actMax: act.max,
-  };
+  const fields: Pool2DS8Fields = { ...geometry, actMin: act.min, actMax: act.max };
   const base = { sourceIndex: op.sourceIndex, inputs: [op.inputs[0] as number], outputs: [op.outputs[0] as number], macs: 0 };
   if (int16) {
     const average = op.kind === 'average_pool2d';
