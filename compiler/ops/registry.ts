@@ -51,6 +51,8 @@ import { reduceF32Kernel } from './reduce_f32.ts';
 import { unaryF32Kernel } from './unary_f32.ts';
 import { castF32Kernel } from './cast_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
+import { absOp } from './abs.ts';
+import { negOp } from './neg.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -106,6 +108,8 @@ const allModules = (): readonly RegisteredOp[] => [
   castF32Kernel,
   lstmF32Kernel,
   ...signalOps,
+  absOp,
+  negOp,
 ];
 
 interface Tables {

