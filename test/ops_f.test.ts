@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
-import { builtinOperatorName, TensorType } from '../compiler/frontends/tflite/schema.ts';
+import { BuiltinOptionsType, builtinOperatorName, F, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
@@ -118,10 +118,48 @@ describe('NEG', () => {
   });
 });
 
+describe('L2_NORMALIZATION', () => {
+  const OUT = q(1 / 128);
+
+  it('int8: distances over their root sum of squares, in 1/128 steps (worked by hand)', async () => {
+    // zp 0, [3, 4]: sum 25, 1/5 -> 3 * 128 / 5 = 76.8 -> 77, 4 * 128 / 5 = 102.4 -> 102.
+    // zp -3, [3, -11]: distances 6, -8, sum 100 -> 76.8 -> 77, -102.4 -> -102.
+    // [10, 0] alone: 10 * 128 / 10 = 128 saturates to 127, [-10, 0] to -128; an all-zero-point row gives 0.
+    await expectBoth(unaryModel('l2_a', 'L2_NORMALIZATION', [2, 2], TensorType.INT8, q(0.1), OUT), [int8Bytes([3, 4, 0, 0])], [int8Bytes([77, 102, 0, 0])]);
+    await expectBoth(unaryModel('l2_b', 'L2_NORMALIZATION', [3, 2], TensorType.INT8, q(0.1, -3), OUT), [int8Bytes([3, -11, 7, -3, -13, -3])], [int8Bytes([77, -102, 127, 0, -128, 0])]);
+  });
+
+  it('float32: x / max(sqrt(sum x^2), 1e-6)', async () => {
+    const f = Math.fround;
+    await expectBoth(unaryModel('l2_f', 'L2_NORMALIZATION', [2, 2], TensorType.FLOAT32, undefined, undefined), [float32Bytes([3, -4, 0, 0])], [float32Bytes([f(3 / 5), f(-4 / 5), 0, 0])]);
+  });
+
+  it('host C equals the reference on random rows, rank 4, with extreme and zero-point rows', async () => {
+    const r = new Prng(11);
+    for (const zp of [0, -128, 57]) {
+      const rows = [Array(16).fill(zp), Array(16).fill(127), Array(16).fill(-128), ...Array.from({ length: 13 }, () => r.ints(16, -128, 127))];
+      const small = Array.from({ length: 16 }, (_, i) => (i === 5 ? zp + 1 : zp));
+      rows[3] = small;
+      await expectHostMatchesReference(unaryModel(`l2_r${zp < 0 ? 'm' : ''}${Math.abs(zp)}`, 'L2_NORMALIZATION', [1, 4, 4, 16], TensorType.INT8, q(0.05, zp), OUT), [[int8Bytes(rows.flat())]]);
+    }
+    const fl = Array.from({ length: 64 }, () => (r.unit() - 0.5) * 10 ** r.int(-8, 8));
+    await expectHostMatchesReference(unaryModel('l2_rf', 'L2_NORMALIZATION', [4, 16], TensorType.FLOAT32, undefined, undefined), [[float32Bytes(fl)]]);
+  });
+
+  it('refuses int16, a fused activation and a sum that could overflow int32, as one line', () => {
+    expect(refusal(() => unaryModel('l2_16', 'L2_NORMALIZATION', [4], TensorType.INT16, q(0.01), q(0.01)))).toMatch(/operator 0 \(L2_NORMALIZATION\): input 'x' is int16; TFLite Micro's L2_NORMALIZATION takes int8 or float32/);
+    const relu: OptionsSpec = { type: BuiltinOptionsType.L2NormOptions, build: (b) => { b.startObject(1); b.addFieldInt8(F.L2NormOptions.fusedActivation, 1, 0); return b.endObject(); } };
+    expect(refusal(() => unaryModel('l2_relu', 'L2_NORMALIZATION', [4], TensorType.INT8, q(0.01), OUT, relu))).toMatch(/operator 0 \(L2_NORMALIZATION\) has a fused activation; TFLite Micro's L2_NORMALIZATION takes none/);
+    expect(refusal(() => unaryModel('l2_big', 'L2_NORMALIZATION', [33100], TensorType.INT8, q(0.01, -128), OUT))).toMatch(/last axis of input 'x' has 33100 elements; their squared distances from zero point -128 could overflow TFLite Micro's int32 sum/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
+    await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
+    await expectM4MatchesReference(unaryModel('m4_l2f', 'L2_NORMALIZATION', [2, 3], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([1, 2, 3, -1e-20, 0, 5e-21])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

@@ -53,6 +53,7 @@ import { castF32Kernel } from './cast_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
 import { absOp } from './abs.ts';
 import { negOp } from './neg.ts';
+import { l2NormalizationOp } from './l2_normalization.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -110,6 +111,7 @@ const allModules = (): readonly RegisteredOp[] => [
   ...signalOps,
   absOp,
   negOp,
+  l2NormalizationOp,
 ];
 
 interface Tables {

@@ -78,4 +78,37 @@ static inline int32_t tf_get_reciprocal(int32_t x, int x_integer_digits, int *bi
     const int32_t shifted_minus_one = (int32_t)(((uint32_t)x << headroom_plus_one) - ((uint32_t)1 << 31));
     return tf_one_over_one_plus_x(shifted_minus_one);
 }
+
+/* TFLite GetInvSqrtQuantizedMultiplierExp (reverse shift): 1 / sqrt(input) for input > 1 as a
+ * Q0.31 multiplier and a shift (left shift positive), by five Newton-Raphson steps in Q3.28; inputs
+ * up to 1 give INT32_MAX, shift 0. RSQRT and L2_NORMALIZATION share it. */
+static inline int32_t tf_inv_sqrt_multiplier_exp(int32_t input, int32_t *shift_out) {
+    int32_t shift = 11;
+    if (input <= 1) {
+        *shift_out = 0;
+        return INT32_MAX;
+    }
+    while (input >= (1 << 29)) {
+        input /= 4;
+        ++shift;
+    }
+    const int pairs = (tf_clz32((uint32_t)input) - 1) / 2 - 1;
+    shift -= pairs;
+    input = tf_shift_left(input, 2 * pairs);
+    const int32_t half_input = tf_rounding_divide_by_pot(input >> 1, 1);
+    const int32_t half_three = (1 << 28) + (1 << 27);
+    int32_t x = 1 << 28;
+    for (int i = 0; i < 5; ++i) {
+        const int32_t x3 = tf_fx_mul_pot(tf_srdhm(tf_srdhm(x, x), x), 6);
+        x = tf_fx_mul_pot(tf_fx_sub(tf_srdhm(half_three, x), tf_srdhm(half_input, x3)), 3);
+    }
+    int32_t multiplier = tf_srdhm(x, 1518500250);
+    if (shift < 0) {
+        multiplier = tf_shift_left(multiplier, -shift);
+        shift = 0;
+    }
+    *shift_out = -shift;
+    return multiplier;
+}
+
 #endif /* TF_FIXEDPOINT_H */
