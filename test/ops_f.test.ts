@@ -154,12 +154,40 @@ describe('L2_NORMALIZATION', () => {
   });
 });
 
+describe('LOG_SOFTMAX', () => {
+  const OUT = q(16 / 256, 127);
+
+  it('int8 gives (x - max - ln sum exp(x - max)) in 1/16 steps from 127 (worked by hand), and ln 2 for a tie', async () => {
+    // Input scale 1/8 holds the rows [0, 6, 2, 4] and [3, -2, 10, 1] exactly. Row 1: differences from the
+    // maximum -6, 0, -4, -2; ln(1 + e^-2 + e^-4 + e^-6) = 0.1291; 127 + 16 * (d - 0.1291) = -98.07 + 127,
+    // -2.07 + 127, ... -> [29, 125, 61, 93]. Row 2: differences -7, -12, 0, -9; ln(1 + e^-7 + e^-9 + e^-12)
+    // = 0.00104 -> 16 * (d - 0.00104) + 127 = [15, -65, 127, -17]. No value lies near a rounding boundary.
+    await expectBoth(unaryModel('lsm_tf', 'LOG_SOFTMAX', [2, 4], TensorType.INT8, q(0.125), OUT), [int8Bytes([0, 48, 16, 32, 24, -16, 80, 8])], [int8Bytes([29, 125, 61, 93, 15, -65, 127, -17])]);
+    // Two equal values: ln(1/2) * 16 = -11.09 -> 116, whatever the scale and zero point.
+    await expectBoth(unaryModel('lsm_tie', 'LOG_SOFTMAX', [1, 2], TensorType.INT8, q(0.37, -20), OUT), [int8Bytes([-77, -77])], [int8Bytes([116, 116])]);
+  });
+
+  it('host C equals the reference on random rows, constant rows and wide scales', async () => {
+    const r = new Prng(21);
+    for (const [name, scale, zp] of [['lsm_a', 0.05, 3], ['lsm_b', 0.5, -128], ['lsm_c', 0.0039, 0]] as const) {
+      const rows = [Array(20).fill(127), Array(20).fill(-128), [127, ...Array(19).fill(-128)], ...Array.from({ length: 13 }, () => r.ints(20, -128, 127))];
+      await expectHostMatchesReference(unaryModel(name, 'LOG_SOFTMAX', [4, 4, 20], TensorType.INT8, q(scale, zp), OUT), [[int8Bytes(rows.flat())]]);
+    }
+  });
+
+  it('refuses an output quantization other than 16/256 and 127, and int16, as one line', () => {
+    expect(refusal(() => unaryModel('lsm_q', 'LOG_SOFTMAX', [4], TensorType.INT8, q(0.1), q(1 / 16, 0)))).toMatch(/operator 0 \(LOG_SOFTMAX\): output 'y' has scale 0\.0625 and zero point 0; TFLite Micro's int8 LOG_SOFTMAX requires 16\/256 and 127/);
+    expect(refusal(() => unaryModel('lsm_16', 'LOG_SOFTMAX', [4], TensorType.INT16, q(0.1), q(1 / 16)))).toMatch(/input 'x' is int16; tinyforge's LOG_SOFTMAX takes int8/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
     await expectM4MatchesReference(unaryModel('m4_l2f', 'L2_NORMALIZATION', [2, 3], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([1, 2, 3, -1e-20, 0, 5e-21])]]);
+    await expectM4MatchesReference(unaryModel('m4_lsm', 'LOG_SOFTMAX', [3, 10], TensorType.INT8, q(0.05, 3), q(16 / 256, 127)), [[int8Bytes(new Prng(6).ints(30, -128, 127))]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

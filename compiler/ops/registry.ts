@@ -54,6 +54,7 @@ import { lstmF32Kernel } from './lstm_float.ts';
 import { absOp } from './abs.ts';
 import { negOp } from './neg.ts';
 import { l2NormalizationOp } from './l2_normalization.ts';
+import { logSoftmaxOp } from './log_softmax.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -112,6 +113,7 @@ const allModules = (): readonly RegisteredOp[] => [
   absOp,
   negOp,
   l2NormalizationOp,
+  logSoftmaxOp,
 ];
 
 interface Tables {
