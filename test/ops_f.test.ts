@@ -181,13 +181,42 @@ describe('LOG_SOFTMAX', () => {
   });
 });
 
+describe('ELU', () => {
+  it('int8: TFLite Micro\'s float table, expf(x) - 1 below zero (worked by hand)', async () => {
+    // Input scale 0.1, output scale 0.05, zout 20. q -10 -> x = -1: (e^-1 - 1) / 0.05 = -12.64 -> -13 + 20 = 7;
+    // q 10 -> 1 / 0.05 = 20 -> 40; q 0 -> 20; q -128 -> (e^-12.8 - 1) / 0.05 = -19.99994 -> -20 -> 0;
+    // q 127 -> 254 + 20 saturates to 127.
+    await expectBoth(unaryModel('elu_a', 'ELU', [5], TensorType.INT8, q(0.1), q(0.05, 20)), [int8Bytes([-10, 10, 0, -128, 127])], [int8Bytes([7, 40, 20, 0, 127])]);
+  });
+
+  it('float32: x below zero goes through expm1f, the rest passes', async () => {
+    await expectBoth(unaryModel('elu_f', 'ELU', [6], TensorType.FLOAT32, undefined, undefined), [float32Bytes([0, -0, 2.5, Number.NEGATIVE_INFINITY, -100, 3e38])], [float32Bytes([0, -0, 2.5, -1, -1, 3e38])]);
+  });
+
+  it('host C equals the reference on every int8 value and on random float32', async () => {
+    for (const [name, inQ, outQ] of [['elu_r1', q(0.05, 3), q(0.02, -7)], ['elu_r2', q(0.3, -100), q(0.011, 90)]] as const) {
+      await expectHostMatchesReference(unaryModel(name, 'ELU', [256], TensorType.INT8, inQ, outQ), [[int8Bytes(allInt8())]]);
+    }
+    const r = new Prng(31);
+    const fl = Array.from({ length: 256 }, () => (r.unit() - 0.7) * 10 ** r.int(-6, 2));
+    await expectHostMatchesReference(unaryModel('elu_rf', 'ELU', [256], TensorType.FLOAT32, undefined, undefined), [[float32Bytes(fl)]]);
+  });
+
+  it('refuses int16 and an output scale whose table leaves the exact float range, as one line', () => {
+    expect(refusal(() => unaryModel('elu_16', 'ELU', [2], TensorType.INT16, q(0.1), q(0.1)))).toMatch(/operator 0 \(ELU\): input 'x' is int16; TFLite Micro's ELU takes int8 or float32/);
+    expect(refusal(() => unaryModel('elu_tiny', 'ELU', [2], TensorType.INT8, q(1), q(1e-7)))).toMatch(/operator 0 \(ELU\): output scale 1\.0\d*e-7 is too small for ELU of input scale 1: TFLite Micro's float table would leave the int32 range/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
     await expectM4MatchesReference(unaryModel('m4_l2f', 'L2_NORMALIZATION', [2, 3], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([1, 2, 3, -1e-20, 0, 5e-21])]]);
     await expectM4MatchesReference(unaryModel('m4_lsm', 'LOG_SOFTMAX', [3, 10], TensorType.INT8, q(0.05, 3), q(16 / 256, 127)), [[int8Bytes(new Prng(6).ints(30, -128, 127))]]);
+    await expectM4MatchesReference(unaryModel('m4_elu', 'ELU', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
+    await expectM4MatchesReference(unaryModel('m4_eluf', 'ELU', [5], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([-0.3, -1e-7, -20, 4, -2.5])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

@@ -55,6 +55,7 @@ import { absOp } from './abs.ts';
 import { negOp } from './neg.ts';
 import { l2NormalizationOp } from './l2_normalization.ts';
 import { logSoftmaxOp } from './log_softmax.ts';
+import { eluOp } from './elu.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -114,6 +115,7 @@ const allModules = (): readonly RegisteredOp[] => [
   negOp,
   l2NormalizationOp,
   logSoftmaxOp,
+  eluOp,
 ];
 
 interface Tables {
