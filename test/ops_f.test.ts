@@ -208,8 +208,51 @@ describe('ELU', () => {
   });
 });
 
+/** ADD_N over `n` activation inputs of one quantization (plus an optional constant one). */
+function addNModel(name: string, n: number, type: number, inQ: QuantSpec | undefined, outQ: QuantSpec | undefined, constant?: number[]): CompiledModel {
+  const g = new GraphBuilder();
+  const xs = Array.from({ length: n }, (_, i) => g.tensor(`x${i}`, [4], inQ, type));
+  const c = constant === undefined ? [] : [type === TensorType.INT8 ? g.int8Constant('c', [4], constant, inQ as QuantSpec) : g.constant('c', [4], type, float32Bytes(constant))];
+  const y = g.tensor('y', [4], outQ, type);
+  g.op(code('ADD_N'), [...xs, ...c], [y]);
+  return compileModel(loadSynthetic(name, g.build(xs, [y])));
+}
+
+describe('ADD_N', () => {
+  it('int8: sums distances from the zero point, and keeps TFLite Micro\'s extra -zin (worked by hand)', async () => {
+    // Equal scales 0.1, zero points 0: the output multiplier is 2 * 0.1 / (2^20 * 0.1) = 2^-19, each term v * 2^19.
+    // [1, 2, 3] -> 6, [-50, -50, -50] -> -150 -> -128, [100, 20, 7] -> 127, [0, 0, 0] -> 0.
+    await expectBoth(addNModel('addn_a', 3, TensorType.INT8, q(0.1), q(0.1)), [int8Bytes([1, -50, 100, 0]), int8Bytes([2, -50, 20, 0]), int8Bytes([3, -50, 7, 0])], [int8Bytes([6, -128, 127, 0])]);
+    // zin 2, zout 0: Micro starts the sum at -zin, so 5 and 7 (distances 3 and 5) give 3 + 5 - 2 = 6, not 8.
+    await expectBoth(addNModel('addn_zp', 2, TensorType.INT8, q(0.1, 2), q(0.1)), [int8Bytes([5, 2, 2, -128]), int8Bytes([7, 2, 3, -128])], [int8Bytes([6, -2, -1, -128])]);
+  });
+
+  it('float32 sums in order; a constant input is read from flash', async () => {
+    // Element 0: 0 + 1 + -1e8 rounds to -1e8 (float spacing 8 there), + 1e8 = 0: the order matters.
+    // Element 3: 0 + -0 + -0 + -0 = +0.
+    await expectBoth(addNModel('addn_f', 2, TensorType.FLOAT32, undefined, undefined, [1e8, -1, 0.5, -0]), [float32Bytes([1, 2, 3, -0]), float32Bytes([-1e8, 0.25, 4, -0])], [float32Bytes([0, 1.25, 7.5, 0])]);
+  });
+
+  it('host C equals the reference on random inputs with the extremes, with a constant operand', async () => {
+    const r = new Prng(41);
+    const model = addNModel('addn_r', 3, TensorType.INT8, q(0.07, -9), q(0.15, 11), [127, -128, 0, 5]);
+    const cases = Array.from({ length: 8 }, (_, k) => [0, 1, 2].map(() => int8Bytes(k === 0 ? [127, 127, -128, -128] : r.ints(4, -128, 127))));
+    await expectHostMatchesReference(model, cases);
+  });
+
+  it('refuses mixed input quantization and int16, as one line', () => {
+    const g = new GraphBuilder();
+    const a = g.tensor('a', [2], q(0.1), TensorType.INT8);
+    const b = g.tensor('b', [2], q(0.2), TensorType.INT8);
+    const y = g.tensor('y', [2], q(0.1), TensorType.INT8);
+    g.op(code('ADD_N'), [a, b], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('addn_mixed', g.build([a, b], [y]))))).toMatch(/operator 0 \(ADD_N\): input 'b' has scale 0\.2\d* and zero point 0 but input 'a' has 0\.1\d* and 0; TFLite Micro's ADD_N needs them equal/);
+    expect(refusal(() => addNModel('addn_16', 2, TensorType.INT16, q(0.1), q(0.1)))).toMatch(/input 'x0' is int16; TFLite Micro's ADD_N takes int8 or float32/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -217,6 +260,7 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(unaryModel('m4_lsm', 'LOG_SOFTMAX', [3, 10], TensorType.INT8, q(0.05, 3), q(16 / 256, 127)), [[int8Bytes(new Prng(6).ints(30, -128, 127))]]);
     await expectM4MatchesReference(unaryModel('m4_elu', 'ELU', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_eluf', 'ELU', [5], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([-0.3, -1e-7, -20, 4, -2.5])]]);
+    await expectM4MatchesReference(addNModel('m4_addn', 2, TensorType.INT8, q(0.07, -9), q(0.15, 11)), [[int8Bytes([1, -128, 127, 9]), int8Bytes([100, -128, 127, -9])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

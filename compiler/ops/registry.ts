@@ -56,6 +56,7 @@ import { negOp } from './neg.ts';
 import { l2NormalizationOp } from './l2_normalization.ts';
 import { logSoftmaxOp } from './log_softmax.ts';
 import { eluOp } from './elu.ts';
+import { addNOp } from './add_n.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -116,6 +117,7 @@ const allModules = (): readonly RegisteredOp[] => [
   l2NormalizationOp,
   logSoftmaxOp,
   eluOp,
+  addNOp,
 ];
 
 interface Tables {
