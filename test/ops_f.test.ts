@@ -251,8 +251,66 @@ describe('ADD_N', () => {
   });
 });
 
+function cumsumModel(name: string, shape: number[], axis: number, type: number, inQ: QuantSpec | undefined, outQ: QuantSpec | undefined, exclusive = false, reverse = false): CompiledModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', shape, inQ, type);
+  const y = g.tensor('y', shape, outQ, type);
+  const options: OptionsSpec = {
+    type: BuiltinOptionsType.CumsumOptions,
+    build: (b) => {
+      b.startObject(2);
+      b.addFieldInt8(F.CumsumOptions.exclusive, exclusive ? 1 : 0, 0);
+      b.addFieldInt8(F.CumsumOptions.reverse, reverse ? 1 : 0, 0);
+      return b.endObject();
+    },
+  };
+  g.op(code('CUMSUM'), [x, g.int32Constant('axis', [], [axis])], [y], options);
+  return compileModel(loadSynthetic(name, g.build([x], [y])));
+}
+
+describe('CUMSUM', () => {
+  it('float32 follows tf.math.cumsum\'s documented examples for exclusive and reverse', async () => {
+    // [a, b, c] -> [a, a + b, a + b + c]; exclusive [0, a, a + b]; reverse [a + b + c, b + c, c];
+    // both [b + c, c, 0].
+    const x = [float32Bytes([1, 2, 3])];
+    await expectBoth(cumsumModel('cs_f', [3], 0, TensorType.FLOAT32, undefined, undefined), x, [float32Bytes([1, 3, 6])]);
+    await expectBoth(cumsumModel('cs_fe', [3], 0, TensorType.FLOAT32, undefined, undefined, true), x, [float32Bytes([0, 1, 3])]);
+    await expectBoth(cumsumModel('cs_fr', [3], -1, TensorType.FLOAT32, undefined, undefined, false, true), x, [float32Bytes([6, 5, 3])]);
+    await expectBoth(cumsumModel('cs_fer', [3], 0, TensorType.FLOAT32, undefined, undefined, true, true), x, [float32Bytes([5, 3, 0])]);
+  });
+
+  it('int8: running sums along axis 0 of a 3 x 2 tensor, saturation, and TFLite Micro\'s -zin start (worked by hand)', async () => {
+    // Equal scales 0.1, zero points 0: columns [1, 2, 100] and [-3, 4, -128] -> [1, 3, 103] and [-3, 1, -127].
+    await expectBoth(cumsumModel('cs_a', [3, 2], 0, TensorType.INT8, q(0.1), q(0.1)), [int8Bytes([1, -3, 2, 4, 100, -128])], [int8Bytes([1, -3, 3, 1, 103, -127])]);
+    // [100, 100] saturates at 127. zin 2 (zout 0): [5, 7] -> -2 + 3 = 1, then 1 + 5 = 6 (Micro's sum starts at -zin).
+    await expectBoth(cumsumModel('cs_sat', [2], 0, TensorType.INT8, q(0.1), q(0.1)), [int8Bytes([100, 100])], [int8Bytes([100, 127])]);
+    await expectBoth(cumsumModel('cs_zp', [2], 0, TensorType.INT8, q(0.1, 2), q(0.1)), [int8Bytes([5, 7])], [int8Bytes([1, 6])]);
+  });
+
+  it('host C equals the reference on random data in all four modes, and where the int32 sum wraps', async () => {
+    const r = new Prng(51);
+    for (const [exclusive, reverse] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const name = `cs_r${exclusive ? 'e' : ''}${reverse ? 'r' : ''}`;
+      await expectHostMatchesReference(cumsumModel(name, [3, 5, 4], 1, TensorType.INT8, q(0.05, -7), q(0.3, 4), exclusive, reverse), [[int8Bytes(r.ints(60, -128, 127))]]);
+      await expectHostMatchesReference(cumsumModel(`${name}f`, [3, 5, 4], 1, TensorType.FLOAT32, undefined, undefined, exclusive, reverse), [[float32Bytes(Array.from({ length: 60 }, () => (r.unit() - 0.5) * 10 ** r.int(-3, 6)))]]);
+    }
+    // 40 values of 127 with zin -128: each term is 255 * 2^19, so the sum passes 2^31 after 16 of them.
+    await expectHostMatchesReference(cumsumModel('cs_wrap', [40], 0, TensorType.INT8, q(0.01, -128), q(1)), [[int8Bytes(Array(40).fill(127))]]);
+  });
+
+  it('refuses a run-time axis and int16, as one line', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [4], q(0.1), TensorType.INT8);
+    const axis = g.tensor('axis', [], undefined, TensorType.INT32);
+    const y = g.tensor('y', [4], q(0.1), TensorType.INT8);
+    g.op(code('CUMSUM'), [x, axis], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('cs_rt', g.build([x, axis], [y]))))).toMatch(/operator 0 \(CUMSUM\): axis 'axis' must be one constant int32 value/);
+    expect(refusal(() => cumsumModel('cs_16', [4], 0, TensorType.INT16, q(0.1), q(0.1)))).toMatch(/input 'x' is int16; TFLite Micro's CUMSUM takes int8 or float32/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -261,6 +319,7 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(unaryModel('m4_elu', 'ELU', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_eluf', 'ELU', [5], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([-0.3, -1e-7, -20, 4, -2.5])]]);
     await expectM4MatchesReference(addNModel('m4_addn', 2, TensorType.INT8, q(0.07, -9), q(0.15, 11)), [[int8Bytes([1, -128, 127, 9]), int8Bytes([100, -128, 127, -9])]]);
+    await expectM4MatchesReference(cumsumModel('m4_cs', [3, 6], 1, TensorType.INT8, q(0.05, -7), q(0.3, 4), true, true), [[int8Bytes(new Prng(7).ints(18, -128, 127))]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

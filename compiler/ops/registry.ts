@@ -57,6 +57,7 @@ import { l2NormalizationOp } from './l2_normalization.ts';
 import { logSoftmaxOp } from './log_softmax.ts';
 import { eluOp } from './elu.ts';
 import { addNOp } from './add_n.ts';
+import { cumsumOp } from './cumsum.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -118,6 +119,7 @@ const allModules = (): readonly RegisteredOp[] => [
   logSoftmaxOp,
   eluOp,
   addNOp,
+  cumsumOp,
 ];
 
 interface Tables {
