@@ -309,8 +309,65 @@ describe('CUMSUM', () => {
   });
 });
 
+function broadcastToModel(name: string, inShape: number[], shape: number[], type: number, quant?: QuantSpec): CompiledModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', inShape, quant, type);
+  const y = g.tensor('y', shape, quant, type);
+  g.op(code('BROADCAST_TO'), [x, g.int32Constant('shape', [shape.length], shape)], [y]);
+  return compileModel(loadSynthetic(name, g.build([x], [y])));
+}
+
+/** GATHER_ND over int8 params [2, 2] = [1, 2, 3, 4] (a b / c d), with constant or activation indices. */
+function gatherNdModel(name: string, paramsShape: number[], indicesShape: number[], outShape: number[], indices?: number[], type: number = TensorType.INT8): CompiledModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', paramsShape, type === TensorType.INT8 ? q(0.1) : undefined, type);
+  const idx = indices === undefined ? g.tensor('idx', indicesShape, undefined, TensorType.INT32) : g.int32Constant('idx', indicesShape, indices);
+  const y = g.tensor('y', outShape, type === TensorType.INT8 ? q(0.1) : undefined, type);
+  g.op(code('GATHER_ND'), [x, idx], [y]);
+  return compileModel(loadSynthetic(name, g.build(indices === undefined ? [x, idx] : [x], [y])));
+}
+
+describe('BROADCAST_TO', () => {
+  it('repeats [1, 2, 3] to [3, 3] (tf.broadcast_to\'s documented example) and a column to [2, 3], int8 / int16 / float32', async () => {
+    await expectBoth(broadcastToModel('bt_a', [3], [3, 3], TensorType.INT8, q(0.1)), [int8Bytes([1, 2, 3])], [int8Bytes([1, 2, 3, 1, 2, 3, 1, 2, 3])]);
+    await expectBoth(broadcastToModel('bt_b', [2, 1], [2, 3], TensorType.INT16, q(0.1)), [int16Bytes([-32768, 7])], [int16Bytes([-32768, -32768, -32768, 7, 7, 7])]);
+    await expectBoth(broadcastToModel('bt_c', [1, 2, 1], [2, 2, 2, 2], TensorType.FLOAT32), [float32Bytes([0.5, -1])], [float32Bytes([0.5, 0.5, -1, -1, 0.5, 0.5, -1, -1, 0.5, 0.5, -1, -1, 0.5, 0.5, -1, -1])]);
+  });
+
+  it('refuses a shape the input does not broadcast to and rank 6, as one line', () => {
+    expect(refusal(() => broadcastToModel('bt_bad', [2], [3], TensorType.INT8, q(0.1)))).toMatch(/operator 0 \(BROADCAST_TO\): input 'x' of shape \[2\] does not broadcast to \[3\] \(dimension 0\)/);
+    expect(refusal(() => broadcastToModel('bt_6', [1], [1, 1, 1, 1, 1, 2], TensorType.INT8, q(0.1)))).toMatch(/rank 6 is above 5, the most TFLite Micro's BROADCAST_TO supports/);
+  });
+});
+
+describe('GATHER_ND', () => {
+  // tf.gather_nd's documented examples with params [['a', 'b'], ['c', 'd']] written as 1 2 / 3 4.
+  const abcd = [int8Bytes([1, 2, 3, 4])];
+
+  it('picks elements and rows as tf.gather_nd\'s documented examples, with constant and run-time indices', async () => {
+    await expectBoth(gatherNdModel('gnd_el', [2, 2], [2, 2], [2], [0, 0, 1, 1]), abcd, [int8Bytes([1, 4])]);
+    await expectBoth(gatherNdModel('gnd_row', [2, 2], [2, 1], [2, 2], [1, 0]), abcd, [int8Bytes([3, 4, 1, 2])]);
+    await expectBoth(gatherNdModel('gnd_rt', [2, 2], [3, 2], [3]), [int8Bytes([1, 2, 3, 4]), new Uint8Array(Int32Array.from([1, 0, 0, 1, 1, 1]).buffer)], [int8Bytes([3, 2, 4])]);
+    await expectBoth(gatherNdModel('gnd_f', [2, 2], [1, 2], [1], [1, 0], TensorType.FLOAT32), [float32Bytes([0.5, 1.5, -2.5, 3])], [float32Bytes([-2.5])]);
+  });
+
+  it('checks only where each slice starts, as TFLite Micro does: [0, 3] of a 2 x 2 tensor reads element 3', async () => {
+    await expectBoth(gatherNdModel('gnd_flat', [2, 2], [1, 2], [1], [0, 3]), abcd, [int8Bytes([4])]);
+    expect(refusal(() => gatherNdModel('gnd_oob', [2, 2], [1, 2], [1], [1, 2]))).toMatch(/operator 0 \(GATHER_ND\): indices 'idx' row 0 \[1,2\] starts outside params 'x' of shape \[2,2\]/);
+    expect(refusal(() => gatherNdModel('gnd_16', [2, 2], [1, 2], [1], [0, 0], TensorType.INT16))).toMatch(/params 'x' are int16; TFLite Micro's GATHER_ND takes int8 or float32/);
+  });
+});
+
+describe('ZEROS_LIKE', () => {
+  it('writes integer or float zeros (the raw byte 0 for int8, whatever the zero point)', async () => {
+    await expectBoth(unaryModel('zl_8', 'ZEROS_LIKE', [3], TensorType.INT8, q(0.1, 5), q(0.1, 5)), [int8Bytes([1, -128, 127])], [int8Bytes([0, 0, 0])]);
+    await expectBoth(unaryModel('zl_f', 'ZEROS_LIKE', [2], TensorType.FLOAT32, undefined, undefined), [float32Bytes([-1, Number.NaN])], [float32Bytes([0, 0])]);
+    expect(refusal(() => unaryModel('zl_16', 'ZEROS_LIKE', [2], TensorType.INT16, q(0.1), q(0.1)))).toMatch(/operator 0 \(ZEROS_LIKE\): input 'x' is int16; TFLite Micro's ZEROS_LIKE takes int8, int32, int64 or float32/);
+  });
+});
+
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -320,6 +377,9 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(unaryModel('m4_eluf', 'ELU', [5], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([-0.3, -1e-7, -20, 4, -2.5])]]);
     await expectM4MatchesReference(addNModel('m4_addn', 2, TensorType.INT8, q(0.07, -9), q(0.15, 11)), [[int8Bytes([1, -128, 127, 9]), int8Bytes([100, -128, 127, -9])]]);
     await expectM4MatchesReference(cumsumModel('m4_cs', [3, 6], 1, TensorType.INT8, q(0.05, -7), q(0.3, 4), true, true), [[int8Bytes(new Prng(7).ints(18, -128, 127))]]);
+    await expectM4MatchesReference(broadcastToModel('m4_bt', [2, 1, 3], [2, 4, 3], TensorType.INT8, q(0.1)), [[int8Bytes([1, 2, 3, -4, -5, -6])]]);
+    await expectM4MatchesReference(gatherNdModel('m4_gnd', [2, 2], [3, 2], [3]), [[int8Bytes([1, 2, 3, 4]), new Uint8Array(Int32Array.from([1, 0, 0, 1, 1, 1]).buffer)]]);
+    await expectM4MatchesReference(unaryModel('m4_zl', 'ZEROS_LIKE', [3], TensorType.INT8, q(0.1, 5), q(0.1, 5)), [[int8Bytes([1, -128, 127])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

@@ -58,6 +58,9 @@ import { logSoftmaxOp } from './log_softmax.ts';
 import { eluOp } from './elu.ts';
 import { addNOp } from './add_n.ts';
 import { cumsumOp } from './cumsum.ts';
+import { broadcastToOp } from './broadcast_to.ts';
+import { gatherNdOp } from './gather_nd.ts';
+import { zerosLikeOp } from './zeros_like.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -120,6 +123,9 @@ const allModules = (): readonly RegisteredOp[] => [
   eluOp,
   addNOp,
   cumsumOp,
+  broadcastToOp,
+  gatherNdOp,
+  zerosLikeOp,
 ];
 
 interface Tables {
