@@ -14,6 +14,8 @@ import { BuiltinOptionsType, builtinOperatorName, F, TensorType } from '../compi
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
+import { runCasesOnQemuXtensa } from '../compiler/targets/qemu_xtensa.ts';
+import { runCompiler } from '../compiler/targets/toolchain.ts';
 import { float32Bytes, GraphBuilder, int8Bytes, loadSynthetic, Prng, q } from './helpers/synthetic_models.ts';
 import type { OptionsSpec, QuantSpec } from './helpers/tflite_builder.ts';
 import { refusal } from './helpers/refusal.ts';
@@ -363,6 +365,60 @@ describe('ZEROS_LIKE', () => {
     await expectBoth(unaryModel('zl_8', 'ZEROS_LIKE', [3], TensorType.INT8, q(0.1, 5), q(0.1, 5)), [int8Bytes([1, -128, 127])], [int8Bytes([0, 0, 0])]);
     await expectBoth(unaryModel('zl_f', 'ZEROS_LIKE', [2], TensorType.FLOAT32, undefined, undefined), [float32Bytes([-1, Number.NaN])], [float32Bytes([0, 0])]);
     expect(refusal(() => unaryModel('zl_16', 'ZEROS_LIKE', [2], TensorType.INT16, q(0.1), q(0.1)))).toMatch(/operator 0 \(ZEROS_LIKE\): input 'x' is int16; TFLite Micro's ZEROS_LIKE takes int8, int32, int64 or float32/);
+  });
+});
+
+/** Every new op in one model, so one build covers every kernel file and their shared headers. */
+function allOpsModel(): CompiledModel {
+  const g = new GraphBuilder();
+  const x8 = g.tensor('x8', [4, 8], q(0.05, 3));
+  const x16 = g.tensor('x16', [4, 8], q(0.001), TensorType.INT16);
+  const xf = g.tensor('xf', [4, 8], undefined, TensorType.FLOAT32);
+  const idx = g.tensor('idx', [2, 2], undefined, TensorType.INT32);
+  const outs: number[] = [];
+  const add = (op: string, x: number, type: number, outQ: QuantSpec | undefined, shape = [4, 8], extra: number[] = []): void => {
+    const y = g.tensor(`${op.toLowerCase()}_${outs.length}`, shape, outQ, type);
+    g.op(code(op), [x, ...extra], [y]);
+    outs.push(y);
+  };
+  add('ABS', x8, TensorType.INT8, q(0.02, -3));
+  add('ABS', x16, TensorType.INT16, q(0.002));
+  add('ABS', xf, TensorType.FLOAT32, undefined);
+  add('NEG', xf, TensorType.FLOAT32, undefined);
+  add('L2_NORMALIZATION', x8, TensorType.INT8, q(1 / 128));
+  add('L2_NORMALIZATION', xf, TensorType.FLOAT32, undefined);
+  add('LOG_SOFTMAX', x8, TensorType.INT8, q(1 / 16, 127));
+  add('ELU', x8, TensorType.INT8, q(0.03, 10));
+  add('ELU', xf, TensorType.FLOAT32, undefined);
+  add('ADD_N', x8, TensorType.INT8, q(0.1), [4, 8], [x8]);
+  add('ADD_N', xf, TensorType.FLOAT32, undefined, [4, 8], [xf]);
+  add('CUMSUM', x8, TensorType.INT8, q(0.1), [4, 8], [g.int32Constant('axis1', [], [1])]);
+  add('CUMSUM', xf, TensorType.FLOAT32, undefined, [4, 8], [g.int32Constant('axis0', [], [0])]);
+  add('BROADCAST_TO', x8, TensorType.INT8, q(0.05, 3), [2, 4, 8], [g.int32Constant('shape', [3], [2, 4, 8])]);
+  add('GATHER_ND', x8, TensorType.INT8, q(0.05, 3), [2], [idx]);
+  add('ZEROS_LIKE', x8, TensorType.INT8, q(0.05, 3));
+  return compileModel(loadSynthetic('all_ops_f', g.build([x8, x16, xf, idx], outs)));
+}
+
+function allOpsCase(seed: number): Uint8Array[] {
+  const r = new Prng(seed);
+  return [int8Bytes(r.ints(32, -128, 127)), int16Bytes(int16Cases(32, seed)), float32Bytes(Array.from({ length: 32 }, () => (r.unit() - 0.5) * 10 ** r.int(-4, 3))), new Uint8Array(Int32Array.from([3, 7, 0, 1]).buffer)];
+}
+
+describe('every new op in one model', () => {
+  it('host C under ASan/UBSan and the emulated Xtensa LX106 equal the reference', async () => {
+    const compiled = allOpsModel();
+    const cases = [allOpsCase(61), allOpsCase(62)];
+    await expectHostMatchesReference(compiled, cases);
+    const mod = writeCModule(compiled, path.join(dir, 'xtensa', compiled.model.graph.name));
+    const xtensa = await runCasesOnQemuXtensa(mod, cases, { workDir: dir });
+    cases.forEach((c, i) => expect(xtensa[i], `case ${i}`).toEqual(runReference(compiled.model.graph, compiled.layers, c)));
+  });
+
+  it('builds for RISC-V (rv32imac) with -Wall -Wextra -Werror', async () => {
+    const mod = writeCModule(allOpsModel(), path.join(dir, 'riscv', 'all_ops_f'));
+    const source = path.join(mod.dir, 'all_ops_f.c');
+    await runCompiler('riscv64-unknown-elf-gcc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-march=rv32imac', '-mabi=ilp32', '--specs=picolibc.specs', '-c', source, '-o', path.join(dir, 'all_ops_f.rv32.o')], 'riscv build');
   });
 });
 
