@@ -368,6 +368,61 @@ describe('ZEROS_LIKE', () => {
   });
 });
 
+/** A comparison of two activation inputs (or of `a` with a constant `b`) into a bool output. */
+function compareModel(name: string, op: string, aShape: number[], bShape: number[], outShape: number[], type: number, aQ?: QuantSpec, bQ?: QuantSpec, bConstant?: Uint8Array): CompiledModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', aShape, aQ, type);
+  const b = bConstant === undefined ? g.tensor('b', bShape, bQ, type) : g.constant('b', bShape, type, bConstant, bQ);
+  const y = g.tensor('y', outShape, undefined, TensorType.BOOL);
+  g.op(code(op), [a, b], [y]);
+  return compileModel(loadSynthetic(name, g.build(bConstant === undefined ? [a, b] : [a], [y])));
+}
+
+const boolBytes = (values: readonly number[]): Uint8Array => Uint8Array.from(values);
+
+describe('comparisons', () => {
+  it('int8 compares after TFLite Micro\'s rescaling, which can split equal real values (worked by hand)', async () => {
+    // a = 4 at scale 0.1 and b = 2 at scale 0.2 are both 0.4. Micro: 4 << 8 = 1024 times 0.1 (multiplier
+    // 1717986918, shift -3): SaturatingRoundingDoublingHighMul gives 819, RoundingDivideByPOT(819, 3) = 102;
+    // 2 << 8 = 512 times 0.2 (shift -2): 410, then 102.5 -> 103. So EQUAL is false and LESS true. a = 5 (0.5):
+    // 1280 -> 1024 -> 128 > 103. a = -3, b = -1: -768 -> -614 -> -77 vs -256 -> -205 -> -51: LESS.
+    const m = (op: string): CompiledModel => compareModel(`cmp_${op.toLowerCase()}`, op, [3], [3], [3], TensorType.INT8, q(0.1), q(0.2));
+    const inputs = [int8Bytes([4, 5, -3]), int8Bytes([2, 2, -1])];
+    await expectBoth(m('EQUAL'), inputs, [boolBytes([0, 0, 0])]);
+    await expectBoth(m('LESS'), inputs, [boolBytes([1, 0, 1])]);
+    await expectBoth(m('GREATER_EQUAL'), inputs, [boolBytes([0, 1, 0])]);
+    // Equal quantization: equal values are equal.
+    await expectBoth(compareModel('cmp_same', 'NOT_EQUAL', [3], [3], [3], TensorType.INT8, q(0.1, 3), q(0.1, 3)), [int8Bytes([7, -128, 127]), int8Bytes([7, -127, 127])], [boolBytes([0, 1, 0])]);
+  });
+
+  it('float32 against a broadcast constant (NaN compares false), bool EQUAL, int32 and int16 GREATER', async () => {
+    await expectBoth(compareModel('cmp_f', 'GREATER', [2, 3], [], [2, 3], TensorType.FLOAT32, undefined, undefined, float32Bytes([0])), [float32Bytes([1, Number.NaN, -3, 5, -0, 1e-38])], [boolBytes([1, 0, 0, 1, 0, 1])]);
+    await expectBoth(compareModel('cmp_nan', 'NOT_EQUAL', [2], [2], [2], TensorType.FLOAT32), [float32Bytes([Number.NaN, 1]), float32Bytes([Number.NaN, 1])], [boolBytes([1, 0])]);
+    await expectBoth(compareModel('cmp_b', 'EQUAL', [4], [4], [4], TensorType.BOOL), [boolBytes([1, 0, 1, 0]), boolBytes([1, 1, 0, 0])], [boolBytes([1, 0, 0, 1])]);
+    await expectBoth(compareModel('cmp_i', 'LESS_EQUAL', [2, 1], [3], [2, 3], TensorType.INT32), [new Uint8Array(Int32Array.from([5, -70000]).buffer), new Uint8Array(Int32Array.from([4, 5, 6]).buffer)], [boolBytes([0, 1, 1, 1, 1, 1])]);
+    await expectBoth(compareModel('cmp_16', 'GREATER', [3], [3], [3], TensorType.INT16, q(0.001), q(0.001)), [int16Bytes([-32768, 32767, 5]), int16Bytes([32767, -32768, 5])], [boolBytes([0, 1, 0])]);
+  });
+
+  it('host C equals the reference on random int8 inputs of different quantization, broadcast', async () => {
+    const r = new Prng(71);
+    for (const op of ['EQUAL', 'NOT_EQUAL', 'GREATER', 'GREATER_EQUAL', 'LESS', 'LESS_EQUAL']) {
+      const model = compareModel(`cmp_r_${op.toLowerCase()}`, op, [2, 3, 4], [3, 1], [2, 3, 4], TensorType.INT8, q(0.05, -3), q(0.1, 7));
+      await expectHostMatchesReference(model, [[int8Bytes(r.ints(24, -128, 127)), int8Bytes(r.ints(3, -128, 127))], [int8Bytes(r.ints(24, -20, 20)), int8Bytes(r.ints(3, -8, 12))]]);
+    }
+  });
+
+  it('refuses int16 EQUAL, int64 and a non-bool output, as one line', () => {
+    expect(refusal(() => compareModel('cmp_e16', 'EQUAL', [2], [2], [2], TensorType.INT16, q(0.1), q(0.1)))).toMatch(/operator 0 \(EQUAL\): input 'a' is int16; TFLite Micro's EQUAL takes bool, float32, int32, int8/);
+    expect(refusal(() => compareModel('cmp_64', 'LESS', [2], [2], [2], TensorType.INT64))).toMatch(/input 'a' is int64; TFLite Micro's LESS takes float32, int32, int8 \(and int64, which tinyforge does not compute\)/);
+    const g = new GraphBuilder();
+    const a = g.tensor('a', [2], q(0.1));
+    const b = g.tensor('b', [2], q(0.1));
+    const y = g.tensor('y', [2], q(0.1));
+    g.op(code('LESS'), [a, b], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('cmp_out8', g.build([a, b], [y]))))).toMatch(/output 'y' is int8; LESS writes bool/);
+  });
+});
+
 /** Every new op in one model, so one build covers every kernel file and their shared headers. */
 function allOpsModel(): CompiledModel {
   const g = new GraphBuilder();
@@ -397,6 +452,8 @@ function allOpsModel(): CompiledModel {
   add('BROADCAST_TO', x8, TensorType.INT8, q(0.05, 3), [2, 4, 8], [g.int32Constant('shape', [3], [2, 4, 8])]);
   add('GATHER_ND', x8, TensorType.INT8, q(0.05, 3), [2], [idx]);
   add('ZEROS_LIKE', x8, TensorType.INT8, q(0.05, 3));
+  add('GREATER', x8, TensorType.BOOL, undefined, [4, 8], [g.int8Constant('threshold', [8], [-100, -50, -10, 0, 3, 10, 50, 100], q(0.1, -2))]);
+  add('LESS_EQUAL', xf, TensorType.BOOL, undefined, [4, 8], [g.constant('zero', [], TensorType.FLOAT32, float32Bytes([0]))]);
   return compileModel(loadSynthetic('all_ops_f', g.build([x8, x16, xf, idx], outs)));
 }
 
@@ -423,7 +480,7 @@ describe('every new op in one model', () => {
 });
 
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, LESS int8, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -436,6 +493,7 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(broadcastToModel('m4_bt', [2, 1, 3], [2, 4, 3], TensorType.INT8, q(0.1)), [[int8Bytes([1, 2, 3, -4, -5, -6])]]);
     await expectM4MatchesReference(gatherNdModel('m4_gnd', [2, 2], [3, 2], [3]), [[int8Bytes([1, 2, 3, 4]), new Uint8Array(Int32Array.from([1, 0, 0, 1, 1, 1]).buffer)]]);
     await expectM4MatchesReference(unaryModel('m4_zl', 'ZEROS_LIKE', [3], TensorType.INT8, q(0.1, 5), q(0.1, 5)), [[int8Bytes([1, -128, 127])]]);
+    await expectM4MatchesReference(compareModel('m4_cmp', 'LESS', [2, 3], [3], [2, 3], TensorType.INT8, q(0.05, -3), q(0.1, 7)), [[int8Bytes([1, -128, 127, 40, -9, 3]), int8Bytes([0, -50, 77])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

@@ -61,6 +61,7 @@ import { cumsumOp } from './cumsum.ts';
 import { broadcastToOp } from './broadcast_to.ts';
 import { gatherNdOp } from './gather_nd.ts';
 import { zerosLikeOp } from './zeros_like.ts';
+import { comparisonOps } from './comparisons.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -126,6 +127,7 @@ const allModules = (): readonly RegisteredOp[] => [
   broadcastToOp,
   gatherNdOp,
   zerosLikeOp,
+  comparisonOps,
 ];
 
 interface Tables {
