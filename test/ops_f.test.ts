@@ -423,6 +423,64 @@ describe('comparisons', () => {
   });
 });
 
+function selectModel(name: string, cShape: number[], xShape: number[], yShape: number[], outShape: number[], type: number, quant?: QuantSpec, yConstant?: Uint8Array): CompiledModel {
+  const g = new GraphBuilder();
+  const c = g.tensor('c', cShape, undefined, TensorType.BOOL);
+  const x = g.tensor('x', xShape, quant, type);
+  const y = yConstant === undefined ? g.tensor('y', yShape, quant, type) : g.constant('y', yShape, type, yConstant, quant);
+  const out = g.tensor('out', outShape, quant, type);
+  g.op(code('SELECT_V2'), [c, x, y], [out]);
+  return compileModel(loadSynthetic(name, g.build(yConstant === undefined ? [c, x, y] : [c, x], [out])));
+}
+
+function logicalModel(name: string, op: string, aShape: number[], bShape: number[] | undefined, outShape: number[]): CompiledModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', aShape, undefined, TensorType.BOOL);
+  const ins = bShape === undefined ? [a] : [a, g.tensor('b', bShape, undefined, TensorType.BOOL)];
+  const y = g.tensor('y', outShape, undefined, TensorType.BOOL);
+  g.op(code(op), ins, [y]);
+  return compileModel(loadSynthetic(name, g.build(ins, [y])));
+}
+
+describe('SELECT_V2 and LOGICAL_AND / OR / NOT', () => {
+  it('SELECT_V2 follows tf.where\'s documented examples (element-wise and broadcast y), int8 / int16 / float32', async () => {
+    // tf.where([T, F, F, T], [1, 2, 3, 4], [100, 200, 300, 400]) = [1, 200, 300, 4]; with y = [100]: [1, 100, 100, 4].
+    const cond = boolBytes([1, 0, 0, 1]);
+    await expectBoth(selectModel('sel_a', [4], [4], [4], [4], TensorType.INT16, q(0.5)), [cond, int16Bytes([1, 2, 3, 4]), int16Bytes([100, 200, 300, 400])], [int16Bytes([1, 200, 300, 4])]);
+    await expectBoth(selectModel('sel_b', [4], [4], [1], [4], TensorType.INT8, q(0.5), int8Bytes([100])), [cond, int8Bytes([1, 2, 3, 4])], [int8Bytes([1, 100, 100, 4])]);
+    // A [2, 1] condition picks whole rows of [2, 3] from x or a [3] y.
+    await expectBoth(selectModel('sel_c', [2, 1], [2, 3], [3], [2, 3], TensorType.FLOAT32), [boolBytes([0, 1]), float32Bytes([1, 2, 3, 4, 5, 6]), float32Bytes([-1, -2, -3])], [float32Bytes([-1, -2, -3, 4, 5, 6])]);
+  });
+
+  it('LOGICAL_AND, LOGICAL_OR (broadcast) and LOGICAL_NOT on bool bytes', async () => {
+    const a = boolBytes([1, 0, 1, 0]);
+    const b = boolBytes([1, 1, 0, 0]);
+    await expectBoth(logicalModel('and', 'LOGICAL_AND', [4], [4], [4]), [a, b], [boolBytes([1, 0, 0, 0])]);
+    await expectBoth(logicalModel('or', 'LOGICAL_OR', [4], [4], [4]), [a, b], [boolBytes([1, 1, 1, 0])]);
+    await expectBoth(logicalModel('not', 'LOGICAL_NOT', [4], undefined, [4]), [a], [boolBytes([0, 1, 0, 1])]);
+    // [2, 1] AND [2]: rows [T] and [F] against [T, F].
+    await expectBoth(logicalModel('and_b', 'LOGICAL_AND', [2, 1], [2], [2, 2]), [boolBytes([1, 0]), boolBytes([1, 0])], [boolBytes([1, 0, 0, 0])]);
+  });
+
+  it('host C equals the reference on random broadcast selects and logic', async () => {
+    const r = new Prng(81);
+    const bits = (n: number): Uint8Array => boolBytes(r.ints(n, 0, 1));
+    await expectHostMatchesReference(selectModel('sel_r', [2, 1, 4], [3, 4], [2, 3, 1], [2, 3, 4], TensorType.INT8, q(0.1)), [[bits(8), int8Bytes(r.ints(12, -128, 127)), int8Bytes(r.ints(6, -128, 127))]]);
+    await expectHostMatchesReference(logicalModel('or_r', 'LOGICAL_OR', [3, 1, 5], [4, 1], [3, 4, 5]), [[bits(15), bits(4)]]);
+  });
+
+  it('refuses a non-bool condition and mixed x / y types, as one line', () => {
+    const g = new GraphBuilder();
+    const c = g.tensor('c', [2], q(0.1));
+    const x = g.tensor('x', [2], q(0.1));
+    const y = g.tensor('y', [2], q(0.1));
+    const out = g.tensor('out', [2], q(0.1));
+    g.op(code('SELECT_V2'), [c, x, y], [out]);
+    expect(refusal(() => compileModel(loadSynthetic('sel_bad', g.build([c, x, y], [out]))))).toMatch(/operator 0 \(SELECT_V2\): condition 'c' is int8; SELECT_V2 takes a bool condition/);
+    expect(refusal(() => logicalModel('and_bad', 'LOGICAL_AND', [2], [3], [2]))).toMatch(/input shapes \[2\] and \[3\] do not broadcast/);
+  });
+});
+
 /** Every new op in one model, so one build covers every kernel file and their shared headers. */
 function allOpsModel(): CompiledModel {
   const g = new GraphBuilder();
@@ -452,8 +510,13 @@ function allOpsModel(): CompiledModel {
   add('BROADCAST_TO', x8, TensorType.INT8, q(0.05, 3), [2, 4, 8], [g.int32Constant('shape', [3], [2, 4, 8])]);
   add('GATHER_ND', x8, TensorType.INT8, q(0.05, 3), [2], [idx]);
   add('ZEROS_LIKE', x8, TensorType.INT8, q(0.05, 3));
+  const zeros = outs[outs.length - 1] as number;
   add('GREATER', x8, TensorType.BOOL, undefined, [4, 8], [g.int8Constant('threshold', [8], [-100, -50, -10, 0, 3, 10, 50, 100], q(0.1, -2))]);
+  const greater = outs[outs.length - 1] as number;
   add('LESS_EQUAL', xf, TensorType.BOOL, undefined, [4, 8], [g.constant('zero', [], TensorType.FLOAT32, float32Bytes([0]))]);
+  add('LOGICAL_OR', greater, TensorType.BOOL, undefined, [4, 8], [outs[outs.length - 1] as number]);
+  add('LOGICAL_NOT', greater, TensorType.BOOL, undefined);
+  add('SELECT_V2', greater, TensorType.INT8, q(0.05, 3), [4, 8], [x8, zeros]);
   return compileModel(loadSynthetic('all_ops_f', g.build([x8, x16, xf, idx], outs)));
 }
 
@@ -480,7 +543,7 @@ describe('every new op in one model', () => {
 });
 
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, LESS int8, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, LESS int8, SELECT_V2, LOGICAL_AND, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -494,6 +557,8 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(gatherNdModel('m4_gnd', [2, 2], [3, 2], [3]), [[int8Bytes([1, 2, 3, 4]), new Uint8Array(Int32Array.from([1, 0, 0, 1, 1, 1]).buffer)]]);
     await expectM4MatchesReference(unaryModel('m4_zl', 'ZEROS_LIKE', [3], TensorType.INT8, q(0.1, 5), q(0.1, 5)), [[int8Bytes([1, -128, 127])]]);
     await expectM4MatchesReference(compareModel('m4_cmp', 'LESS', [2, 3], [3], [2, 3], TensorType.INT8, q(0.05, -3), q(0.1, 7)), [[int8Bytes([1, -128, 127, 40, -9, 3]), int8Bytes([0, -50, 77])]]);
+    await expectM4MatchesReference(selectModel('m4_sel', [2, 1], [2, 3], [3], [2, 3], TensorType.INT8, q(0.1)), [[boolBytes([0, 1]), int8Bytes([1, 2, 3, 4, 5, 6]), int8Bytes([-1, -2, -3])]]);
+    await expectM4MatchesReference(logicalModel('m4_and', 'LOGICAL_AND', [2, 1], [2], [2, 2]), [[boolBytes([1, 0]), boolBytes([1, 0])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

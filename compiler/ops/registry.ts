@@ -62,6 +62,8 @@ import { broadcastToOp } from './broadcast_to.ts';
 import { gatherNdOp } from './gather_nd.ts';
 import { zerosLikeOp } from './zeros_like.ts';
 import { comparisonOps } from './comparisons.ts';
+import { logicalOps } from './logical.ts';
+import { selectV2Op } from './select_v2.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -128,6 +130,8 @@ const allModules = (): readonly RegisteredOp[] => [
   gatherNdOp,
   zerosLikeOp,
   comparisonOps,
+  logicalOps,
+  selectV2Op,
 ];
 
 interface Tables {
