@@ -316,7 +316,7 @@ describe('builder-made models', () => {
     const gelu = build((s) => {
       s.opcodes[1] = { builtin: 150, deprecated: 127 };
     });
-    expectModelError(gelu, /^m\.tflite: tinyforge does not support ops GELU x1 \(first: operator 1\) \(supported ops: ADD, .*CONV_2D, .*SOFTMAX.*\)$/);
+    expectModelError(gelu, /^m\.tflite: tinyforge does not support ops GELU x1 \(first: operator 1\) \(supported ops: ABS, ADD, .*CONV_2D, .*SOFTMAX.*\)$/);
   });
 
   it('accepts an FC without a bias slot and marks the bias absent', () => {
@@ -452,17 +452,17 @@ describe('corrupt and unsupported files', () => {
   });
 
   it('rejects unsupported ops with their name and operator index', () => {
-    // Patch the operator code used by operator 1 (DEPTHWISE_CONV_2D) to GREATER.
+    // Patch the operator code used by operator 1 (DEPTHWISE_CONV_2D) to TOPK_V2 (48), which tinyforge lacks.
     const opIndex = 1;
     const code = speechRaw.operatorCodes[speechRaw.subgraph.operators[opIndex]!.opcodeIndex]!;
     const firstUser = speechRaw.subgraph.operators.findIndex((o) => o.opcodeIndex === code.index);
     const bad = patched((b, v) => {
-      if (code.at.deprecatedBuiltinCode !== undefined) b[code.at.deprecatedBuiltinCode] = 61;
-      if (code.at.builtinCode !== undefined) v.setInt32(code.at.builtinCode, 61, true);
+      if (code.at.deprecatedBuiltinCode !== undefined) b[code.at.deprecatedBuiltinCode] = 48;
+      if (code.at.builtinCode !== undefined) v.setInt32(code.at.builtinCode, 48, true);
     });
     expectModelError(
       bad,
-      new RegExp(`^micro_speech\\.tflite: tinyforge does not support ops GREATER x\\d+ \\(first: operator ${firstUser}\\) \\(supported ops: ADD, .*CONV_2D, .*SOFTMAX.*\\)$`),
+      new RegExp(`^micro_speech\\.tflite: tinyforge does not support ops TOPK_V2 x\\d+ \\(first: operator ${firstUser}\\) \\(supported ops: ABS, ADD, .*CONV_2D, .*SOFTMAX.*\\)$`),
       'micro_speech.tflite',
     );
     expectModelError(
