@@ -356,6 +356,11 @@ describe('GATHER_ND', () => {
   it('checks only where each slice starts, as TFLite Micro does: [0, 3] of a 2 x 2 tensor reads element 3', async () => {
     await expectBoth(gatherNdModel('gnd_flat', [2, 2], [1, 2], [1], [0, 3]), abcd, [int8Bytes([4])]);
     expect(refusal(() => gatherNdModel('gnd_oob', [2, 2], [1, 2], [1], [1, 2]))).toMatch(/operator 0 \(GATHER_ND\): indices 'idx' row 0 \[1,2\] starts outside params 'x' of shape \[2,2\]/);
+    // Run-time indices starting outside fail the reference with one line and make invoke fail on the host.
+    const rt = gatherNdModel('gnd_rt_oob', [2, 2], [1, 2], [1]);
+    const bad = [int8Bytes([1, 2, 3, 4]), new Uint8Array(Int32Array.from([1, 2]).buffer)];
+    expect(refusal(() => runReference(rt.model.graph, rt.layers, bad))).toMatch(/GATHER_ND index row 0 starts outside the params/);
+    await expect(hostRun(rt, [bad])).rejects.toThrow(/the model invoke function returned non-zero/);
     expect(refusal(() => gatherNdModel('gnd_16', [2, 2], [1, 2], [1], [0, 0], TensorType.INT16))).toMatch(/params 'x' are int16; TFLite Micro's GATHER_ND takes int8 or float32/);
   });
 });
