@@ -400,6 +400,16 @@ describe('validate --enroll on the emulated Cortex-M4 over serial', () => {
     expect(r.cases.at(-1)?.outputs[0]?.bytes).toBe(24 + 4 * CLASSES + 4 * CLASSES * 64);
   }, 180_000);
 
+  it('--adapt-epochs / --adapt-replay override the spec\'s "epochs" / "replay"', async () => {
+    const learning = { epochs: 2, replay: 4 };
+    const r = await validate(kws, { board: 'qemu-mps2-an386', enroll: { classes: CLASSES, epochs: 0, steps: STEPS.slice(0, 4) }, adaptEpochs: learning.epochs, adaptReplay: learning.replay });
+    expect(r.cases.filter((c) => !c.pass)).toEqual([]);
+    const head = compileModel(kws, { adapt: { layer: 'last', classes: CLASSES, learning } }).head!;
+    expect(r.cases.at(-1)?.outputs[0]?.bytes).toBe(headSaveBytes(head));
+    expect(headSaveBytes(head)).toBe(24 + 4 * CLASSES + 4 * CLASSES * 64 + learning.replay * (1 + 64));
+    await expect(validate(kws, { board: 'qemu-mps2-an386', adaptEpochs: 2 })).rejects.toThrow(/--adapt-epochs goes with --enroll/);
+  }, 180_000);
+
   it('refuses --enroll without a board, and a spec class outside the head', async () => {
     await expect(validate(kws, { enroll: { steps: STEPS } })).rejects.toThrow(/--board/);
     await expect(validate(kws, { board: 'qemu-mps2-an386', enroll: { classes: 2, steps: STEPS } })).rejects.toThrow(/classes 0\.\.1/);

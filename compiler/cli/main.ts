@@ -118,6 +118,8 @@ function buildProgram(): Command {
     .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
     .option('--enroll <spec.json>', 'with --board: compile with --adapt last, enroll and classify the spec\'s inputs on the device, each step checked against the TS reference')
     .option('--adapt-classes <n>', 'with --enroll: classes of the learnable head')
+    .option('--adapt-epochs <n>', "with --enroll: SGD epochs of the head (default: the spec's \"epochs\", else compile's default)")
+    .option('--adapt-replay <n>', "with --enroll: replay slots of the head (default: the spec's \"replay\", else compile's default)")
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--timeout <seconds>', 'with --board: wait this long for one inference before the board counts as gone (default 30)')
     .option('--text <file>', 'with --board and --vocab: sentences (one per line) tokenized and classified on the device (TEXT); ids and scores compared with the host reference')
@@ -151,6 +153,8 @@ function buildProgram(): Command {
           steps?: string;
           enroll?: string;
           adaptClasses?: string;
+          adaptEpochs?: string;
+          adaptReplay?: string;
           json?: boolean;
           sanitize?: boolean;
           timeout?: string;
