@@ -11,6 +11,7 @@ import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { DEFAULT_HEAD_LEARNING } from '../adapt/head_learning.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
+import type { ValidateCommandOptions } from './commands/validate.ts';
 import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
 import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
 import { log } from './log.ts';
@@ -140,27 +141,7 @@ function buildProgram(): Command {
     .action(
       async (
         model: string | undefined,
-        opts: {
-          target: string;
-          board?: string;
-          port?: string;
-          image?: string;
-          flash?: boolean;
-          profile?: boolean;
-          profileOut?: string;
-          golden?: string;
-          random?: string;
-          steps?: string;
-          enroll?: string;
-          adaptClasses?: string;
-          adaptEpochs?: string;
-          adaptReplay?: string;
-          json?: boolean;
-          sanitize?: boolean;
-          timeout?: string;
-          text?: string;
-          vocab?: string;
-        },
+        opts: ValidateCommandOptions,
         cmd: Command,
       ) => {
         const { projectConfig, requireSetting, withConfig } = await config();
