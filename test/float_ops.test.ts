@@ -1,0 +1,239 @@
+// float32 ops batch 2 (element-wise binary and unary ops, data movement, REDUCE_MAX, QUANTIZE /
+// DEQUANTIZE inside a float graph): small synthetic models run on the TS reference and on host C
+// under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals, FLT_MAX,
+// rounding ties), every output compared bit for bit (NaN against any NaN: docs/float.md), and
+// outputs worked out by hand from TFLite Micro's reference kernels. No TFLite Micro goldens exist
+// for these float ops here.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileModel, writeCModule } from '../compiler/compile.ts';
+import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { refusal } from './helpers/refusal.ts';
+import type { OptionsSpec } from './helpers/tflite_builder.ts';
+import { Act, float32Bytes, GraphBuilder, loadSynthetic, Prng } from './helpers/synthetic_models.ts';
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+const F32 = TensorType.FLOAT32;
+const op = (name: string): number => builtinOperatorCode(name);
+const FLT_MAX = 3.4028234663852886e38;
+const MIN_SUBNORMAL = 1.401298464324817e-45;
+const MAX_SUBNORMAL = 1.1754942106924411e-38 - MIN_SUBNORMAL;
+
+/** Values every kernel must get right: specials, signed zeros, subnormals, the extremes, and ties and near-ties for ROUND. */
+const EDGES = [
+  NaN, Infinity, -Infinity, 0, -0, MIN_SUBNORMAL, -MIN_SUBNORMAL, MAX_SUBNORMAL, -MAX_SUBNORMAL, FLT_MAX, -FLT_MAX, 1.1754942106924411e-38,
+  0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 3, -3, 6, -6, 1, -1, 0.49999997, -0.49999997, 8388607.5, -8388607.5, 8388609, 16777216, -0.3, 0.7, 1e30, -1e30, 90, -110,
+];
+
+/** `n` floats: the edge values first (rotated by `seed`), then random ones, a random float32 bit pattern every 7th. */
+function edgeFloats(n: number, seed: number, range: number): number[] {
+  const rng = new Prng(seed);
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  return Array.from({ length: n }, (_, i) => {
+    if (i < EDGES.length) return EDGES[(i + seed) % EDGES.length] as number;
+    if (i % 7 === 0) {
+      bits[0] = rng.next() >>> 0;
+      return asFloat[0] as number;
+    }
+    return (rng.next() / 2 ** 32 - 0.5) * 2 * range;
+  });
+}
+
+function floats(bytes: Uint8Array): Float32Array {
+  return new Float32Array(new Uint8Array(bytes).buffer);
+}
+
+/** Indices where two float32 outputs differ: different bits, unless both are NaN (whose sign and payload depend on the CPU). */
+function differences(a: Uint8Array, b: Uint8Array): number[] {
+  const x = floats(a);
+  const y = floats(b);
+  const xb = new Uint32Array(x.buffer);
+  const yb = new Uint32Array(y.buffer);
+  if (x.length !== y.length) return [-1];
+  return [...x.keys()].filter((i) => xb[i] !== yb[i] && !(Number.isNaN(x[i]) && Number.isNaN(y[i])));
+}
+
+function options(type: number, build: OptionsSpec['build']): OptionsSpec {
+  return { type, build };
+}
+
+const divOptions = (act: number): OptionsSpec =>
+  options(BuiltinOptionsType.DivOptions, (b) => {
+    b.startObject(1);
+    b.addFieldInt8(0, act, null);
+    return b.endObject();
+  });
+
+const leakyOptions = (alpha: number): OptionsSpec =>
+  options(BuiltinOptionsType.LeakyReluOptions, (b) => {
+    b.startObject(1);
+    b.addFieldFloat32(F.LeakyReluOptions.alpha, alpha, null);
+    return b.endObject();
+  });
+
+interface OpModel {
+  name: string;
+  bytes: Uint8Array;
+  /** Float32 element counts of the inputs (random and edge cases are generated for these). */
+  inputSizes: number[];
+  range: number;
+  /** Inputs chosen by hand, and the outputs TFLite Micro's definitions give for them (by output index). */
+  hand?: { inputs: number[][]; outputs: Record<number, number[]> };
+}
+
+/** Runs `m` on the TS reference and host C (ASan + UBSan): hand case first, then 5 edge/random cases. */
+async function checkModel(m: OpModel): Promise<Uint8Array[][]> {
+  const compiled = compileModel(loadSynthetic(m.name, m.bytes));
+  const cases: Uint8Array[][] = [];
+  if (m.hand) cases.push(m.hand.inputs.map((v) => float32Bytes(v)));
+  for (let s = 0; s < 5; s++) cases.push(m.inputSizes.map((n, k) => float32Bytes(edgeFloats(n, 17 * s + 5 * k + 1, m.range))));
+  const ref = cases.map((c) => runReference(compiled.model.graph, compiled.layers, c));
+  const mod = writeCModule(compiled, path.join(workDir, m.name));
+  const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
+  expect(host.length).toBe(ref.length);
+  for (let c = 0; c < ref.length; c++) {
+    for (let o = 0; o < ref[c]!.length; o++) expect(differences(ref[c]![o]!, host[c]![o]!), `case ${c} output ${o}`).toEqual([]);
+  }
+  if (m.hand) {
+    for (const [o, want] of Object.entries(m.hand.outputs)) {
+      const got = Array.from(floats(ref[0]![Number(o)]!));
+      expect(got.map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)), `output ${o}`).toEqual(want.map(Math.fround).map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)));
+    }
+  }
+  // Not all zeros or NaN: a kernel that wrote nothing would agree with itself.
+  for (const out of ref[1]!) expect(Array.from(floats(out)).some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
+  return ref;
+}
+
+/** MAXIMUM, MINIMUM, DIV (RELU6 and NONE), SQUARED_DIFFERENCE, PRELU: same shapes, a broadcast and a constant operand. */
+function binaryModel(): OpModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', [2, 3, 8], undefined, F32);
+  const b = g.tensor('b', [2, 3, 8], undefined, F32);
+  const c = g.tensor('c', [3, 1], undefined, F32);
+  const k = g.constant('k', [8], F32, float32Bytes([0.25, -0.5, 2, -0, 0, -3, 1e-3, 7]));
+  const outs: number[] = [];
+  const add = (name: string, code: number, x: number, y: number, o?: OptionsSpec): void => {
+    const t = g.tensor(name, [2, 3, 8], undefined, F32);
+    g.op(code, [x, y], [t], o);
+    outs.push(t);
+  };
+  add('max', op('MAXIMUM'), a, b);
+  add('min', op('MINIMUM'), a, b);
+  add('div', op('DIV'), a, b, divOptions(Act.NONE));
+  add('sqd', op('SQUARED_DIFFERENCE'), a, b);
+  add('prelu', op('PRELU'), a, b);
+  add('max_bc', op('MAXIMUM'), c, a);
+  add('min_k', op('MINIMUM'), a, k);
+  add('div_bc_relu6', op('DIV'), a, c, divOptions(Act.RELU6));
+  add('sqd_k', op('SQUARED_DIFFERENCE'), k, a);
+  add('prelu_k', op('PRELU'), a, k);
+  const n = 48;
+  const handA = [NaN, 1, -0, 0, Infinity, -Infinity, 3, -2, 1, 0, -0, 5, -4, 1e30, -1e-3, 2.5];
+  const handB = [1, NaN, 0, -0, 1, 2, 0, 0, 3, 0, 7, -Infinity, 0.5, 1e30, 1e-3, 2.5];
+  const pad = (v: number[]): number[] => [...v, ...new Array<number>(n - v.length).fill(1)];
+  const out = (v: number[]): number[] => v;
+  return {
+    name: 'binary_f32',
+    bytes: g.build([a, b, c], outs),
+    inputSizes: [n, n, 3],
+    range: 8,
+    hand: {
+      inputs: [pad(handA), pad(handB), [2, -0, NaN]],
+      outputs: {
+        // maximum_minimum.cc: a > b ? a : b, a < b ? a : b.
+        0: out([1, NaN, 0, -0, Infinity, 2, 3, 0, 3, 0, 7, 5, 0.5, 1e30, 1e-3, 2.5, ...new Array<number>(32).fill(1)]),
+        1: out([1, NaN, 0, -0, 1, -Infinity, 0, -2, 1, 0, -0, -Infinity, -4, 1e30, -1e-3, 2.5, ...new Array<number>(32).fill(1)]),
+        // Div then the NONE clamp: x/0 is +-inf, clamped to +-FLT_MAX; 0/0 is NaN.
+        2: out([NaN, NaN, NaN, NaN, FLT_MAX, -FLT_MAX, FLT_MAX, -FLT_MAX, Math.fround(1 / 3), NaN, -0, -0, -8, 1, -1, 1, ...new Array<number>(32).fill(1)]),
+        // (a - b)^2, not clamped: inf - 1 is inf, 5 - -inf is inf.
+        3: out([NaN, NaN, 0, 0, Infinity, Infinity, 9, 4, 4, 0, 49, Infinity, 20.25, 0, Math.fround(Math.fround(-2e-3) * Math.fround(-2e-3)), 0, ...new Array<number>(32).fill(0)]),
+        // a >= 0 ? a : a * alpha: -0 >= 0, so -0 passes; -inf * 2 is -inf.
+        4: out([NaN, 1, -0, 0, Infinity, -Infinity, 3, -0, 1, 0, -0, 5, -2, 1e30, Math.fround(Math.fround(-1e-3) * Math.fround(1e-3)), 2.5, ...new Array<number>(32).fill(1)]),
+      },
+    },
+  };
+}
+
+/** Every unary op, and LEAKY_RELU with two slopes. */
+function unaryModel(): OpModel {
+  const g = new GraphBuilder();
+  const n = 64;
+  const x = g.tensor('x', [n], undefined, F32);
+  const names = ['ABS', 'NEG', 'SQUARE', 'SQRT', 'RELU', 'RELU6', 'HARD_SWISH', 'EXP', 'FLOOR', 'CEIL', 'ROUND'];
+  const outs = names.map((name) => {
+    const t = g.tensor(name.toLowerCase(), [n], undefined, F32);
+    g.op(op(name), [x], [t]);
+    return t;
+  });
+  for (const alpha of [0.2, -1.5]) {
+    const t = g.tensor(`leaky_${alpha}`, [n], undefined, F32);
+    g.op(op('LEAKY_RELU'), [x], [t], leakyOptions(alpha));
+    outs.push(t);
+  }
+  const hand = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, -0.3, 0.49999997, 8388607.5, -0, NaN, -Infinity, Infinity, -3, 3, 2.6];
+  const fill = (v: number[], with_: number): number[] => [...v, ...new Array<number>(n - v.length).fill(with_)];
+  const f = Math.fround;
+  const tail = (v: number): number[] => new Array<number>(n - hand.length).fill(v);
+  return {
+    name: 'unary_f32',
+    bytes: g.build([x], outs),
+    inputSizes: [n],
+    range: 10,
+    hand: {
+      inputs: [fill(hand, 1.25)],
+      outputs: {
+        // ROUND: half to even, and -0.3 -> floor -1, diff 0.7 -> -1 + 1 = +0; -0 -> -0 (diff 0).
+        10: [0, 2, 2, 0, -2, -2, 0, 0, 8388608, -0, NaN, -Infinity, Infinity, -3, 3, 3, ...tail(1)],
+        8: [0, 1, 2, -1, -2, -3, -1, 0, 8388607, -0, NaN, -Infinity, Infinity, -3, 3, 2, ...tail(1)],
+        9: [1, 2, 3, -0, -1, -2, -0, 1, 8388608, -0, NaN, -Infinity, Infinity, -3, 3, 3, ...tail(2)],
+        // HARD_SWISH: x * min(6, max(0, x + 3)) / 6; -inf -> -inf * 0 = NaN; NaN -> NaN * 0.
+        6: hand.map((v) => {
+          const s = f(v + 3);
+          const m = Math.min(6, 0 < s ? s : 0);
+          return f(f(v * m) / 6);
+        }).concat(tail(f(f(1.25 * 4.25) / 6))),
+        // RELU keeps -0 and NaN; RELU6 too.
+        4: [0.5, 1.5, 2.5, 0, 0, 0, 0, 0.49999997, 8388607.5, -0, NaN, 0, Infinity, 0, 3, 2.6, ...tail(1.25)].map(f),
+        5: [0.5, 1.5, 2.5, 0, 0, 0, 0, 0.49999997, 6, -0, NaN, 0, 6, 0, 3, 2.6, ...tail(1.25)].map(f),
+        // LEAKY_RELU alpha 0.2: x > 0 ? x : x * 0.2f.
+        11: hand.map((v) => (v > 0 ? f(v) : f(f(v) * f(0.2)))).concat(tail(1.25)),
+        0: hand.map((v) => Math.abs(f(v))).concat(tail(1.25)),
+        1: hand.map((v) => -f(v)).concat(tail(-1.25)),
+      },
+    },
+  };
+}
+
+describe('float32 element-wise ops: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('MAXIMUM, MINIMUM, DIV, SQUARED_DIFFERENCE, PRELU with broadcasting', async () => {
+    await checkModel(binaryModel());
+  }, 120_000);
+
+  it('ABS, NEG, SQUARE, SQRT, RELU, RELU6, HARD_SWISH, EXP, FLOOR, CEIL, ROUND, LEAKY_RELU', async () => {
+    await checkModel(unaryModel());
+  }, 120_000);
+});
+
+describe('float32 refusals stay one line', () => {
+  it('an int8 ABS (no integer kernel) and a float32 LOG', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [4], { scale: [0.1], zeroPoint: [0] });
+    const y = g.tensor('y', [4], { scale: [0.1], zeroPoint: [0] });
+    g.op(op('ABS'), [x], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('abs_s8', g.build([x], [y]))))).toContain('ABS on int8 is not supported');
+    const h = new GraphBuilder();
+    const a = h.tensor('a', [4], undefined, F32);
+    const b = h.tensor('b', [4], undefined, F32);
+    h.op(op('LOG'), [a], [b]);
+    expect(refusal(() => compileModel(loadSynthetic('log_f32', h.build([a], [b]))))).toContain('LOG');
+  });
+});
