@@ -223,6 +223,79 @@ describe('float32 element-wise ops: TS reference and host C (ASan + UBSan) agree
   }, 120_000);
 });
 
+const gatherOptions = (axis: number): OptionsSpec =>
+  options(BuiltinOptionsType.GatherOptions, (b) => {
+    b.startObject(2);
+    b.addFieldInt32(F.GatherOptions.axis, axis, null);
+    return b.endObject();
+  });
+
+/** Row-major index of position `p` in `shape`. */
+function offset(shape: readonly number[], p: readonly number[]): number {
+  return p.reduce((acc, v, d) => acc * (shape[d] as number) + v, 0);
+}
+
+/** Every position of `shape` in row-major order. */
+function positions(shape: readonly number[]): number[][] {
+  const out: number[][] = [[]];
+  for (const n of shape) {
+    const next: number[][] = [];
+    for (const p of out) for (let i = 0; i < n; i++) next.push([...p, i]);
+    out.splice(0, out.length, ...next);
+  }
+  return out;
+}
+
+/** x [1, 3, 4, 2]: PAD, PADV2 (constant -0.75), TRANSPOSE [0, 3, 1, 2], GATHER axis 2 at [3, 0, 0, 2], RESIZE_NEAREST_NEIGHBOR to 5 x 7. */
+function movementModel(): OpModel {
+  const g = new GraphBuilder();
+  const shape = [1, 3, 4, 2];
+  const x = g.tensor('x', shape, undefined, F32);
+  const pads = g.int32Constant('pads', [4, 2], [0, 0, 1, 0, 0, 2, 1, 1]);
+  const pad = g.tensor('pad', [1, 4, 6, 4], undefined, F32);
+  g.op(op('PAD'), [x, pads], [pad]);
+  const cv = g.constant('cv', [], F32, float32Bytes([-0.75]));
+  const padv2 = g.tensor('padv2', [1, 4, 6, 4], undefined, F32);
+  g.op(op('PADV2'), [x, pads, cv], [padv2]);
+  const perm = g.int32Constant('perm', [4], [0, 3, 1, 2]);
+  const tr = g.tensor('tr', [1, 2, 3, 4], undefined, F32);
+  g.op(op('TRANSPOSE'), [x, perm], [tr]);
+  const at = g.int32Constant('at', [4], [3, 0, 0, 2]);
+  const ga = g.tensor('ga', [1, 3, 4, 2], undefined, F32);
+  g.op(op('GATHER'), [x, at], [ga], gatherOptions(2));
+  const size = g.int32Constant('size', [2], [5, 7]);
+  const rs = g.tensor('rs', [1, 5, 7, 2], undefined, F32);
+  g.op(op('RESIZE_NEAREST_NEIGHBOR'), [x, size], [rs]);
+  const v = Array.from({ length: 24 }, (_, i) => (i % 5 === 4 ? -0 : i + 0.5));
+  const xAt = (p: readonly number[]): number => v[offset(shape, p)] as number;
+  const padded = (value: number): number[] =>
+    positions([1, 4, 6, 4]).map(([n, h, w, c]) => (h! >= 1 && w! < 4 && c! >= 1 && c! < 3 ? xAt([n!, h! - 1, w!, c! - 1]) : value));
+  // TFLite's nearest neighbour without align_corners / half_pixel: floor(out * in / out_size).
+  const near = (o: number, inSize: number, outSize: number): number => Math.min(Math.floor(Math.fround(o * Math.fround(inSize / outSize))), inSize - 1);
+  return {
+    name: 'movement_f32_b2',
+    bytes: g.build([x], [pad, padv2, tr, ga, rs]),
+    inputSizes: [24],
+    range: 50,
+    hand: {
+      inputs: [v],
+      outputs: {
+        0: padded(0),
+        1: padded(-0.75),
+        2: positions([1, 2, 3, 4]).map(([n, c, h, w]) => xAt([n!, h!, w!, c!])),
+        3: positions([1, 3, 4, 2]).map(([n, h, i, c]) => xAt([n!, h!, [3, 0, 0, 2][i!]!, c!])),
+        4: positions([1, 5, 7, 2]).map(([n, h, w, c]) => xAt([n!, near(h!, 3, 5), near(w!, 4, 7), c!])),
+      },
+    },
+  };
+}
+
+describe('float32 data movement: TS reference and host C agree bit for bit, outputs as computed by hand', () => {
+  it('PAD, PADV2, TRANSPOSE, GATHER, RESIZE_NEAREST_NEIGHBOR', async () => {
+    await checkModel(movementModel());
+  }, 120_000);
+});
+
 describe('float32 refusals stay one line', () => {
   it('an int8 ABS (no integer kernel) and a float32 LOG', () => {
     const g = new GraphBuilder();
