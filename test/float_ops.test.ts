@@ -296,6 +296,80 @@ describe('float32 data movement: TS reference and host C agree bit for bit, outp
   }, 120_000);
 });
 
+const reducer = (keepDims: boolean): OptionsSpec =>
+  options(BuiltinOptionsType.ReducerOptions, (b) => {
+    b.startObject(1);
+    b.addFieldInt8(F.ReducerOptions.keepDims, keepDims ? 1 : 0, null);
+    return b.endObject();
+  });
+
+/**
+ * x [2, 3, 4]: REDUCE_MAX over axis 2 (kept) and over axes [0, 2]; QUANTIZE to int8 and to int16
+ * and DEQUANTIZE back to float32 in the middle of the float graph, then float ops on the result.
+ */
+function reduceQuantizeModel(): OpModel {
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [2, 3, 4], undefined, F32);
+  const ax2 = g.int32Constant('ax2', [1], [2]);
+  const m1 = g.tensor('max_last', [2, 3, 1], undefined, F32);
+  g.op(op('REDUCE_MAX'), [x, ax2], [m1], reducer(true));
+  const ax02 = g.int32Constant('ax02', [2], [0, -1]);
+  const m2 = g.tensor('max_02', [3], undefined, F32);
+  g.op(op('REDUCE_MAX'), [x, ax02], [m2], reducer(false));
+  const q8 = g.tensor('q8', [2, 3, 4], { scale: [0.05], zeroPoint: [-3] });
+  g.op(op('QUANTIZE'), [x], [q8]);
+  const d8t = g.tensor('d8', [2, 3, 4], undefined, F32);
+  g.op(op('DEQUANTIZE'), [q8], [d8t]);
+  const q16 = g.tensor('q16', [2, 3, 4], { scale: [0.001], zeroPoint: [0] }, TensorType.INT16);
+  g.op(op('QUANTIZE'), [x], [q16]);
+  const d16t = g.tensor('d16', [2, 3, 4], undefined, F32);
+  g.op(op('DEQUANTIZE'), [q16], [d16t]);
+  const diff = g.tensor('diff', [2, 3, 4], undefined, F32);
+  g.op(op('SQUARED_DIFFERENCE'), [d8t, d16t], [diff]);
+  const hand = [
+    [1, -0, 0, 2], [NaN, -Infinity, -Infinity, -Infinity], [-0, 0, -1, NaN],
+    [0.5, 0.75, -0.25, 0.024], [-0.026, 0.1234, -6.4, 6.4], [0, 0, 0, 0],
+  ].flat();
+  const f = Math.fround;
+  // TFLite's AffineQuantize as tinyforge's kernel computes it (float32 division, half away from
+  // zero, clamped; NaN to the zero point), and Dequantize: float(double(scale) * (q - zero point)).
+  const quant = (v: number, scale: number, zp: number, lo: number, hi: number): number => {
+    const s = f(f(v) / f(scale));
+    const r = Number.isNaN(s) ? 0 : Math.sign(s) * Math.round(Math.abs(s));
+    return Math.min(hi, Math.max(lo, r + zp));
+  };
+  const roundTrip = (scale: number, zp: number, lo: number, hi: number) => (v: number): number => f(f(scale) * (quant(v, scale, zp, lo, hi) - zp));
+  const d8 = hand.map(roundTrip(0.05, -3, -128, 127));
+  const d16 = hand.map(roundTrip(0.001, 0, -32768, 32767));
+  return {
+    name: 'reduce_quantize_f32',
+    bytes: g.build([x], [m1, m2, d8t, d16t, diff]),
+    inputSizes: [24],
+    range: 6,
+    hand: {
+      inputs: [hand],
+      outputs: {
+        // in > current from -FLT_MAX: NaN skipped, the first zero kept, all -inf gives -FLT_MAX.
+        0: [2, -FLT_MAX, -0, 0.75, 6.4, 0],
+        // Over axes 0 and 2, per middle index: {1,-0,0,2, 0.5,0.75,-0.25,0.024} -> 2; {NaN,-inf,.., -0.026..6.4} -> 6.4; {-0,0,-1,NaN, 0,0,0,0} -> -0 (the first zero).
+        1: [2, 6.4, -0],
+        2: d8,
+        3: d16,
+        4: d8.map((v, i) => {
+          const d = f(v - (d16[i] as number));
+          return f(d * d);
+        }),
+      },
+    },
+  };
+}
+
+describe('float32 REDUCE_MAX, and QUANTIZE / DEQUANTIZE inside a float graph', () => {
+  it('REDUCE_MAX (kept and dropped axes), QUANTIZE float32 -> int8 / int16 -> DEQUANTIZE float32', async () => {
+    await checkModel(reduceQuantizeModel());
+  }, 120_000);
+});
+
 describe('float32 refusals stay one line', () => {
   it('an int8 ABS (no integer kernel) and a float32 LOG', () => {
     const g = new GraphBuilder();
