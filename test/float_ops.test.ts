@@ -13,6 +13,7 @@ import { compileModel, writeCModule } from '../compiler/compile.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
+import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Prng } from './helpers/synthetic_models.ts';
@@ -368,6 +369,87 @@ describe('float32 REDUCE_MAX, and QUANTIZE / DEQUANTIZE inside a float graph', (
   it('REDUCE_MAX (kept and dropped axes), QUANTIZE float32 -> int8 / int16 -> DEQUANTIZE float32', async () => {
     await checkModel(reduceQuantizeModel());
   }, 120_000);
+});
+
+/** The batch's ops chained in one model (with the earlier float kernels between them), for the emulated Cortex-M4. */
+function chainModel(): { bytes: Uint8Array; outputs: number } {
+  const g = new GraphBuilder();
+  const t = (name: string, shape: number[]): number => g.tensor(name, shape, undefined, F32);
+  const x = t('x', [1, 4, 4, 2]);
+  const p = t('p', [1, 6, 6, 2]);
+  g.op(op('PAD'), [x, g.int32Constant('pads', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0])], [p]);
+  const h = t('h', [1, 6, 6, 2]);
+  g.op(op('HARD_SWISH'), [p], [h]);
+  const r = t('r', [1, 3, 3, 2]);
+  g.op(op('RESIZE_NEAREST_NEIGHBOR'), [h, g.int32Constant('size', [2], [3, 3])], [r]);
+  const tr = t('tr', [1, 2, 3, 3]);
+  g.op(op('TRANSPOSE'), [r, g.int32Constant('perm', [4], [0, 3, 1, 2])], [tr]);
+  const m = t('m', [1, 2, 3, 3]);
+  g.op(op('MAXIMUM'), [tr, g.constant('k3', [3], F32, float32Bytes([-0.5, 0, 0.25]))], [m]);
+  const d = t('d', [1, 2, 3, 3]);
+  g.op(op('DIV'), [m, g.constant('k1', [1], F32, float32Bytes([0.7]))], [d], divOptions(Act.RELU6));
+  const n = t('n', [1, 2, 3, 3]);
+  g.op(op('NEG'), [d], [n]);
+  const e = t('e', [1, 2, 3, 3]);
+  g.op(op('EXP'), [n], [e]);
+  const fl = t('fl', [1, 2, 3, 3]);
+  g.op(op('FLOOR'), [tr], [fl]);
+  const sd = t('sd', [1, 2, 3, 3]);
+  g.op(op('SQUARED_DIFFERENCE'), [e, fl], [sd]);
+  const mx = t('mx', [1, 2]);
+  g.op(op('REDUCE_MAX'), [sd, g.int32Constant('ax', [2], [2, 3])], [mx], reducer(false));
+  const ga = t('ga', [1, 2, 3, 3]);
+  g.op(op('GATHER'), [sd, g.int32Constant('idx', [2], [1, 0])], [ga], gatherOptions(1));
+  const ab = t('ab', [1, 2, 3, 3]);
+  g.op(op('ABS'), [tr], [ab]);
+  const sq = t('sq', [1, 2, 3, 3]);
+  g.op(op('SQRT'), [ab], [sq]);
+  const mn = t('mn', [1, 2, 3, 3]);
+  g.op(op('MINIMUM'), [ga, sq], [mn]);
+  const ce = t('ce', [1, 2, 3, 3]);
+  g.op(op('CEIL'), [tr], [ce]);
+  const lr = t('lr', [1, 2, 3, 3]);
+  g.op(op('LEAKY_RELU'), [tr], [lr], leakyOptions(0.3));
+  const pr = t('pr', [1, 2, 3, 3]);
+  g.op(op('PRELU'), [lr, g.constant('alpha', [3], F32, float32Bytes([0.5, -1, 2]))], [pr]);
+  const sqr = t('sqr', [1, 2, 3, 3]);
+  g.op(op('SQUARE'), [pr], [sqr]);
+  const rl = t('rl', [1, 2, 3, 3]);
+  g.op(op('RELU'), [ce], [rl]);
+  const r6 = t('r6', [1, 2, 3, 3]);
+  g.op(op('RELU6'), [sqr], [r6]);
+  const sum = t('sum', [1, 2, 3, 3]);
+  g.op(op('ADD'), [mn, r6], [sum], undefined);
+  const ro = t('ro', [1, 2, 3, 3]);
+  g.op(op('ROUND'), [sum], [ro]);
+  const q8 = g.tensor('q8', [1, 2, 3, 3], { scale: [0.04], zeroPoint: [5] });
+  g.op(op('QUANTIZE'), [sum], [q8]);
+  const dq = t('dq', [1, 2, 3, 3]);
+  g.op(op('DEQUANTIZE'), [q8], [dq]);
+  const outputs = [mx, ro, dq, rl, sum];
+  return { bytes: g.build([x], outputs), outputs: outputs.length };
+}
+
+describe('the batch on the emulated Cortex-M4', () => {
+  it('a 25-op float32 model: TS reference, host C (ASan + UBSan) and Cortex-M4 (mps2-an386) agree bit for bit', async () => {
+    const { bytes, outputs } = chainModel();
+    const compiled = compileModel(loadSynthetic('chain_f32', bytes));
+    // Case 0: the edge values; cases 1-3: random values only.
+    const cases = [0, 1, 2, 3].map((s) => [float32Bytes(s === 0 ? edgeFloats(32, 3, 5) : edgeFloats(EDGES.length + 32, s, 5).slice(EDGES.length))]);
+    const ref = cases.map((c) => runReference(compiled.model.graph, compiled.layers, c));
+    const mod = writeCModule(compiled, path.join(workDir, 'chain_f32'));
+    const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
+    const m4 = await runCasesOnQemuMps2('mps2-an386', mod, cases, { workDir });
+    for (let c = 0; c < cases.length; c++) {
+      expect(ref[c]!.length).toBe(outputs);
+      for (let o = 0; o < outputs; o++) {
+        expect(differences(ref[c]![o]!, host[c]![o]!), `host case ${c} output ${o}`).toEqual([]);
+        expect(differences(ref[c]![o]!, m4[c]![o]!), `M4 case ${c} output ${o}`).toEqual([]);
+      }
+    }
+    // Real numbers came out of the chain (not all zero or NaN).
+    for (const out of ref[1]!) expect(Array.from(floats(out)).some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
+  }, 180_000);
 });
 
 describe('float32 refusals stay one line', () => {
