@@ -14,19 +14,20 @@
 // HARD_SWISH x * std::min(6, std::max(0, x + 3)) / 6 (reference_ops::HardSwish): std::max(0, v)
 //   is (0 < v) ? v : 0, so NaN + 3 gives 0 there (the product keeps the NaN) and -inf gives
 //   -inf * 0 = NaN.
-// EXP expf (exp.h): tf_expf / expf.ts.
+// EXP expf (exp.h): tf_expf / expf.ts. LOG logf (elementwise.cc's std::log): tf_logf / logf
+//   (float_math.h / float_math.ts), glibc's logf bits on every target.
 // FLOOR, CEIL std::floor / std::ceil; ROUND reference_ops::RoundToNearest: f = floor(x),
 //   d = x - f, f if d < 0.5 or (d == 0.5 and f is even), else f + 1 (so ROUND(-0.3) is +0).
 
 import { elementCount } from '../ir/graph.ts';
-import { logisticf, tanhf } from '../reference/float_math.ts';
+import { logf, logisticf, tanhf } from '../reference/float_math.ts';
 import { expf } from './expf.ts';
 import { f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
 /** Function codes shared with tf_unary_f32.c. */
 const UNARY_F32_OPS = {
-  LOGISTIC: 0, RSQRT: 1, TANH: 2, ABS: 3, NEG: 4, SQUARE: 5, SQRT: 6, RELU: 7, RELU6: 8, LEAKY_RELU: 9, HARD_SWISH: 10, EXP: 11, FLOOR: 12, CEIL: 13, ROUND: 14,
+  LOGISTIC: 0, RSQRT: 1, TANH: 2, ABS: 3, NEG: 4, SQUARE: 5, SQRT: 6, RELU: 7, RELU6: 8, LEAKY_RELU: 9, HARD_SWISH: 10, EXP: 11, FLOOR: 12, CEIL: 13, ROUND: 14, LOG: 15,
 } as const;
 type UnaryF32Op = keyof typeof UNARY_F32_OPS;
 
@@ -90,6 +91,8 @@ export function unaryF32(op: UnaryF32Op, x: number, alpha: number): number {
       return Math.ceil(x);
     case 'ROUND':
       return roundToNearest(x);
+    case 'LOG':
+      return logf(x);
   }
 }
 

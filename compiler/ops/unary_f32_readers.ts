@@ -1,11 +1,11 @@
 // The reader for element-wise builtins that tinyforge computes on float32 only (ABS, NEG, SQUARE,
-// SQRT, EXP, FLOOR, CEIL, ROUND): it checks the operator's shape, and lower.ts hands a float32 one
+// SQRT, EXP, LOG, FLOOR, CEIL, ROUND): it checks the operator's shape, and lower.ts hands a float32 one
 // to unary_f32. Any other type reaches this module's lowering, which refuses it in one line (an
 // integer kernel for one of these ops would take the builtin out of this list).
 
 import { defineOp } from './op_module.ts';
 
-export const FLOAT32_ONLY_UNARY: readonly string[] = ['ABS', 'CEIL', 'EXP', 'FLOOR', 'NEG', 'ROUND', 'SQRT', 'SQUARE'];
+export const FLOAT32_ONLY_UNARY: readonly string[] = ['ABS', 'CEIL', 'EXP', 'FLOOR', 'LOG', 'NEG', 'ROUND', 'SQRT', 'SQUARE'];
 
 export const unaryF32ReaderOps = defineOp({
   builtins: FLOAT32_ONLY_UNARY,

@@ -5,7 +5,8 @@
  * 4 NEG, 5 SQUARE x * x, 6 SQRT tf_sqrtf, 7 RELU x < 0 ? 0 : x, 8 RELU6, 9 LEAKY_RELU
  * x > 0 ? x : x * alpha, 10 HARD_SWISH x * min(6, max(0, x + 3)) / 6 with std::min / std::max's
  * comparisons, 11 EXP tf_expf, 12 FLOOR, 13 CEIL (integer bit manipulation: no libm), 14 ROUND
- * TFLite's RoundToNearest (half to even, built on floor). Element i is read before it is
+ * TFLite's RoundToNearest (half to even, built on floor), 15 LOG float_math.h's tf_logf (glibc's
+ * logf bits on every target). Element i is read before it is
  * written, so output may be input. */
 #include "tf_float.h"
 #include "float_math.h"
@@ -75,7 +76,8 @@ static float tf_unary_f32_apply(int32_t op, float alpha, float x) {
     case 11: return tf_expf(x);
     case 12: return tf_floorf(x);
     case 13: return tf_ceilf(x);
-    default: return tf_round_nearest_f32(x);
+    case 14: return tf_round_nearest_f32(x);
+    default: return tf_logf(x);
     }
 }
 
