@@ -16,8 +16,9 @@ export const FLT_MAX = 3.4028234663852886e38;
  * for float32 too. For the README's op table; the modules themselves decide what they accept.
  */
 export const FLOAT32_BY_COPY: readonly string[] = [
-  'ARG_MAX', 'ARG_MIN', 'BATCH_TO_SPACE_ND', 'CONCATENATION', 'DEPTH_TO_SPACE', 'EXPAND_DIMS', 'MIRROR_PAD', 'PACK', 'RESHAPE', 'SLICE',
-  'SPACE_TO_BATCH_ND', 'SPACE_TO_DEPTH', 'SPLIT', 'SPLIT_V', 'SQUEEZE', 'STRIDED_SLICE', 'TILE', 'UNPACK',
+  'ARG_MAX', 'ARG_MIN', 'BATCH_TO_SPACE_ND', 'CONCATENATION', 'DEPTH_TO_SPACE', 'EXPAND_DIMS', 'GATHER', 'MIRROR_PAD', 'PACK', 'RESHAPE',
+  'RESIZE_NEAREST_NEIGHBOR', 'SLICE', 'SPACE_TO_BATCH_ND', 'SPACE_TO_DEPTH', 'SPLIT', 'SPLIT_V', 'SQUEEZE', 'STRIDED_SLICE', 'TILE',
+  'TRANSPOSE', 'UNPACK',
 ];
 
 /** The C source files every float32 kernel needs (tf_float.h: the clamp, and tf_expf). */

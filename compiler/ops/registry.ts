@@ -51,6 +51,8 @@ import { reduceF32Kernel } from './reduce_f32.ts';
 import { unaryF32Kernel } from './unary_f32.ts';
 import { castF32Kernel } from './cast_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
+import { unaryF32ReaderOps } from './unary_f32_readers.ts';
+import { padF32Kernel } from './pad_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -105,6 +107,8 @@ const allModules = (): readonly RegisteredOp[] => [
   unaryF32Kernel,
   castF32Kernel,
   lstmF32Kernel,
+  unaryF32ReaderOps,
+  padF32Kernel,
   ...signalOps,
 ];
 
