@@ -11,7 +11,9 @@
 // by seed) and a two-sided paired t-test. Int8 accuracy of every reported arm, and weight bytes and
 // instructions on the emulated Cortex-M4 of the int8 teacher and student.
 // `--task intent|tones` runs one task and replaces its row in bench/distill.json (two tasks can run
-// in two processes); bench/distill.md is rewritten from the JSON.
+// in two processes); bench/distill.md is rewritten from the JSON (`--render`: only that, nothing
+// trained). Where the generator's posterior is known (intent), the Bayes-optimal accuracy on the
+// same test splits is the ceiling the table is read against.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runBench } from '../compiler/bench/run_bench.ts';
 import { compileModel } from '../compiler/compile.ts';
 import { loadTfjsModel, writeArtifacts } from '../compiler/frontends/tfjs/index.ts';
-import { intentData, intentModel, saveLayersArtifacts, toneData, toneModel, train, type Dataset } from '../compiler/frontends/tfjs/synthetic.ts';
+import { intentBayesAccuracy, intentData, intentModel, saveLayersArtifacts, toneData, toneModel, train, type Dataset } from '../compiler/frontends/tfjs/synthetic.ts';
 import { fineTune, type Distillation } from '../compiler/frontends/tfjs/float_train.ts';
 import type { FloatGraph } from '../compiler/frontends/tfjs/float_graph.ts';
 import { floatAccuracy } from '../compiler/quantize/accuracy.ts';
@@ -57,6 +59,8 @@ interface TaskSpec {
   wide: (seed: number) => Model;
   narrow: (seed: number) => Model;
   data: (n: number, seed: number) => Dataset;
+  /** The Bayes-optimal accuracy on a split, where the generator's posterior is known. */
+  bayes?: (d: Dataset) => number;
 }
 
 const SPECS: TaskSpec[] = [
@@ -79,6 +83,7 @@ const SPECS: TaskSpec[] = [
     wide: (seed) => intentModel(64, 8, 256, 10 * seed),
     narrow: (seed) => intentModel(64, 8, 64, 10 * seed + 5),
     data: (n, seed) => intentData(n, seed, 64, 8),
+    bayes: intentBayesAccuracy,
   },
   {
     // Conv1d training on the CPU backend is slow (about 2 s per student epoch on a shared core), so
@@ -144,6 +149,8 @@ interface TaskResult {
   student_weight_bytes: number;
   teacher_instructions: number;
   student_instructions: number;
+  /** Bayes-optimal accuracy on the seeds' test splits (tasks whose generator gives it). */
+  bayes_optimal?: Summary;
 }
 
 const armName = (s: Setting): string => `${s.mixup ? 'mixup' : 'classic'}, T ${s.temperature}, alpha ${s.alpha}`;
@@ -263,6 +270,7 @@ function markdown(results: readonly TaskResult[]): string {
     ...results.flatMap((r) =>
       r.arms.map((a, i) => `| ${i === 0 ? r.task : ''} | ${i === 0 ? `${r.teacher} / ${r.student}` : ''} | ${i === 0 ? r.seeds.length : ''} | ${i === 0 ? r.epochs : ''} | ${i === 0 ? `${fmt(r.teacher_macs)} / ${fmt(r.student_macs)}` : ''} | ${i === 0 ? `${pm(r.teacher_float)} / ${pm(r.teacher_int8)}` : ''} | ${a.arm === 'alone' ? 'alone (labels only)' : `distilled, ${a.arm}`} | ${pm(a.float)} / ${pm(a.int8)} |`),
     ),
+    ...results.filter((r) => r.bayes_optimal).map((r) => `\nBayes-optimal accuracy on the same test splits (${r.task}: the generator's own posterior, a ceiling no model passes on average): ${pm(r.bayes_optimal as Summary)}.`),
     '',
     'Gain over the student alone (points, distilled − alone paired by seed; two-sided paired t-test):',
     '',
@@ -303,7 +311,7 @@ const checkpoint = (spec: TaskSpec, seed: number): string => {
   return path.join(checkpoints, `${spec.key}-${key}-seed${seed}.json`);
 };
 const fresh: TaskResult[] = [];
-for (const spec of specs) {
+for (const spec of process.argv.includes('--render') ? [] : specs) {
   let measured = false;
   for (const seed of spec.seeds.filter((s) => seedsArg === undefined || seedsArg.includes(s))) {
     if (existsSync(checkpoint(spec, seed))) continue;
@@ -319,11 +327,18 @@ for (const spec of specs) {
   }
   fresh.push(aggregate(spec, done.map((s) => JSON.parse(readFileSync(checkpoint(spec, s), 'utf8')) as SeedResult)));
 }
-if (fresh.length === 0) process.exit(0);
+// --render rewrites the JSON and table from the last results without training anything.
+if (fresh.length === 0 && !process.argv.includes('--render')) process.exit(0);
 // Read the other tasks' rows only now: another process may have written them meanwhile.
 const jsonPath = here('./distill.json');
 const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as { results: TaskResult[] }).results : [];
-const results = SPECS.map((s) => fresh.find((r) => r.key === s.key) ?? previous.find((r) => r.key === s.key)).filter((r): r is TaskResult => r !== undefined);
+const withCeiling = (r: TaskResult): TaskResult => {
+  const spec = SPECS.find((s) => s.key === r.key);
+  return spec?.bayes ? { ...r, bayes_optimal: summarize(r.seeds.map((seed) => (spec.bayes as (d: Dataset) => number)(spec.data(1000, 1000 + seed)))) } : r;
+};
+const results = SPECS.map((s) => fresh.find((r) => r.key === s.key) ?? previous.find((r) => r.key === s.key))
+  .filter((r): r is TaskResult => r !== undefined)
+  .map(withCeiling);
 writeFileSync(jsonPath, `${JSON.stringify({ generated: new Date().toISOString(), board: BOARD, learningRate: LEARNING_RATE, teacherLearningRate: TEACHER_LEARNING_RATE, results }, null, 2)}\n`);
 const md = markdown(results);
 writeFileSync(here('./distill.md'), `${md}\n`);

@@ -80,24 +80,30 @@ describe('head arithmetic (TS reference)', () => {
     expect(g.load(saved)).toBeUndefined();
     expect(Array.from(g.weights)).toEqual(Array.from(h.weights));
     expect(Array.from(g.bias)).toEqual(Array.from(h.bias));
-    expect(g.load(saved.subarray(1))).toMatch(/size/);
+    expect(g.load(saved.subarray(1))).toMatchObject({ error: 'size', code: -1, reason: expect.stringMatching(/size/) });
     const badVersion = saved.slice();
     badVersion[4] = 3;
-    expect(g.load(badVersion)).toMatch(/version/);
-    expect(new HeadReference({ classes: 2, dim: 3, zeroPoint: 6, learning: SMALL_SGD }).load(saved)).toMatch(/another head/);
+    expect(g.load(badVersion)).toMatchObject({ error: 'version', code: -3 });
+    expect(new HeadReference({ classes: 2, dim: 3, zeroPoint: 6, learning: SMALL_SGD }).load(saved)).toMatchObject({ error: 'head', code: -4, reason: expect.stringMatching(/another head/) });
     // Version 1 (prototypes only, before the replay ring) and other SGD settings are refused by name.
     const v1 = saved.slice();
     v1[4] = 1;
-    expect(g.load(v1)).toMatch(/format version 1, expected 2/);
-    expect(new HeadReference({ classes: 2, dim: 3, zeroPoint: 5, learning: { ...SMALL_SGD, epochs: 4 } }).load(saved)).toMatch(/other settings/);
+    expect(g.load(v1)?.reason).toMatch(/format version 1, expected 2/);
+    expect(new HeadReference({ classes: 2, dim: 3, zeroPoint: 5, learning: { ...SMALL_SGD, epochs: 4 } }).load(saved)).toMatchObject({ error: 'settings', code: -5, reason: expect.stringMatching(/other settings/) });
     // A ring no enrollment sequence could leave: an unused slot with data, a class past its count.
     const dirty = saved.slice();
     dirty[dirty.length - 1] = 7;
-    expect(g.load(dirty)).toMatch(/unused but not empty/);
+    expect(g.load(dirty)).toMatchObject({ error: 'replay', code: -7, reason: expect.stringMatching(/unused but not empty/) });
     const replayAt = 24 + 4 * 2 + 4 * 2 * 3;
     const overCount = saved.slice();
     overCount[replayAt] = 0;
-    expect(g.load(overCount)).toMatch(/more examples of class 0/);
+    expect(g.load(overCount)).toMatchObject({ error: 'replay', reason: expect.stringMatching(/more examples of class 0/) });
+    const tooMany = saved.slice();
+    new DataView(tooMany.buffer).setUint32(24, 65536, true);
+    expect(g.load(tooMany)).toMatchObject({ error: 'count', code: -6 });
+    const notHead = saved.slice();
+    notHead[0] = 0x7f;
+    expect(g.load(notHead)).toMatchObject({ error: 'magic', code: -2 });
   });
 
   it('the replay ring keeps the last R examples, oldest overwritten first', () => {
@@ -260,7 +266,13 @@ describe('generated C on the host (ASan/UBSan) against the TS reference', () => 
     // After loading, the head scores the last classified input as the head after every step does.
     const lastInput = steps[steps.map((s) => s.kind).lastIndexOf('classify')]!.input;
     const reloaded = new Uint8Array(ref.scores(referenceEmbedding(compiled, lastInput)).buffer);
-    expected.push(`S ${hexOf(saved)}`, 'X -1 -1', 'L 0', `R ${hexOf(reloaded)}`, 'V -1', 'Z -1', 'M -1', 'F 0', `G ${statusCode[fullStatus]}`, `H ${hexOf(g.save())}`);
+    // The C refusals carry the reference's codes: another version, a short image, other SGD settings.
+    const refusal = (edit: (img: Uint8Array) => Uint8Array): number | undefined => new HeadReference(compiled.head!).load(edit(saved.slice()))?.code;
+    const badVersion = refusal((img) => ((img[4] = 1), img));
+    const short = refusal((img) => img.subarray(0, img.length - 1));
+    const otherSettings = refusal((img) => ((img[18] = (img[18] as number) ^ 1), img));
+    expect([badVersion, short, otherSettings]).toEqual([-3, -1, -5]);
+    expected.push(`S ${hexOf(saved)}`, 'X -1 -1', 'L 0', `R ${hexOf(reloaded)}`, `V ${badVersion}`, `Z ${short}`, `M ${otherSettings}`, 'F 0', `G ${statusCode[fullStatus]}`, `H ${hexOf(g.save())}`);
     // The sequence exercises what it claims: bad classes, and with SGD updates and a wrapped ring.
     expect(expected.filter((l) => l === 'E -1').length).toBeGreaterThan(0);
     if (learning.epochs > 0) {
@@ -386,6 +398,16 @@ describe('validate --enroll on the emulated Cortex-M4 over serial', () => {
     const r = await validate(kws, { board: 'qemu-mps2-an386', enroll: { classes: CLASSES, epochs: 0, steps: STEPS.slice(0, 4) } });
     expect(r.cases.filter((c) => !c.pass)).toEqual([]);
     expect(r.cases.at(-1)?.outputs[0]?.bytes).toBe(24 + 4 * CLASSES + 4 * CLASSES * 64);
+  }, 180_000);
+
+  it('--adapt-epochs / --adapt-replay override the spec\'s "epochs" / "replay"', async () => {
+    const learning = { epochs: 2, replay: 4 };
+    const r = await validate(kws, { board: 'qemu-mps2-an386', enroll: { classes: CLASSES, epochs: 0, steps: STEPS.slice(0, 4) }, adaptEpochs: learning.epochs, adaptReplay: learning.replay });
+    expect(r.cases.filter((c) => !c.pass)).toEqual([]);
+    const head = compileModel(kws, { adapt: { layer: 'last', classes: CLASSES, learning } }).head!;
+    expect(r.cases.at(-1)?.outputs[0]?.bytes).toBe(headSaveBytes(head));
+    expect(headSaveBytes(head)).toBe(24 + 4 * CLASSES + 4 * CLASSES * 64 + learning.replay * (1 + 64));
+    await expect(validate(kws, { board: 'qemu-mps2-an386', adaptEpochs: 2 })).rejects.toThrow(/--adapt-epochs goes with --enroll/);
   }, 180_000);
 
   it('refuses --enroll without a board, and a spec class outside the head', async () => {

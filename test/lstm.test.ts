@@ -22,7 +22,7 @@ import { conformanceCases, conformanceSequences, type ConformanceVariant } from 
 import { CORPUS_DIR, CORPUS_GOLDEN_DIR, CORPUS_MODELS_DIR } from './helpers/corpus.ts';
 import { firstDifference } from './helpers/shared.ts';
 import { Prng } from './helpers/synthetic_models.ts';
-import { buildTflite, int32Bytes, int8Bytes, type ModelSpec, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { buildTflite, int32Bytes, int8Bytes, type ModelSpec, type OptionsSpec, type TensorSpec, tensorAppender } from './helpers/tflite_builder.ts';
 import { refusal } from './helpers/refusal.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-lstm-'));
@@ -174,14 +174,7 @@ function lstmModel(s: LstmSpec): CompiledModel {
   const { batches: B, steps: T, inputSize: I, stateSize: S } = s;
   const tensors: TensorSpec[] = [];
   const buffers: ModelSpec['buffers'] = [{}];
-  const add = (t: TensorSpec, data?: Uint8Array): number => {
-    if (data) {
-      buffers.push({ data });
-      t.buffer = buffers.length - 1;
-    }
-    tensors.push(t);
-    return tensors.length - 1;
-  };
+  const add = tensorAppender(tensors, buffers);
   const inputs = new Array<number>(24).fill(-1);
   const seqShape = s.timeMajor ? [T, B] : [B, T];
   inputs[0] = add({ name: 'x', shape: [...seqShape, I], type: TensorType.INT8, quant: { scale: [0.05], zeroPoint: [3] } });

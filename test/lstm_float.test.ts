@@ -24,7 +24,7 @@ import { CORPUS_DIR, CORPUS_GOLDEN_DIR, CORPUS_MODELS_DIR } from './helpers/corp
 import { refusal } from './helpers/refusal.ts';
 import { firstDifference } from './helpers/shared.ts';
 import { Prng } from './helpers/synthetic_models.ts';
-import { buildTflite, int8Bytes, type ModelSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { buildTflite, int8Bytes, type ModelSpec, type TensorSpec, tensorAppender } from './helpers/tflite_builder.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-lstm-f32-'));
 const LSTM_CODE = Array.from({ length: 210 }, (_, i) => i).find((i) => builtinOperatorName(i) === 'UNIDIRECTIONAL_SEQUENCE_LSTM') as number;
@@ -110,14 +110,7 @@ function floatLstmModel(s: FloatLstmSpec): FloatLstmModel {
   const { batches: B, steps: T, inputSize: I, stateSize: S } = s;
   const tensors: TensorSpec[] = [];
   const buffers: ModelSpec['buffers'] = [{}];
-  const add = (t: TensorSpec, data?: Uint8Array): number => {
-    if (data) {
-      buffers.push({ data });
-      t.buffer = buffers.length - 1;
-    }
-    tensors.push(t);
-    return tensors.length - 1;
-  };
+  const add = tensorAppender(tensors, buffers);
   const inputs = new Array<number>(24).fill(-1);
   const seqShape = s.timeMajor ? [T, B] : [B, T];
   const weights: FloatLstmModel['weights'] = { wi: [], wr: [], b: [] };

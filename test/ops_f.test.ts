@@ -114,9 +114,9 @@ describe('ABS', () => {
 });
 
 describe('NEG', () => {
-  it('float32 flips the sign bit; int8 is refused as TFLite Micro refuses it', async () => {
+  it('float32 negates (zeros, infinities); int8 is refused, as TFLite Micro\'s neg.cc computes float32 only', async () => {
     await expectBoth(unaryModel('negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [float32Bytes([0, -1.5, Number.POSITIVE_INFINITY, 3])], [float32Bytes([-0, 1.5, Number.NEGATIVE_INFINITY, -3])]);
-    expect(refusal(() => unaryModel('neg8', 'NEG', [2], TensorType.INT8, q(0.1), q(0.1)))).toMatch(/operator 0 \(NEG\): input 'x' is int8 and output 'y' is int8; TFLite Micro's NEG computes float32 only/);
+    expect(refusal(() => unaryModel('neg8', 'NEG', [2], TensorType.INT8, q(0.1), q(0.1)))).toMatch(/operator 0 \(NEG\): NEG on int8 is not supported \(tinyforge computes NEG on float32 only\)/);
   });
 });
 

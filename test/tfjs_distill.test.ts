@@ -16,7 +16,7 @@ import { loadTfjsModel, writeArtifacts, type FloatGraph } from '../compiler/fron
 import { distillationLoss, fineTune, predictBatch, predictLogits } from '../compiler/frontends/tfjs/float_train.ts';
 import { mixupBatch } from '../compiler/frontends/tfjs/mixup.ts';
 import { rng } from '../compiler/frontends/tfjs/rng.ts';
-import { intentData, intentModel, saveLayersArtifacts, toneData, toneModel, train } from '../compiler/frontends/tfjs/synthetic.ts';
+import { intentBayesAccuracy, intentData, intentModel, predict, saveLayersArtifacts, toneData, toneModel, train, argmax } from '../compiler/frontends/tfjs/synthetic.ts';
 import { encodeNpy } from '../compiler/quantize/calibration.ts';
 import { compressFloatGraph } from '../compiler/quantize/compress.ts';
 import { ptqLoadedModel, quantizeInput } from '../compiler/quantize/ptq.ts';
@@ -27,6 +27,7 @@ let dir: string;
 let teacher: FloatGraph;
 let student: FloatGraph;
 let teacherJson: string;
+let wideModel: ReturnType<typeof intentModel>;
 let studentJson: string;
 const trainSet = intentData(300, 1, 32);
 const testSet = intentData(300, 99, 32);
@@ -37,6 +38,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   const wide = intentModel(32, 4, 64);
   await train(wide, trainSet, 8, 0.01, false);
+  wideModel = wide;
   teacherJson = writeArtifacts(path.join(dir, 'teacher'), await saveLayersArtifacts(wide));
   studentJson = writeArtifacts(path.join(dir, 'student'), await saveLayersArtifacts(intentModel(32, 4, 16)));
   teacher = (await loadTfjsModel(teacherJson)).graph;
@@ -234,5 +236,20 @@ describe('synthetic variants for the multi-seed distillation bench', () => {
     expect(new Set(noisy.y)).toEqual(new Set([0, 1, 2, 3, 4, 5]));
     expect(noisy.classes).toBe(6);
     expect(toneData(20, 3).x).toEqual(toneData(20, 3, 64, [2, 6, 14], 0.4).x);
+  });
+
+  it("intentBayesAccuracy: the generator's posterior, which a trained model does not beat", async () => {
+    // Keywords of one intent: that intent. Words outside every intent's keywords say nothing, and
+    // ties (keywords of two intents once each) go to the lowest class.
+    const only = (words: Record<number, number>): Float32Array => Float32Array.from({ length: 64 }, (_, t) => words[t] ?? 0);
+    const d = { x: [only({ 13: 2 }), only({ 40: 1, 7: 1 }), only({ 60: 3 })], y: [2, 1, 0], shape: [64], classes: 8 };
+    expect(intentBayesAccuracy(d)).toBeCloseTo(1, 9);
+    expect(intentBayesAccuracy({ ...d, y: [2, 1, 5] })).toBeCloseTo(2 / 3, 9);
+    // On fresh samples it is at least what the distillation teacher reaches after training.
+    const test = intentData(2000, 77, 32, 4);
+    const bayes = intentBayesAccuracy(test);
+    const modelAccuracy = predict(wideModel, test).filter((p, i) => argmax(p) === test.y[i]).length / test.y.length;
+    expect(bayes).toBeGreaterThanOrEqual(modelAccuracy);
+    expect(bayes).toBeLessThan(1);
   });
 });

@@ -5,7 +5,7 @@
 import type { EmitOptions } from '../emit-c/emit_module.ts';
 import { safeComment } from '../emit-c/c_literals.ts';
 import { SGD_BIAS_STEP, SGD_FRACTION_BITS, type HeadLearning } from './head_learning.ts';
-import { HEAD_FORMAT_VERSION, HEAD_HEADER_BYTES, headRamBytes, headSaveBytes, MAX_EXAMPLES_PER_CLASS } from './head_reference.ts';
+import { HEAD_FORMAT_VERSION, HEAD_HEADER_BYTES, HEAD_LOAD_ERRORS, headRamBytes, headSaveBytes, MAX_EXAMPLES_PER_CLASS, type HeadLoadError } from './head_reference.ts';
 import type { HeadSpec } from './split_head.ts';
 
 /** C prefix of the frozen part inside an adapted module. */
@@ -90,9 +90,8 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     `/* Writes the head's ${P}_HEAD_SAVE_BYTES bytes (to keep in flash); returns the count. */`,
     `uint32_t ${p}_save(uint8_t *dst);`,
     '',
-    '/* Restores a saved head. Returns 0, or -1 when the size, magic, version, class count, dimension,',
-    ' * zero point, SGD settings, an example count or the replay ring does not match (the head is then',
-    ' * left unchanged). */',
+    '/* Restores a saved head. Returns 0, or why the image was refused (the head is then left unchanged): */',
+    ...Object.entries(LOAD_ERROR_DOCS).map(([e, doc]) => `#define ${P}_LOAD_ERR_${e.toUpperCase()} (${HEAD_LOAD_ERRORS[e as HeadLoadError]}) /* ${doc} */`),
     `int ${p}_load(const uint8_t *src, uint32_t n);`,
     '',
     '#ifdef __cplusplus',
@@ -103,6 +102,17 @@ export function emitHeadHeader(spec: HeadSpec, io: HeadIo, opts: EmitOptions): s
     '',
   ].join('\n');
 }
+
+/** What each <prefix>_load refusal means, for the generated header. */
+const LOAD_ERROR_DOCS: Record<HeadLoadError, string> = {
+  size: 'n is not HEAD_SAVE_BYTES',
+  magic: 'not a tinyforge head image',
+  version: 'another save format version',
+  head: 'made for another head (class count, dimension or zero point)',
+  settings: 'saved with other SGD settings (replay, epochs, learning-rate shift, margin)',
+  count: 'a class holds more than HEAD_MAX_EXAMPLES examples',
+  replay: 'a replay ring no enrollment sequence could leave',
+};
 
 /** The SGD state and step of head_reference.ts (emitted only with epochs > 0). */
 function emitSgd(l: HeadLearning, dim: number): { state: string; code: string } {
@@ -368,16 +378,16 @@ static int tf_head_check_replay(const uint8_t *src, const uint8_t *counts) {
 `)}
 int ${p}_load(const uint8_t *src, uint32_t n) {
     int j;
-    if (n != ${P}_HEAD_SAVE_BYTES) return -1;
-    if (src[0] != 'T' || src[1] != 'F' || src[2] != 'A' || src[3] != 'H') return -1;
-    if (src[4] != ${HEAD_FORMAT_VERSION}u || src[5] != 0u) return -1;
-    if (tf_head_get_u16(src + 6) != (uint32_t)TF_HEAD_K) return -1;
-    if (tf_head_get_u32(src + 8) != (uint32_t)TF_HEAD_D || tf_head_get_u32(src + 12) != (uint32_t)(int32_t)TF_HEAD_ZP) return -1;
-    if (memcmp(src + 16, tf_head_settings, sizeof tf_head_settings) != 0) return -1;
+    if (n != ${P}_HEAD_SAVE_BYTES) return ${P}_LOAD_ERR_SIZE;
+    if (src[0] != 'T' || src[1] != 'F' || src[2] != 'A' || src[3] != 'H') return ${P}_LOAD_ERR_MAGIC;
+    if (src[4] != ${HEAD_FORMAT_VERSION}u || src[5] != 0u) return ${P}_LOAD_ERR_VERSION;
+    if (tf_head_get_u16(src + 6) != (uint32_t)TF_HEAD_K) return ${P}_LOAD_ERR_HEAD;
+    if (tf_head_get_u32(src + 8) != (uint32_t)TF_HEAD_D || tf_head_get_u32(src + 12) != (uint32_t)(int32_t)TF_HEAD_ZP) return ${P}_LOAD_ERR_HEAD;
+    if (memcmp(src + 16, tf_head_settings, sizeof tf_head_settings) != 0) return ${P}_LOAD_ERR_SETTINGS;
     for (j = 0; j < TF_HEAD_K; j++) {
-        if (tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j) > ${P}_HEAD_MAX_EXAMPLES) return -1;
+        if (tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j) > ${P}_HEAD_MAX_EXAMPLES) return ${P}_LOAD_ERR_COUNT;
     }
-${ifSgd(`    if (tf_head_check_replay(src, src + ${HEAD_HEADER_BYTES}) != 0) return -1;
+${ifSgd(`    if (tf_head_check_replay(src, src + ${HEAD_HEADER_BYTES}) != 0) return ${P}_LOAD_ERR_REPLAY;
 `)}    for (j = 0; j < TF_HEAD_K; j++) tf_head_count[j] = tf_head_get_u32(src + ${HEAD_HEADER_BYTES} + 4 * j);
     for (j = 0; j < TF_HEAD_K * TF_HEAD_D; j++) tf_head_sum[j] = (int32_t)tf_head_get_u32(src + ${base} + 4 * j);
 ${ifSgd(`    memcpy(tf_head_replay_class, src + ${replayAt}, TF_HEAD_R);

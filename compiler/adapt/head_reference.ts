@@ -52,6 +52,16 @@ export const HEAD_HEADER_BYTES = 24;
 /** Examples one class can take before ENROLL refuses (keeps every sum inside int32). */
 export const MAX_EXAMPLES_PER_CLASS = 65535;
 export const INT32_MIN = -2147483648;
+
+/** Why a saved image was refused: the status <prefix>_load returns in C (its header defines them too). */
+export const HEAD_LOAD_ERRORS = { size: -1, magic: -2, version: -3, head: -4, settings: -5, count: -6, replay: -7 } as const;
+export type HeadLoadError = keyof typeof HEAD_LOAD_ERRORS;
+export interface HeadLoadRefusal {
+  error: HeadLoadError;
+  /** The C status code, HEAD_LOAD_ERRORS[error]. */
+  code: number;
+  reason: string;
+}
 /** Largest |sum_i w c| of an inference score per feature: 127 * 255. */
 const DOT_PER_FEATURE = 32385;
 
@@ -275,21 +285,22 @@ export class HeadReference {
   }
 
   /** Restores a saved image; returns why it was refused (the head is then unchanged), or undefined. */
-  load(bytes: Uint8Array): string | undefined {
+  load(bytes: Uint8Array): HeadLoadRefusal | undefined {
+    const refuse = (error: HeadLoadError, reason: string): HeadLoadRefusal => ({ error, code: HEAD_LOAD_ERRORS[error], reason });
     const { classes, dim, zeroPoint } = this.spec;
     const l = this.learning;
-    if (bytes.byteLength !== headSaveBytes(this.spec)) return `size ${bytes.byteLength}, expected ${headSaveBytes(this.spec)}`;
+    if (bytes.byteLength !== headSaveBytes(this.spec)) return refuse('size', `size ${bytes.byteLength}, expected ${headSaveBytes(this.spec)}`);
     const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (String.fromCharCode(...bytes.subarray(0, 4)) !== HEAD_MAGIC) return 'not a tinyforge head image';
-    if (v.getUint16(4, true) !== HEAD_FORMAT_VERSION) return `format version ${v.getUint16(4, true)}, expected ${HEAD_FORMAT_VERSION}`;
-    if (v.getUint16(6, true) !== classes || v.getUint32(8, true) !== dim || v.getInt32(12, true) !== zeroPoint) return 'made for another head';
+    if (String.fromCharCode(...bytes.subarray(0, 4)) !== HEAD_MAGIC) return refuse('magic', 'not a tinyforge head image');
+    if (v.getUint16(4, true) !== HEAD_FORMAT_VERSION) return refuse('version', `format version ${v.getUint16(4, true)}, expected ${HEAD_FORMAT_VERSION}`);
+    if (v.getUint16(6, true) !== classes || v.getUint32(8, true) !== dim || v.getInt32(12, true) !== zeroPoint) return refuse('head', 'made for another head');
     if (v.getUint16(16, true) !== l.replay || v.getUint8(18) !== l.epochs || v.getUint8(19) !== l.lrShift || v.getUint16(20, true) !== l.margin || v.getUint16(22, true) !== 0) {
-      return `trained with other settings (replay ${v.getUint16(16, true)}, epochs ${v.getUint8(18)}, lr shift ${v.getUint8(19)}, margin ${v.getUint16(20, true)}; this head: ${l.replay}, ${l.epochs}, ${l.lrShift}, ${l.margin})`;
+      return refuse('settings', `trained with other settings (replay ${v.getUint16(16, true)}, epochs ${v.getUint8(18)}, lr shift ${v.getUint8(19)}, margin ${v.getUint16(20, true)}; this head: ${l.replay}, ${l.epochs}, ${l.lrShift}, ${l.margin})`);
     }
     const counts = new Uint32Array(classes);
     for (let k = 0; k < classes; k++) {
       const c = v.getUint32(HEAD_HEADER_BYTES + 4 * k, true);
-      if (c > MAX_EXAMPLES_PER_CLASS) return `class ${k} has ${c} examples`;
+      if (c > MAX_EXAMPLES_PER_CLASS) return refuse('count', `class ${k} has ${c} examples`);
       counts[k] = c;
     }
     const sumsAt = HEAD_HEADER_BYTES + 4 * classes;
@@ -301,12 +312,12 @@ export class HeadReference {
       const cls = bytes[replayAt + j] as number;
       if (j >= fill) {
         const emb = bytes.subarray(replayAt + l.replay + j * dim, replayAt + l.replay + (j + 1) * dim);
-        if (cls !== 0 || emb.some((b) => b !== 0)) return `replay slot ${j} is unused but not empty`;
+        if (cls !== 0 || emb.some((b) => b !== 0)) return refuse('replay', `replay slot ${j} is unused but not empty`);
         continue;
       }
-      if (cls >= classes) return `replay slot ${j} holds class ${cls}`;
+      if (cls >= classes) return refuse('replay', `replay slot ${j} holds class ${cls}`);
       perClass[cls] = (perClass[cls] as number) + 1;
-      if ((perClass[cls] as number) > (counts[cls] as number)) return `replay holds more examples of class ${cls} than its count ${counts[cls]}`;
+      if ((perClass[cls] as number) > (counts[cls] as number)) return refuse('replay', `replay holds more examples of class ${cls} than its count ${counts[cls]}`);
     }
     this.counts.set(counts);
     for (let j = 0; j < classes * dim; j++) this.sums[j] = v.getInt32(sumsAt + 4 * j, true);

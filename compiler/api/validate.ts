@@ -60,6 +60,9 @@ export interface ValidateOptions {
   enroll?: string | EnrollSpec;
   /** With `enroll`: classes of the learnable head (default: the spec's, else the replaced layer's units). */
   adaptClasses?: number;
+  /** With `enroll`: the head's SGD epochs and replay slots (default: the spec's, else compile's defaults). */
+  adaptEpochs?: number;
+  adaptReplay?: number;
   /**
    * With `board` and `vocab`: a file of sentences (one per line, blank lines skipped) sent with the
    * agent's TEXT command, tokenized and classified on the device; token ids (output 0 of each
@@ -185,13 +188,18 @@ async function runCases(target: TargetName, compiled: CompiledModel, cases: Gold
 
 const untimed = (r: CaseResult): ValidateCase => ({ ...r, instructions: null, cycles: null, milliseconds: null });
 
+/** The head's SGD settings: the flags over the spec's fields over compile's defaults. */
+function enrollLearning(spec: EnrollSpec, opts: Pick<ValidateOptions, 'adaptEpochs' | 'adaptReplay'>): { epochs?: number; replay?: number } {
+  return { ...specLearning(spec), ...(opts.adaptEpochs === undefined ? {} : { epochs: opts.adaptEpochs }), ...(opts.adaptReplay === undefined ? {} : { replay: opts.adaptReplay }) };
+}
+
 /** Compile with the learnable head, then enroll and classify on the board against the TS reference. */
 async function validateEnrollmentOnBoard(loaded: LoadedModel, opts: ValidateOptions & { board: string; enroll: string | EnrollSpec }): Promise<ValidateResult> {
   if (opts.golden !== undefined || opts.random !== undefined || opts.steps !== undefined) throw new TinyforgeError('--enroll takes the place of --golden / --random / --steps');
   if (opts.profile) throw new TinyforgeError('--profile goes with --golden or --random, not --enroll');
   const spec = typeof opts.enroll === 'string' ? loadEnrollSpec(opts.enroll) : opts.enroll;
   const classes = opts.adaptClasses ?? spec.classes;
-  const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }), learning: specLearning(spec) } });
+  const compiled = compileModel(loaded, { adapt: { layer: 'last', ...(classes === undefined ? {} : { classes }), learning: enrollLearning(spec, opts) } });
   const plan = expectedEnrollment(compiled, spec);
   const board = findBoard(opts.board);
   checkAgentOptions(board, opts);
@@ -337,7 +345,8 @@ export async function validate(model: string | LoadedModel, opts: ValidateOption
     if (opts.board === undefined) throw new TinyforgeError('--enroll runs on a board through the serial agent: add --board <board> (e.g. qemu-mps2-an386)');
     return validateEnrollmentOnBoard(loaded, { ...opts, board: opts.board, enroll: opts.enroll });
   }
-  if (opts.adaptClasses !== undefined) throw new TinyforgeError('--adapt-classes goes with --enroll');
+  const stray = ([['--adapt-classes', opts.adaptClasses], ['--adapt-epochs', opts.adaptEpochs], ['--adapt-replay', opts.adaptReplay]] as const).find(([, v]) => v !== undefined);
+  if (stray) throw new TinyforgeError(`${stray[0]} goes with --enroll`);
   if (opts.board !== undefined) {
     const board = findBoard(opts.board);
     // An emulated board without serial agent firmware (qemu-xtensa-lx106) that is a semihosting

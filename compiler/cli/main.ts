@@ -11,6 +11,7 @@ import { EXIT_USER_ERROR, TinyforgeError } from '../errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { DEFAULT_HEAD_LEARNING } from '../adapt/head_learning.ts';
 import type { OptimizeGoal } from '../passes/select_kernels.ts';
+import type { ValidateCommandOptions } from './commands/validate.ts';
 import { applyGlobalOptions, targetFromConfig } from './conventions.ts';
 import { jsonEnvelope, takeJsonResult, writeJson } from './json_output.ts';
 import { log } from './log.ts';
@@ -118,6 +119,8 @@ function buildProgram(): Command {
     .option('--steps <k>', 'with --random: k invokes per case on one model instance, state carried (stateful models)')
     .option('--enroll <spec.json>', 'with --board: compile with --adapt last, enroll and classify the spec\'s inputs on the device, each step checked against the TS reference')
     .option('--adapt-classes <n>', 'with --enroll: classes of the learnable head')
+    .option('--adapt-epochs <n>', "with --enroll: SGD epochs of the head (default: the spec's \"epochs\", else compile's default)")
+    .option('--adapt-replay <n>', "with --enroll: replay slots of the head (default: the spec's \"replay\", else compile's default)")
     .option('--sanitize', 'host target: build with AddressSanitizer and UndefinedBehaviorSanitizer')
     .option('--timeout <seconds>', 'with --board: wait this long for one inference before the board counts as gone (default 30)')
     .option('--text <file>', 'with --board and --vocab: sentences (one per line) tokenized and classified on the device (TEXT); ids and scores compared with the host reference')
@@ -138,25 +141,7 @@ function buildProgram(): Command {
     .action(
       async (
         model: string | undefined,
-        opts: {
-          target: string;
-          board?: string;
-          port?: string;
-          image?: string;
-          flash?: boolean;
-          profile?: boolean;
-          profileOut?: string;
-          golden?: string;
-          random?: string;
-          steps?: string;
-          enroll?: string;
-          adaptClasses?: string;
-          json?: boolean;
-          sanitize?: boolean;
-          timeout?: string;
-          text?: string;
-          vocab?: string;
-        },
+        opts: ValidateCommandOptions,
         cmd: Command,
       ) => {
         const { projectConfig, requireSetting, withConfig } = await config();

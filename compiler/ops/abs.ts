@@ -1,16 +1,15 @@
-// ABS on int8, int16 and float32, as TFLite Micro's elementwise.cc computes it. Quantized: the
+// ABS on int8 and int16, as TFLite Micro's elementwise.cc computes it. Quantized: the
 // distance from the input zero point, |x - zin|, is requantized by input scale / output scale only
 // when the two scales differ (compared as float32, exactly as Micro's needs_rescale), then the
 // output zero point is added and the result clamped. int16 needs zero points 0 when quantized;
 // an unquantized int16 tensor takes the plain integer |x|, which wraps -32768 to itself as Micro's
-// cast back to int16 does. int8 runs through a compile-time table (lut8.ts). float32 clears the
-// sign bit (std::abs), exact on every target.
+// cast back to int16 does. int8 runs through a compile-time table (lut8.ts). float32 ABS is
+// unary_f32's (lower.ts hands it there), so this module only ever lowers the integer forms.
 
 import { elementCount, type Tensor } from '../ir/graph.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { quantizeMultiplier } from '../quant/multiplier.ts';
-import { FLOAT_HELPERS } from './float32.ts';
 import { buildLut8, emitLut8, isLut8, lut8Lowering, runLut8, type Lut8Params } from './lut8.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
@@ -26,12 +25,7 @@ interface AbsS16Params {
   shift: number;
 }
 
-interface AbsF32Params {
-  kind: 'abs_f32';
-  size: number;
-}
-
-type Params = Lut8Params | AbsS16Params | AbsF32Params;
+type Params = Lut8Params | AbsS16Params;
 
 /** TFLite Micro's AbsEvalQuantized for one value, before the cast to the output type. */
 export function absQuantized(value: number, inputOffset: number, outputOffset: number, rescale: { multiplier: number; shift: number } | undefined, min: number, max: number): number {
@@ -52,12 +46,8 @@ function absS16(p: AbsS16Params, v: number): number {
   return absQuantized(v, 0, 0, p.mode === 'rescale' ? p : undefined, -32768, 32767);
 }
 
-const f32Bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
-
 export const absOp = defineOp({
   builtins: ['ABS'],
-  key: 'abs_f32',
-  float32For: ['ABS'],
   read(r) {
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
@@ -70,7 +60,6 @@ export const absOp = defineOp({
     const y = ctx.tensor(0, 'output');
     if (y.dtype !== x.dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${x.dtype}; TFLite Micro's ABS keeps the type`);
     const size = elementCount(x.shape);
-    if (x.dtype === 'float32') return { params: { kind: 'abs_f32', size }, kernel: 'abs_f32', cFiles: [...FLOAT_HELPERS, 'portable/abs_f32.c'], inputs: [x.id], inPlace: [0] };
     const dtype = ctx.quantizedType(x, 'input', ['int8', 'int16']);
     if (dtype === 'int16' && (x.quant?.scale.length ?? 0) === 0) {
       return { params: { kind: 'abs_s16', size, mode: 'unquantized', multiplier: 0, shift: 0 }, kernel: 'abs_s16', cFiles: ['portable/tf_quant.h', 'portable/abs_s16.c'], inPlace: [0] };
@@ -88,12 +77,6 @@ export const absOp = defineOp({
       runLut8(p, io);
       return;
     }
-    if (p.kind === 'abs_f32') {
-      const x = f32Bits(io.input(0).f32());
-      const y = f32Bits(io.output(0).f32());
-      for (let i = 0; i < p.size; i++) y[i] = (x[i] as number) & 0x7fffffff;
-      return;
-    }
     const x = io.input(0).s16();
     const y = io.output(0).s16();
     for (let i = 0; i < p.size; i++) y[i] = absS16(p, x[i] as number);
@@ -101,10 +84,6 @@ export const absOp = defineOp({
   emitC(p: Params, e) {
     if (isLut8(p)) {
       emitLut8(p, e);
-      return;
-    }
-    if (p.kind === 'abs_f32') {
-      e.call(`tf_abs_f32(${e.input(0)}, ${e.output(0)}, ${p.size});`);
       return;
     }
     const params = e.params('tf_abs_s16_params', { size: p.size, mode: ABS_S16_MODES[p.mode], multiplier: p.multiplier, shift: p.shift });

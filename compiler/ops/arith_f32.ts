@@ -1,8 +1,14 @@
-// ADD, SUB and MUL on float32 with broadcasting (TFLite Micro's reference float Add / Sub / Mul and
-// their BroadcastXxx6DSlow forms): out = clamp(a op b) per element, the op rounded to float32 and
-// the fused activation clamp applied (under NONE it maps infinities to +-FLT_MAX). The broadcast is
-// planned at compile time (broadcast.ts) and walked by tf_broadcast.h; constant operands are read
-// from flash.
+// Element-wise binary ops on float32 with broadcasting, as TFLite Micro's reference float kernels
+// compute them, each operation rounded to float32:
+//   ADD, SUB, MUL, DIV (Add / Sub / Mul / Div and their BroadcastXxxSlow forms): clamp(a op b), the
+//     fused activation clamp applied (under NONE it maps infinities to +-FLT_MAX);
+//   MAXIMUM, MINIMUM (maximum_minimum.cc's MaximumOp / MinimumOp): a > b ? a : b, a < b ? a : b, so
+//     a NaN in a gives b and a NaN in b gives NaN, and max(-0, +0) is +0 but max(+0, -0) is -0;
+//   SQUARED_DIFFERENCE: d = a - b, then d * d;
+//   PRELU (BroadcastPrelu4DSlowFloat): a >= 0 ? a : a * alpha.
+// The last four have no fused activation and are not clamped (infinities stay infinite). The
+// broadcast is planned at compile time (broadcast.ts) and walked by tf_broadcast.h; constant
+// operands are read from flash.
 
 import { elementCount, isConstant, type Activation, type Tensor } from '../ir/graph.ts';
 import { constantData } from '../reference/run_reference.ts';
@@ -11,8 +17,14 @@ import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } f
 import { defineOp, type ModuleLowering, type TensorData } from './op_module.ts';
 
 /** Operation codes shared with tf_arith_f32.c. */
-const ARITH_F32_OPS = { ADD: 0, SUB: 1, MUL: 2 } as const;
+const ARITH_F32_OPS = { ADD: 0, SUB: 1, MUL: 2, DIV: 3, MAXIMUM: 4, MINIMUM: 5, SQUARED_DIFFERENCE: 6, PRELU: 7 } as const;
 type ArithF32Op = keyof typeof ARITH_F32_OPS;
+
+/** Ops with a fused activation (the others are never clamped). */
+const CLAMPED: ReadonlySet<ArithF32Op> = new Set(['ADD', 'SUB', 'MUL', 'DIV']);
+
+/** Most broadcast dimensions of TFLite Micro's float kernel per op (same-shape inputs: any rank). */
+const MAX_RANK: Readonly<Record<ArithF32Op, number>> = { ADD: MAX_BROADCAST_RANK, SUB: MAX_BROADCAST_RANK, MUL: MAX_BROADCAST_RANK, DIV: 5, MAXIMUM: 5, MINIMUM: 5, SQUARED_DIFFERENCE: 4, PRELU: 4 };
 
 type Operand = { readonly kind: 'activation'; readonly index: number } | { readonly kind: 'constant'; readonly tensor: number };
 
@@ -34,6 +46,18 @@ function apply(op: ArithF32Op, x: number, y: number): number {
       return f(x - y);
     case 'MUL':
       return f(x * y);
+    case 'DIV':
+      return f(x / y);
+    case 'MAXIMUM':
+      return x > y ? x : y;
+    case 'MINIMUM':
+      return x < y ? x : y;
+    case 'SQUARED_DIFFERENCE': {
+      const d = f(x - y);
+      return f(d * d);
+    }
+    case 'PRELU':
+      return x >= 0 ? x : f(x * y);
   }
 }
 
@@ -44,9 +68,9 @@ function isArithOp(name: string): name is ArithF32Op {
 export const arithF32Kernel = defineOp({
   builtins: [],
   key: 'arith_f32',
-  float32For: ['ADD', 'SUB', 'MUL'],
-  read(r): { activation: Activation } {
-    return r.fail('internal: arith_f32 is chosen by the ADD / SUB / MUL lowering');
+  float32For: ['ADD', 'SUB', 'MUL', 'DIV', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'PRELU'],
+  read(r): { activation?: Activation } {
+    return r.fail('internal: arith_f32 is chosen by the float32 lowering of its ops');
   },
   lower(ctx, attrs): ModuleLowering<ArithF32Params> {
     const op = ctx.op.kind === 'module' ? ctx.op.module : ctx.op.kind.toUpperCase();
@@ -60,16 +84,18 @@ export const arithF32Kernel = defineOp({
     const shape = broadcastShape(a.shape, b.shape);
     if (!shape) return ctx.fail(`input shapes [${a.shape}] and [${b.shape}] do not broadcast`);
     if (elementCount(out.shape) !== elementCount(shape)) ctx.fail(`output '${out.name}' has shape [${out.shape}] but the inputs broadcast to [${shape}]`);
-    if (a.shape.join() !== b.shape.join() && shape.length > MAX_BROADCAST_RANK) ctx.fail(`broadcasting [${a.shape}] with [${b.shape}] has more than ${MAX_BROADCAST_RANK} dimensions, the most TFLite Micro supports`);
+    const maxRank = MAX_RANK[op];
+    // TFLite Micro's float PRELU always takes the 4-D broadcasting loop, even for equal shapes.
+    if ((op === 'PRELU' || a.shape.join() !== b.shape.join()) && shape.length > maxRank) ctx.fail(`broadcasting [${a.shape}] with [${b.shape}] has more than ${maxRank} dimensions, the most TFLite Micro's float ${op} supports`);
     let activations = 0;
     const operand = (t: Tensor): Operand => (isConstant(t) ? { kind: 'constant', tensor: t.id } : { kind: 'activation', index: activations++ });
     const operands: [Operand, Operand] = [operand(a), operand(b)];
     // An input of the output's size is read at the output's own index before it is written.
     const inPlace = operands.flatMap((o, i) => (o.kind === 'activation' && elementCount((i === 0 ? a : b).shape) === elementCount(out.shape) ? [o.index] : []));
-    const act = f32ActivationRange(attrs.activation ?? 'none');
+    const act = CLAMPED.has(op) ? f32ActivationRange(attrs.activation ?? 'none') : { min: -Infinity, max: Infinity };
     const params: ArithF32Params = { op, plan: planBroadcast(a.shape, b.shape, shape), operands, actMin: act.min, actMax: act.max };
     const constants = operands.flatMap((o) => (o.kind === 'constant' ? [o.tensor] : []));
-    return { params, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/tf_broadcast.h', 'portable/tf_arith_f32.c'], inPlace, constants, macs: op === 'MUL' ? elementCount(shape) : 0 };
+    return { params, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/tf_broadcast.h', 'portable/tf_arith_f32.c'], inPlace, constants, macs: op === 'MUL' || op === 'SQUARED_DIFFERENCE' ? elementCount(shape) : 0 };
   },
   run(p: ArithF32Params, io) {
     const data = (o: Operand): TensorData => (o.kind === 'constant' ? constantData(io.graph.tensors[o.tensor] as Tensor) : io.input(o.index));

@@ -13,12 +13,13 @@ export const FLT_MAX = 3.4028234663852886e38;
 /**
  * Ops that take float32 without a float32 kernel of their own: they move elements (as 32-bit
  * patterns) or compare them (ARG_MAX/ARG_MIN, the comparisons) without computing on them, which
- * TFLite Micro does for float32 too. For the README's op table; the modules themselves decide what they accept.
+ * TFLite Micro does for float32 too. For the README's op table; the modules themselves decide what
+ * they accept.
  */
 export const FLOAT32_BY_COPY: readonly string[] = [
-  'ARG_MAX', 'ARG_MIN', 'BATCH_TO_SPACE_ND', 'BROADCAST_TO', 'CONCATENATION', 'DEPTH_TO_SPACE', 'EQUAL', 'EXPAND_DIMS', 'GATHER_ND', 'GREATER',
-  'GREATER_EQUAL', 'LESS', 'LESS_EQUAL', 'MIRROR_PAD', 'NOT_EQUAL', 'PACK', 'RESHAPE', 'SELECT_V2', 'SLICE', 'SPACE_TO_BATCH_ND', 'SPACE_TO_DEPTH',
-  'SPLIT', 'SPLIT_V', 'SQUEEZE', 'STRIDED_SLICE', 'TILE', 'UNPACK', 'ZEROS_LIKE',
+  'ARG_MAX', 'ARG_MIN', 'BATCH_TO_SPACE_ND', 'BROADCAST_TO', 'CONCATENATION', 'DEPTH_TO_SPACE', 'EQUAL', 'EXPAND_DIMS', 'GATHER', 'GATHER_ND',
+  'GREATER', 'GREATER_EQUAL', 'LESS', 'LESS_EQUAL', 'MIRROR_PAD', 'NOT_EQUAL', 'PACK', 'RESHAPE', 'RESIZE_NEAREST_NEIGHBOR', 'SELECT_V2', 'SLICE',
+  'SPACE_TO_BATCH_ND', 'SPACE_TO_DEPTH', 'SPLIT', 'SPLIT_V', 'SQUEEZE', 'STRIDED_SLICE', 'TILE', 'TRANSPOSE', 'UNPACK', 'ZEROS_LIKE',
 ];
 
 /** The C source files every float32 kernel needs (tf_float.h: the clamp, and tf_expf). */

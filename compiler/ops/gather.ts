@@ -1,11 +1,12 @@
 // GATHER: slices of the input picked by int32 positions along an axis, with optional batch
-// dimensions, as TFLite Micro's gather.cc (int8 input only; Micro refuses int16 and int32).
+// dimensions, as TFLite Micro's gather.cc (int8 or float32 input, the float32 slices copied as
+// bytes; Micro refuses int16 and int32).
 // Micro bounds-checks every position at Invoke and fails the call on a bad one: constant positions
 // are checked here at compile time, positions computed at run time by the kernel, whose failure
 // makes invoke return non-zero.
 
 import { TinyforgeError } from '../errors.ts';
-import type { Tensor } from '../ir/graph.ts';
+import { DTYPE_BYTES, type Tensor } from '../ir/graph.ts';
 import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { defineOp } from './op_module.ts';
@@ -37,7 +38,7 @@ export const gatherOp = defineOp({
     const x = ctx.tensor(0);
     const pos = ctx.tensor(1);
     const y = ctx.tensor(0, 'output');
-    movableType(ctx, x, 'input', ['int8']);
+    const dtype = movableType(ctx, x, 'input', ['int8', 'float32']);
     if (y.dtype !== x.dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${x.dtype}`);
     if (pos.dtype !== 'int32') ctx.fail(`positions '${pos.name}' are ${pos.dtype}; TFLite Micro's GATHER takes int32 positions`);
     const rank = x.shape.length;
@@ -58,7 +59,8 @@ export const gatherOp = defineOp({
       outer: product(x.shape.slice(batchDims, axis)),
       coords: product(pos.shape.slice(batchDims)),
       axisSize,
-      inner: product(x.shape.slice(axis + 1)),
+      // In bytes: the kernel copies slices of any element size.
+      inner: product(x.shape.slice(axis + 1)) * DTYPE_BYTES[dtype],
       input: resolver.source(op.inputs[0] as number),
       positions: resolver.source(op.inputs[1] as number),
     };
@@ -84,6 +86,7 @@ export const gatherOp = defineOp({
   emitC(p: GatherParams, e) {
     const params = e.params('tf_gather_params', { batch: p.batch, outer: p.outer, coords: p.coords, axis_size: p.axisSize, inner: p.inner });
     const ref = (s: CopySource): string => ('input' in s ? e.input(s.input) : e.constant(s.constant));
-    e.call(`if (tf_gather_s8(${params}, ${ref(p.input)}, ${ref(p.positions)}, ${e.output(0)}) != 0) return 1;`);
+    // float32 slices go through the byte kernel unchanged.
+    e.call(`if (tf_gather_s8(${params}, (const int8_t *)(const void *)${ref(p.input)}, ${ref(p.positions)}, (int8_t *)(void *)${e.output(0)}) != 0) return 1;`);
   },
 });

@@ -28,7 +28,7 @@ import {
   quantizedCellClip,
 } from './lstm_params.ts';
 import { LSTM_GATES, runLstm, type LstmGate, type LstmGateData, type LstmGateName, type LstmParams } from './lstm_reference.ts';
-import { LSTM_INPUTS } from './lstm_inputs.ts';
+import { LSTM_INPUTS, lstmLeadingFields } from './lstm_inputs.ts';
 
 const IN = LSTM_INPUTS;
 
@@ -199,15 +199,7 @@ function emitLstm(p: LstmParams, e: CEmitter): void {
   const table = e.array('sigmoid', 'uint16_t', sigmoidTableU16(), 'TFLite sigmoid(i / 24) table, Q0.16');
   const activation = (suffix: string, r: { multiplier: number; shift: number }): string => e.params('tf_sigmoid_s16_params', { size: p.stateSize, multiplier: r.multiplier, shift: r.shift, table }, suffix);
   const params = e.params('tf_lstm_params', {
-    batches: p.batches,
-    steps: p.steps,
-    input_size: p.inputSize,
-    state_size: p.stateSize,
-    time_major: p.timeMajor ? 1 : 0,
-    input_gate: gate('input'),
-    forget_gate: gate('forget'),
-    cell_gate: gate('cell'),
-    output_gate: gate('output'),
+    ...lstmLeadingFields(p, gate),
     gate_activation: activation('gate_activation', GATE_ACTIVATION_RESCALE),
     cell_tanh: activation('cell_tanh', p.cellTanh),
     forget_cell_multiplier: p.forgetCell.multiplier,

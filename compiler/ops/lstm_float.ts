@@ -12,7 +12,7 @@ import { f32Literal, FLOAT_HELPERS } from './float32.ts';
 import { defineOp, type CEmitter, type KernelIo, type ModuleLowering } from './op_module.ts';
 import { runLstmFloat, type LstmFloatGate, type LstmFloatGateData, type LstmFloatParams } from './lstm_float_reference.ts';
 import { LSTM_GATES, type LstmGateName } from './lstm_reference.ts';
-import { LSTM_INPUTS } from './lstm_inputs.ts';
+import { LSTM_INPUTS, lstmLeadingFields } from './lstm_inputs.ts';
 
 function lowerFloatLstm(ctx: LoweringContext, attrs: { timeMajor: boolean; cellClip: number }, op: { inputs: readonly number[] }): ModuleLowering<LstmFloatParams> {
   const x = ctx.tensor(LSTM_INPUTS.input);
@@ -81,15 +81,7 @@ function emitFloatLstm(p: LstmFloatParams, e: CEmitter): void {
     return e.params('tf_lstm_f32_gate_params', { input_weights: e.constant(q.inputWeights), recurrent_weights: e.constant(q.recurrentWeights), bias: e.constant(q.bias) }, `${g}_gate`);
   };
   const params = e.params('tf_lstm_f32_params', {
-    batches: p.batches,
-    steps: p.steps,
-    input_size: p.inputSize,
-    state_size: p.stateSize,
-    time_major: p.timeMajor ? 1 : 0,
-    input_gate: gate('input'),
-    forget_gate: gate('forget'),
-    cell_gate: gate('cell'),
-    output_gate: gate('output'),
+    ...lstmLeadingFields(p, gate),
     cell_clip: f32Literal(p.cellClip),
   });
   e.call(`tf_lstm_f32(${params}, ${e.input(0)}, ${e.input(1)}, ${e.input(2)}, ${e.output(0)}, (float *)${e.scratch()});`);

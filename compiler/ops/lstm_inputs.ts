@@ -9,3 +9,30 @@ export const LSTM_INPUTS = {
   hiddenState: 18,
   cellState: 19,
 } as const;
+
+/** The sequence shape every LSTM kernel's parameters start with. */
+export interface LstmSequenceShape {
+  timeMajor: boolean;
+  batches: number;
+  steps: number;
+  inputSize: number;
+  stateSize: number;
+}
+
+/**
+ * The leading fields of tf_lstm_params and tf_lstm_f32_params (runtime-c-templates/portable): the
+ * sequence shape, then the four gates' parameter structs in TFLite's order, which `gate` emits.
+ */
+export function lstmLeadingFields(p: LstmSequenceShape, gate: (g: 'input' | 'forget' | 'cell' | 'output') => string): Record<string, number | string> {
+  return {
+    batches: p.batches,
+    steps: p.steps,
+    input_size: p.inputSize,
+    state_size: p.stateSize,
+    time_major: p.timeMajor ? 1 : 0,
+    input_gate: gate('input'),
+    forget_gate: gate('forget'),
+    cell_gate: gate('cell'),
+    output_gate: gate('output'),
+  };
+}

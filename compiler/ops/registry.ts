@@ -51,8 +51,9 @@ import { reduceF32Kernel } from './reduce_f32.ts';
 import { unaryF32Kernel } from './unary_f32.ts';
 import { castF32Kernel } from './cast_f32.ts';
 import { lstmF32Kernel } from './lstm_float.ts';
+import { unaryF32ReaderOps } from './unary_f32_readers.ts';
+import { padF32Kernel } from './pad_f32.ts';
 import { absOp } from './abs.ts';
-import { negOp } from './neg.ts';
 import { l2NormalizationOp } from './l2_normalization.ts';
 import { logSoftmaxOp } from './log_softmax.ts';
 import { eluOp } from './elu.ts';
@@ -118,9 +119,10 @@ const allModules = (): readonly RegisteredOp[] => [
   unaryF32Kernel,
   castF32Kernel,
   lstmF32Kernel,
+  unaryF32ReaderOps,
+  padF32Kernel,
   ...signalOps,
   absOp,
-  negOp,
   l2NormalizationOp,
   logSoftmaxOp,
   eluOp,

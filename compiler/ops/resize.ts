@@ -1,4 +1,4 @@
-// RESIZE_NEAREST_NEIGHBOR (int8 / int16) and RESIZE_BILINEAR (int8, as TFLite Micro). The output
+// RESIZE_NEAREST_NEIGHBOR (int8 / int16 / float32) and RESIZE_BILINEAR (int8, as TFLite Micro). The output
 // size is a constant input, so TFLite's per-pixel source arithmetic (float32 for nearest
 // neighbour, 10-bit fixed point for bilinear) runs here once per output row and column; the
 // kernels only read the resulting tables. Both copy raw values: like TFLite Micro, they assume
@@ -101,7 +101,8 @@ export const resizeNearestOp = defineOp({
   read: readResize,
   lower(ctx, attrs) {
     const { x, shape } = resizeShape(ctx);
-    const dtype = ctx.quantizedType(x, 'input', ['int8', 'int16']);
+    // float32 pixels are copied as bytes like the integer ones (TFLite Micro's float kernel copies them too).
+    const dtype = x.dtype === 'float32' ? 'float32' : ctx.quantizedType(x, 'input', ['int8', 'int16']);
     const ys = Array.from({ length: shape.outH }, (_, i) => nearestSource(i, shape.inH, shape.outH, attrs.alignCorners, attrs.halfPixel));
     const xs = Array.from({ length: shape.outW }, (_, i) => nearestSource(i, shape.inW, shape.outW, attrs.alignCorners, attrs.halfPixel));
     const params: NearestParams = { ...shape, elementBytes: DTYPE_BYTES[dtype], ys, xs };

@@ -1,5 +1,5 @@
-// TRANSPOSE: a constant permutation of up to 5 dimensions (TFLite Micro's limit), int8 and int16
-// as Micro's transpose.cc. A permutation that only moves size-1 dimensions is a reshape.
+// TRANSPOSE: a constant permutation of up to 5 dimensions (TFLite Micro's limit), int8, int16 and
+// float32 (moved as 32-bit patterns) as Micro's transpose.cc. A permutation that only moves size-1 dimensions is a reshape.
 
 import { defineOp } from './op_module.ts';
 import { constantVector, emitCopies, lowerCopies, movableType, rowMajorStrides, runCopies, sourceResolver, type CopyParams } from './strided_copy.ts';
@@ -18,7 +18,7 @@ export const transposeOp = defineOp({
   lower(ctx, _attrs, op) {
     const x = ctx.tensor(0);
     const y = ctx.tensor(0, 'output');
-    const dtype = movableType(ctx, x, 'input', ['int8', 'int16']);
+    const dtype = movableType(ctx, x, 'input', ['int8', 'int16', 'float32']);
     if (y.dtype !== dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${dtype}`);
     const rank = x.shape.length;
     if (rank < 1 || rank > MAX_RANK) ctx.fail(`input '${x.name}' has rank ${rank}; TFLite Micro's TRANSPOSE takes 1 to ${MAX_RANK} dimensions`);

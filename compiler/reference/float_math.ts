@@ -129,3 +129,53 @@ export function logisticf(x: number): number {
   if (x < -9) return expf(x);
   return f(1 / f(1 + expf(-x)));
 }
+
+/** A double from its IEEE-754 bits (the C runtime writes these constants as hex float literals). */
+function doubleOf(bits: bigint): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, bits);
+  return view.getFloat64(0);
+}
+
+/** tf_logf_table: 1/c and log(c) per 16th of [0x3f330000, 2 * 0x3f330000) (glibc's __logf_data). */
+const LOGF_TABLE: ReadonlyArray<readonly [number, number]> = (
+  [
+    [0x3ff661ec79f8f3ben, 0xbfd57bf7808caaden], [0x3ff571ed4aaf883dn, 0xbfd2bef0a7c06ddbn],
+    [0x3ff49539f0f010b0n, 0xbfd01eae7f513a67n], [0x3ff3c995b0b80385n, 0xbfcb31d8a68224e9n],
+    [0x3ff30d190c8864a5n, 0xbfc6574f0ac07758n], [0x3ff25e227b0b8ea0n, 0xbfc1aa2bc79c8100n],
+    [0x3ff1bb4a4a1a343fn, 0xbfba4e76ce8c0e5en], [0x3ff12358f08ae5ban, 0xbfb1973c5a611cccn],
+    [0x3ff0953f419900a7n, 0xbfa252f438e10c1en], [0x3ff0000000000000n, 0x0000000000000000n],
+    [0x3fee608cfd9a47acn, 0x3faaa5aa5df25984n], [0x3feca4b31f026aa0n, 0x3fbc5e53aa362eb4n],
+    [0x3feb2036576afce6n, 0x3fc526e57720db08n], [0x3fe9c2d163a1aa2dn, 0x3fcbc2860d224770n],
+    [0x3fe886e6037841edn, 0x3fd1058bc8a07ee1n], [0x3fe767dcf5534862n, 0x3fd4043057b6ee09n],
+  ] as const
+).map(([invc, logc]) => [doubleOf(invc), doubleOf(logc)] as const);
+const LOGF_LN2 = doubleOf(0x3fe62e42fefa39efn);
+const LOGF_A0 = doubleOf(0xbfd00ea348b88334n);
+const LOGF_A1 = doubleOf(0x3fd5575b0be00b6an);
+const LOGF_A2 = doubleOf(0xbfdffffef20a4123n);
+
+/** tf_logf: glibc 2.36's logf (table-driven, every step one double operation, rounded to float once). */
+export function logf(xIn: number): number {
+  const x = f(xIn);
+  let ix = floatBits(x);
+  if (ix === 0x3f800000) return 0;
+  if (((ix - 0x00800000) >>> 0) >= 0x7f800000 - 0x00800000) {
+    if (((ix * 2) >>> 0) === 0) return -Infinity;
+    if (ix === 0x7f800000) return x;
+    if ((ix & 0x80000000) !== 0 || ((ix * 2) >>> 0) >= 0xff000000) return NaN;
+    ix = (floatBits(f(x * 2 ** 23)) - (23 << 23)) >>> 0;
+  }
+  const tmp = (ix - 0x3f330000) >>> 0;
+  const i = (tmp >>> 19) % 16;
+  const k = tmp >> 23; // arithmetic shift of the int32 pattern, as the C's signed shift
+  const z = bitsFloat((ix - (tmp & 0xff800000)) >>> 0);
+  const [invc, logc] = LOGF_TABLE[i] as readonly [number, number];
+  const r = z * invc - 1;
+  const y0 = logc + k * LOGF_LN2;
+  const r2 = r * r;
+  let y = LOGF_A1 * r + LOGF_A2;
+  y = LOGF_A0 * r2 + y;
+  y = y * r2 + (y0 + r);
+  return f(y);
+}

@@ -113,4 +113,43 @@ static inline float tf_logisticf(float x) {
     if (x < -9.0f) return tf_expf(x);
     return 1.0f / (1.0f + tf_expf(-x));
 }
+/* logf as glibc 2.36 computes it (sysdeps/ieee754/flt-32/e_logf.c, Arm's optimized-routines
+ * algorithm): x = 2^k z with z in [0x3f330000, 2 * 0x3f330000) as bits, c from a 16-entry table
+ * of 1/c and log(c) in double, log(x) = log1p(z/c - 1) + log(c) + k ln2 with a cubic for log1p,
+ * each step one double operation, rounded to float once. Equal to this machine's glibc logf on all
+ * 2^32 inputs (NaN as NaN; `npm run test:float-math`), FMA build included. */
+static const double tf_logf_table[16][2] = {
+    {0x1.661ec79f8f3bep+0, -0x1.57bf7808caadep-2}, {0x1.571ed4aaf883dp+0, -0x1.2bef0a7c06ddbp-2},
+    {0x1.49539f0f010bp+0, -0x1.01eae7f513a67p-2},  {0x1.3c995b0b80385p+0, -0x1.b31d8a68224e9p-3},
+    {0x1.30d190c8864a5p+0, -0x1.6574f0ac07758p-3}, {0x1.25e227b0b8eap+0, -0x1.1aa2bc79c81p-3},
+    {0x1.1bb4a4a1a343fp+0, -0x1.a4e76ce8c0e5ep-4}, {0x1.12358f08ae5bap+0, -0x1.1973c5a611cccp-4},
+    {0x1.0953f419900a7p+0, -0x1.252f438e10c1ep-5}, {0x1p+0, 0x0p+0},
+    {0x1.e608cfd9a47acp-1, 0x1.aa5aa5df25984p-5},  {0x1.ca4b31f026aap-1, 0x1.c5e53aa362eb4p-4},
+    {0x1.b2036576afce6p-1, 0x1.526e57720db08p-3},  {0x1.9c2d163a1aa2dp-1, 0x1.bc2860d22477p-3},
+    {0x1.886e6037841edp-1, 0x1.1058bc8a07ee1p-2},  {0x1.767dcf5534862p-1, 0x1.4043057b6ee09p-2},
+};
+
+static inline float tf_logf(float x) {
+    uint32_t ix = tf_float_bits(x);
+    if (ix == 0x3f800000u) return 0.0f;
+    if (ix - 0x00800000u >= 0x7f800000u - 0x00800000u) {
+        /* subnormal, zero, negative, infinity or NaN */
+        if (ix * 2u == 0u) return -TF_F32_INF;
+        if (ix == 0x7f800000u) return x;
+        if ((ix & 0x80000000u) != 0u || ix * 2u >= 0xff000000u) return (x - x) / (x - x);
+        ix = tf_float_bits(x * 0x1p23f) - (23u << 23); /* normalize a subnormal */
+    }
+    const uint32_t tmp = ix - 0x3f330000u;
+    const uint32_t i = (tmp >> 19) % 16u;
+    /* k = tmp >> 23 as a signed (arithmetic) shift, written without implementation-defined shifts. */
+    const int32_t k = (int32_t)(tmp >> 23) - ((tmp & 0x80000000u) != 0u ? 512 : 0);
+    const double z = (double)tf_bits_float(ix - (tmp & 0xff800000u));
+    const double r = z * tf_logf_table[i][0] - 1.0;
+    const double y0 = tf_logf_table[i][1] + (double)k * 0x1.62e42fefa39efp-1;
+    const double r2 = r * r;
+    double y = 0x1.5575b0be00b6ap-2 * r + -0x1.ffffef20a4123p-2;
+    y = -0x1.00ea348b88334p-2 * r2 + y;
+    y = y * r2 + (y0 + r);
+    return (float)y;
+}
 #endif

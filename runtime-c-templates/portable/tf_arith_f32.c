@@ -1,14 +1,33 @@
-/* tinyforge portable kernel: float32 ADD, SUB and MUL with broadcasting, as TFLite Micro's
- * reference float kernels compute them: the operation rounded to float32, then the activation
- * clamp (tf_act_f32). The compiler plans the broadcast (tf_broadcast.h). */
+/* tinyforge portable kernel: element-wise binary float32 ops with broadcasting, as TFLite Micro's
+ * reference float kernels compute them, each operation rounded to float32, then the activation
+ * clamp (tf_act_f32; ops without a fused activation get act_min/act_max = -inf/+inf, which passes
+ * every value, NaN and infinities included). The compiler plans the broadcast (tf_broadcast.h).
+ * 0 ADD, 1 SUB, 2 MUL, 3 DIV; 4 MAXIMUM a > b ? a : b, 5 MINIMUM a < b ? a : b (maximum_minimum.cc);
+ * 6 SQUARED_DIFFERENCE d = a - b, d * d; 7 PRELU a >= 0 ? a : a * alpha. */
 #include "tf_float.h"
 #include "tf_broadcast.h"
 
 typedef struct {
     tf_broadcast shape;
-    int32_t op; /* 0 add, 1 sub, 2 mul */
+    int32_t op;
     float act_min, act_max;
 } tf_arith_f32_params;
+
+static float tf_arith_f32_apply(int32_t op, float x, float y) {
+    switch (op) {
+    case 0: return x + y;
+    case 1: return x - y;
+    case 2: return x * y;
+    case 3: return x / y;
+    case 4: return x > y ? x : y;
+    case 5: return x < y ? x : y;
+    case 6: {
+        const float d = x - y;
+        return d * d;
+    }
+    default: return x >= 0.0f ? x : x * y;
+    }
+}
 
 static void tf_arith_row_f32(const void *params, const void *in1, int32_t step1, const void *in2, int32_t step2, void *out, int32_t n) {
     const tf_arith_f32_params *p = (const tf_arith_f32_params *)params;
@@ -16,9 +35,7 @@ static void tf_arith_row_f32(const void *params, const void *in1, int32_t step1,
     const float *b = (const float *)in2;
     float *o = (float *)out;
     for (int32_t i = 0; i < n; ++i) {
-        const float x = a[i * step1], y = b[i * step2];
-        const float v = p->op == 0 ? x + y : p->op == 1 ? x - y : x * y;
-        o[i] = tf_act_f32(v, p->act_min, p->act_max);
+        o[i] = tf_act_f32(tf_arith_f32_apply(p->op, a[i * step1], b[i * step2]), p->act_min, p->act_max);
     }
 }
 

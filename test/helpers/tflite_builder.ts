@@ -458,3 +458,15 @@ export function convModelSpec(): ModelSpec {
     ],
   };
 }
+
+/** Appends tensors to a spec under construction: with data, a constant with its own buffer. Returns the tensor's index. */
+export function tensorAppender(tensors: TensorSpec[], buffers: BufferSpec[]): (t: TensorSpec, data?: Uint8Array) => number {
+  return (t, data) => {
+    if (data) {
+      buffers.push({ data });
+      t.buffer = buffers.length - 1;
+    }
+    tensors.push(t);
+    return tensors.length - 1;
+  };
+}

@@ -26,6 +26,8 @@ export interface ValidateCommandOptions {
   /** Enrollment spec: compile with --adapt last and check enrollment on the board step by step. */
   enroll?: string;
   adaptClasses?: string;
+  adaptEpochs?: string;
+  adaptReplay?: string;
   json?: boolean;
   sanitize?: boolean;
   /** With --board: seconds to wait for one inference (INVOKE reply). */
@@ -69,8 +71,8 @@ function printResult(r: ValidateResult): void {
   }
 }
 
-function parseClassCount(v: string): number {
-  if (!/^\s*\d+\s*$/.test(v)) throw new TinyforgeError(`--adapt-classes wants a class count, not '${v}'`);
+function parseWhole(flag: string, what: string, v: string): number {
+  if (!/^\s*\d+\s*$/.test(v)) throw new TinyforgeError(`${flag} wants ${what}, not '${v}'`);
   return Number(v);
 }
 
@@ -93,7 +95,9 @@ export async function validateCommand(modelPath: string, opts: ValidateCommandOp
     ...(opts.random === undefined ? {} : { random: Number(opts.random) }),
     ...(opts.steps === undefined ? {} : { steps: Number(opts.steps) }),
     ...(opts.enroll === undefined ? {} : { enroll: opts.enroll }),
-    ...(opts.adaptClasses === undefined ? {} : { adaptClasses: parseClassCount(opts.adaptClasses) }),
+    ...(opts.adaptClasses === undefined ? {} : { adaptClasses: parseWhole('--adapt-classes', 'a class count', opts.adaptClasses) }),
+    ...(opts.adaptEpochs === undefined ? {} : { adaptEpochs: parseWhole('--adapt-epochs', 'a whole number', opts.adaptEpochs) }),
+    ...(opts.adaptReplay === undefined ? {} : { adaptReplay: parseWhole('--adapt-replay', 'a whole number', opts.adaptReplay) }),
     sanitize: opts.sanitize === true,
     ...(timeout === undefined ? {} : { timeout }),
     ...(opts.text === undefined ? {} : { text: opts.text }),

@@ -18,6 +18,11 @@ export interface Dataset {
   classes: number;
 }
 
+/** Each intent owns this many consecutive keywords of the vocabulary. */
+const INTENT_KEYWORDS = 6;
+/** The chance that a word comes from the intent's keywords (else from the whole vocabulary). */
+const INTENT_KEYWORD_SHARE = 0.5;
+
 /** Bag-of-words token counts for `classes` intents over a `vocab`-word vocabulary. */
 export function intentData(n: number, seed: number, vocab = 32, classes = 4): Dataset {
   const r = rng(seed);
@@ -28,14 +33,37 @@ export function intentData(n: number, seed: number, vocab = 32, classes = 4): Da
     const v = new Float32Array(vocab);
     const words = 3 + Math.floor(r() * 6);
     for (let w = 0; w < words; w++) {
-      // Half the words come from the intent's 6 keywords, the rest from the whole vocabulary.
-      const t = r() < 0.5 ? c * 6 + Math.floor(r() * 6) : Math.floor(r() * vocab);
+      const t = r() < INTENT_KEYWORD_SHARE ? c * INTENT_KEYWORDS + Math.floor(r() * INTENT_KEYWORDS) : Math.floor(r() * vocab);
       v[t] = (v[t] as number) + 1;
     }
     x.push(v);
     y.push(c);
   }
   return { x, y, shape: [vocab], classes };
+}
+
+/**
+ * Accuracy of the Bayes-optimal classifier on intentData samples: the generator's own posterior
+ * (equal class priors, words drawn independently), the ceiling no model trained on any amount of
+ * data can pass on average. Ties go to the lowest class.
+ */
+export function intentBayesAccuracy(d: Dataset): number {
+  const vocab = d.shape[0] as number;
+  const logP = (t: number, c: number): number =>
+    Math.log((t >= c * INTENT_KEYWORDS && t < (c + 1) * INTENT_KEYWORDS ? INTENT_KEYWORD_SHARE / INTENT_KEYWORDS : 0) + (1 - INTENT_KEYWORD_SHARE) / vocab);
+  const right = d.x.filter((x, i) => {
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let c = 0; c < d.classes; c++) {
+      let score = 0;
+      x.forEach((count, t) => {
+        if (count > 0) score += count * logP(t, c);
+      });
+      if (score > bestScore) [best, bestScore] = [c, score];
+    }
+    return best === d.y[i];
+  }).length;
+  return right / d.x.length;
 }
 
 /** 8x8 single-channel patterns: horizontal stripes, vertical stripes, diagonal, blob; with noise. */
