@@ -177,9 +177,22 @@ describe('LOG_SOFTMAX', () => {
     }
   });
 
+  it('float32: x - max - logf(sum expf(x - max)), exact where the answer is (ln 2 of a tie, a lone value, -inf)', async () => {
+    const ln2 = Math.fround(Math.LN2);
+    await expectBoth(unaryModel('lsm_f', 'LOG_SOFTMAX', [3, 2], TensorType.FLOAT32, undefined, undefined), [float32Bytes([5, 5, 0, Number.NEGATIVE_INFINITY, -3e38, -3e38])], [float32Bytes([-ln2, -ln2, 0, Number.NEGATIVE_INFINITY, -ln2, -ln2])]);
+    // The int8 example's rows in float: within float rounding of the real log-softmax.
+    const row = [0, 6, 2, 4];
+    const compiled = unaryModel('lsm_f4', 'LOG_SOFTMAX', [1, 4], TensorType.FLOAT32, undefined, undefined);
+    const [out] = runReference(compiled.model.graph, compiled.layers, [float32Bytes(row)]);
+    const lse = 6 + Math.log(row.reduce((a, v) => a + Math.exp(v - 6), 0));
+    new Float32Array((out as Uint8Array).slice().buffer).forEach((v, i) => expect(v).toBeCloseTo((row[i] as number) - lse, 5));
+    const r = new Prng(23);
+    await expectHostMatchesReference(unaryModel('lsm_fr', 'LOG_SOFTMAX', [8, 16], TensorType.FLOAT32, undefined, undefined), [[float32Bytes(Array.from({ length: 128 }, () => (r.unit() - 0.5) * 10 ** r.int(-3, 2)))]]);
+  });
+
   it('refuses an output quantization other than 16/256 and 127, and int16, as one line', () => {
     expect(refusal(() => unaryModel('lsm_q', 'LOG_SOFTMAX', [4], TensorType.INT8, q(0.1), q(1 / 16, 0)))).toMatch(/operator 0 \(LOG_SOFTMAX\): output 'y' has scale 0\.0625 and zero point 0; TFLite Micro's int8 LOG_SOFTMAX requires 16\/256 and 127/);
-    expect(refusal(() => unaryModel('lsm_16', 'LOG_SOFTMAX', [4], TensorType.INT16, q(0.1), q(1 / 16)))).toMatch(/input 'x' is int16; tinyforge's LOG_SOFTMAX takes int8/);
+    expect(refusal(() => unaryModel('lsm_16', 'LOG_SOFTMAX', [4], TensorType.INT16, q(0.1), q(1 / 16)))).toMatch(/input 'x' is int16; TFLite Micro's LOG_SOFTMAX takes int8 or float32/);
   });
 });
 
@@ -506,6 +519,7 @@ function allOpsModel(): CompiledModel {
   add('L2_NORMALIZATION', x8, TensorType.INT8, q(1 / 128));
   add('L2_NORMALIZATION', xf, TensorType.FLOAT32, undefined);
   add('LOG_SOFTMAX', x8, TensorType.INT8, q(1 / 16, 127));
+  add('LOG_SOFTMAX', xf, TensorType.FLOAT32, undefined);
   add('ELU', x8, TensorType.INT8, q(0.03, 10));
   add('ELU', xf, TensorType.FLOAT32, undefined);
   add('ADD_N', x8, TensorType.INT8, q(0.1), [4, 8], [x8]);
@@ -548,7 +562,7 @@ describe('every new op in one model', () => {
 });
 
 describe('on the emulated Cortex-M4', () => {
-  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, LESS int8, SELECT_V2, LOGICAL_AND, NEG float32', async () => {
+  it('ABS int8 and int16, L2_NORMALIZATION int8 and float32, LOG_SOFTMAX int8 and float32, ELU int8 and float32, ADD_N int8, CUMSUM int8, BROADCAST_TO, GATHER_ND, ZEROS_LIKE, LESS int8, SELECT_V2, LOGICAL_AND, NEG float32', async () => {
     await expectM4MatchesReference(unaryModel('m4_abs8', 'ABS', [256], TensorType.INT8, q(0.05, 3), q(0.02, -7)), [[int8Bytes(allInt8())]]);
     await expectM4MatchesReference(unaryModel('m4_abs16', 'ABS', [64], TensorType.INT16, q(0.0007), q(0.0003)), [[int16Bytes(int16Cases(64, 3))]]);
     await expectM4MatchesReference(unaryModel('m4_l2', 'L2_NORMALIZATION', [4, 8], TensorType.INT8, q(0.05, -9), q(1 / 128)), [[int8Bytes(new Prng(5).ints(32, -128, 127))]]);
@@ -564,6 +578,7 @@ describe('on the emulated Cortex-M4', () => {
     await expectM4MatchesReference(compareModel('m4_cmp', 'LESS', [2, 3], [3], [2, 3], TensorType.INT8, q(0.05, -3), q(0.1, 7)), [[int8Bytes([1, -128, 127, 40, -9, 3]), int8Bytes([0, -50, 77])]]);
     await expectM4MatchesReference(selectModel('m4_sel', [2, 1], [2, 3], [3], [2, 3], TensorType.INT8, q(0.1)), [[boolBytes([0, 1]), int8Bytes([1, 2, 3, 4, 5, 6]), int8Bytes([-1, -2, -3])]]);
     await expectM4MatchesReference(logicalModel('m4_and', 'LOGICAL_AND', [2, 1], [2], [2, 2]), [[boolBytes([1, 0]), boolBytes([1, 0])]]);
+    await expectM4MatchesReference(unaryModel('m4_lsmf', 'LOG_SOFTMAX', [2, 5], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0.5, -3, 2, 80, -80, 1, 1, 1, 1, -1e-30])]]);
     await expectM4MatchesReference(unaryModel('m4_negf', 'NEG', [4], TensorType.FLOAT32, undefined, undefined), [[float32Bytes([0, -1.5, 1e-30, 3])]]);
   });
 });

@@ -6,15 +6,27 @@
 // Q0.31), its natural log in Q5.26 (TFLite's log_x_for_x_greater_than_or_equal_to_1: a range
 // reduction by powers of sqrt(2) and a rational polynomial, below), and each output
 // (difference - log sum) in 1/16 steps from 127. Micro requires the output scale 16/256 and zero
-// point 127, and only int8 (or float32, which tinyforge has no logf for) runs.
+// point 127. float32 (reference_ops::LogSoftmax): the row maximum from -FLT_MAX by std::max, the
+// float sum of expf(x - max) in order, and x - max - logf(sum), with glibc's expf / logf bits
+// (expf.ts / float_math.ts, tf_expf / tf_logf in C).
 
 import { elementCount } from '../ir/graph.ts';
 import { INT32_MAX, INT32_MIN, addInt32, clamp, multiplyByQuantizedMultiplier, roundingDivideByPOT, saturatingRoundingDoublingHighMul as mul, saturatingRoundingMultiplyByPOT as mulPOT, subInt32 } from '../quant/fixed_point.ts';
 import { expOnNegativeValues, oneOverOnePlusXForXIn01 } from '../quant/fixed_point_math.ts';
 import { calculateInputRadius, quantizeMultiplier } from '../quant/multiplier.ts';
+import { logf } from '../reference/float_math.ts';
+import { expf } from './expf.ts';
+import { FLOAT_HELPERS, FLT_MAX } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 
+interface LogSoftmaxF32Params {
+  dtype: 'float32';
+  outer: number;
+  depth: number;
+}
+
 interface LogSoftmaxParams {
+  dtype?: 'int8';
   outer: number;
   depth: number;
   inputMultiplier: number;
@@ -96,8 +108,28 @@ export function logSoftmaxRow(p: LogSoftmaxParams, x: ArrayLike<number>, y: Int8
   }
 }
 
+const f = Math.fround;
+
+/** reference_ops::LogSoftmax (float) on one row. */
+export function logSoftmaxF32Row(x: Float32Array, y: Float32Array): void {
+  let max = -FLT_MAX;
+  for (const v of x) max = max < v ? v : max;
+  let sum = 0;
+  for (const v of x) sum = f(sum + expf(f(v - max)));
+  const logSum = logf(sum);
+  x.forEach((v, i) => {
+    y[i] = f(f(v - max) - logSum);
+  });
+}
+
+type Params = LogSoftmaxParams | LogSoftmaxF32Params;
+
+const isF32 = (p: Params): p is LogSoftmaxF32Params => p.dtype === 'float32';
+
 export const logSoftmaxOp = defineOp({
   builtins: ['LOG_SOFTMAX'],
+  key: 'log_softmax_f32',
+  float32For: ['LOG_SOFTMAX'],
   read(r) {
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
@@ -105,12 +137,16 @@ export const logSoftmaxOp = defineOp({
     if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
     return {};
   },
-  lower(ctx): ModuleLowering<LogSoftmaxParams> {
+  lower(ctx): ModuleLowering<Params> {
     const x = ctx.tensor(0);
     const y = ctx.tensor(0, 'output');
-    if (x.dtype !== 'int8') ctx.fail(`input '${x.name}' is ${x.dtype}; tinyforge's LOG_SOFTMAX takes int8 (TFLite Micro's takes int8 or float32)`);
-    if (y.dtype !== 'int8') ctx.fail(`output '${y.name}' is ${y.dtype} but the input is int8`);
+    if (x.dtype !== 'int8' && x.dtype !== 'float32') ctx.fail(`input '${x.name}' is ${x.dtype}; TFLite Micro's LOG_SOFTMAX takes int8 or float32`);
+    if (y.dtype !== x.dtype) ctx.fail(`output '${y.name}' is ${y.dtype} but the input is ${x.dtype}`);
     if (x.shape.length < 1) ctx.fail(`input '${x.name}' is a scalar; LOG_SOFTMAX works along the last axis`);
+    if (x.dtype === 'float32') {
+      const depth = x.shape[x.shape.length - 1] as number;
+      return { params: { dtype: 'float32', outer: elementCount(x.shape) / Math.max(depth, 1), depth }, kernel: 'log_softmax_f32', cFiles: [...FLOAT_HELPERS, 'portable/float_math.h', 'portable/log_softmax_f32.c'], inputs: [x.id] };
+    }
     const outQ = ctx.quant(y, 'output');
     if (Math.fround(outQ.scale) !== OUTPUT_SCALE || outQ.zeroPoint !== OUTPUT_ZERO_POINT) {
       ctx.fail(`output '${y.name}' has scale ${outQ.scale} and zero point ${outQ.zeroPoint}; TFLite Micro's int8 LOG_SOFTMAX requires 16/256 and 127`);
@@ -137,12 +173,22 @@ export const logSoftmaxOp = defineOp({
       inputs: [x.id],
     };
   },
-  run(p: LogSoftmaxParams, io) {
+  run(p: Params, io) {
+    if (isF32(p)) {
+      const x = io.input(0).f32();
+      const y = io.output(0).f32();
+      for (let o = 0; o < p.outer; o++) logSoftmaxF32Row(x.subarray(o * p.depth, (o + 1) * p.depth), y.subarray(o * p.depth, (o + 1) * p.depth));
+      return;
+    }
     const x = io.input(0).s8();
     const y = io.output(0).s8();
     for (let o = 0; o < p.outer; o++) logSoftmaxRow(p, x.subarray(o * p.depth, (o + 1) * p.depth), y.subarray(o * p.depth, (o + 1) * p.depth));
   },
-  emitC(p: LogSoftmaxParams, e) {
+  emitC(p: Params, e) {
+    if (isF32(p)) {
+      e.call(`tf_log_softmax_f32(${e.params('tf_log_softmax_f32_params', { outer: p.outer, depth: p.depth })}, ${e.input(0)}, ${e.output(0)});`);
+      return;
+    }
     const params = e.params('tf_log_softmax_s8_params', {
       outer: p.outer,
       depth: p.depth,
