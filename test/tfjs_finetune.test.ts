@@ -20,6 +20,7 @@ import type { Graph } from '../compiler/ir/graph.ts';
 import { pruneMagnitude } from '../compiler/prune/magnitude.ts';
 import { pruneChannels } from '../compiler/prune/structured.ts';
 import { CalibrationError, encodeNpy, loadLabels, parseNpy } from '../compiler/quantize/calibration.ts';
+import { floatAccuracy } from '../compiler/quantize/accuracy.ts';
 import { compressFloatGraph, formatAccuracy, type CompressOptions } from '../compiler/quantize/compress.ts';
 import { dequantizeOutput, ptqLoadedModel, quantizeFloatGraph, quantizeInput } from '../compiler/quantize/ptq.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
@@ -300,5 +301,23 @@ describe('pruning before quantization, with fine-tuning', () => {
     expect(() => fineTune(fg, { x, labels: x.map(() => 7) }, { epochs: 1 })).toThrow(/labels must be class indices in \[0, 4\)/);
     const noSoftmax: FloatGraph = { ...fg, ops: fg.ops.slice(0, -1), outputs: [fg.ops.at(-1)?.inputs[0] as number] };
     expect(() => fineTune(noSoftmax, { x, labels: x.map(() => 1) }, { epochs: 1 })).toThrow(/needs a model that ends in a softmax/);
+    expect(() => fineTune(fg, { x, labels: x.map(() => 1) }, { epochs: 1, keepBest: { x, labels: [] } })).toThrow(/as many held-out labels as samples/);
   });
+
+  it('keepBest returns the weights of the epoch that scored best on the held-out samples', async () => {
+    // A fresh model on 48 samples at a high learning rate: held-out accuracy moves from epoch to epoch.
+    const fresh = (await loadTfjsModel(writeArtifacts(path.join(dir, 'intent-fresh'), await saveLayersArtifacts(intentModel(32, 4, 32, 3))))).graph;
+    const heldOut = labelled(data.intent.test, 400);
+    const r = fineTune(fresh, labelled(data.intent.train, 48), { epochs: 8, learningRate: 0.05, seed: 2, keepBest: heldOut });
+    const accuracies = r.best?.accuracies ?? [];
+    expect(accuracies).toHaveLength(8);
+    expect(new Set(accuracies).size).toBeGreaterThan(1);
+    const top = Math.max(...accuracies);
+    expect(r.best?.epoch).toBe(accuracies.indexOf(top) + 1);
+    expect(floatAccuracy(r.graph, heldOut)).toBe(top);
+    // Without keepBest the same run ends on the last epoch's weights.
+    const last = fineTune(fresh, labelled(data.intent.train, 48), { epochs: 8, learningRate: 0.05, seed: 2 });
+    expect(last.best).toBeUndefined();
+    expect(floatAccuracy(last.graph, heldOut)).toBe(accuracies[7]);
+  }, 120_000);
 });

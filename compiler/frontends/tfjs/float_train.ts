@@ -188,6 +188,11 @@ export interface FineTuneOptions {
   /** Shuffle seed (deterministic runs). */
   seed?: number;
   onEpoch?: (epoch: number, loss: number) => void;
+  /**
+   * Early stopping: after every epoch, the accuracy on these labelled samples; the result is the
+   * graph of the epoch that scored best (the earliest on ties), not of the last epoch.
+   */
+  keepBest?: { x: readonly Float32Array[]; labels: readonly number[] };
   /** Called before each step with the batch's sample indices and, distilling with mixup, its mixed inputs. */
   onBatch?: (batch: { idx: readonly number[]; mixed?: readonly Float32Array[] }) => void;
 }
@@ -196,6 +201,8 @@ export interface FineTuneResult {
   graph: FloatGraph;
   /** Mean training loss per epoch. */
   losses: number[];
+  /** With keepBest: the epoch (1-based) whose weights the graph holds, and its accuracy per epoch. */
+  best?: { epoch: number; accuracies: number[] };
 }
 
 function shuffled(n: number, seed: number): number[] {
@@ -263,6 +270,17 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
   const optimizer = tf.train.adam(opts.learningRate ?? 1e-3);
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 32, n));
   const losses: number[] = [];
+  const keep = opts.keepBest;
+  if (keep && (!data.labels || keep.x.length === 0 || keep.x.length !== keep.labels.length)) throw new TinyforgeError(`${graph.name}: early stopping needs class labels and as many held-out labels as samples`);
+  const accuracies: number[] = [];
+  let best: { epoch: number; accuracy: number; weights: Map<number, Float32Array> } | undefined;
+  /** Share of keep's samples whose largest logit is their label, with the weights as they are now. */
+  const heldOutAccuracy = (k: NonNullable<typeof keep>): number =>
+    tf.tidy(() => {
+      const idx = k.x.map((_, i) => i);
+      const predicted = tf.argMax(tf.reshape(forwardBatch(graph, vars, stack(k.x, idx, inShape), logitsId as number), [k.x.length, classes]), 1).dataSync();
+      return k.labels.filter((y, i) => predicted[i] === y).length / k.labels.length;
+    });
   try {
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       const order = shuffled(n, (opts.seed ?? 1) + epoch);
@@ -300,12 +318,17 @@ export function fineTune(graph: FloatGraph, data: TrainSet, opts: FineTuneOption
       if (!Number.isFinite(mean)) throw new TinyforgeError(`${graph.name}: fine-tuning diverged in epoch ${epoch + 1} (loss ${mean}); lower the learning rate`);
       losses.push(mean);
       opts.onEpoch?.(epoch + 1, mean);
+      if (keep) {
+        const accuracy = heldOutAccuracy(keep);
+        accuracies.push(accuracy);
+        if (!best || accuracy > best.accuracy) best = { epoch: epoch + 1, accuracy, weights: new Map([...vars].map(([id, v]) => [id, Float32Array.from(v.dataSync())])) };
+      }
     }
     const tensors = graph.tensors.map((t) => {
       const v = vars.get(t.id);
-      return v ? { ...t, shape: [...t.shape], data: Float32Array.from(v.dataSync()) } : t;
+      return v ? { ...t, shape: [...t.shape], data: best?.weights.get(t.id) ?? Float32Array.from(v.dataSync()) } : t;
     });
-    return { graph: { ...graph, tensors }, losses };
+    return { graph: { ...graph, tensors }, losses, ...(best ? { best: { epoch: best.epoch, accuracies } } : {}) };
   } finally {
     for (const v of vars.values()) v.dispose();
     for (const m of masks.values()) m.dispose();
