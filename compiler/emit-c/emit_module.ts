@@ -464,6 +464,23 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
     }
+    case 'fully_connected_s8_s4w': {
+      const f = call.layer;
+      declare('tf_fully_connected_s8_s4w_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        filter: w.packed(`layer${index}_filter`, 'uint8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${f.accumDepth} int4 weights, two per byte (low nibble first)`, false),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`, false),
+      });
+      w.calls.push(`    tf_fully_connected_s8_s4w(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
     case 'fully_connected_s8_sparse': {
       const f = call.layer;
       declare('tf_fully_connected_s8_sparse_params', {

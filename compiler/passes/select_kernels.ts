@@ -5,6 +5,7 @@
 import type { Graph, Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer } from '../ir/layers.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
+import { packInt4 } from '../frontends/tflite/int4.ts';
 import { bestConvSparseLayout, bestMveSparseFcLayout, bestMveSparseLayout, csrCost, MVE_GATHER_INSTR_PER_KERNEL_ROW, MVE_GATHER_INSTR_PER_STEP, type MveSparseCost, csrLayout, csrPays, sparseCost, sparsePays, tileSparseLayout, type ConvSparseCost, type CsrCost, type SparseCost } from '../prune/sparse_layout.ts';
 
 export type KernelMode = 'optimized' | 'portable';
@@ -79,6 +80,21 @@ export interface FullyConnectedFastCall {
   filter: Int8Array;
   bias: Int32Array;
   requant: RequantMode;
+  scratchBytes: 0;
+}
+
+/**
+ * A fully connected layer whose filter was INT4 in the model, kept packed in flash (two weights per
+ * byte, TFLite's order) and unpacked in the kernel (fully_connected_s8_s4w.c): half the filter's
+ * flash for more instructions per weight than fully_connected_s8_fast.
+ */
+export interface FullyConnectedS4wCall {
+  kind: 'fully_connected_s8_s4w';
+  layer: FullyConnectedS8Layer;
+  /** [outDepth][accumDepth] int4 over the flattened tensor (packInt4). */
+  filter: Uint8Array;
+  /** Per row, with the input offset folded in. */
+  bias: Int32Array;
   scratchBytes: 0;
 }
 
@@ -218,6 +234,7 @@ export type KernelCall =
   | ConvGemmSparseCall
   | DepthwiseFastCall
   | FullyConnectedFastCall
+  | FullyConnectedS4wCall
   | FullyConnectedSparseCall
   | FullyConnectedCsrCall
   | ConvGemmMveCall
@@ -462,11 +479,15 @@ export function interleaveRows4(rows: number, k: number, weightAt: (row: number,
  */
 function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const weights = graph.tensors[l.weights] as Tensor;
+  const w = int8Constant(weights);
   const k = l.accumDepth;
   const k4 = roundUp4(k);
   const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  // The model chose 4-bit weights to save flash: keep them packed rather than widen them to int8.
+  const packed = weights.int4 ? fullyConnectedS4w(l, w, folded.bias) : undefined;
+  if (packed) return packed;
   const filter = interleaveRows4(l.outDepth, k, (o, i) => w[o * k + i] as number);
   // Pruned weights: skip all-zero 4x4 tiles, or store only the non-zero weights (CSR), when that
   // saves flash without costing instructions; the smaller layout wins.
@@ -506,6 +527,13 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSpars
     requant: requantMode(folded.absSums, folded.bias, [l.shift]),
     scratchBytes: 0,
   };
+}
+
+/** The packed INT4 fully connected call, or undefined when some weight no longer fits in [-8, 7] (rewritten after reading). */
+function fullyConnectedS4w(l: FullyConnectedS8Layer, w: Int8Array, bias: Int32Array): FullyConnectedS4wCall | undefined {
+  const rows = w.subarray(0, l.outDepth * l.accumDepth);
+  if (!rows.every((v) => v >= -8 && v <= 7)) return undefined;
+  return { kind: 'fully_connected_s8_s4w', layer: l, filter: packInt4(rows), bias, scratchBytes: 0 };
 }
 
 // ---- Helium (MVE) layouts ----
@@ -725,6 +753,14 @@ const FC_MVE_SPARSE_CHUNK = 64;
  * 16 groups); the filter offset must be zero.
  */
 function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer, sparse: boolean): KernelCall {
+  const weights = graph.tensors[l.weights] as Tensor;
+  if (weights.int4 && l.filterOffset === 0) {
+    const w = int8Constant(weights);
+    const k = l.accumDepth;
+    const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
+    const packed = folded && fullyConnectedS4w(l, w, folded.bias);
+    if (packed) return packed;
+  }
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.accumDepth;
