@@ -58,8 +58,6 @@ export function checkInt4Uses(
 ): void {
   const isInt4 = (id: number): boolean => id >= 0 && tensors[id]?.int4 === true;
   const label = (id: number): string => tensorLabel(tensors[id] as Tensor);
-  for (const [k, id] of graphInputs.entries()) if (isInt4(id)) fail(`model input ${k} (${label(id)}) is INT4; tinyforge reads INT4 only as a constant filter of ${[...INT4_FILTER_OPS].join(', ')}`);
-  for (const [k, id] of graphOutputs.entries()) if (isInt4(id)) fail(`model output ${k} (${label(id)}) is INT4; tinyforge reads INT4 only as a constant filter of ${[...INT4_FILTER_OPS].join(', ')}`);
   for (const op of ops) {
     const name = opName(op);
     const where = `operator ${op.sourceIndex} (${name})`;
@@ -79,4 +77,7 @@ export function checkInt4Uses(
       }
     });
   }
+  // Ops first, so a message names the operator; an INT4 input or output no op reads or writes ends here.
+  for (const [k, id] of graphInputs.entries()) if (isInt4(id)) fail(`model input ${k} (${label(id)}) is INT4; tinyforge reads INT4 only as a constant filter of ${[...INT4_FILTER_OPS].join(', ')}`);
+  for (const [k, id] of graphOutputs.entries()) if (isInt4(id)) fail(`model output ${k} (${label(id)}) is INT4; tinyforge reads INT4 only as a constant filter of ${[...INT4_FILTER_OPS].join(', ')}`);
 }
