@@ -475,7 +475,8 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
         shift: f.shift,
         act_min: f.actMin,
         act_max: f.actMax,
-        filter: w.packed(`layer${index}_filter`, 'uint8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${f.accumDepth} int4 weights, two per byte (low nibble first)`, false),
+        grouped: call.grouped ? 1 : 0,
+        filter: w.packed(`layer${index}_filter`, 'uint8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${f.accumDepth} int4 weights, two per byte (low nibble first)${call.grouped ? ', per 8 weights the bytes of pairs 0, 2, 1, 3' : ''}`),
         bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`, false),
       });
       w.calls.push(`    tf_fully_connected_s8_s4w(&${name}, ${inRef}, ${outRef});`);

@@ -91,8 +91,13 @@ export interface FullyConnectedFastCall {
 export interface FullyConnectedS4wCall {
   kind: 'fully_connected_s8_s4w';
   layer: FullyConnectedS8Layer;
-  /** [outDepth][accumDepth] int4 over the flattened tensor (packInt4). */
+  /**
+   * [outDepth][accumDepth] int4: TFLite's order over the flattened tensor (packInt4), or with
+   * `grouped` (depth a multiple of 8) per row and 8 weights the bytes (e0|e1<<4), (e4|e5<<4),
+   * (e2|e3<<4), (e6|e7<<4), the order the DSP path pairs with SXTB16 input lanes.
+   */
   filter: Uint8Array;
+  grouped: boolean;
   /** Per row, with the input offset folded in. */
   bias: Int32Array;
   scratchBytes: 0;
@@ -533,7 +538,14 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSpars
 function fullyConnectedS4w(l: FullyConnectedS8Layer, w: Int8Array, bias: Int32Array): FullyConnectedS4wCall | undefined {
   const rows = w.subarray(0, l.outDepth * l.accumDepth);
   if (!rows.every((v) => v >= -8 && v <= 7)) return undefined;
-  return { kind: 'fully_connected_s8_s4w', layer: l, filter: packInt4(rows), bias, scratchBytes: 0 };
+  const grouped = l.accumDepth % 8 === 0;
+  return { kind: 'fully_connected_s8_s4w', layer: l, filter: packInt4(grouped ? groupS4wWeights(rows) : rows), bias, grouped, scratchBytes: 0 };
+}
+
+/** Reorders each run of 8 weights e0..e7 to e0 e1 e4 e5 e2 e3 e6 e7, so packInt4 gives fully_connected_s8_s4w.c's grouped bytes. */
+export function groupS4wWeights(values: Int8Array): Int8Array {
+  const order = [0, 1, 4, 5, 2, 3, 6, 7];
+  return values.map((_, i) => values[(i & ~7) + (order[i & 7] as number)] as number);
 }
 
 // ---- Helium (MVE) layouts ----
