@@ -71,15 +71,59 @@ static int32_t tf_s4w_row_grouped(const uint8_t *w, int32_t depth, const int8_t 
     return acc;
 }
 
+#if TF_HAVE_DSP
+/* Two rows of the grouped layout at once, sharing each input word's SXTB16 lanes. */
+static void tf_s4w_rows2_grouped(const uint8_t *w0, const uint8_t *w1, int32_t depth, const int8_t *in, int32_t *acc0, int32_t *acc1) {
+    const int32_t minus8 = (int32_t)0xFFF8FFF8u;
+    int32_t a0 = *acc0, a1 = *acc1;
+    for (int32_t d = 0; d < depth; d += 8, w0 += 4, w1 += 4, in += 8) {
+        const uint32_t xa = tf_read_u32(in);
+        const uint32_t xb = tf_read_u32(in + 4);
+        const int32_t x02 = tf_sxtb16(xa), x46 = tf_sxtb16(xb), x13 = tf_sxtb16_ror8(xa), x57 = tf_sxtb16_ror8(xb);
+        const uint32_t f0 = tf_read_u32(w0) ^ 0x88888888u;
+        const uint32_t lo0 = f0 & 0x0F0F0F0Fu, hi0 = (f0 >> 4) & 0x0F0F0F0Fu;
+        a0 = tf_smlad(tf_sxtab16(minus8, lo0), x02, a0);
+        a0 = tf_smlad(tf_sxtab16_ror8(minus8, lo0), x46, a0);
+        a0 = tf_smlad(tf_sxtab16(minus8, hi0), x13, a0);
+        a0 = tf_smlad(tf_sxtab16_ror8(minus8, hi0), x57, a0);
+        const uint32_t f1 = tf_read_u32(w1) ^ 0x88888888u;
+        const uint32_t lo1 = f1 & 0x0F0F0F0Fu, hi1 = (f1 >> 4) & 0x0F0F0F0Fu;
+        a1 = tf_smlad(tf_sxtab16(minus8, lo1), x02, a1);
+        a1 = tf_smlad(tf_sxtab16_ror8(minus8, lo1), x46, a1);
+        a1 = tf_smlad(tf_sxtab16(minus8, hi1), x13, a1);
+        a1 = tf_smlad(tf_sxtab16_ror8(minus8, hi1), x57, a1);
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+#endif
+
+static int8_t tf_s4w_output(const tf_fully_connected_s8_s4w_params *p, int32_t acc) {
+    acc = tf_requantize(acc, p->multiplier, p->shift) + p->output_offset;
+    return tf_clamp_s8(acc, p->act_min, p->act_max);
+}
+
 static void tf_fully_connected_s8_s4w(const tf_fully_connected_s8_s4w_params *p, const int8_t *input, int8_t *output) {
     const int32_t depth = p->accum_depth;
+    const int32_t row_bytes = depth >> 1; /* grouped rows only: depth is a multiple of 8 */
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
-        for (int32_t o = 0; o < p->out_depth; ++o) {
-            int32_t acc = p->grouped ? tf_s4w_row_grouped(p->filter + o * (depth >> 1), depth, in, p->bias[o])
-                                     : tf_s4w_row_flat(p->filter, o * depth, depth, in, p->bias[o]);
-            acc = tf_requantize(acc, p->multiplier, p->shift) + p->output_offset;
-            output[b * p->out_depth + o] = tf_clamp_s8(acc, p->act_min, p->act_max);
+        int8_t *out = output + b * p->out_depth;
+        int32_t o = 0;
+#if TF_HAVE_DSP
+        if (p->grouped) {
+            for (; o + 1 < p->out_depth; o += 2) {
+                int32_t acc0 = p->bias[o], acc1 = p->bias[o + 1];
+                tf_s4w_rows2_grouped(p->filter + o * row_bytes, p->filter + (o + 1) * row_bytes, depth, in, &acc0, &acc1);
+                out[o] = tf_s4w_output(p, acc0);
+                out[o + 1] = tf_s4w_output(p, acc1);
+            }
+        }
+#endif
+        for (; o < p->out_depth; ++o) {
+            const int32_t acc = p->grouped ? tf_s4w_row_grouped(p->filter + o * row_bytes, depth, in, p->bias[o])
+                                           : tf_s4w_row_flat(p->filter, o * depth, depth, in, p->bias[o]);
+            out[o] = tf_s4w_output(p, acc);
         }
     }
 }
