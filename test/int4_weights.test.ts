@@ -56,6 +56,30 @@ function fcModel(type: FilterType): Uint8Array {
   return g.build([x], [y]);
 }
 
+/** FULLY_CONNECTED of depth 24 (the grouped layout and the DSP path) and 7 rows (two-row passes plus one). */
+function fcGroupedModel(type: FilterType): Uint8Array {
+  const rng = new Prng(45);
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [3, 24], q(0.5, 11));
+  const w = filterConstant(g, type, 'w', [7, 24], rng.ints(168, -8, 7), q(0.03));
+  const b = g.int32Constant('b', [7], rng.ints(7, -400, 400));
+  const y = g.tensor('y', [3, 7], q(0.2, -9));
+  g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({ act: Act.RELU6 }));
+  return g.build([x], [y]);
+}
+
+/** FULLY_CONNECTED with a per-channel INT4 filter (tinyforge's per-channel module kernel), depth 16. */
+function fcPerChannelModel(type: FilterType): Uint8Array {
+  const rng = new Prng(44);
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [3, 16], q(0.25, 7));
+  const w = filterConstant(g, type, 'w', [6, 16], rng.ints(96, -8, 7), perChannel([0.01, 0.03, 0.02, 0.05, 0.04, 0.02], 0));
+  const b = g.int32Constant('b', [6], rng.ints(6, -100, 100));
+  const y = g.tensor('y', [3, 6], q(0.05, -2));
+  g.op(BuiltinOp.FULLY_CONNECTED, [x, w, b], [y], fullyConnectedOptions({}));
+  return g.build([x], [y]);
+}
+
 /** CONV_2D, per-channel INT4 filter with an odd element count (5 x 3 x 3 x 3). */
 function convModel(type: FilterType): Uint8Array {
   const rng = new Prng(42);
@@ -145,6 +169,8 @@ interface Pair {
 
 const PAIRS: Pair[] = [
   { name: 'int4_fc', build: fcModel },
+  { name: 'int4_fc_grouped', build: fcGroupedModel },
+  { name: 'int4_fc_per_channel', build: fcPerChannelModel },
   { name: 'int4_conv', build: convModel },
   { name: 'int4_depthwise', build: depthwiseModel },
   { name: 'int4_ad_autoencoder', build: clampedAutoencoder },
