@@ -764,15 +764,11 @@ const FC_MVE_SPARSE_CHUNK = 64;
  * k16, the input copied into a padded row when depth % 16 != 0) and rows (groups of 4, chunks of
  * 16 groups); the filter offset must be zero.
  */
+/**
+ * INT4 filters are not kept packed on Helium: the packed kernel has no MVE path, and measured on the
+ * M55 it took 14 times the instructions of this one (ad_autoencoder, 737,787 against 51,662).
+ */
 function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer, sparse: boolean): KernelCall {
-  const weights = graph.tensors[l.weights] as Tensor;
-  if (weights.int4 && l.filterOffset === 0) {
-    const w = int8Constant(weights);
-    const k = l.accumDepth;
-    const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
-    const packed = folded && fullyConnectedS4w(l, w, folded.bias);
-    if (packed) return packed;
-  }
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
   const k = l.accumDepth;
