@@ -10,20 +10,20 @@
 //   3. INT4 anywhere else, and truncated INT4 buffers, are one-line errors (exit code 2 in the CLI).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule, type CompiledModel } from '../compiler/compile.ts';
 import { callFlashBytes } from '../compiler/boards/fit.ts';
-import { writeTflite } from '../compiler/export/write_tflite.ts';
 import { parseTflite } from '../compiler/frontends/tflite/index.ts';
 import { int4Bytes, packInt4, unpackInt4 } from '../compiler/frontends/tflite/int4.ts';
 import { BuiltinOp, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
+import { clampedFcFilters, type FilterType } from './helpers/int4_models.ts';
 import { refusal } from './helpers/refusal.ts';
 import { modelPath } from './helpers/shared.ts';
 import { Act, asInt8, GraphBuilder, int8Bytes, loadSynthetic, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
@@ -35,8 +35,6 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const RANDOM_CASES = 6;
 
-/** A filter stored as INT4 (packed) or as INT8 (the same values unpacked). */
-type FilterType = 'int4' | 'int8';
 
 function filterConstant(g: GraphBuilder, type: FilterType, name: string, shape: number[], values: readonly number[], quant: ReturnType<typeof q>): number {
   return type === 'int4' ? g.constant(name, shape, TensorType.INT4, packInt4(values), quant) : g.int8Constant(name, shape, values, quant);
@@ -109,15 +107,7 @@ function depthwiseModel(type: FilterType): Uint8Array {
  * [-8, 7]: written once with the clamped values as INT8 and once as INT4.
  */
 function clampedAutoencoder(type: FilterType): Uint8Array {
-  const graph = parseTflite(readFileSync(modelPath('ad_autoencoder')), 'ad_autoencoder.tflite');
-  for (const op of graph.ops) {
-    if (op.kind !== 'fully_connected') continue;
-    const w = graph.tensors[op.inputs[1] as number];
-    if (!w?.data) throw new Error('ad_autoencoder: a fully connected layer without constant weights');
-    w.data = Uint8Array.from(asInt8(w.data), (v) => Math.max(-8, Math.min(7, v)) & 0xff);
-    if (type === 'int4') w.int4 = true;
-  }
-  return writeTflite(graph);
+  return clampedFcFilters(modelPath('ad_autoencoder'), type);
 }
 
 function randomCases(compiled: CompiledModel, seed: number): Uint8Array[][] {
