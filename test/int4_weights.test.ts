@@ -23,7 +23,7 @@ import { BuiltinOp, TensorType } from '../compiler/frontends/tflite/schema.ts';
 import { runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2An386 } from '../compiler/targets/qemu_mps2.ts';
-import { clampedFcFilters, type FilterType } from './helpers/int4_models.ts';
+import { clampedFilters, type FilterType } from './helpers/int4_models.ts';
 import { refusal } from './helpers/refusal.ts';
 import { modelPath } from './helpers/shared.ts';
 import { Act, asInt8, GraphBuilder, int8Bytes, loadSynthetic, Pad, perChannel, Prng, q } from './helpers/synthetic_models.ts';
@@ -90,6 +90,18 @@ function convModel(type: FilterType): Uint8Array {
   return g.build([x], [y]);
 }
 
+/** CONV_2D with 16 input channels (the grouped layout and the DSP path), SAME padding, stride 2. */
+function convGroupedModel(type: FilterType): Uint8Array {
+  const rng = new Prng(46);
+  const g = new GraphBuilder();
+  const x = g.tensor('x', [1, 7, 7, 16], q(0.05, -6));
+  const w = filterConstant(g, type, 'w', [6, 3, 3, 16], rng.ints(864, -8, 7), perChannel([0.02, 0.01, 0.03, 0.02, 0.015, 0.025], 0));
+  const b = g.int32Constant('b', [6], rng.ints(6, -200, 200));
+  const y = g.tensor('y', [1, 4, 4, 6], q(0.1, 1));
+  g.op(BuiltinOp.CONV_2D, [x, w, b], [y], conv2dOptions({ padding: Pad.SAME, strideH: 2, strideW: 2, act: Act.RELU }));
+  return g.build([x], [y]);
+}
+
 /** DEPTHWISE_CONV_2D, per-channel INT4 filter of 27 values. */
 function depthwiseModel(type: FilterType): Uint8Array {
   const rng = new Prng(43);
@@ -107,7 +119,7 @@ function depthwiseModel(type: FilterType): Uint8Array {
  * [-8, 7]: written once with the clamped values as INT8 and once as INT4.
  */
 function clampedAutoencoder(type: FilterType): Uint8Array {
-  return clampedFcFilters(modelPath('ad_autoencoder'), type);
+  return clampedFilters(modelPath('ad_autoencoder'), type);
 }
 
 function randomCases(compiled: CompiledModel, seed: number): Uint8Array[][] {
@@ -162,6 +174,7 @@ const PAIRS: Pair[] = [
   { name: 'int4_fc_grouped', build: fcGroupedModel },
   { name: 'int4_fc_per_channel', build: fcPerChannelModel },
   { name: 'int4_conv', build: convModel },
+  { name: 'int4_conv_grouped', build: convGroupedModel },
   { name: 'int4_depthwise', build: depthwiseModel },
   { name: 'int4_ad_autoencoder', build: clampedAutoencoder },
 ];
@@ -169,7 +182,8 @@ const PAIRS: Pair[] = [
 describe('INT4 models equal their INT8 twins', () => {
   for (const [k, pair] of PAIRS.entries()) {
     it(`${pair.name}: TS reference, host C (ASan/UBSan) and Cortex-M4 match the INT8 model byte for byte`, async () => {
-      const int4 = compileModel(loadSynthetic(pair.name, pair.build('int4')));
+      // --optimize size: every INT4 filter that can stay packed does (the packed kernels run).
+      const int4 = compileModel(loadSynthetic(pair.name, pair.build('int4')), { optimize: 'size' });
       const int8 = compileModel(loadSynthetic(`${pair.name}_i8`, pair.build('int8')));
       // The reader unpacked the INT4 filters to exactly the INT8 twin's values.
       int4.model.graph.tensors.forEach((t, i) => {
@@ -178,11 +192,12 @@ describe('INT4 models equal their INT8 twins', () => {
       });
       expect(int4.model.graph.tensors.some((t) => t.int4)).toBe(true);
 
-      const fcCalls = int4.calls.filter((c) => c.layer.kernel === 'fully_connected_s8');
-      for (const c of fcCalls) expect(c.kind).toBe('fully_connected_s8_s4w');
-      // Packed FC filters take half the bytes (rounded up) of the INT8 twin's dense layout or less.
+      // Per-tensor FULLY_CONNECTED and CONV_2D keep their INT4 filters packed, in less flash than the INT8 twin's layouts.
+      const packedKinds: Record<string, string> = { fully_connected_s8: 'fully_connected_s8_s4w', conv_s8: 'conv_s8_s4w' };
+      const packable = int4.calls.filter((c) => c.layer.kernel in packedKinds);
+      for (const c of packable) expect(c.kind).toBe(packedKinds[c.layer.kernel]);
       const flash = (m: CompiledModel): number => m.calls.reduce((s, c) => s + callFlashBytes(c, m.model.graph), 0);
-      if (fcCalls.length > 0) expect(flash(int4)).toBeLessThan(flash(int8));
+      if (packable.length > 0) expect(flash(int4)).toBeLessThan(flash(int8));
 
       const cases = randomCases(int4, 100 + k);
       const expected = cases.map((c) => runReference(int8.model.graph, int8.layers, c));
@@ -196,6 +211,18 @@ describe('INT4 models equal their INT8 twins', () => {
       expect(new Set(hex(expected).map((c) => c.join())).size).toBeGreaterThan(1);
     }, 120_000);
   }
+});
+
+describe('INT4 packing follows --optimize', () => {
+  it('balanced packs FULLY_CONNECTED only, size also CONV_2D, speed neither', () => {
+    const kinds = (build: (t: FilterType) => Uint8Array, optimize: 'balanced' | 'size' | 'speed'): string[] =>
+      compileModel(loadSynthetic('int4_goal', build('int4')), { optimize }).calls.map((c) => c.kind);
+    expect(kinds(fcGroupedModel, 'balanced')).toEqual(['fully_connected_s8_s4w']);
+    expect(kinds(convGroupedModel, 'balanced')).toEqual(['conv_gemm_s8']);
+    expect(kinds(convGroupedModel, 'size')).toEqual(['conv_s8_s4w']);
+    expect(kinds(fcGroupedModel, 'speed')).toEqual(['fully_connected_s8_fast']);
+    expect(kinds(convGroupedModel, 'speed')).toEqual(['conv_gemm_s8']);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@
  *   (e0 | e1 << 4), (e4 | e5 << 4), (e2 | e3 << 4), (e6 | e7 << 4), so that on DSP cores the low
  *   nibbles of bytes 0/2 and 1/3 and the high nibbles of bytes 0/2 and 1/3 line up with the SXTB16
  *   lanes of the inputs (x0, x2), (x4, x6), (x1, x3), (x5, x7) for SMLAD. */
-#include "tf_simd.h"
+#include "s4w.h"
 
 typedef struct {
     int32_t batches, accum_depth, out_depth;
@@ -22,10 +22,6 @@ typedef struct {
     const uint8_t *filter; /* out_depth * accum_depth int4 values, laid out as above */
     const int32_t *bias;   /* [out_depth], the input offset folded in */
 } tf_fully_connected_s8_s4w_params;
-
-/* Sign-extends a nibble without shifting a negative value: (n ^ 8) - 8 maps 8..15 to -8..-1. */
-#define TF_S4_LO(byte) ((int32_t)(((byte) & 0x0F) ^ 0x08) - 8)
-#define TF_S4_HI(byte) ((int32_t)(((byte) >> 4) ^ 0x08) - 8)
 
 /* One row in TFLite's order starting at element `first` of the tensor. */
 static int32_t tf_s4w_row_flat(const uint8_t *filter, int32_t first, int32_t depth, const int8_t *in, int32_t acc) {
@@ -109,21 +105,21 @@ static void tf_fully_connected_s8_s4w(const tf_fully_connected_s8_s4w_params *p,
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * p->out_depth;
+        if (!p->grouped) {
+            for (int32_t o = 0; o < p->out_depth; ++o) out[o] = tf_s4w_output(p, tf_s4w_row_flat(p->filter, o * depth, depth, in, p->bias[o]));
+            continue;
+        }
+        /* Grouped rows are whole words: step a row pointer rather than multiply row indices. */
+        const uint8_t *w = p->filter;
         int32_t o = 0;
 #if TF_HAVE_DSP
-        if (p->grouped) {
-            for (; o + 1 < p->out_depth; o += 2) {
-                int32_t acc0 = p->bias[o], acc1 = p->bias[o + 1];
-                tf_s4w_rows2_grouped(p->filter + o * row_bytes, p->filter + (o + 1) * row_bytes, depth, in, &acc0, &acc1);
-                out[o] = tf_s4w_output(p, acc0);
-                out[o + 1] = tf_s4w_output(p, acc1);
-            }
+        for (; o + 1 < p->out_depth; o += 2, w += 2 * row_bytes) {
+            int32_t acc0 = p->bias[o], acc1 = p->bias[o + 1];
+            tf_s4w_rows2_grouped(w, w + row_bytes, depth, in, &acc0, &acc1);
+            out[o] = tf_s4w_output(p, acc0);
+            out[o + 1] = tf_s4w_output(p, acc1);
         }
 #endif
-        for (; o < p->out_depth; ++o) {
-            const int32_t acc = p->grouped ? tf_s4w_row_grouped(p->filter + o * row_bytes, depth, in, p->bias[o])
-                                           : tf_s4w_row_flat(p->filter, o * depth, depth, in, p->bias[o]);
-            out[o] = tf_s4w_output(p, acc);
-        }
+        for (; o < p->out_depth; ++o, w += row_bytes) out[o] = tf_s4w_output(p, tf_s4w_row_grouped(w, depth, in, p->bias[o]));
     }
 }
