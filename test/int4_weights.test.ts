@@ -271,6 +271,14 @@ describe('INT4 refusals', () => {
     expect(parse('int16', badFc({ int16Input: true }))).toMatch(/operator 0 \(FULLY_CONNECTED\) has an INT4 filter tensor 1 'w' with int16 input/);
   });
 
+  it('inspect shows an INT4 filter as int4 with its packed size', () => {
+    const file = path.join(workDir, 'inspect_int4.tflite');
+    writeFileSync(file, fcGroupedModel('int4'));
+    const r = spawnSync(process.execPath, [BIN, 'inspect', file], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/t1\s+w\s+int4\s+\[7, 24\]\s+84\s+const/);
+  });
+
   it('the CLI prints one line and exits 2', () => {
     for (const [name, bytes, pattern] of [
       ['short', badFc({ bytes: 9 }), /needs 10/],
