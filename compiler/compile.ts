@@ -20,7 +20,7 @@ import { lowerGraph, opDisplayName } from './passes/lower.ts';
 import { inPlaceCandidates } from './passes/in_place.ts';
 import type { ArenaRegion, RegionArena } from './ir/memory_regions.ts';
 import { planMemory, type InPlaceCandidate, type MemoryPlan, type PlanOptions } from './passes/memory_plan.ts';
-import { selectKernels, widenBudgetFor, type Isa, type KernelCall, type KernelMode, type OptimizeGoal } from './passes/select_kernels.ts';
+import { int4PackingFor, selectKernels, widenBudgetFor, type Isa, type KernelCall, type KernelMode, type OptimizeGoal } from './passes/select_kernels.ts';
 import { TOOL_VERSION } from './version.ts';
 
 export interface LoadedModel {
@@ -234,6 +234,7 @@ export function compileModel(model: LoadedModel, options: CompileOptions | strin
     isa,
     ...(opts.sparse === false ? { sparse: false } : {}),
     widenBudgetBytes: widenBudgetFor(opts.optimize ?? 'balanced', graph, layers),
+    int4Packing: int4PackingFor(opts.optimize ?? 'balanced'),
   });
   const planOptions: PlanOptions = {
     scratchBytes: calls.map((c) => c.scratchBytes),

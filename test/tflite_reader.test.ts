@@ -513,7 +513,9 @@ describe('corrupt and unsupported files', () => {
       build((s) => (s.tensors[3]!.type = 5)),
       /^m\.tflite: tinyforge does not support tensor types STRING x1 \(first: tensor 3 'fc\/out'\) \(supported ops: /,
     );
-    expectModelError(build((s) => (s.tensors[3]!.type = 17)), /tensor types INT4 x1 \(first: tensor 3 'fc\/out'\)/);
+    expectModelError(build((s) => (s.tensors[3]!.type = 16)), /tensor types UINT16 x1 \(first: tensor 3 'fc\/out'\)/);
+    // INT4 is read only as a constant filter (test/int4_weights.test.ts): as an activation it is refused by operator.
+    expectModelError(build((s) => (s.tensors[3]!.type = 17)), /operator 0 \(FULLY_CONNECTED\) output 0 \(tensor 3 'fc\/out'\) is INT4: INT4 activations are not supported/);
     expectModelError(
       build((s) => (s.buffers[1] = { data: int8Bytes([1, 2, 3]) })),
       /tensor 1 'fc\/weights' has 3 bytes of constant data in buffer 1 but shape \[3, 4\] of int8 needs 12/,

@@ -60,7 +60,7 @@ function buildProgram(): Command {
     .option('-o, --out <dir>', 'output directory (required unless "out" is in tinyforge.config.json)')
     .option('--prefix <name>', 'C symbol prefix (default: from the model file name)')
     .option('--json', 'print the summary as JSON')
-    .addOption(new Option('--optimize <goal>', 'flash against speed: balanced widens the filters that gain most within 1/8 of the weights + 16 KiB; speed widens every convolution filter to int16 (faster, more flash); size none').choices(['balanced', 'speed', 'size']).default('balanced'))
+    .addOption(new Option('--optimize <goal>', 'flash against speed: balanced widens the filters that gain most within 1/8 of the weights + 16 KiB and keeps INT4 fully connected filters packed; speed widens every convolution filter to int16 and unpacks INT4 filters (faster, more flash); size widens none and also keeps INT4 convolution filters packed').choices(['balanced', 'speed', 'size']).default('balanced'))
     .option('--ts', 'also write <prefix>.ts: typed I/O descriptors, quantize/dequantize, labels and a device client')
     .option('--labels <list>', 'class labels of output 0 for <prefix>.ts, comma-separated (implies --ts)')
     .option('--labels-file <file>', 'class labels for <prefix>.ts: one per line or a JSON array (implies --ts)')

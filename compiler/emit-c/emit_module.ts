@@ -464,6 +464,40 @@ function emitCall(w: SourceWriter, call: KernelCall, index: number, graph: Graph
       w.calls.push(`    tf_fully_connected_s8_fast(&${name}, ${inRef}, ${outRef});`);
       return;
     }
+    case 'fully_connected_s8_s4w': {
+      const f = call.layer;
+      declare('tf_fully_connected_s8_s4w_params', {
+        batches: f.batches,
+        accum_depth: f.accumDepth,
+        out_depth: f.outDepth,
+        output_offset: f.outputOffset,
+        multiplier: f.multiplier,
+        shift: f.shift,
+        act_min: f.actMin,
+        act_max: f.actMax,
+        grouped: call.grouped ? 1 : 0,
+        filter: w.packed(`layer${index}_filter`, 'uint8_t', call.filter, `layer ${index} filter: ${f.outDepth} rows of ${f.accumDepth} int4 weights, two per byte (low nibble first)${call.grouped ? ', per 8 weights the bytes of pairs 0, 2, 1, 3' : ''}`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias with the input offset folded in`, false),
+      });
+      w.calls.push(`    tf_fully_connected_s8_s4w(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
+    case 'conv_s8_s4w': {
+      const c = call.layer;
+      declare('tf_conv_s8_s4w_params', {
+        ...convFields(c),
+        input_offset: c.inputOffset,
+        output_offset: c.outputOffset,
+        act_min: c.actMin,
+        act_max: c.actMax,
+        grouped: call.grouped ? 1 : 0,
+        filter: w.packed(`layer${index}_filter`, 'uint8_t', call.filter, `layer ${index} filter: ${c.outC} x ${c.kH} x ${c.kW} x ${c.inC} int4 weights, two per byte (low nibble first)${call.grouped ? ', per 8 weights the bytes of pairs 0, 2, 1, 3' : ''}`),
+        bias: w.packed(`layer${index}_bias`, 'int32_t', call.bias, `layer ${index} bias`, false),
+        ...perChannelRequant(w, name, c),
+      });
+      w.calls.push(`    tf_conv_s8_s4w(&${name}, ${inRef}, ${outRef});`);
+      return;
+    }
     case 'fully_connected_s8_sparse': {
       const f = call.layer;
       declare('tf_fully_connected_s8_sparse_params', {

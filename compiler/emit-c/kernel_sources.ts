@@ -30,6 +30,8 @@ const KERNEL_FILES: Readonly<Record<KernelSourceName, { file: string; needs: str
   conv_gemm_s8_sparse: { file: 'portable/conv_gemm_s8_sparse.c', needs: ['portable/tf_simd.h', 'portable/conv_gemm_s8.h'] },
   depthwise_conv_s8_fast: { file: 'portable/depthwise_conv_s8_fast.c', needs: ['portable/tf_simd.h'] },
   fully_connected_s8_fast: { file: 'portable/fully_connected_s8_fast.c', needs: ['portable/tf_simd.h', 'portable/mac_4rows_s8.h'] },
+  fully_connected_s8_s4w: { file: 'portable/fully_connected_s8_s4w.c', needs: ['portable/tf_simd.h', 'portable/s4w.h'] },
+  conv_s8_s4w: { file: 'portable/conv_s8_s4w.c', needs: ['portable/tf_simd.h', 'portable/s4w.h'] },
   fully_connected_s8_sparse: { file: 'portable/fully_connected_s8_sparse.c', needs: ['portable/tf_simd.h'] },
   fully_connected_s8_csr_sparse: { file: 'portable/fully_connected_s8_csr_sparse.c', needs: ['portable/tf_simd.h'] },
   conv_gemm_s8_mve: { file: 'portable/conv_gemm_s8_mve.c', needs: ['portable/tf_mve.h'] },

@@ -9,6 +9,7 @@ import { TinyforgeError } from '../errors.ts';
 import type { Activation, DType, Graph, Op, OpKind, Padding, Quantization, Tensor } from '../ir/graph.ts';
 import { BuiltinOp, BuiltinOptionsType, builtinOperatorCode, F, FILE_IDENTIFIER, Padding as PaddingEnum, TensorType } from '../frontends/tflite/schema.ts';
 import { buildModuleOptions, canWriteModule } from './module_options.ts';
+import { packInt4 } from '../frontends/tflite/int4.ts';
 
 type Offset = number;
 
@@ -138,14 +139,14 @@ function buildQuant(b: Builder, q: Quantization): Offset {
   return b.endObject();
 }
 
-function buildTensor(b: Builder, t: Tensor, buffer: number): Offset {
+function buildTensor(b: Builder, t: Tensor, buffer: number, int4: boolean): Offset {
   const f = F.Tensor;
   const shape = intVector(b, t.shape);
   const name = b.createString(t.name);
   const quant = t.quant ? buildQuant(b, t.quant) : 0;
   b.startObject(10);
   b.addFieldOffset(f.shape, shape, 0);
-  b.addFieldInt8(f.type, TENSOR_TYPE[t.dtype], null);
+  b.addFieldInt8(f.type, int4 ? TensorType.INT4 : TENSOR_TYPE[t.dtype], null);
   b.addFieldInt32(f.buffer, buffer, null);
   b.addFieldOffset(f.name, name, 0);
   if (quant) b.addFieldOffset(f.quantization, quant, 0);
@@ -274,6 +275,12 @@ export interface WriteTfliteOptions {
   description?: string;
 }
 
+/** int8 values packed as INT4, or undefined when one leaves [-8, 7] (e.g. after fine-tuning). */
+function repackInt4(data: Uint8Array): Uint8Array | undefined {
+  const values = new Int8Array(data.buffer, data.byteOffset, data.byteLength);
+  return values.every((v) => v >= -8 && v <= 7) ? packInt4(values) : undefined;
+}
+
 /** Serializes `graph` as a .tflite file. */
 export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uint8Array {
   graph.tensors.forEach((t, i) => {
@@ -283,13 +290,16 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
   // Buffers: 0 is the empty sentinel; tensors that share a data array share a buffer.
   const bufferOf = new Map<Uint8Array, number>();
   const bufferData: (Uint8Array | undefined)[] = [undefined];
-  const tensorBuffer = graph.tensors.map((t) => {
-    if (!t.data || t.data.byteLength === 0) return 0;
-    let index = bufferOf.get(t.data);
+  // Constants read from INT4 go back as INT4 (packed per tensor) while their values still fit.
+  const int4Data = graph.tensors.map((t) => (t.int4 && t.dtype === 'int8' && t.data ? repackInt4(t.data) : undefined));
+  const tensorBuffer = graph.tensors.map((t, i) => {
+    const data = int4Data[i] ?? t.data;
+    if (!data || data.byteLength === 0) return 0;
+    let index = bufferOf.get(data);
     if (index === undefined) {
       index = bufferData.length;
-      bufferData.push(t.data);
-      bufferOf.set(t.data, index);
+      bufferData.push(data);
+      bufferOf.set(data, index);
     }
     return index;
   });
@@ -309,7 +319,7 @@ export function writeTflite(graph: Graph, options: WriteTfliteOptions = {}): Uin
     if (vec) b.addFieldOffset(F.Buffer.data, vec, 0);
     return b.endObject();
   });
-  const tensors = graph.tensors.map((t, i) => buildTensor(b, t, tensorBuffer[i] as number));
+  const tensors = graph.tensors.map((t, i) => buildTensor(b, t, tensorBuffer[i] as number, int4Data[i] !== undefined));
   const operators = graph.ops.map((op) => buildOperator(b, op, codeIndex(op), int16Op(graph, op)));
   const codeTables = codes.map((c) => buildOperatorCode(b, c.kind, c.code, c.int16));
 

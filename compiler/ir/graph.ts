@@ -41,6 +41,12 @@ export interface Tensor {
    * outside the arena, start at `initial` (zeros when absent) and return to it on reset.
    */
   state?: { initial?: Uint8Array };
+  /**
+   * Set when the file stored this constant as TFLite INT4 (two values per byte). `dtype` is then
+   * int8 and `data` holds the unpacked values, exactly what TFLite Micro computes with; a packed
+   * kernel may store them two per byte again to save flash.
+   */
+  int4?: true;
 }
 
 export type Padding = 'same' | 'valid';

@@ -5,6 +5,7 @@
 import type { Graph, Tensor } from '../ir/graph.ts';
 import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer } from '../ir/layers.ts';
 import { int32Constant, int8Constant } from '../reference/run_reference.ts';
+import { packInt4 } from '../frontends/tflite/int4.ts';
 import { bestConvSparseLayout, bestMveSparseFcLayout, bestMveSparseLayout, csrCost, MVE_GATHER_INSTR_PER_KERNEL_ROW, MVE_GATHER_INSTR_PER_STEP, type MveSparseCost, csrLayout, csrPays, sparseCost, sparsePays, tileSparseLayout, type ConvSparseCost, type CsrCost, type SparseCost } from '../prune/sparse_layout.ts';
 
 export type KernelMode = 'optimized' | 'portable';
@@ -79,6 +80,41 @@ export interface FullyConnectedFastCall {
   filter: Int8Array;
   bias: Int32Array;
   requant: RequantMode;
+  scratchBytes: 0;
+}
+
+/**
+ * A fully connected layer whose filter was INT4 in the model, kept packed in flash (two weights per
+ * byte, TFLite's order) and unpacked in the kernel (fully_connected_s8_s4w.c): half the filter's
+ * flash for more instructions per weight than fully_connected_s8_fast.
+ */
+export interface FullyConnectedS4wCall {
+  kind: 'fully_connected_s8_s4w';
+  layer: FullyConnectedS8Layer;
+  /**
+   * [outDepth][accumDepth] int4: TFLite's order over the flattened tensor (packInt4), or with
+   * `grouped` (depth a multiple of 8) per row and 8 weights the bytes (e0|e1<<4), (e4|e5<<4),
+   * (e2|e3<<4), (e6|e7<<4), the order the DSP path pairs with SXTB16 input lanes.
+   */
+  filter: Uint8Array;
+  grouped: boolean;
+  /** Per row, with the input offset folded in. */
+  bias: Int32Array;
+  scratchBytes: 0;
+}
+
+/**
+ * A convolution whose filter was INT4 in the model, kept packed in flash (conv_s8_s4w.c): half the
+ * filter's flash of conv_gemm_s8's int8 layout, for more instructions per MAC (no im2col GEMM).
+ */
+export interface ConvS4wCall {
+  kind: 'conv_s8_s4w';
+  layer: ConvS8Layer;
+  /** [outC][kH][kW][inC] int4: TFLite's order, or with `grouped` (inC a multiple of 8) FullyConnectedS4wCall's grouped bytes. */
+  filter: Uint8Array;
+  grouped: boolean;
+  /** The model's bias (zeros when it has none); the input offset is not folded. */
+  bias: Int32Array;
   scratchBytes: 0;
 }
 
@@ -218,6 +254,8 @@ export type KernelCall =
   | ConvGemmSparseCall
   | DepthwiseFastCall
   | FullyConnectedFastCall
+  | FullyConnectedS4wCall
+  | ConvS4wCall
   | FullyConnectedSparseCall
   | FullyConnectedCsrCall
   | ConvGemmMveCall
@@ -362,9 +400,12 @@ function gemmRequantStream(outC: number, bias: Int32Array, multipliers: Int32Arr
  * (fast_path_shapes: k_w * in_c 12 and 13, dilation, stride, odd channel and pixel counts, a
  * layer outside the fast requantization mode.)
  */
-function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean): KernelCall {
-  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+function selectConv(graph: Graph, l: ConvS8Layer, sparse: boolean, packInt4: boolean): KernelCall {
+  const weights = graph.tensors[l.weights] as Tensor;
+  const w = int8Constant(weights);
   const k = l.kH * l.kW * l.inC;
+  const packed = packInt4 && weights.int4 ? convS4w(graph, l, w.subarray(0, l.outC * k)) : undefined;
+  if (packed) return packed;
   return convGemm(graph, l, (oc, i) => w[oc * k + i] as number, sparse) ?? { kind: 'generic', layer: l, scratchBytes: 0 };
 }
 
@@ -460,13 +501,17 @@ export function interleaveRows4(rows: number, k: number, weightAt: (row: number,
  * The tile-sparse layout needs depth % 4 == 0 (tileSparseLayout declines otherwise); CSR has no
  * shape condition.
  */
-function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSparse: boolean): KernelCall {
+function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSparse: boolean, packInt4: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
-  const w = int8Constant(graph.tensors[l.weights] as Tensor);
+  const weights = graph.tensors[l.weights] as Tensor;
+  const w = int8Constant(weights);
   const k = l.accumDepth;
   const k4 = roundUp4(k);
   const folded = foldBias(l.outDepth, k, (o, i) => w[o * k + i] as number, biasOrZero(graph, l.bias, l.outDepth), l.inputOffset);
   if (!folded) return { kind: 'generic', layer: l, scratchBytes: 0 };
+  // The model chose 4-bit weights to save flash: keep them packed rather than widen them to int8.
+  const packed = packInt4 && weights.int4 ? fullyConnectedS4w(l, w, folded.bias) : undefined;
+  if (packed) return packed;
   const filter = interleaveRows4(l.outDepth, k, (o, i) => w[o * k + i] as number);
   // Pruned weights: skip all-zero 4x4 tiles, or store only the non-zero weights (CSR), when that
   // saves flash without costing instructions; the smaller layout wins.
@@ -506,6 +551,27 @@ function selectFullyConnected(graph: Graph, l: FullyConnectedS8Layer, allowSpars
     requant: requantMode(folded.absSums, folded.bias, [l.shift]),
     scratchBytes: 0,
   };
+}
+
+/** The packed INT4 fully connected call, or undefined when some weight no longer fits in [-8, 7] (rewritten after reading). */
+function fullyConnectedS4w(l: FullyConnectedS8Layer, w: Int8Array, bias: Int32Array): FullyConnectedS4wCall | undefined {
+  const rows = w.subarray(0, l.outDepth * l.accumDepth);
+  if (!rows.every((v) => v >= -8 && v <= 7)) return undefined;
+  const grouped = l.accumDepth % 8 === 0;
+  return { kind: 'fully_connected_s8_s4w', layer: l, filter: packInt4(grouped ? groupS4wWeights(rows) : rows), bias, grouped, scratchBytes: 0 };
+}
+
+/** The packed INT4 convolution call, or undefined when some weight no longer fits in [-8, 7]. */
+function convS4w(graph: Graph, l: ConvS8Layer, w: Int8Array): ConvS4wCall | undefined {
+  if (!w.every((v) => v >= -8 && v <= 7)) return undefined;
+  const grouped = l.inC % 8 === 0;
+  return { kind: 'conv_s8_s4w', layer: l, filter: packInt4(grouped ? groupS4wWeights(w) : w), grouped, bias: biasOrZero(graph, l.bias, l.outC), scratchBytes: 0 };
+}
+
+/** Reorders each run of 8 weights e0..e7 to e0 e1 e4 e5 e2 e3 e6 e7, so packInt4 gives fully_connected_s8_s4w.c's grouped bytes. */
+export function groupS4wWeights(values: Int8Array): Int8Array {
+  const order = [0, 1, 4, 5, 2, 3, 6, 7];
+  return values.map((_, i) => values[(i & ~7) + (order[i & 7] as number)] as number);
 }
 
 // ---- Helium (MVE) layouts ----
@@ -724,6 +790,10 @@ const FC_MVE_SPARSE_CHUNK = 64;
  * k16, the input copied into a padded row when depth % 16 != 0) and rows (groups of 4, chunks of
  * 16 groups); the filter offset must be zero.
  */
+/**
+ * INT4 filters are not kept packed on Helium: the packed kernel has no MVE path, and measured on the
+ * M55 it took 14 times the instructions of this one (ad_autoencoder, 737,787 against 51,662).
+ */
 function selectFullyConnectedMve(graph: Graph, l: FullyConnectedS8Layer, sparse: boolean): KernelCall {
   if (l.filterOffset !== 0) return { kind: 'generic', layer: l, scratchBytes: 0 };
   const w = int8Constant(graph.tensors[l.weights] as Tensor);
@@ -800,6 +870,20 @@ export interface SelectOptions {
   widenBudgetBytes?: number;
   /** Sparse layouts where the cost model says they pay (default true); false keeps every convolution and fully connected layer dense. */
   sparse?: boolean;
+  /** Which layers whose filter was INT4 keep it packed in flash (DSP layouts; default 'fully_connected'). */
+  int4Packing?: Int4Packing;
+}
+
+/**
+ * Layers whose filter was INT4 keep it packed (two weights per byte) or take the int8 layouts:
+ * 'fully_connected' packs FULLY_CONNECTED (half its filter flash, about 2x its instructions on the
+ * M4), 'all' also CONV_2D (about 5 to 7x its instructions: no im2col GEMM), 'none' neither.
+ */
+export type Int4Packing = 'none' | 'fully_connected' | 'all';
+
+/** 'size' packs every INT4 filter it can, 'speed' none, 'balanced' (the default) the fully connected ones. */
+export function int4PackingFor(goal: OptimizeGoal): Int4Packing {
+  return goal === 'size' ? 'all' : goal === 'speed' ? 'none' : 'fully_connected';
 }
 
 /**
@@ -825,7 +909,7 @@ export function defaultWidenBudget(graph: Graph, layers: readonly Layer[]): numb
 
 export function selectKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, options: SelectOptions = {}): KernelCall[] {
   if (options.isa === 'mve') return chooseMveKernels(graph, layers, mode, options.sparse ?? true);
-  const calls = chooseKernels(graph, layers, mode, options.sparse ?? true);
+  const calls = chooseKernels(graph, layers, mode, options.sparse ?? true, options.int4Packing ?? 'fully_connected');
   widenWithinBudget(calls, options.widenBudgetBytes ?? defaultWidenBudget(graph, layers));
   return calls;
 }
@@ -854,16 +938,16 @@ function chooseMveKernels(graph: Graph, layers: readonly Layer[], mode: KernelMo
   });
 }
 
-function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean): KernelCall[] {
+function chooseKernels(graph: Graph, layers: readonly Layer[], mode: KernelMode, sparse: boolean, int4: Int4Packing): KernelCall[] {
   return layers.map((l): KernelCall => {
     if (mode === 'portable') return genericCall(l);
     switch (l.kernel) {
       case 'conv_s8':
-        return selectConv(graph, l, sparse);
+        return selectConv(graph, l, sparse, int4 === 'all');
       case 'depthwise_conv_s8':
         return selectDepthwise(graph, l, sparse);
       case 'fully_connected_s8':
-        return selectFullyConnected(graph, l, sparse);
+        return selectFullyConnected(graph, l, sparse, int4 !== 'none');
       default:
         return genericCall(l);
     }

@@ -115,9 +115,10 @@ export function inspectCommand(modelPath: string, opts: { json?: boolean }): voi
       g.tensors.map((t) => [
         `t${t.id}`,
         t.name.length > 40 ? `${t.name.slice(0, 37)}...` : t.name,
-        t.dtype,
+        // An INT4 filter is held as int8 once read; show what the file stores.
+        t.int4 ? 'int4' : t.dtype,
         `[${t.shape.join(', ')}]`,
-        elementCount(t.shape) * DTYPE_BYTES[t.dtype],
+        t.int4 ? Math.ceil(elementCount(t.shape) / 2) : elementCount(t.shape) * DTYPE_BYTES[t.dtype],
         g.inputs.includes(t.id) ? 'input' : g.outputs.includes(t.id) ? 'output' : t.state ? 'state' : t.data ? 'const' : 'activation',
         quantText(t),
       ]),

@@ -139,6 +139,7 @@ export const TensorType = {
   INT8: 9,
   UINT64: 12,
   UINT32: 15,
+  INT4: 17,
 } as const;
 
 export function tensorTypeName(t: number): string {

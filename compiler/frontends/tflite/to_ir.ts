@@ -16,6 +16,7 @@ import {
 import { quote, type Fail, type Table } from './checked_reader.ts';
 import { RESOURCE_TYPE, resolveResourceVariables, STATE_OPS } from './resource_variables.ts';
 import { describeBlockers, findBlockers, type SupportQuery } from './blockers.ts';
+import { checkInt4Uses, int4Bytes, unpackInt4 } from './int4.ts';
 import { constantInts, MAX_RANK, OpReader, showShape, tensorLabel } from './op_reader.ts';
 import { moduleBuiltinNames, moduleForBuiltin } from '../../ops/registry.ts';
 import type { RawModel, RawOperator, RawOperatorCode, RawQuantization, RawTensor } from './read_model.ts';
@@ -41,7 +42,7 @@ const DTYPE_OF: ReadonlyMap<number, DType> = new Map<number, DType>([
   [TensorType.FLOAT16, 'float16'],
   [TensorType.BOOL, 'bool'],
 ]);
-const SUPPORTED_TYPE_NAMES = [...DTYPE_OF.keys()].map(tensorTypeName).join(', ');
+const SUPPORTED_TYPE_NAMES = [...DTYPE_OF.keys(), TensorType.INT4].map(tensorTypeName).join(', ');
 
 /** The TFLite builtin operator each IR op kind comes from. */
 export const BUILTIN_FOR_KIND: Readonly<Record<Exclude<OpKind, 'module'>, string>> = {
@@ -85,7 +86,8 @@ export function supportedOpNames(): string[] {
 
 export const SUPPORT: SupportQuery = {
   isSupportedOp: (code) => isSupported(code),
-  isSupportedType: (type) => DTYPE_OF.has(type) || type === RESOURCE_TYPE,
+  // INT4 is read (as unpacked int8) where TFLite Micro runs it; checkInt4Uses refuses the rest.
+  isSupportedType: (type) => DTYPE_OF.has(type) || type === RESOURCE_TYPE || type === TensorType.INT4,
   opName: (code) => operatorCodeName(code),
 };
 
@@ -112,6 +114,7 @@ const ZERO_POINT_RANGE: ReadonlyMap<number, { min: number; max: number }> = new 
   [TensorType.INT8, { min: -128, max: 127 }],
   [TensorType.UINT8, { min: 0, max: 255 }],
   [TensorType.INT16, { min: -32768, max: 32767 }],
+  [TensorType.INT4, { min: -8, max: 7 }],
 ]);
 
 function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[], fail: Fail): Quantization | undefined {
@@ -161,7 +164,8 @@ function convertQuantization(raw: RawTensor, q: RawQuantization, shape: number[]
 
 function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number, Uint8Array>, fail: Fail): Tensor {
   const label = tensorLabel(raw);
-  const dtype = DTYPE_OF.get(raw.type);
+  const int4 = raw.type === TensorType.INT4;
+  const dtype = int4 ? 'int8' : DTYPE_OF.get(raw.type);
   if (dtype === undefined) {
     fail(`${label} has type ${tensorTypeName(raw.type)}, which tinyforge does not support (supported: ${SUPPORTED_TYPE_NAMES})`);
   }
@@ -184,6 +188,10 @@ function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number
     fail(`${label} refers to buffer ${raw.buffer} but the model has ${model.buffers.length} buffers`);
   }
   const tensor: Tensor = { id: raw.index, name: raw.name, shape: raw.shape.slice(), dtype };
+  if (int4) {
+    if (raw.isVariable) fail(`${label} is an INT4 variable tensor; tinyforge reads INT4 only as constant filters`);
+    tensor.int4 = true;
+  }
   if (raw.quantization) {
     const quant = convertQuantization(raw, raw.quantization, raw.shape, fail);
     if (quant) tensor.quant = quant;
@@ -191,11 +199,17 @@ function convertTensor(raw: RawTensor, model: RawModel, bufferCopies: Map<number
   // Buffer 0 is the empty sentinel by convention; an empty buffer also means "no constant data".
   const view = raw.buffer === 0 ? undefined : model.buffers[raw.buffer]?.data;
   if (view !== undefined) {
-    const expected = tensorBytes(tensor);
+    const expected = int4 ? int4Bytes(count) : tensorBytes(tensor);
     if (view.length !== expected) {
+      const packing = int4 ? ' (two per byte)' : '';
       fail(
-        `${label} has ${view.length} bytes of constant data in buffer ${raw.buffer} but shape ${showShape(raw.shape)} of ${dtype} needs ${expected}`,
+        `${label} has ${view.length} bytes of constant data in buffer ${raw.buffer} but shape ${showShape(raw.shape)} of ${int4 ? 'INT4' : dtype}${packing} needs ${expected}`,
       );
+    }
+    if (int4) {
+      // Unpacked per tensor: a buffer shared with a non-INT4 tensor must not see the int8 values.
+      tensor.data = unpackInt4(view, count);
+      return tensor;
     }
     // One copy per buffer (tensors sharing a buffer share it), detached from the file and aligned at 0.
     let copy = bufferCopies.get(raw.buffer);
@@ -635,6 +649,7 @@ export function toGraph(raw: RawModel, name: string, fail: Fail): Graph {
     ops.push(convertOp(new OpReader(rop, opName, tensors, fail, (t) => tensors.push(t)), code.builtinCode));
   }
 
+  checkInt4Uses(tensors, ops, builtinNameOf, sg.inputs, sg.outputs, fail);
   const available = checkOrder(raw, tensors, names, sg.inputs, fail);
   if (sg.outputs.length === 0) fail('the model has no outputs');
   sg.outputs.forEach((id, k) => {
