@@ -65,6 +65,7 @@ import { zerosLikeOp } from './zeros_like.ts';
 import { comparisonOps } from './comparisons.ts';
 import { logicalOps } from './logical.ts';
 import { selectV2Op } from './select_v2.ts';
+import { transposeConvF32Kernel } from './transpose_conv_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -134,6 +135,7 @@ const allModules = (): readonly RegisteredOp[] => [
   comparisonOps,
   logicalOps,
   selectV2Op,
+  transposeConvF32Kernel,
 ];
 
 interface Tables {

@@ -1,0 +1,93 @@
+// float32 ops batch 3 (TRANSPOSE_CONV, ...): small synthetic models run on the TS reference and on
+// host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
+// FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
+// out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
+// gives different bits), a chain of them on the emulated Cortex-M4, and the refusals.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileModel } from '../compiler/compile.ts';
+import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
+import { refusal } from './helpers/refusal.ts';
+import type { OptionsSpec } from './helpers/tflite_builder.ts';
+import { checkModel, type OpModel } from './helpers/float_cases.ts';
+import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, perChannel, Prng } from './helpers/synthetic_models.ts';
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-b-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+const F32 = TensorType.FLOAT32;
+const op = (name: string): number => builtinOperatorCode(name);
+
+/** `n` random weights in +-range. */
+function weights(n: number, seed: number, range: number): number[] {
+  const rng = new Prng(seed);
+  return Array.from({ length: n }, () => Math.fround((rng.next() / 2 ** 32 - 0.5) * 2 * range));
+}
+
+function transposeConvOptions(padding: number, strideH: number, strideW: number, act: number): OptionsSpec {
+  const f = F.TransposeConvOptions;
+  return {
+    type: BuiltinOptionsType.TransposeConvOptions,
+    build: (b) => {
+      b.startObject(5);
+      b.addFieldInt8(f.padding, padding, null);
+      b.addFieldInt32(f.strideW, strideW, null);
+      b.addFieldInt32(f.strideH, strideH, null);
+      b.addFieldInt8(f.fusedActivation, act, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * TRANSPOSE_CONV: [1, 3, 1, 1] through a 3x1 filter of ones with bias 0.5 (VALID, stride 1), the
+ * hand case; [2, 3, 3, 2] -> [2, 6, 6, 3] (SAME, stride 2, RELU, no bias); and -> [2, 5, 7, 3]
+ * (VALID, strides 1 and 2, NONE, a bias).
+ */
+function transposeConvModel(): OpModel {
+  const g = new GraphBuilder();
+  const a = g.tensor('a', [1, 3, 1, 1], undefined, F32);
+  const ones = g.constant('ones', [1, 3, 1, 1], F32, float32Bytes([1, 1, 1]));
+  const half = g.constant('half', [1], F32, float32Bytes([0.5]));
+  const ya = g.tensor('ya', [1, 5, 1, 1], undefined, F32);
+  g.op(op('TRANSPOSE_CONV'), [g.int32Constant('sa', [4], [1, 5, 1, 1]), ones, a, half], [ya], transposeConvOptions(Pad.VALID, 1, 1, Act.NONE));
+  const x = g.tensor('x', [2, 3, 3, 2], undefined, F32);
+  const w = g.constant('w', [3, 3, 3, 2], F32, float32Bytes(weights(54, 11, 2)));
+  const y1 = g.tensor('y1', [2, 6, 6, 3], undefined, F32);
+  g.op(op('TRANSPOSE_CONV'), [g.int32Constant('s1', [4], [2, 6, 6, 3]), w, x], [y1], transposeConvOptions(Pad.SAME, 2, 2, Act.RELU));
+  const bias = g.constant('bias', [3], F32, float32Bytes([0.25, -0, -3]));
+  const y2 = g.tensor('y2', [2, 5, 7, 3], undefined, F32);
+  g.op(op('TRANSPOSE_CONV'), [g.int32Constant('s2', [4], [2, 5, 7, 3]), w, x, bias], [y2], transposeConvOptions(Pad.VALID, 1, 2, Act.NONE));
+  return {
+    name: 'transpose_conv_f32',
+    bytes: g.build([a, x], [ya, y1, y2]),
+    inputSizes: [3, 36],
+    range: 4,
+    hand: {
+      inputs: [[1, 1e8, -1e8], weights(36, 5, 1)],
+      outputs: {
+        // Output row 2 sums x0 * w2 + x1 * w1 + x2 * w0 in input order: (1 + 1e8) - 1e8 = 0 in
+        // float32 (1e8 + 1 rounds to 1e8); the gather order of a convolution would give 1.
+        0: [1.5, 1e8, 0.5, 0.5, -1e8],
+      },
+    },
+  };
+}
+
+describe('float32 TRANSPOSE_CONV: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('scatter order, SAME / VALID, unequal strides, batches, bias or none, RELU / NONE', async () => {
+    await checkModel(transposeConvModel(), workDir);
+  }, 120_000);
+
+  it('refuses int8 weights under a float32 input (TFLite Micro refuses hybrid models) in one line', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 2, 2, 1], undefined, F32);
+    const w = g.int8Constant('w', [1, 3, 3, 1], new Array<number>(9).fill(1), perChannel([0.1], 0));
+    const y = g.tensor('y', [1, 4, 4, 1], undefined, F32);
+    g.op(op('TRANSPOSE_CONV'), [g.int32Constant('s', [4], [1, 4, 4, 1]), w, x], [y], transposeConvOptions(Pad.SAME, 2, 2, Act.NONE));
+    expect(refusal(() => compileModel(loadSynthetic('tconv_hybrid', g.build([x], [y]))))).toMatch(/TRANSPOSE_CONV.*weights 'w' are int8; a float32 TRANSPOSE_CONV needs float32 weights/);
+  });
+});
