@@ -1,4 +1,4 @@
-// float32 ops batch 3 (TRANSPOSE_CONV, ...): small synthetic models run on the TS reference and on
+// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, ...): small synthetic models run on the TS reference and on
 // host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
 // FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
 // out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
@@ -12,7 +12,7 @@ import { compileModel } from '../compiler/compile.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
-import { checkModel, type OpModel } from './helpers/float_cases.ts';
+import { checkModel, floats, type OpModel } from './helpers/float_cases.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, perChannel, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-b-'));
@@ -90,4 +90,92 @@ describe('float32 TRANSPOSE_CONV: TS reference and host C (ASan + UBSan) agree b
     g.op(op('TRANSPOSE_CONV'), [g.int32Constant('s', [4], [1, 4, 4, 1]), w, x], [y], transposeConvOptions(Pad.SAME, 2, 2, Act.NONE));
     expect(refusal(() => compileModel(loadSynthetic('tconv_hybrid', g.build([x], [y]))))).toMatch(/TRANSPOSE_CONV.*weights 'w' are int8; a float32 TRANSPOSE_CONV needs float32 weights/);
   });
+});
+
+function batchMatMulOptions(adjX: boolean, adjY: boolean): OptionsSpec {
+  const f = F.BatchMatMulOptions;
+  return {
+    type: BuiltinOptionsType.BatchMatMulOptions,
+    build: (b) => {
+      b.startObject(3);
+      b.addFieldInt8(f.adjX, adjX ? 1 : 0, null);
+      b.addFieldInt8(f.adjY, adjY ? 1 : 0, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * BATCH_MATMUL: [2, 3] x constant [3, 2] (the hand case); [2, 1, 3, 4] x [3, 4, 5] (broadcast
+ * batches); adj_x and adj_y [2, 4, 3] x [2, 5, 4]; a constant lhs [3, 4] x [2, 4, 2].
+ */
+function batchMatMulModel(): OpModel {
+  const g = new GraphBuilder();
+  const bmm = (name: string, lhs: number, rhs: number, shape: number[], adjX = false, adjY = false): number => {
+    const t = g.tensor(name, shape, undefined, F32);
+    g.op(op('BATCH_MATMUL'), [lhs, rhs], [t], batchMatMulOptions(adjX, adjY));
+    return t;
+  };
+  const h = g.tensor('h', [2, 3], undefined, F32);
+  const k = g.constant('k', [3, 2], F32, float32Bytes([1, 2, 1, 2, 1, 2]));
+  const y0 = bmm('y0', h, k, [2, 2]);
+  const a = g.tensor('a', [2, 1, 3, 4], undefined, F32);
+  const b = g.tensor('b', [3, 4, 5], undefined, F32);
+  const y1 = bmm('y1', a, b, [2, 3, 3, 5]);
+  const c = g.tensor('c', [2, 4, 3], undefined, F32);
+  const d = g.tensor('d', [2, 5, 4], undefined, F32);
+  const y2 = bmm('y2', c, d, [2, 3, 5], true, true);
+  const kl = g.constant('kl', [3, 4], F32, float32Bytes(weights(12, 3, 3)));
+  const e = g.tensor('e', [2, 4, 2], undefined, F32);
+  const y3 = bmm('y3', kl, e, [2, 3, 2]);
+  return {
+    name: 'batch_matmul_f32',
+    bytes: g.build([h, a, b, c, d, e], [y0, y1, y2, y3]),
+    inputSizes: [6, 24, 60, 24, 40, 16],
+    range: 4,
+    hand: {
+      inputs: [[1, 1e8, -1e8, -0, -0, -0], weights(24, 1, 2), weights(60, 2, 2), weights(24, 3, 2), weights(40, 4, 2), weights(16, 5, 2)],
+      outputs: {
+        // Sums in depth order from +0: (1 + 1e8) - 1e8 = 0 and (2 + 2e8) - 2e8 = 0 in float32 (the
+        // reverse order gives 1 and 2); the -0 products added to +0 give +0, not -0.
+        0: [0, 0, 0, 0],
+      },
+    },
+  };
+}
+
+describe('float32 BATCH_MATMUL: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('depth order from +0, broadcast batches, adj_x / adj_y, constant lhs or rhs', async () => {
+    const ref = await checkModel(batchMatMulModel(), workDir);
+    // Output 2 (adj_x, adj_y) recomputed here from the definition on the hand inputs: out[b][m][n] = sum_k c[b][k][m] * d[b][n][k].
+    const c = weights(24, 3, 2);
+    const d = weights(40, 4, 2);
+    const want: number[] = [];
+    for (let b = 0; b < 2; b++) {
+      for (let m = 0; m < 3; m++) {
+        for (let n = 0; n < 5; n++) {
+          let t = 0;
+          for (let kk = 0; kk < 4; kk++) t = Math.fround(t + Math.fround((c[b * 12 + kk * 3 + m] as number) * (d[b * 20 + n * 4 + kk] as number)));
+          want.push(t);
+        }
+      }
+    }
+    expect(Array.from(floats(ref[0]![2]!))).toEqual(want);
+    // Output 1 (batches [2, 1] and [3] broadcast to [2, 3]): out[i][j][m][n] = sum_k a[i][m][k] * b[j][k][n].
+    const a = weights(24, 1, 2);
+    const bm = weights(60, 2, 2);
+    const want1: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        for (let m = 0; m < 3; m++) {
+          for (let n = 0; n < 5; n++) {
+            let t = 0;
+            for (let kk = 0; kk < 4; kk++) t = Math.fround(t + Math.fround((a[i * 12 + m * 4 + kk] as number) * (bm[j * 20 + kk * 5 + n] as number)));
+            want1.push(t);
+          }
+        }
+      }
+    }
+    expect(Array.from(floats(ref[0]![1]!))).toEqual(want1);
+  }, 120_000);
 });
