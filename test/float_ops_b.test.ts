@@ -1,4 +1,4 @@
-// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, ...): small synthetic models run on the TS reference and on
+// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, ...): small synthetic models run on the TS reference and on
 // host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
 // FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
 // out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
@@ -177,5 +177,64 @@ describe('float32 BATCH_MATMUL: TS reference and host C (ASan + UBSan) agree bit
       }
     }
     expect(Array.from(floats(ref[0]![1]!))).toEqual(want1);
+  }, 120_000);
+});
+
+function resizeBilinearOptions(alignCorners: boolean, halfPixel: boolean): OptionsSpec {
+  const f = F.ResizeBilinearOptions;
+  return {
+    type: BuiltinOptionsType.ResizeBilinearOptions,
+    build: (b) => {
+      b.startObject(4);
+      b.addFieldInt8(f.alignCorners, alignCorners ? 1 : 0, null);
+      b.addFieldInt8(f.halfPixelCenters, halfPixel ? 1 : 0, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * RESIZE_BILINEAR: [1, 2, 2, 2] -> 3x3 with align_corners and [1, 2, 1, 1] -> 4x1 with
+ * half_pixel_centers (the hand cases); [2, 3, 5, 3] -> 7x4 (half pixel), -> 2x9 (neither) and
+ * -> 4x6 (align_corners).
+ */
+function resizeBilinearModel(): OpModel {
+  const g = new GraphBuilder();
+  const resize = (name: string, x: number, shape: number[], alignCorners: boolean, halfPixel: boolean): number => {
+    const t = g.tensor(name, shape, undefined, F32);
+    g.op(op('RESIZE_BILINEAR'), [x, g.int32Constant(`${name}_size`, [2], [shape[1] as number, shape[2] as number])], [t], resizeBilinearOptions(alignCorners, halfPixel));
+    return t;
+  };
+  const a = g.tensor('a', [1, 2, 2, 2], undefined, F32);
+  const ya = resize('ya', a, [1, 3, 3, 2], true, false);
+  const h = g.tensor('h', [1, 2, 1, 1], undefined, F32);
+  const yh = resize('yh', h, [1, 4, 1, 1], false, true);
+  const x = g.tensor('x', [2, 3, 5, 3], undefined, F32);
+  const y1 = resize('y1', x, [2, 7, 4, 3], false, true);
+  const y2 = resize('y2', x, [2, 2, 9, 3], false, false);
+  const y3 = resize('y3', x, [2, 4, 6, 3], true, false);
+  return {
+    name: 'resize_bilinear_f32',
+    bytes: g.build([a, h, x], [ya, yh, y1, y2, y3]),
+    inputSizes: [8, 2, 90],
+    range: 10,
+    hand: {
+      // Channel 0 all -0, channel 1 the corners 1, 2 / 3, 4.
+      inputs: [[-0, 1, -0, 2, -0, 3, -0, 4], [4, 10], weights(90, 9, 10)],
+      outputs: {
+        // align_corners: scale (2 - 1) / (3 - 1) = 0.5, coordinates 0, 0.5, 1. Channel 0: the sum
+        // of four -0 products is -0, and TFLite's + 0.0f rounding offset makes it +0.
+        0: [0, 1, 0, 1.5, 0, 2, 0, 2, 0, 2.5, 0, 3, 0, 3, 0, 3.5, 0, 4],
+        // half_pixel: scale 0.5, coordinates -0.25 (rows 0 and 0, weights 1.25 and -0.25), 0.25,
+        // 0.75, 1.25 (rows 1 and 1): 4 * 1.25 + 4 * -0.25 = 4, 3 + 2.5, 1 + 7.5, 7.5 + 2.5.
+        1: [4, 5.5, 8.5, 10],
+      },
+    },
+  };
+}
+
+describe('float32 RESIZE_BILINEAR: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('align_corners, half_pixel_centers, neither; up and down; the + 0.0f offset', async () => {
+    await checkModel(resizeBilinearModel(), workDir);
   }, 120_000);
 });
