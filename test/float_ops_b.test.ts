@@ -1,15 +1,17 @@
-// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, ...): small synthetic models run on the TS reference and on
+// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, FLOOR_DIV, FLOOR_MOD, ...): small synthetic models run on the TS reference and on
 // host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
 // FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
 // out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
 // gives different bits), a chain of them on the emulated Cortex-M4, and the refusals.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../compiler/compile.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
+import { HOST_CFLAGS, HOST_SANITIZE_FLAGS } from '../compiler/targets/host.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
 import { checkModel, floats, type OpModel } from './helpers/float_cases.ts';
@@ -237,4 +239,87 @@ describe('float32 RESIZE_BILINEAR: TS reference and host C (ASan + UBSan) agree 
   it('align_corners, half_pixel_centers, neither; up and down; the + 0.0f offset', async () => {
     await checkModel(resizeBilinearModel(), workDir);
   }, 120_000);
+});
+
+const MIN_SUBNORMAL = 1.401298464324817e-45;
+
+/** FLOOR_DIV and FLOOR_MOD: same shapes [12] (the hand cases), [3, 4] by a constant [4], [3, 4] by [3, 1]. */
+function floorDivModModel(): OpModel {
+  const g = new GraphBuilder();
+  const bin = (name: string, code: string, x: number, y: number, shape: number[]): number => {
+    const t = g.tensor(name, shape, undefined, F32);
+    g.op(op(code), [x, y], [t]);
+    return t;
+  };
+  const a = g.tensor('a', [12], undefined, F32);
+  const b = g.tensor('b', [12], undefined, F32);
+  const c = g.tensor('c', [3, 4], undefined, F32);
+  const d = g.tensor('d', [3, 1], undefined, F32);
+  const k = g.constant('k', [4], F32, float32Bytes([0.75, -3, 1e-3, -0.3]));
+  const outs = [
+    bin('fd', 'FLOOR_DIV', a, b, [12]),
+    bin('fm', 'FLOOR_MOD', a, b, [12]),
+    bin('fd_k', 'FLOOR_DIV', c, k, [3, 4]),
+    bin('fm_k', 'FLOOR_MOD', c, k, [3, 4]),
+    bin('fd_bc', 'FLOOR_DIV', c, d, [3, 4]),
+    bin('fm_bc', 'FLOOR_MOD', c, d, [3, 4]),
+  ];
+  const big = Math.fround(1e30);
+  return {
+    name: 'floor_div_mod_f32',
+    bytes: g.build([a, b, c, d], outs),
+    inputSizes: [12, 12, 12, 3],
+    range: 20,
+    hand: {
+      inputs: [
+        [7, -7, 7, -7, -0, 0.5, NaN, Infinity, 88.46627044677734, 16777216, -6, 3 * MIN_SUBNORMAL],
+        [2, 2, -2, -2, 5, -0.25, 1, 2, -0.6553056836128235, 3, 3, 2 * MIN_SUBNORMAL],
+        [big, -5.5, 5.5, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [7, Infinity, -Infinity],
+      ],
+      outputs: {
+        // floor(double(a) / double(b)): 88.46627 / -0.6553057 is -135.0000048 in double, so -136,
+        // though the float32 quotient rounds to -135.
+        0: [3, -4, -4, 3, -0, -2, NaN, Infinity, -136, 5592405, -2, 1],
+        // fmod, then + b when the remainder's sign differs from b's: -7 mod 2 = -1 + 2; -6 mod 3
+        // is fmod's -0, kept (it is == 0); 2^24 mod 3 = 1.
+        1: [1, 1, -1, -1, -0, 0, NaN, NaN, Math.fround(Math.fround(88.46627044677734 % -0.6553056836128235) - 0.6553056836128235), 1, -0, MIN_SUBNORMAL],
+        // 1e30f mod 7 exactly (BigInt), 5.5 mod -inf = 5.5 then 5.5 + -inf = -inf, -5.5 mod inf = -5.5 + inf = inf.
+        5: [Number(BigInt(big) % 7n), -5.5 + 7, 5.5, 1, 2, 3, 4, 5, 6 + -Infinity, 7 + -Infinity, 8 + -Infinity, 9 + -Infinity],
+      },
+    },
+  };
+}
+
+describe('float32 FLOOR_DIV and FLOOR_MOD: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('double-precision floor division, exact fmod with the sign fix, broadcasting, constant divisor', async () => {
+    await checkModel(floorDivModModel(), workDir);
+  }, 120_000);
+
+  it('refuses a constant zero divisor (TFLite Micro fails the invoke) and an int32 FLOOR_MOD, in one line', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [4], undefined, F32);
+    const z = g.constant('z', [4], F32, float32Bytes([1, 2, -0, 4]));
+    const y = g.tensor('y', [4], undefined, F32);
+    g.op(op('FLOOR_DIV'), [x, z], [y]);
+    expect(refusal(() => compileModel(loadSynthetic('fd_zero', g.build([x], [y]))))).toContain("divisor 'z' holds a zero; TFLite Micro's FLOOR_DIV refuses a division by 0");
+    const h = new GraphBuilder();
+    const p = h.tensor('p', [4], undefined, TensorType.INT32);
+    const q = h.tensor('q', [4], undefined, TensorType.INT32);
+    const r = h.tensor('r', [4], undefined, TensorType.INT32);
+    h.op(op('FLOOR_MOD'), [p, q], [r]);
+    expect(refusal(() => compileModel(loadSynthetic('fm_int32', h.build([p, q], [r]))))).toContain('FLOOR_MOD on int32 is not supported');
+  });
+});
+
+describe('float_math.h tf_fmodf and tf_floor_f64 against the C library (host, ASan + UBSan)', () => {
+  it('equal to glibc fmodf and floor on edge pairs and 1,000,000 pseudo-random pairs', () => {
+    const exe = path.join(workDir, 'fmod_floor_probe');
+    const root = path.join(import.meta.dirname, '..');
+    execFileSync('cc', [...HOST_CFLAGS, ...HOST_SANITIZE_FLAGS, '-I', path.join(root, 'runtime-c-templates/portable'), path.join(root, 'test/c/fmod_floor_probe.c'), '-o', exe, '-lm']);
+    const [pairs, fmodDiffs, floorDiffs] = execFileSync(exe, ['1000000'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    expect(pairs).toBe(24 * 24 + 1_000_000);
+    expect(fmodDiffs).toBe(0);
+    expect(floorDiffs).toBe(0);
+  }, 60_000);
 });

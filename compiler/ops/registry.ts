@@ -68,6 +68,7 @@ import { selectV2Op } from './select_v2.ts';
 import { transposeConvF32Kernel } from './transpose_conv_f32.ts';
 import { batchMatMulF32Kernel } from './batch_matmul_f32.ts';
 import { resizeBilinearF32Kernel } from './resize_bilinear_f32.ts';
+import { floorDivModOps } from './floor_div_mod.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -140,6 +141,7 @@ const allModules = (): readonly RegisteredOp[] => [
   transposeConvF32Kernel,
   batchMatMulF32Kernel,
   resizeBilinearF32Kernel,
+  floorDivModOps,
 ];
 
 interface Tables {
