@@ -1,4 +1,4 @@
-// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, FLOOR_DIV, FLOOR_MOD, ...): small synthetic models run on the TS reference and on
+// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, FLOOR_DIV, FLOOR_MOD, L2_POOL_2D, ...): small synthetic models run on the TS reference and on
 // host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
 // FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
 // out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
@@ -14,7 +14,7 @@ import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compi
 import { HOST_CFLAGS, HOST_SANITIZE_FLAGS } from '../compiler/targets/host.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
-import { checkModel, floats, type OpModel } from './helpers/float_cases.ts';
+import { checkModel, floats, FLT_MAX, type OpModel } from './helpers/float_cases.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, perChannel, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-b-'));
@@ -309,6 +309,78 @@ describe('float32 FLOOR_DIV and FLOOR_MOD: TS reference and host C (ASan + UBSan
     const r = h.tensor('r', [4], undefined, TensorType.INT32);
     h.op(op('FLOOR_MOD'), [p, q], [r]);
     expect(refusal(() => compileModel(loadSynthetic('fm_int32', h.build([p, q], [r]))))).toContain('FLOOR_MOD on int32 is not supported');
+  });
+});
+
+function poolOptions(padding: number, stride: number, filterH: number, filterW: number, act: number): OptionsSpec {
+  const f = F.Pool2DOptions;
+  return {
+    type: BuiltinOptionsType.Pool2DOptions,
+    build: (b) => {
+      b.startObject(6);
+      b.addFieldInt8(f.padding, padding, null);
+      b.addFieldInt32(f.strideW, stride, null);
+      b.addFieldInt32(f.strideH, stride, null);
+      b.addFieldInt32(f.filterW, filterW, null);
+      b.addFieldInt32(f.filterH, filterH, null);
+      b.addFieldInt8(f.fusedActivation, act, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * L2_POOL_2D: [1, 2, 2, 1] 2x2 VALID and 2x2 SAME stride 1 (clipped windows), [1, 1, 2, 1] 1x2
+ * (the hand cases); [2, 5, 5, 3] 2x2 VALID stride 2 and 3x3 SAME stride 2 with RELU6.
+ */
+function l2PoolModel(): OpModel {
+  const g = new GraphBuilder();
+  const pool = (name: string, x: number, shape: number[], o: OptionsSpec): number => {
+    const t = g.tensor(name, shape, undefined, F32);
+    g.op(op('L2_POOL_2D'), [x], [t], o);
+    return t;
+  };
+  const a = g.tensor('a', [1, 2, 2, 1], undefined, F32);
+  const b = g.tensor('b', [1, 1, 2, 1], undefined, F32);
+  const x = g.tensor('x', [2, 5, 5, 3], undefined, F32);
+  const outs = [
+    pool('valid', a, [1, 1, 1, 1], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE)),
+    pool('same', a, [1, 2, 2, 1], poolOptions(Pad.SAME, 1, 2, 2, Act.NONE)),
+    pool('big', b, [1, 1, 1, 1], poolOptions(Pad.VALID, 1, 1, 2, Act.NONE)),
+    pool('v2', x, [2, 2, 2, 3], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE)),
+    pool('s3', x, [2, 3, 3, 3], poolOptions(Pad.SAME, 2, 3, 3, Act.RELU6)),
+  ];
+  return {
+    name: 'l2_pool_f32',
+    bytes: g.build([a, b, x], outs),
+    inputSizes: [4, 2, 150],
+    range: 5,
+    hand: {
+      inputs: [[3, 4, 0, -0], [1e20, 2], weights(150, 21, 5)],
+      outputs: {
+        // sqrtf((9 + 16 + 0 + 0) / 4).
+        0: [2.5],
+        // Windows clipped at the bottom and right: {3, 4, 0, -0}, {4, -0}, {0, -0}, {-0}; the sum
+        // starts at +0, so -0 * -0 leaves +0.
+        1: [2.5, Math.fround(Math.sqrt(8)), 0, 0],
+        // 1e20 * 1e20 overflows float32 to inf; sqrtf(inf / 2) = inf, clamped to FLT_MAX under NONE.
+        2: [FLT_MAX],
+      },
+    },
+  };
+}
+
+describe('float32 L2_POOL_2D: TS reference and host C (ASan + UBSan) agree bit for bit, and match TFLite Micro by hand', () => {
+  it('clipped windows, SAME / VALID, strides, RELU6, float overflow of the squares', async () => {
+    await checkModel(l2PoolModel(), workDir);
+  }, 120_000);
+
+  it('refuses an int8 L2_POOL_2D in one line (TFLite Micro has float32 only)', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 2, 2, 1], { scale: [0.1], zeroPoint: [0] });
+    const y = g.tensor('y', [1, 1, 1, 1], { scale: [0.1], zeroPoint: [0] });
+    g.op(op('L2_POOL_2D'), [x], [y], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE));
+    expect(refusal(() => compileModel(loadSynthetic('l2_s8', g.build([x], [y]))))).toContain('L2_POOL_2D on int8 is not supported');
   });
 });
 

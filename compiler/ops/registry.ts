@@ -69,6 +69,7 @@ import { transposeConvF32Kernel } from './transpose_conv_f32.ts';
 import { batchMatMulF32Kernel } from './batch_matmul_f32.ts';
 import { resizeBilinearF32Kernel } from './resize_bilinear_f32.ts';
 import { floorDivModOps } from './floor_div_mod.ts';
+import { l2PoolOp } from './l2_pool.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -142,6 +143,7 @@ const allModules = (): readonly RegisteredOp[] => [
   batchMatMulF32Kernel,
   resizeBilinearF32Kernel,
   floorDivModOps,
+  l2PoolOp,
 ];
 
 interface Tables {
