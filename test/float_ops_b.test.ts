@@ -9,12 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileModel } from '../compiler/compile.ts';
+import { compileModel, writeCModule } from '../compiler/compile.ts';
+import { runReference } from '../compiler/reference/run_reference.ts';
+import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
-import { HOST_CFLAGS, HOST_SANITIZE_FLAGS } from '../compiler/targets/host.ts';
+import { HOST_CFLAGS, HOST_SANITIZE_FLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
-import { checkModel, floats, FLT_MAX, type OpModel } from './helpers/float_cases.ts';
+import { checkModel, differences, edgeFloats, floats, FLT_MAX, randomFloats, type OpModel } from './helpers/float_cases.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, perChannel, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-b-'));
@@ -382,6 +384,50 @@ describe('float32 L2_POOL_2D: TS reference and host C (ASan + UBSan) agree bit f
     g.op(op('L2_POOL_2D'), [x], [y], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE));
     expect(refusal(() => compileModel(loadSynthetic('l2_s8', g.build([x], [y]))))).toContain('L2_POOL_2D on int8 is not supported');
   });
+});
+
+/** The batch's ops chained in one model, for the emulated Cortex-M4. */
+function chainModel(): { bytes: Uint8Array; outputs: number } {
+  const g = new GraphBuilder();
+  const t = (name: string, shape: number[]): number => g.tensor(name, shape, undefined, F32);
+  const x = t('x', [1, 3, 3, 2]);
+  const tc = t('tc', [1, 6, 6, 2]);
+  const w = g.constant('w', [2, 3, 3, 2], F32, float32Bytes(weights(36, 41, 1.5)));
+  g.op(op('TRANSPOSE_CONV'), [g.int32Constant('tc_shape', [4], [1, 6, 6, 2]), w, x, g.constant('tc_b', [2], F32, float32Bytes([0.5, -0.25]))], [tc], transposeConvOptions(Pad.SAME, 2, 2, Act.NONE));
+  const l2 = t('l2', [1, 3, 3, 2]);
+  g.op(op('L2_POOL_2D'), [tc], [l2], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE));
+  const rs = t('rs', [1, 5, 4, 2]);
+  g.op(op('RESIZE_BILINEAR'), [l2, g.int32Constant('rs_size', [2], [5, 4])], [rs], resizeBilinearOptions(false, true));
+  const mm = t('mm', [1, 5, 4, 3]);
+  g.op(op('BATCH_MATMUL'), [rs, g.constant('mm_k', [2, 3], F32, float32Bytes(weights(6, 43, 2)))], [mm], batchMatMulOptions(false, false));
+  const fm = t('fm', [1, 5, 4, 3]);
+  g.op(op('FLOOR_MOD'), [mm, g.constant('fm_k', [3], F32, float32Bytes([0.7, -1.3, 2.5]))], [fm]);
+  const fd = t('fd', [1, 5, 4, 3]);
+  g.op(op('FLOOR_DIV'), [mm, g.constant('fd_k', [3], F32, float32Bytes([0.3, -0.45, 1.1]))], [fd]);
+  const outputs = [tc, rs, fm, fd];
+  return { bytes: g.build([x], outputs), outputs: outputs.length };
+}
+
+describe('the batch on the emulated Cortex-M4', () => {
+  it('TRANSPOSE_CONV, L2_POOL_2D, RESIZE_BILINEAR, BATCH_MATMUL, FLOOR_MOD, FLOOR_DIV: TS reference, host C (ASan + UBSan) and Cortex-M4 (mps2-an386) agree bit for bit', async () => {
+    const { bytes, outputs } = chainModel();
+    const compiled = compileModel(loadSynthetic('chain_f32_b', bytes));
+    // Case 0: edge values; cases 1-2: random values only.
+    const cases = [0, 1, 2].map((s) => [float32Bytes(s === 0 ? edgeFloats(18, 3, 4) : randomFloats(18, s, 4))]);
+    const ref = cases.map((c) => runReference(compiled.model.graph, compiled.layers, c));
+    const mod = writeCModule(compiled, path.join(workDir, 'chain_f32_b'));
+    const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
+    const m4 = await runCasesOnQemuMps2('mps2-an386', mod, cases, { workDir });
+    for (let c = 0; c < cases.length; c++) {
+      expect(ref[c]!.length).toBe(outputs);
+      for (let o = 0; o < outputs; o++) {
+        expect(differences(ref[c]![o]!, host[c]![o]!), `host case ${c} output ${o}`).toEqual([]);
+        expect(differences(ref[c]![o]!, m4[c]![o]!), `M4 case ${c} output ${o}`).toEqual([]);
+      }
+    }
+    // Real numbers came out of the chain (not all zero or NaN).
+    for (const out of ref[1]!) expect(Array.from(floats(out)).some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
+  }, 180_000);
 });
 
 describe('float_math.h tf_fmodf and tf_floor_f64 against the C library (host, ASan + UBSan)', () => {
