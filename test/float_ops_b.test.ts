@@ -1,4 +1,4 @@
-// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, FLOOR_DIV, FLOOR_MOD, L2_POOL_2D, ...): small synthetic models run on the TS reference and on
+// float32 ops batch 3 (TRANSPOSE_CONV, BATCH_MATMUL, RESIZE_BILINEAR, FLOOR_DIV, FLOOR_MOD, L2_POOL_2D, SVDF): small synthetic models run on the TS reference and on
 // host C under ASan + UBSan over random inputs and edge values (NaN, +-inf, +-0, subnormals,
 // FLT_MAX), every output compared bit for bit (NaN against any NaN: docs/float.md), outputs worked
 // out by hand from TFLite Micro's reference kernels (chosen so that a different summation order
@@ -10,13 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule } from '../compiler/compile.ts';
-import { runReference } from '../compiler/reference/run_reference.ts';
+import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { HOST_CFLAGS, HOST_SANITIZE_FLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
 import { refusal } from './helpers/refusal.ts';
-import type { OptionsSpec } from './helpers/tflite_builder.ts';
-import { checkModel, differences, edgeFloats, floats, FLT_MAX, randomFloats, type OpModel } from './helpers/float_cases.ts';
+import { buildTflite, type OptionsSpec, type TensorSpec } from './helpers/tflite_builder.ts';
+import { checkModel, differences, edgeFloats, floats, FLT_MAX, randomFloats, show, type OpModel } from './helpers/float_cases.ts';
 import { Act, float32Bytes, GraphBuilder, loadSynthetic, Pad, perChannel, Prng } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-b-'));
@@ -383,6 +383,94 @@ describe('float32 L2_POOL_2D: TS reference and host C (ASan + UBSan) agree bit f
     const y = g.tensor('y', [1, 1, 1, 1], { scale: [0.1], zeroPoint: [0] });
     g.op(op('L2_POOL_2D'), [x], [y], poolOptions(Pad.VALID, 2, 2, 2, Act.NONE));
     expect(refusal(() => compileModel(loadSynthetic('l2_s8', g.build([x], [y]))))).toContain('L2_POOL_2D on int8 is not supported');
+  });
+});
+
+function svdfOptions(rank: number, act: number): OptionsSpec {
+  return {
+    type: BuiltinOptionsType.SVDFOptions,
+    build: (b) => {
+      b.startObject(3);
+      b.addFieldInt32(F.SVDFOptions.rank, rank, null);
+      b.addFieldInt8(F.SVDFOptions.fusedActivation, act, null);
+      return b.endObject();
+    },
+  };
+}
+
+/**
+ * Four float32 SVDFs, each with its own variable state: on x [2, 5], A (6 filters, rank 2, memory 4,
+ * a bias, RELU6) and B (3 filters, rank 1, memory 4, no bias, NONE); on h [1, 1], H (weights_time
+ * [1, 10], NONE) and R (weights_time [1, 0.5], bias -0, RELU6), small enough to follow by hand.
+ */
+function svdfModel(): Uint8Array {
+  const tensors: TensorSpec[] = [];
+  const buffers: { data?: Uint8Array }[] = [{}];
+  const tensor = (name: string, shape: number[], data?: number[], isVariable = false): number => {
+    let buffer = 0;
+    if (data) {
+      buffers.push({ data: float32Bytes(data) });
+      buffer = buffers.length - 1;
+    }
+    tensors.push({ name, shape, type: F32, buffer, ...(isVariable ? { isVariable } : {}) });
+    return tensors.length - 1;
+  };
+  const x = tensor('x', [2, 5]);
+  const h = tensor('h', [1, 1]);
+  const operators: { opcode: number; inputs: number[]; outputs: number[]; options: OptionsSpec }[] = [];
+  const svdf = (name: string, input: number, batches: number, inputSize: number, filters: number, rank: number, memory: number, wf: number[], wt: number[], bias: number[] | undefined, act: number): number => {
+    const w1 = tensor(`${name}_wf`, [filters, inputSize], wf);
+    const w2 = tensor(`${name}_wt`, [filters, memory], wt);
+    const b = bias ? tensor(`${name}_b`, [filters / rank], bias) : -1;
+    const state = tensor(`${name}_state`, [batches, filters * memory], undefined, true);
+    const y = tensor(name, [batches, filters / rank]);
+    operators.push({ opcode: 0, inputs: [input, w1, w2, b, state], outputs: [y], options: svdfOptions(rank, act) });
+    return y;
+  };
+  const outs = [
+    svdf('A', x, 2, 5, 6, 2, 4, weights(30, 51, 1), weights(24, 52, 1), [0.5, -0.25, 0.125], Act.RELU6),
+    svdf('B', x, 2, 5, 3, 1, 4, weights(15, 53, 1), weights(12, 54, 1), undefined, Act.NONE),
+    svdf('H', h, 1, 1, 1, 1, 2, [1], [1, 10], undefined, Act.NONE),
+    svdf('R', h, 1, 1, 1, 1, 2, [1], [1, 0.5], [-0], Act.RELU6),
+  ];
+  return buildTflite({ opcodes: [{ builtin: op('SVDF') }], tensors, operators, inputs: [x, h], outputs: outs, buffers });
+}
+
+describe('float32 SVDF: a sequence of invokes with state, TS reference, host C (ASan + UBSan) and Cortex-M4 bit for bit, and by hand', () => {
+  it('state shift, feature and time dot products, bias or none, rank 1 and 2, RELU6 / NONE', async () => {
+    const compiled = compileModel(loadSynthetic('svdf_f32', svdfModel()));
+    const hs = [1, 2, 3, NaN, 0.25, -1];
+    // Step 1 carries the edge values; the others are random.
+    const steps = hs.map((hv, t) => [float32Bytes(t === 1 ? edgeFloats(10, 9, 3) : randomFloats(10, 60 + t, 3)), float32Bytes([hv])]);
+    const state = new ReferenceState(compiled.model.graph);
+    const ref = steps.map((c) => runReference(compiled.model.graph, compiled.layers, c, state));
+    const mod = writeCModule(compiled, path.join(workDir, 'svdf_f32'));
+    const keepState = steps.map((_, i) => i > 0);
+    const host = await runCasesOnHost(mod, steps, { sanitize: true, workDir, keepState });
+    const m4 = await runCasesOnQemuMps2('mps2-an386', mod, steps, { workDir, keepState });
+    for (let t = 0; t < steps.length; t++) {
+      for (let o = 0; o < 4; o++) {
+        expect(differences(ref[t]![o]!, host[t]![o]!), `host step ${t} output ${o}`).toEqual([]);
+        expect(differences(ref[t]![o]!, m4[t]![o]!), `M4 step ${t} output ${o}`).toEqual([]);
+      }
+    }
+    // H: the state holds [previous, newest] feature values (feature = h): out = previous * 1 + newest * 10.
+    expect(ref.slice(0, 4).map((r) => show(floats(r[2]!)[0] as number))).toEqual([10, 21, 32, 'NaN']);
+    // R: previous * 1 + newest * 0.5 + bias -0 through RELU6 = fmax(0, fmin(x, 6)); NaN gives fmin's 6.
+    expect(ref.slice(0, 5).map((r) => show(floats(r[3]!)[0] as number))).toEqual([0.5, 2, 3.5, 6, 6]);
+    // Real numbers came out of A and B on a random step.
+    for (const out of ref[2]!.slice(0, 2)) expect(Array.from(floats(out)).some((v) => v !== 0 && Number.isFinite(v))).toBe(true);
+  }, 180_000);
+
+  it('refuses int8 weights under a float32 input in one line', () => {
+    const g = new GraphBuilder();
+    const x = g.tensor('x', [1, 2], undefined, F32);
+    const wf = g.int8Constant('wf', [1, 2], [1, 1], perChannel([0.1], 0));
+    const wt = g.constant('wt', [1, 2], F32, float32Bytes([1, 1]));
+    const st = g.tensor('st', [1, 2], undefined, F32);
+    const y = g.tensor('y', [1, 1], undefined, F32);
+    g.op(op('SVDF'), [x, wf, wt, -1, st], [y], svdfOptions(1, Act.NONE));
+    expect(refusal(() => compileModel(loadSynthetic('svdf_hybrid', g.build([x, st], [y]))))).toContain("weights_feature 'wf' is int8; the float32 kernel needs float32");
   });
 });
 

@@ -70,6 +70,7 @@ import { batchMatMulF32Kernel } from './batch_matmul_f32.ts';
 import { resizeBilinearF32Kernel } from './resize_bilinear_f32.ts';
 import { floorDivModOps } from './floor_div_mod.ts';
 import { l2PoolOp } from './l2_pool.ts';
+import { svdfF32Kernel } from './svdf_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -144,6 +145,7 @@ const allModules = (): readonly RegisteredOp[] => [
   resizeBilinearF32Kernel,
   floorDivModOps,
   l2PoolOp,
+  svdfF32Kernel,
 ];
 
 interface Tables {
