@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileModel, writeCModule } from '../compiler/compile.ts';
 import { ReferenceState, runReference } from '../compiler/reference/run_reference.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
+import { runCasesOnQemuXtensa } from '../compiler/targets/qemu_xtensa.ts';
 import { BuiltinOptionsType, F, TensorType, builtinOperatorCode } from '../compiler/frontends/tflite/schema.ts';
 import { HOST_CFLAGS, HOST_SANITIZE_FLAGS, runCasesOnHost } from '../compiler/targets/host.ts';
 import { refusal } from './helpers/refusal.ts';
@@ -497,7 +498,7 @@ function chainModel(): { bytes: Uint8Array; outputs: number } {
 }
 
 describe('the batch on the emulated Cortex-M4', () => {
-  it('TRANSPOSE_CONV, L2_POOL_2D, RESIZE_BILINEAR, BATCH_MATMUL, FLOOR_MOD, FLOOR_DIV: TS reference, host C (ASan + UBSan) and Cortex-M4 (mps2-an386) agree bit for bit', async () => {
+  it('TRANSPOSE_CONV, L2_POOL_2D, RESIZE_BILINEAR, BATCH_MATMUL, FLOOR_MOD, FLOOR_DIV: TS reference, host C (ASan + UBSan), Cortex-M4 (mps2-an386) and Xtensa lx106 agree bit for bit', async () => {
     const { bytes, outputs } = chainModel();
     const compiled = compileModel(loadSynthetic('chain_f32_b', bytes));
     // Case 0: edge values; cases 1-2: random values only.
@@ -506,11 +507,14 @@ describe('the batch on the emulated Cortex-M4', () => {
     const mod = writeCModule(compiled, path.join(workDir, 'chain_f32_b'));
     const host = await runCasesOnHost(mod, cases, { sanitize: true, workDir });
     const m4 = await runCasesOnQemuMps2('mps2-an386', mod, cases, { workDir });
+    // The Xtensa lx106 has no FPU: soft float (and FLOOR_DIV's software double) must give the same bits.
+    const xtensa = await runCasesOnQemuXtensa(mod, cases, { workDir });
     for (let c = 0; c < cases.length; c++) {
       expect(ref[c]!.length).toBe(outputs);
       for (let o = 0; o < outputs; o++) {
         expect(differences(ref[c]![o]!, host[c]![o]!), `host case ${c} output ${o}`).toEqual([]);
         expect(differences(ref[c]![o]!, m4[c]![o]!), `M4 case ${c} output ${o}`).toEqual([]);
+        expect(differences(ref[c]![o]!, xtensa[c]![o]!), `Xtensa case ${c} output ${o}`).toEqual([]);
       }
     }
     // Real numbers came out of the chain (not all zero or NaN).
@@ -518,14 +522,15 @@ describe('the batch on the emulated Cortex-M4', () => {
   }, 180_000);
 });
 
-describe('float_math.h tf_fmodf and tf_floor_f64 against the C library (host, ASan + UBSan)', () => {
-  it('equal to glibc fmodf and floor on edge pairs and 1,000,000 pseudo-random pairs', () => {
+describe('float_math.h tf_fmodf, tf_floor_f64 and tf_div_f32_as_f64 against the C library and the FPU (host, ASan + UBSan)', () => {
+  it('equal to glibc fmodf, floor and a double division on edge pairs and 1,000,000 pseudo-random pairs', () => {
     const exe = path.join(workDir, 'fmod_floor_probe');
     const root = path.join(import.meta.dirname, '..');
     execFileSync('cc', [...HOST_CFLAGS, ...HOST_SANITIZE_FLAGS, '-I', path.join(root, 'runtime-c-templates/portable'), path.join(root, 'test/c/fmod_floor_probe.c'), '-o', exe, '-lm']);
-    const [pairs, fmodDiffs, floorDiffs] = execFileSync(exe, ['1000000'], { encoding: 'utf8' }).trim().split(' ').map(Number);
+    const [pairs, fmodDiffs, floorDiffs, divDiffs] = execFileSync(exe, ['1000000'], { encoding: 'utf8' }).trim().split(' ').map(Number);
     expect(pairs).toBe(24 * 24 + 1_000_000);
     expect(fmodDiffs).toBe(0);
     expect(floorDiffs).toBe(0);
+    expect(divDiffs).toBe(0);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
-/* Compares float_math.h's tf_fmodf with the C library's fmodf and tf_floor_f64 with floor, bit
- * for bit (NaN as any NaN): edge operands crossed with each other, then `count` pseudo-random
+/* Compares float_math.h's tf_fmodf with the C library's fmodf, tf_floor_f64 with floor and
+ * tf_div_f32_as_f64 with a double division, bit for bit (NaN as any NaN): edge operands crossed with each other, then `count` pseudo-random
  * pairs (half random bit patterns, half operands with nearby exponents, where the long division
- * is short and the remainders are not tiny). Prints "<pairs> <fmod differences> <floor differences>". */
+ * is short and the remainders are not tiny). Prints "<pairs> <fmod differences> <floor differences> <division differences>". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static int same_f64(double a, double b) {
     return (a != a && b != b) || x == y;
 }
 
-static long fmod_diffs, floor_diffs, pairs;
+static long fmod_diffs, floor_diffs, div_diffs, pairs;
 
 static void check(float x, float y) {
     ++pairs;
@@ -34,6 +34,9 @@ static void check(float x, float y) {
         if (fmod_diffs++ < 5) fprintf(stderr, "fmodf(%a, %a): %a vs %a\n", (double)x, (double)y, (double)tf_fmodf(x, y), (double)fmodf(x, y));
     }
     const double q = (double)x / (double)y;
+    if (!same_f64(tf_div_f32_as_f64(x, y), q)) {
+        if (div_diffs++ < 5) fprintf(stderr, "%a / %a: %a vs %a\n", (double)x, (double)y, tf_div_f32_as_f64(x, y), q);
+    }
     if (!same_f64(tf_floor_f64(q), floor(q))) {
         if (floor_diffs++ < 5) fprintf(stderr, "floor(%a): %a vs %a\n", q, tf_floor_f64(q), floor(q));
     }
@@ -54,6 +57,6 @@ int main(int argc, char **argv) {
         if (k & 1) b = (b & 0x807fffffu) | (((((a >> 23) & 0xffu) + (next() % 49u) + 231u) % 256u) << 23);
         check(tf_bits_float(a), tf_bits_float(b));
     }
-    printf("%ld %ld %ld\n", pairs, fmod_diffs, floor_diffs);
+    printf("%ld %ld %ld %ld\n", pairs, fmod_diffs, floor_diffs, div_diffs);
     return 0;
 }
