@@ -437,7 +437,7 @@ function svdfModel(): Uint8Array {
   return buildTflite({ opcodes: [{ builtin: op('SVDF') }], tensors, operators, inputs: [x, h], outputs: outs, buffers });
 }
 
-describe('float32 SVDF: a sequence of invokes with state, TS reference, host C (ASan + UBSan) and Cortex-M4 bit for bit, and by hand', () => {
+describe('float32 SVDF: a sequence of invokes with state, TS reference, host C (ASan + UBSan), Cortex-M4 and Xtensa lx106 bit for bit, and by hand', () => {
   it('state shift, feature and time dot products, bias or none, rank 1 and 2, RELU6 / NONE', async () => {
     const compiled = compileModel(loadSynthetic('svdf_f32', svdfModel()));
     const hs = [1, 2, 3, NaN, 0.25, -1];
@@ -449,10 +449,12 @@ describe('float32 SVDF: a sequence of invokes with state, TS reference, host C (
     const keepState = steps.map((_, i) => i > 0);
     const host = await runCasesOnHost(mod, steps, { sanitize: true, workDir, keepState });
     const m4 = await runCasesOnQemuMps2('mps2-an386', mod, steps, { workDir, keepState });
+    const xtensa = await runCasesOnQemuXtensa(mod, steps, { workDir, keepState });
     for (let t = 0; t < steps.length; t++) {
       for (let o = 0; o < 4; o++) {
         expect(differences(ref[t]![o]!, host[t]![o]!), `host step ${t} output ${o}`).toEqual([]);
         expect(differences(ref[t]![o]!, m4[t]![o]!), `M4 step ${t} output ${o}`).toEqual([]);
+        expect(differences(ref[t]![o]!, xtensa[t]![o]!), `Xtensa step ${t} output ${o}`).toEqual([]);
       }
     }
     // H: the state holds [previous, newest] feature values (feature = h): out = previous * 1 + newest * 10.
