@@ -5,8 +5,10 @@
 //   MAXIMUM, MINIMUM (maximum_minimum.cc's MaximumOp / MinimumOp): a > b ? a : b, a < b ? a : b, so
 //     a NaN in a gives b and a NaN in b gives NaN, and max(-0, +0) is +0 but max(+0, -0) is -0;
 //   SQUARED_DIFFERENCE: d = a - b, then d * d;
-//   PRELU (BroadcastPrelu4DSlowFloat): a >= 0 ? a : a * alpha.
-// The last four have no fused activation and are not clamped (infinities stay infinite). The
+//   PRELU (BroadcastPrelu4DSlowFloat): a >= 0 ? a : a * alpha;
+//   FLOOR_DIV (floor_div.h): float(floor(double(a) / double(b))), the division and floor in double;
+//   FLOOR_MOD (floor_mod.h): m = fmodf(a, b) (exact), then m != 0 && (b < 0) != (m < 0) ? m + b : m.
+// The last six have no fused activation and are not clamped (infinities stay infinite). The
 // broadcast is planned at compile time (broadcast.ts) and walked by tf_broadcast.h; constant
 // operands are read from flash.
 
@@ -17,14 +19,14 @@ import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } f
 import { defineOp, type ModuleLowering, type TensorData } from './op_module.ts';
 
 /** Operation codes shared with tf_arith_f32.c. */
-const ARITH_F32_OPS = { ADD: 0, SUB: 1, MUL: 2, DIV: 3, MAXIMUM: 4, MINIMUM: 5, SQUARED_DIFFERENCE: 6, PRELU: 7 } as const;
+const ARITH_F32_OPS = { ADD: 0, SUB: 1, MUL: 2, DIV: 3, MAXIMUM: 4, MINIMUM: 5, SQUARED_DIFFERENCE: 6, PRELU: 7, FLOOR_DIV: 8, FLOOR_MOD: 9 } as const;
 type ArithF32Op = keyof typeof ARITH_F32_OPS;
 
 /** Ops with a fused activation (the others are never clamped). */
 const CLAMPED: ReadonlySet<ArithF32Op> = new Set(['ADD', 'SUB', 'MUL', 'DIV']);
 
 /** Most broadcast dimensions of TFLite Micro's float kernel per op (same-shape inputs: any rank). */
-const MAX_RANK: Readonly<Record<ArithF32Op, number>> = { ADD: MAX_BROADCAST_RANK, SUB: MAX_BROADCAST_RANK, MUL: MAX_BROADCAST_RANK, DIV: 5, MAXIMUM: 5, MINIMUM: 5, SQUARED_DIFFERENCE: 4, PRELU: 4 };
+const MAX_RANK: Readonly<Record<ArithF32Op, number>> = { ADD: MAX_BROADCAST_RANK, SUB: MAX_BROADCAST_RANK, MUL: MAX_BROADCAST_RANK, DIV: 5, MAXIMUM: 5, MINIMUM: 5, SQUARED_DIFFERENCE: 4, PRELU: 4, FLOOR_DIV: 4, FLOOR_MOD: 4 };
 
 type Operand = { readonly kind: 'activation'; readonly index: number } | { readonly kind: 'constant'; readonly tensor: number };
 
@@ -58,6 +60,14 @@ function apply(op: ArithF32Op, x: number, y: number): number {
     }
     case 'PRELU':
       return x >= 0 ? x : f(x * y);
+    case 'FLOOR_DIV':
+      // JS numbers are doubles: the quotient and its floor are TFLite's double operations.
+      return f(Math.floor(x / y));
+    case 'FLOOR_MOD': {
+      // JS % on doubles is C's fmod, exact; float32 operands give a float32 remainder.
+      const m = x % y;
+      return m !== 0 && y < 0 !== m < 0 ? f(m + y) : m;
+    }
   }
 }
 
@@ -68,7 +78,7 @@ function isArithOp(name: string): name is ArithF32Op {
 export const arithF32Kernel = defineOp({
   builtins: [],
   key: 'arith_f32',
-  float32For: ['ADD', 'SUB', 'MUL', 'DIV', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'PRELU'],
+  float32For: ['ADD', 'SUB', 'MUL', 'DIV', 'MAXIMUM', 'MINIMUM', 'SQUARED_DIFFERENCE', 'PRELU', 'FLOOR_DIV', 'FLOOR_MOD'],
   read(r): { activation?: Activation } {
     return r.fail('internal: arith_f32 is chosen by the float32 lowering of its ops');
   },
@@ -87,6 +97,8 @@ export const arithF32Kernel = defineOp({
     const maxRank = MAX_RANK[op];
     // TFLite Micro's float PRELU always takes the 4-D broadcasting loop, even for equal shapes.
     if ((op === 'PRELU' || a.shape.join() !== b.shape.join()) && shape.length > maxRank) ctx.fail(`broadcasting [${a.shape}] with [${b.shape}] has more than ${maxRank} dimensions, the most TFLite Micro's float ${op} supports`);
+    // TFLite Micro's FLOOR_DIV fails the invoke on any zero divisor; a constant one is refused here.
+    if (op === 'FLOOR_DIV' && isConstant(b) && constantData(b).f32().some((v) => v === 0)) ctx.fail(`divisor '${b.name}' holds a zero; TFLite Micro's FLOOR_DIV refuses a division by 0`);
     let activations = 0;
     const operand = (t: Tensor): Operand => (isConstant(t) ? { kind: 'constant', tensor: t.id } : { kind: 'activation', index: activations++ });
     const operands: [Operand, Operand] = [operand(a), operand(b)];
@@ -95,7 +107,7 @@ export const arithF32Kernel = defineOp({
     const act = CLAMPED.has(op) ? f32ActivationRange(attrs.activation ?? 'none') : { min: -Infinity, max: Infinity };
     const params: ArithF32Params = { op, plan: planBroadcast(a.shape, b.shape, shape), operands, actMin: act.min, actMax: act.max };
     const constants = operands.flatMap((o) => (o.kind === 'constant' ? [o.tensor] : []));
-    return { params, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/tf_broadcast.h', 'portable/tf_arith_f32.c'], inPlace, constants, macs: op === 'MUL' || op === 'SQUARED_DIFFERENCE' ? elementCount(shape) : 0 };
+    return { params, kernel: `${op.toLowerCase()}_f32`, cFiles: [...FLOAT_HELPERS, 'portable/float_math.h', 'portable/tf_broadcast.h', 'portable/tf_arith_f32.c'], inPlace, constants, macs: op === 'MUL' || op === 'SQUARED_DIFFERENCE' ? elementCount(shape) : 0 };
   },
   run(p: ArithF32Params, io) {
     const data = (o: Operand): TensorData => (o.kind === 'constant' ? constantData(io.graph.tensors[o.tensor] as Tensor) : io.input(o.index));

@@ -55,9 +55,57 @@ function batchOffsets(batchDims: readonly number[], outBatch: readonly number[],
   return offsets;
 }
 
+/** How one output batch's matrices are walked: sizes, element strides and per-batch base offsets. */
+export interface BatchMatMulLayout {
+  batches: number;
+  rows: number;
+  cols: number;
+  depth: number;
+  lhsRowStride: number;
+  lhsDepthStride: number;
+  rhsDepthStride: number;
+  rhsColStride: number;
+  lhsBatchOffsets: number[];
+  rhsBatchOffsets: number[];
+}
+
+export interface BatchMatMulAttrs {
+  adjX: boolean;
+  adjY: boolean;
+  [k: string]: boolean;
+}
+
+/**
+ * adj_x / adj_y and the broadcast batch dimensions as strides and offsets into lhs and rhs as
+ * stored; `rhsTransposed` when the rhs will be stored [batch][N][K] (a constant the int8 kernel
+ * transposes at compile time).
+ */
+export function batchMatMulLayout(a: Tensor, b: Tensor, y: Tensor, attrs: BatchMatMulAttrs, rhsTransposed: boolean): BatchMatMulLayout {
+  const rank = y.shape.length;
+  const ext = (t: Tensor): number[] => [...new Array<number>(rank - t.shape.length).fill(1), ...t.shape];
+  const ea = ext(a);
+  const eb = ext(b);
+  const rows = y.shape[rank - 2] as number;
+  const cols = y.shape[rank - 1] as number;
+  const depth = (attrs.adjX ? ea[rank - 2] : ea[rank - 1]) as number;
+  const outBatch = y.shape.slice(0, rank - 2);
+  return {
+    batches: elementCount(outBatch),
+    rows,
+    cols,
+    depth,
+    lhsRowStride: attrs.adjX ? 1 : depth,
+    lhsDepthStride: attrs.adjX ? rows : 1,
+    rhsDepthStride: attrs.adjY || rhsTransposed ? 1 : cols,
+    rhsColStride: attrs.adjY || rhsTransposed ? depth : 1,
+    lhsBatchOffsets: batchOffsets(ea.slice(0, rank - 2), outBatch, rows * depth),
+    rhsBatchOffsets: batchOffsets(eb.slice(0, rank - 2), outBatch, depth * cols),
+  };
+}
+
 export const batchMatMulOp = defineOp({
   builtins: ['BATCH_MATMUL'],
-  read(r) {
+  read(r): BatchMatMulAttrs {
     r.arity(2, 2, 1);
     const a = r.input(0, 'lhs');
     const b = r.input(1, 'rhs');
@@ -95,30 +143,15 @@ export const batchMatMulOp = defineOp({
     const bQ = ctx.quant(b, 'rhs');
     const yQ = ctx.quant(y, 'output');
     if (dtype === 'int16' && (aQ.zeroPoint !== 0 || bQ.zeroPoint !== 0 || yQ.zeroPoint !== 0)) ctx.fail('int16 BATCH_MATMUL needs zero points of 0 on lhs, rhs and output (TFLite Micro requires it)');
-    const rank = y.shape.length;
-    const ext = (t: Tensor): number[] => [...new Array<number>(rank - t.shape.length).fill(1), ...t.shape];
-    const ea = ext(a);
-    const eb = ext(b);
-    const rows = y.shape[rank - 2] as number;
-    const cols = y.shape[rank - 1] as number;
-    const depth = (attrs.adjX ? ea[rank - 2] : ea[rank - 1]) as number;
-    const outBatch = y.shape.slice(0, rank - 2);
     const rhsConst = isConstant(b) && !isConstant(a);
+    const layout = batchMatMulLayout(a, b, y, attrs, rhsConst);
+    const { rows, cols, depth } = layout;
     // TFLite multiplies the two float32 scales in float32, then divides in double.
     const q = quantizeMultiplier(Math.fround(aQ.scale * bQ.scale) / yQ.scale);
     const range = quantizedTypeRange(dtype);
     const params: BatchMatMulParams = {
       int16: dtype === 'int16',
-      batches: elementCount(outBatch),
-      rows,
-      cols,
-      depth,
-      lhsRowStride: attrs.adjX ? 1 : depth,
-      lhsDepthStride: attrs.adjX ? rows : 1,
-      rhsDepthStride: attrs.adjY || rhsConst ? 1 : cols,
-      rhsColStride: attrs.adjY || rhsConst ? depth : 1,
-      lhsBatchOffsets: batchOffsets(ea.slice(0, rank - 2), outBatch, rows * depth),
-      rhsBatchOffsets: batchOffsets(eb.slice(0, rank - 2), outBatch, depth * cols),
+      ...layout,
       rhs: ctx.op.inputs[1] as number,
       lhsOffset: -aQ.zeroPoint,
       rhsOffset: -bQ.zeroPoint,

@@ -1,7 +1,8 @@
-// MAX_POOL_2D and AVERAGE_POOL_2D on float32 (TFLite Micro's reference MaxPool / AveragePool for
-// float): the window is clipped to the image; max starts from -FLT_MAX and keeps std::max's
-// comparison; average sums in float32 in row order and divides by the float count of taps; then
-// the activation clamp.
+// MAX_POOL_2D, AVERAGE_POOL_2D and L2_POOL_2D on float32 (TFLite Micro's reference MaxPool /
+// AveragePool / L2Pool for float): the window is clipped to the image; max starts from -FLT_MAX
+// and keeps std::max's comparison; average sums in float32 in row order and divides by the float
+// count of taps; L2 sums val * val in float32 in row order, divides by the count and takes sqrtf
+// (tf_sqrtf, correctly rounded); then the activation clamp.
 
 import type { Activation, Padding } from '../ir/graph.ts';
 import type { PoolGeometry } from '../ir/layers.ts';
@@ -19,8 +20,12 @@ interface PoolF32Attrs {
   [k: string]: string | number;
 }
 
+/** Codes shared with tf_pool_f32.c. */
+const POOL_KINDS = { max: 0, average: 1, l2: 2 } as const;
+type PoolKind = keyof typeof POOL_KINDS;
+
 interface PoolF32Params extends PoolGeometry {
-  average: boolean;
+  kind: PoolKind;
   batches: number;
   actMin: number;
   actMax: number;
@@ -39,18 +44,19 @@ function runPoolF32(p: PoolF32Params, input: Float32Array, output: Float32Array)
         const fx0 = Math.max(0, -x0);
         const fx1 = Math.min(p.filterW, p.inW - x0);
         for (let c = 0; c < p.channels; c++) {
-          let acc = p.average ? 0 : -FLT_MAX;
+          let acc = p.kind === 'max' ? -FLT_MAX : 0;
           let count = 0;
           for (let fy = fy0; fy < fy1; fy++) {
             for (let fx = fx0; fx < fx1; fx++) {
               const v = input[((b * p.inH + y0 + fy) * p.inW + x0 + fx) * p.channels + c] as number;
-              if (p.average) acc = f(acc + v);
+              if (p.kind === 'average') acc = f(acc + v);
+              else if (p.kind === 'l2') acc = f(acc + f(v * v));
               else acc = acc < v ? v : acc;
               count++;
             }
           }
           // TFLite Micro fails on an empty window; padding never makes one for valid shapes.
-          const value = p.average ? f(acc / count) : acc;
+          const value = p.kind === 'max' ? acc : p.kind === 'average' ? f(acc / count) : f(Math.sqrt(f(acc / count)));
           output[((b * p.outH + oy) * p.outW + ox) * p.channels + c] = clampF32(value, p.actMin, p.actMax);
         }
       }
@@ -61,12 +67,12 @@ function runPoolF32(p: PoolF32Params, input: Float32Array, output: Float32Array)
 export const poolF32Kernel = defineOp({
   builtins: [],
   key: 'pool_f32',
-  float32For: ['MAX_POOL_2D', 'AVERAGE_POOL_2D'],
+  float32For: ['MAX_POOL_2D', 'AVERAGE_POOL_2D', 'L2_POOL_2D'],
   read(r): PoolF32Attrs {
-    return r.fail('internal: pool_f32 is chosen by the MAX_POOL_2D / AVERAGE_POOL_2D lowering');
+    return r.fail('internal: pool_f32 is chosen by the MAX_POOL_2D / AVERAGE_POOL_2D / L2_POOL_2D lowering');
   },
   lower(ctx, a): ModuleLowering<PoolF32Params> {
-    const average = ctx.op.kind === 'average_pool2d';
+    const kind: PoolKind = ctx.op.kind === 'average_pool2d' ? 'average' : ctx.op.kind === 'max_pool2d' ? 'max' : 'l2';
     const input = ctx.tensor(0);
     const output = ctx.tensor(0, 'output');
     requireF32(ctx, input, 'input');
@@ -74,13 +80,13 @@ export const poolF32Kernel = defineOp({
     const { batches, geometry } = poolGeometry(ctx, a);
     const act = f32ActivationRange(a.activation);
     const params: PoolF32Params = {
-      average,
+      kind,
       batches,
       ...geometry,
       actMin: act.min,
       actMax: act.max,
     };
-    const name = average ? 'avg_pool_f32' : 'max_pool_f32';
+    const name = { max: 'max_pool_f32', average: 'avg_pool_f32', l2: 'l2_pool_f32' }[kind];
     return { params, kernel: name, cFiles: [...FLOAT_HELPERS, 'portable/tf_pool_f32.c'] };
   },
   run(p: PoolF32Params, io) {
@@ -88,7 +94,7 @@ export const poolF32Kernel = defineOp({
   },
   emitC(p: PoolF32Params, e) {
     const params = e.params('tf_pool_f32_params', {
-      average: p.average ? 1 : 0,
+      kind: POOL_KINDS[p.kind],
       batches: p.batches,
       in_h: p.inH,
       in_w: p.inW,

@@ -65,6 +65,12 @@ import { zerosLikeOp } from './zeros_like.ts';
 import { comparisonOps } from './comparisons.ts';
 import { logicalOps } from './logical.ts';
 import { selectV2Op } from './select_v2.ts';
+import { transposeConvF32Kernel } from './transpose_conv_f32.ts';
+import { batchMatMulF32Kernel } from './batch_matmul_f32.ts';
+import { resizeBilinearF32Kernel } from './resize_bilinear_f32.ts';
+import { floorDivModOps } from './floor_div_mod.ts';
+import { l2PoolOp } from './l2_pool.ts';
+import { svdfF32Kernel } from './svdf_f32.ts';
 
 // A function, not a constant: op modules import passes that import this registry, so the table
 // is built on first use, after every module has finished loading (whichever file loads first).
@@ -134,6 +140,12 @@ const allModules = (): readonly RegisteredOp[] => [
   comparisonOps,
   logicalOps,
   selectV2Op,
+  transposeConvF32Kernel,
+  batchMatMulF32Kernel,
+  resizeBilinearF32Kernel,
+  floorDivModOps,
+  l2PoolOp,
+  svdfF32Kernel,
 ];
 
 interface Tables {

@@ -1,4 +1,4 @@
-// RESIZE_NEAREST_NEIGHBOR (int8 / int16 / float32) and RESIZE_BILINEAR (int8, as TFLite Micro). The output
+// RESIZE_NEAREST_NEIGHBOR (int8 / int16 / float32) and RESIZE_BILINEAR (int8, as TFLite Micro; float32 in resize_bilinear_f32.ts). The output
 // size is a constant input, so TFLite's per-pixel source arithmetic (float32 for nearest
 // neighbour, 10-bit fixed point for bilinear) runs here once per output row and column; the
 // kernels only read the resulting tables. Both copy raw values: like TFLite Micro, they assume
@@ -10,7 +10,7 @@ import { BuiltinOptionsType, F } from '../frontends/tflite/schema.ts';
 import type { LoweringContext } from '../passes/lower.ts';
 import { defineOp } from './op_module.ts';
 
-interface ResizeShape {
+export interface ResizeShape {
   batches: number;
   inH: number;
   inW: number;
@@ -62,7 +62,13 @@ export function bilinearTable(inSize: number, outSize: number, alignCorners: boo
   return table;
 }
 
-function readResize(r: OpReader, builtin: string): { alignCorners: boolean; halfPixel: boolean } {
+export interface ResizeAttrs {
+  alignCorners: boolean;
+  halfPixel: boolean;
+  [k: string]: boolean;
+}
+
+function readResize(r: OpReader, builtin: string): ResizeAttrs {
   r.arity(2, 2, 1);
   const x = r.input(0, 'input');
   const size = r.input(1, 'size');
@@ -84,7 +90,7 @@ function readResize(r: OpReader, builtin: string): { alignCorners: boolean; half
   return { alignCorners, halfPixel };
 }
 
-function resizeShape(ctx: LoweringContext): { x: Tensor; shape: ResizeShape } {
+export function resizeShape(ctx: LoweringContext): { x: Tensor; shape: ResizeShape } {
   const x = ctx.tensor(0);
   const y = ctx.tensor(0, 'output');
   const [batches, inH, inW, channels] = x.shape as [number, number, number, number];
@@ -92,7 +98,7 @@ function resizeShape(ctx: LoweringContext): { x: Tensor; shape: ResizeShape } {
   return { x, shape: { batches, inH, inW, channels, outH, outW } };
 }
 
-function shapeFields(p: ResizeShape): Record<string, number> {
+export function shapeFields(p: ResizeShape): Record<string, number> {
   return { batches: p.batches, in_h: p.inH, in_w: p.inW, channels: p.channels, out_h: p.outH, out_w: p.outW };
 }
 

@@ -6,7 +6,7 @@
 // static shape is what the arena is planned with, as in TFLite Micro, which cannot resize tensors.
 // The kernel's inner loop runs over input channels, contiguous in both the input and the filter.
 
-import { elementCount, type Tensor } from '../ir/graph.ts';
+import { elementCount, type Activation, type Padding, type Tensor } from '../ir/graph.ts';
 import { clamp, multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierInt64 } from '../quant/fixed_point.ts';
 import { activationRange } from '../quant/multiplier.ts';
 import { constantInts, showShape, tensorLabel } from '../frontends/tflite/op_reader.ts';
@@ -42,9 +42,58 @@ export interface TransposeConvParams {
   actMax: number;
 }
 
+/** The sizes, strides and leading pads both dtypes' kernels loop with. */
+export interface TransposeConvGeometry {
+  batches: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+export interface TransposeConvAttrs {
+  padding: Padding;
+  strideH: number;
+  strideW: number;
+  activation: Activation;
+  [k: string]: string | number;
+}
+
+/** Shapes of input (2), weights (1) and output, and TFLite's padding: as if a forward convolution ran from the output back to the input. */
+export function transposeConvGeometry(x: Tensor, w: Tensor, y: Tensor, attrs: TransposeConvAttrs): TransposeConvGeometry {
+  const [batches, inH, inW, inC] = x.shape as [number, number, number, number];
+  const [, outH, outW, outC] = y.shape as [number, number, number, number];
+  const [, kH, kW] = w.shape as [number, number, number, number];
+  const fwdH = computeOutSize(attrs.padding, outH, kH, attrs.strideH, 1);
+  const fwdW = computeOutSize(attrs.padding, outW, kW, attrs.strideW, 1);
+  return {
+    batches,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    kH,
+    kW,
+    strideH: attrs.strideH,
+    strideW: attrs.strideW,
+    padTop: computeLeadingPad(attrs.strideH, 1, outH, kH, fwdH),
+    padLeft: computeLeadingPad(attrs.strideW, 1, outW, kW, fwdW),
+  };
+}
+
 export const transposeConvOp = defineOp({
   builtins: ['TRANSPOSE_CONV'],
-  read(r) {
+  read(r): TransposeConvAttrs {
     r.arity(3, 4, 1);
     const shape = r.input(0, 'output_shape');
     const w = r.input(1, 'weights');
@@ -83,9 +132,8 @@ export const transposeConvOp = defineOp({
     const inQ = ctx.quant(x, 'input');
     const outQ = ctx.quant(y, 'output');
     if (dtype === 'int16' && (inQ.zeroPoint !== 0 || outQ.zeroPoint !== 0)) ctx.fail('int16 TRANSPOSE_CONV needs input and output zero points of 0');
-    const [batches, inH, inW, inC] = x.shape as [number, number, number, number];
-    const [, outH, outW, outC] = y.shape as [number, number, number, number];
-    const [, kH, kW] = w.shape as [number, number, number, number];
+    const geometry = transposeConvGeometry(x, w, y, attrs);
+    const { batches, inH, inW, inC, outC, kH, kW } = geometry;
     if (biasId >= 0) {
       const bias = ctx.tensor(3);
       ctx.constantWeights(bias, 'bias');
@@ -94,28 +142,13 @@ export const transposeConvOp = defineOp({
       if (bias.dtype !== want) ctx.fail(`bias '${bias.name}' is ${bias.dtype}; ${dtype} TRANSPOSE_CONV needs an ${want} bias`);
       if (elementCount(bias.shape) !== outC) ctx.fail(`bias '${bias.name}' has ${elementCount(bias.shape)} values for ${outC} channels`);
     }
-    // TFLite pads as if a forward convolution ran from the output back to the input.
-    const fwdH = computeOutSize(attrs.padding, outH, kH, attrs.strideH, 1);
-    const fwdW = computeOutSize(attrs.padding, outW, kW, attrs.strideW, 1);
     const { multipliers, shifts } = perChannelMultipliers(ctx, inQ.scale, w, outQ.scale, outC);
     const act = activationRange(attrs.activation, outQ.scale, outQ.zeroPoint, dtype);
     const params: TransposeConvParams = {
       int16: dtype === 'int16',
       weights: ctx.op.inputs[1] as number,
       bias: biasId,
-      batches,
-      inH,
-      inW,
-      inC,
-      outH,
-      outW,
-      outC,
-      kH,
-      kW,
-      strideH: attrs.strideH,
-      strideW: attrs.strideW,
-      padTop: computeLeadingPad(attrs.strideH, 1, outH, kH, fwdH),
-      padLeft: computeLeadingPad(attrs.strideW, 1, outW, kW, fwdW),
+      ...geometry,
       inputOffset: -inQ.zeroPoint,
       outputOffset: outQ.zeroPoint,
       multipliers: Array.from(multipliers),

@@ -152,4 +152,119 @@ static inline float tf_logf(float x) {
     y = y * r2 + (y0 + r);
     return (float)y;
 }
+/* fmodf, exact as the C library's (the remainder of x / y truncated toward zero, with x's sign;
+ * NaN for y = 0, x infinite or a NaN operand; x itself when |x| < |y|), by long division on the
+ * significands: no rounding happens, so every target gets the C library's bits. */
+static inline float tf_fmodf(float x, float y) {
+    const uint32_t ux = tf_float_bits(x);
+    const uint32_t ax = ux & 0x7fffffffu;
+    const uint32_t ay = tf_float_bits(y) & 0x7fffffffu;
+    const uint32_t sign = ux & 0x80000000u;
+    if (ay == 0u || ax >= 0x7f800000u || ay > 0x7f800000u) return (x * y) / (x * y);
+    if (ax < ay) return x;
+    if (ax == ay) return tf_bits_float(sign);
+    int32_t ex = (int32_t)(ax >> 23);
+    int32_t ey = (int32_t)(ay >> 23);
+    uint32_t mx = ax & 0x007fffffu;
+    uint32_t my = ay & 0x007fffffu;
+    /* Significands with the leading bit at bit 23 (subnormals normalized, exponent lowered). */
+    if (ex == 0) {
+        ex = 1;
+        while ((mx & 0x00800000u) == 0u) { mx <<= 1; --ex; }
+    } else {
+        mx |= 0x00800000u;
+    }
+    if (ey == 0) {
+        ey = 1;
+        while ((my & 0x00800000u) == 0u) { my <<= 1; --ey; }
+    } else {
+        my |= 0x00800000u;
+    }
+    /* mx * 2^(ex - ey) mod my, one bit at a time; mx stays below 2 * my < 2^25. */
+    for (; ex > ey; --ex) {
+        if (mx >= my) mx -= my;
+        mx <<= 1;
+    }
+    if (mx >= my) mx -= my;
+    if (mx == 0u) return tf_bits_float(sign);
+    while ((mx & 0x00800000u) == 0u) { mx <<= 1; --ey; }
+    if (ey > 0) return tf_bits_float(sign | ((uint32_t)ey << 23) | (mx & 0x007fffffu));
+    return tf_bits_float(sign | (mx >> (1 - ey))); /* a subnormal remainder (exact) */
+}
+
+/* floor on a double, on the bits (no libm): clear the fraction bits below the binary point,
+ * first adding them (a carry into the integer part) for a negative non-integer. */
+static inline double tf_floor_f64(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    const int32_t e = (int32_t)((u >> 52) & 0x7ffu) - 1023;
+    if (e >= 52) return x; /* an integer, an infinity or NaN */
+    if (e < 0) {
+        if ((u << 1) == 0u) return x; /* +-0 */
+        return (u >> 63) != 0u ? -1.0 : 0.0;
+    }
+    const uint64_t fraction = UINT64_C(0x000fffffffffffff) >> e;
+    if ((u & fraction) == 0u) return x;
+    if ((u >> 63) != 0u) u += fraction;
+    u &= ~fraction;
+    memcpy(&x, &u, sizeof u);
+    return x;
+}
+
+/* (double)x / (double)y for float x, y, correctly rounded (as an IEEE double division), computed
+ * on the bits with 32-bit integer long division: the Xtensa lx106's libgcc has no double division
+ * (__divdf3), and FLOOR_DIV divides in double. Two float significands give a quotient whose double
+ * exponent stays within [-277, 277], so no double subnormal, overflow or underflow can occur. */
+static inline double tf_div_f32_as_f64(float x, float y) {
+    const uint32_t ux = tf_float_bits(x);
+    const uint32_t uy = tf_float_bits(y);
+    const uint64_t sign = (uint64_t)((ux ^ uy) & 0x80000000u) << 32;
+    const uint32_t ax = ux & 0x7fffffffu;
+    const uint32_t ay = uy & 0x7fffffffu;
+    uint64_t u;
+    double d;
+    if (ax > 0x7f800000u || ay > 0x7f800000u || (ax == 0u && ay == 0u) || (ax == 0x7f800000u && ay == 0x7f800000u)) {
+        return (double)((x * y) / (x * y) + (x + y)); /* NaN: a NaN operand, 0 / 0, inf / inf */
+    }
+    if (ax == 0x7f800000u || ay == 0u) {
+        u = sign | UINT64_C(0x7ff0000000000000); /* inf / finite, finite / 0 */
+    } else if (ax == 0u || ay == 0x7f800000u) {
+        u = sign; /* 0 / finite, finite / inf */
+    } else {
+        int32_t ex = (int32_t)(ax >> 23);
+        int32_t ey = (int32_t)(ay >> 23);
+        uint32_t mx = ax & 0x007fffffu;
+        uint32_t my = ay & 0x007fffffu;
+        if (ex == 0) {
+            ex = 1;
+            while ((mx & 0x00800000u) == 0u) { mx <<= 1; --ex; }
+        } else {
+            mx |= 0x00800000u;
+        }
+        if (ey == 0) {
+            ey = 1;
+            while ((my & 0x00800000u) == 0u) { my <<= 1; --ey; }
+        } else {
+            my |= 0x00800000u;
+        }
+        int32_t e = ex - ey;
+        if (mx < my) { mx <<= 1; --e; } /* now 1 <= mx / my < 2 */
+        /* 54 quotient bits (1 integer, 53 fraction), then the remainder as a sticky bit. */
+        uint64_t q = 0u;
+        uint32_t r = mx;
+        for (int32_t i = 0; i < 54; ++i) {
+            q <<= 1;
+            if (r >= my) { r -= my; q |= 1u; }
+            r <<= 1;
+        }
+        const uint32_t guard = (uint32_t)(q & 1u);
+        q >>= 1; /* 53 significant bits */
+        if (guard != 0u && (r != 0u || (q & 1u) != 0u)) ++q;
+        if (q == (UINT64_C(1) << 53)) { q >>= 1; ++e; }
+        u = sign | ((uint64_t)(e + 1023) << 52) | (q & UINT64_C(0x000fffffffffffff));
+    }
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 #endif

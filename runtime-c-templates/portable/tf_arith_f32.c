@@ -3,8 +3,11 @@
  * clamp (tf_act_f32; ops without a fused activation get act_min/act_max = -inf/+inf, which passes
  * every value, NaN and infinities included). The compiler plans the broadcast (tf_broadcast.h).
  * 0 ADD, 1 SUB, 2 MUL, 3 DIV; 4 MAXIMUM a > b ? a : b, 5 MINIMUM a < b ? a : b (maximum_minimum.cc);
- * 6 SQUARED_DIFFERENCE d = a - b, d * d; 7 PRELU a >= 0 ? a : a * alpha. */
+ * 6 SQUARED_DIFFERENCE d = a - b, d * d; 7 PRELU a >= 0 ? a : a * alpha; 8 FLOOR_DIV
+ * float(floor(double(a) / double(b))) (floor_div.h; the double division by tf_div_f32_as_f64); 9 FLOOR_MOD m = fmodf(a, b), then
+ * m != 0 && (b < 0) != (m < 0) ? m + b : m (floor_mod.h); fmod and floor from float_math.h. */
 #include "tf_float.h"
+#include "float_math.h"
 #include "tf_broadcast.h"
 
 typedef struct {
@@ -25,7 +28,12 @@ static float tf_arith_f32_apply(int32_t op, float x, float y) {
         const float d = x - y;
         return d * d;
     }
-    default: return x >= 0.0f ? x : x * y;
+    case 7: return x >= 0.0f ? x : x * y;
+    case 8: return (float)tf_floor_f64(tf_div_f32_as_f64(x, y));
+    default: {
+        const float m = tf_fmodf(x, y);
+        return (m != 0.0f && ((y < 0.0f) != (m < 0.0f))) ? m + y : m;
+    }
     }
 }
 
