@@ -320,7 +320,10 @@ function markdown(results: readonly TaskResult[]): string {
       r.arms.map((a, i) => `| ${i === 0 ? r.task : ''} | ${i === 0 ? `${r.teacher} / ${r.student}` : ''} | ${i === 0 ? r.seeds.length : ''} | ${i === 0 ? r.epochs : ''} | ${i === 0 ? `${fmt(r.teacher_macs)} / ${fmt(r.student_macs)}` : ''} | ${i === 0 ? `${pm(r.teacher_float)} / ${pm(r.teacher_int8)}` : ''} | ${a.arm === 'alone' ? 'alone (labels only)' : `distilled, ${a.arm}`} | ${pm(a.float)} / ${pm(a.int8)} |`),
     ),
     ...results.filter((r) => r.epochs_kept).map((r) => `\n${r.task}: every model trains up to its epochs (teacher ${r.teacher_epochs}, students ${r.epochs}) and keeps the epoch with the best validation accuracy; mean epoch kept: ${(r.epochs_kept ?? []).map((k) => `${k.model} ${k.mean.toFixed(1)}`).join(', ')}.`),
-    ...results.filter((r) => r.bayes_optimal).map((r) => `\nBayes-optimal accuracy on the same test splits (${r.task}: the generator's own posterior, a ceiling no model passes on average): ${pm(r.bayes_optimal as Summary)}.`),
+    // Rows on the same data share one ceiling line.
+    ...[...new Set(results.filter((r) => r.bayes_optimal).map((r) => pm(r.bayes_optimal as Summary)))].map(
+      (value) => `\nBayes-optimal accuracy on the same test splits (${results.filter((r) => r.bayes_optimal && pm(r.bayes_optimal) === value).map((r) => r.task).join('; ')}: the generator's own posterior, a ceiling no model passes on average): ${value}.`,
+    ),
     '',
     'Gain over the student alone (points, distilled − alone paired by seed; two-sided paired t-test):',
     '',
