@@ -46,7 +46,8 @@ beforeAll(async () => {
   trainX = train.map((e) => Float32Array.from(tokenize(e.text, vocab, SEQ_LEN).ids));
   teacher = trainTextClassifier(intentTransformer(shape(16, 32), 2), trainX, labels, { epochs: 1, learningRate: 0.01, seed: 1 });
   student = intentTransformer(shape(8, 16), 1);
-}, 120_000);
+  // Trains models: minutes on a loaded 2-core machine (timed out at 120 s there once).
+}, 300_000);
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 describe('intent transformer distillation', () => {

@@ -43,7 +43,8 @@ beforeAll(async () => {
   studentJson = writeArtifacts(path.join(dir, 'student'), await saveLayersArtifacts(intentModel(32, 4, 16)));
   teacher = (await loadTfjsModel(teacherJson)).graph;
   student = (await loadTfjsModel(studentJson)).graph;
-}, 120_000);
+  // Trains models: minutes on a loaded 2-core machine (timed out at 120 s there once).
+}, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const weightsOf = (g: FloatGraph): number[] => g.tensors.flatMap((t) => (t.data ? Array.from(t.data as Float32Array) : []));

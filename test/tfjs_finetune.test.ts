@@ -42,7 +42,8 @@ beforeAll(async () => {
   const tones = toneModel(64, 16);
   await train(tones, data.tones.train, 12);
   trained.set('tones', tones);
-}, 120_000);
+  // Trains models: minutes on a loaded 2-core machine (timed out at 120 s there once).
+}, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function model(label: 'intent' | 'tones'): tfl.Sequential {
