@@ -52,7 +52,7 @@ export const cumsumOp = defineOp({
     const x = r.input(0, 'input');
     r.input(1, 'axis');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     const t = r.options(BuiltinOptionsType.CumsumOptions, 'CumsumOptions');
     return { exclusive: t ? t.bool(F.CumsumOptions.exclusive, false, 'exclusive') : false, reverse: t ? t.bool(F.CumsumOptions.reverse, false, 'reverse') : false };
   },

@@ -54,7 +54,7 @@ export const l2NormalizationOp = defineOp({
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     const t = r.options(BuiltinOptionsType.L2NormOptions, 'L2NormOptions');
     if (r.activation(t, F.L2NormOptions.fusedActivation) !== 'none') r.fail(`${r.label} has a fused activation; TFLite Micro's L2_NORMALIZATION takes none`);
     return {};

@@ -44,7 +44,7 @@ export const leakyReluOp = defineOp({
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     const t = r.options(BuiltinOptionsType.LeakyReluOptions, 'LeakyReluOptions');
     const alpha = t ? t.f32(F.LeakyReluOptions.alpha, 0, 'alpha') : 0;
     if (!Number.isFinite(alpha)) r.fail(`${r.label} has alpha ${alpha} (must be finite)`);

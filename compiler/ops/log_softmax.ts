@@ -134,7 +134,7 @@ export const logSoftmaxOp = defineOp({
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     return {};
   },
   lower(ctx): ModuleLowering<Params> {

@@ -26,7 +26,7 @@ export const reluOps = defineOp({
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     return { relu6: builtin === 'RELU6' };
   },
   lower(ctx, attrs) {

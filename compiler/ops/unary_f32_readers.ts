@@ -13,7 +13,7 @@ export const unaryF32ReaderOps = defineOp({
     r.arity(1, 1, 1);
     const x = r.input(0, 'input');
     const y = r.output(0);
-    if (x.shape.join() !== y.shape.join()) r.fail(`${r.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+    r.sameShape(x, y);
     if (x.dtype !== y.dtype) r.fail(`${r.label} output is ${y.dtype} but its input is ${x.dtype}`);
     return {};
   },

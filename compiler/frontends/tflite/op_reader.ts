@@ -89,6 +89,11 @@ export class OpReader {
     return t;
   }
 
+  /** An element-wise op's output: the shape of its input. */
+  sameShape(x: Tensor, y: Tensor): void {
+    if (x.shape.join() !== y.shape.join()) this.fail(`${this.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
+  }
+
   rank(t: Tensor, role: string, rank: number): void {
     if (t.shape.length !== rank) {
       this.fail(`${this.label} ${role} ${tensorLabel(t)} has shape ${showShape(t.shape)} (expected rank ${rank})`);
