@@ -15,6 +15,7 @@ import { clamp, multiplyByQuantizedMultiplier } from '../quant/fixed_point.ts';
 import { quantizeMultiplier } from '../quant/multiplier.ts';
 import { constantData, int32Constant } from '../reference/run_reference.ts';
 import { defineOp, type TensorData } from './op_module.ts';
+import type { LoweringContext } from '../passes/lower.ts';
 import type { AccumulatorShape } from '../passes/check_accumulators.ts';
 
 export interface SvdfParams {
@@ -43,6 +44,41 @@ const RANGE = { int8: { min: -128, max: 127 }, int16: { min: -32768, max: 32767 
 
 function view(d: TensorData, type: 'int8' | 'int16'): Int8Array | Int16Array {
   return type === 'int8' ? d.s8() : d.s16();
+}
+
+/** The tensors an SVDF's shapes relate (TFLite Micro's svdf_common Prepare checks). */
+export interface SvdfTensors {
+  input: Tensor;
+  /** weights_feature [filters, input size] */
+  wf: Tensor;
+  /** weights_time [filters, memory] */
+  wt: Tensor;
+  /** activation_state [batches, memory * filters], a variable */
+  state: Tensor;
+  output: Tensor;
+}
+
+/** Checks an SVDF's shapes for the int8 and float32 lowerings alike; returns its dimensions. */
+export function svdfGeometry(ctx: LoweringContext, t: SvdfTensors, rank: number): { batches: number; inputSize: number; filters: number; units: number; memory: number } {
+  const { input, wf, wt, state, output } = t;
+  ctx.constantWeights(wf, 'weights_feature');
+  ctx.constantWeights(wt, 'weights_time');
+  if (!state.state) ctx.fail(`activation_state '${state.name}' is not a variable tensor (TFLite Micro requires is_variable)`);
+  ctx.rank(input, 2, 'input');
+  ctx.rank(output, 2, 'output');
+  ctx.rank(wf, 2, 'weights_feature');
+  ctx.rank(wt, 2, 'weights_time');
+  ctx.rank(state, 2, 'activation_state');
+  const [batches, inputSize] = input.shape as [number, number];
+  const [filters, featureDepth] = wf.shape as [number, number];
+  if (filters % rank !== 0) ctx.fail(`weights_feature '${wf.name}' has ${filters} filters, not a multiple of rank ${rank}`);
+  const units = filters / rank;
+  const memory = wt.shape[1] as number;
+  if (featureDepth !== inputSize) ctx.fail(`weights_feature '${wf.name}' [${wf.shape}] does not match input size ${inputSize}`);
+  if (wt.shape[0] !== filters) ctx.fail(`weights_time '${wt.name}' [${wt.shape}] does not have ${filters} rows`);
+  if (output.shape[0] !== batches || output.shape[1] !== units) ctx.fail(`output '${output.name}' is [${output.shape}], expected [${batches}, ${units}]`);
+  if (state.shape[0] !== batches || state.shape[1] !== memory * filters) ctx.fail(`activation_state '${state.name}' is [${state.shape}], expected [${batches}, ${memory * filters}]`);
+  return { batches, inputSize, filters, units, memory };
 }
 
 export const svdfOp = defineOp({
@@ -75,26 +111,10 @@ export const svdfOp = defineOp({
     const time = ctx.quantizedType(wt, 'weights_time', ['int8', 'int16']);
     const stateType = ctx.quantizedType(state, 'activation_state', ['int8', 'int16']);
     if (bias.dtype !== 'int32') ctx.fail(`bias '${bias.name}' is ${bias.dtype}; the int8 SVDF needs int32`);
-    ctx.constantWeights(wf, 'weights_feature');
-    ctx.constantWeights(wt, 'weights_time');
     ctx.constantWeights(bias, 'bias');
-    if (!state.state) ctx.fail(`activation_state '${state.name}' is not a variable tensor (TFLite Micro requires is_variable)`);
-    ctx.rank(input, 2, 'input');
-    ctx.rank(output, 2, 'output');
-    ctx.rank(wf, 2, 'weights_feature');
-    ctx.rank(wt, 2, 'weights_time');
-    ctx.rank(state, 2, 'activation_state');
-    const [batches, inputSize] = input.shape as [number, number];
-    const [filters, featureDepth] = wf.shape as [number, number];
+    const { batches, inputSize, filters, units, memory } = svdfGeometry(ctx, { input, wf, wt, state, output }, attrs.rank);
     const rank = attrs.rank;
-    if (filters % rank !== 0) ctx.fail(`weights_feature '${wf.name}' has ${filters} filters, not a multiple of rank ${rank}`);
-    const units = filters / rank;
-    const memory = wt.shape[1] as number;
-    if (featureDepth !== inputSize) ctx.fail(`weights_feature '${wf.name}' [${wf.shape}] does not match input size ${inputSize}`);
-    if (wt.shape[0] !== filters) ctx.fail(`weights_time '${wt.name}' [${wt.shape}] does not have ${filters} rows`);
-    if (output.shape[0] !== batches || output.shape[1] !== units) ctx.fail(`output '${output.name}' is [${output.shape}], expected [${batches}, ${units}]`);
     if (elementCount(bias.shape) !== units) ctx.fail(`bias '${bias.name}' has ${elementCount(bias.shape)} values for ${units} units`);
-    if (state.shape[0] !== batches || state.shape[1] !== memory * filters) ctx.fail(`activation_state '${state.name}' is [${state.shape}], expected [${batches}, ${memory * filters}]`);
     // An int16 weights_time would read the int8 state as int16, past its end.
     if (time === 'int16' && stateType === 'int8') ctx.fail(`weights_time '${wt.name}' is int16 but activation_state '${state.name}' is int8; TFLite Micro would read the state past its end`);
     const inQ = ctx.quant(input, 'input');

@@ -13,6 +13,7 @@ import { elementCount, type Activation, type Tensor } from '../ir/graph.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
+import { svdfGeometry } from './svdf.ts';
 
 export interface SvdfF32Params {
   batches: number;
@@ -94,24 +95,8 @@ export const svdfF32Kernel = defineOp({
     requireF32(ctx, wf, 'weights_feature');
     requireF32(ctx, wt, 'weights_time');
     requireF32(ctx, state, 'activation_state');
-    ctx.constantWeights(wf, 'weights_feature');
-    ctx.constantWeights(wt, 'weights_time');
-    if (!state.state) ctx.fail(`activation_state '${state.name}' is not a variable tensor (TFLite Micro requires is_variable)`);
-    ctx.rank(input, 2, 'input');
-    ctx.rank(output, 2, 'output');
-    ctx.rank(wf, 2, 'weights_feature');
-    ctx.rank(wt, 2, 'weights_time');
-    ctx.rank(state, 2, 'activation_state');
-    const [batches, inputSize] = input.shape as [number, number];
-    const [filters, featureDepth] = wf.shape as [number, number];
+    const { batches, inputSize, filters, units, memory } = svdfGeometry(ctx, { input, wf, wt, state, output }, attrs.rank);
     const rank = attrs.rank;
-    if (filters % rank !== 0) ctx.fail(`weights_feature '${wf.name}' has ${filters} filters, not a multiple of rank ${rank}`);
-    const units = filters / rank;
-    const memory = wt.shape[1] as number;
-    if (featureDepth !== inputSize) ctx.fail(`weights_feature '${wf.name}' [${wf.shape}] does not match input size ${inputSize}`);
-    if (wt.shape[0] !== filters) ctx.fail(`weights_time '${wt.name}' [${wt.shape}] does not have ${filters} rows`);
-    if (output.shape[0] !== batches || output.shape[1] !== units) ctx.fail(`output '${output.name}' is [${output.shape}], expected [${batches}, ${units}]`);
-    if (state.shape[0] !== batches || state.shape[1] !== memory * filters) ctx.fail(`activation_state '${state.name}' is [${state.shape}], expected [${batches}, ${memory * filters}]`);
     if (biasId >= 0) {
       const bias = ctx.tensor(3);
       requireF32(ctx, bias, 'bias');
