@@ -9,6 +9,7 @@ import { convGeometry } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
+import { windowFields } from './window_fields.ts';
 
 interface ConvF32Attrs {
   padding: Padding;
@@ -112,21 +113,9 @@ export const convF32Kernel = defineOp({
   },
   emitC(p: ConvF32Params, e) {
     const fields: Record<string, string | number> = {
-      batches: p.batches,
-      in_h: p.inH,
-      in_w: p.inW,
-      in_c: p.inC,
-      out_h: p.outH,
-      out_w: p.outW,
-      out_c: p.outC,
-      k_h: p.kH,
-      k_w: p.kW,
-      stride_h: p.strideH,
-      stride_w: p.strideW,
+      ...windowFields(p),
       dilation_h: p.dilationH,
       dilation_w: p.dilationW,
-      pad_top: p.padTop,
-      pad_left: p.padLeft,
       depth_multiplier: p.depthMultiplier,
       act_min: f32Literal(p.actMin),
       act_max: f32Literal(p.actMax),

@@ -15,6 +15,7 @@ import { computeLeadingPad, computeOutSize, perChannelMultipliers } from '../pas
 import { constantData } from '../reference/run_reference.ts';
 import { INT16_INPUT, INT8_INPUT, type AccumulatorShape } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
+import { windowFields } from './window_fields.ts';
 
 export interface TransposeConvParams {
   int16: boolean;
@@ -236,19 +237,7 @@ export const transposeConvOp = defineOp({
   },
   emitC(p: TransposeConvParams, e) {
     const params = e.params('tf_transpose_conv_params', {
-      batches: p.batches,
-      in_h: p.inH,
-      in_w: p.inW,
-      in_c: p.inC,
-      out_h: p.outH,
-      out_w: p.outW,
-      out_c: p.outC,
-      k_h: p.kH,
-      k_w: p.kW,
-      stride_h: p.strideH,
-      stride_w: p.strideW,
-      pad_top: p.padTop,
-      pad_left: p.padLeft,
+      ...windowFields(p),
       input_offset: p.inputOffset,
       output_offset: p.outputOffset,
       act_min: p.actMin,

@@ -10,6 +10,7 @@ import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 import { transposeConvGeometry, type TransposeConvAttrs, type TransposeConvGeometry } from './transpose_conv.ts';
+import { windowFields } from './window_fields.ts';
 
 export interface TransposeConvF32Params extends TransposeConvGeometry {
   weights: number;
@@ -94,19 +95,7 @@ export const transposeConvF32Kernel = defineOp({
   },
   emitC(p: TransposeConvF32Params, e) {
     const params = e.params('tf_transpose_conv_f32_params', {
-      batches: p.batches,
-      in_h: p.inH,
-      in_w: p.inW,
-      in_c: p.inC,
-      out_h: p.outH,
-      out_w: p.outW,
-      out_c: p.outC,
-      k_h: p.kH,
-      k_w: p.kW,
-      stride_h: p.strideH,
-      stride_w: p.strideW,
-      pad_top: p.padTop,
-      pad_left: p.padLeft,
+      ...windowFields(p),
       act_min: f32Literal(p.actMin),
       act_max: f32Literal(p.actMax),
       filter: e.constant(p.weights),
