@@ -49,10 +49,7 @@ function absS16(p: AbsS16Params, v: number): number {
 export const absOp = defineOp({
   builtins: ['ABS'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx): ModuleLowering<Params> {

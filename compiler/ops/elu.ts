@@ -36,10 +36,7 @@ export const eluOp = defineOp({
   key: 'elu_f32',
   float32For: ['ELU'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx): ModuleLowering<Params> {

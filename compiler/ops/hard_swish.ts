@@ -45,10 +45,7 @@ function satLeftShift16(x: number, amount: number): number {
 export const hardSwishOp = defineOp({
   builtins: ['HARD_SWISH'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx) {

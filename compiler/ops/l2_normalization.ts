@@ -51,10 +51,7 @@ export const l2NormalizationOp = defineOp({
   key: 'l2_normalization_f32',
   float32For: ['L2_NORMALIZATION'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     const t = r.options(BuiltinOptionsType.L2NormOptions, 'L2NormOptions');
     if (r.activation(t, F.L2NormOptions.fusedActivation) !== 'none') r.fail(`${r.label} has a fused activation; TFLite Micro's L2_NORMALIZATION takes none`);
     return {};

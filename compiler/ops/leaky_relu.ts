@@ -41,10 +41,7 @@ function leakyRelu(p: LeakyRelu16Params, q: number, min: number, max: number): n
 export const leakyReluOp = defineOp({
   builtins: ['LEAKY_RELU'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     const t = r.options(BuiltinOptionsType.LeakyReluOptions, 'LeakyReluOptions');
     const alpha = t ? t.f32(F.LeakyReluOptions.alpha, 0, 'alpha') : 0;
     if (!Number.isFinite(alpha)) r.fail(`${r.label} has alpha ${alpha} (must be finite)`);

@@ -131,10 +131,7 @@ export const logSoftmaxOp = defineOp({
   key: 'log_softmax_f32',
   float32For: ['LOG_SOFTMAX'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx): ModuleLowering<Params> {

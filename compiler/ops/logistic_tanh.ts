@@ -107,10 +107,7 @@ export function runSigmoid16(p: Sigmoid16Params, input: Int16Array, output: Int1
 export const logisticTanhOps = defineOp({
   builtins: ['LOGISTIC', 'TANH'],
   read(r, builtin) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return { tanh: builtin === 'TANH' };
   },
   lower(ctx, attrs): ModuleLowering<Params> {

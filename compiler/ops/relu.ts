@@ -23,10 +23,7 @@ interface ReluParams {
 export const reluOps = defineOp({
   builtins: ['RELU', 'RELU6'],
   read(r, builtin) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return { relu6: builtin === 'RELU6' };
   },
   lower(ctx, attrs) {

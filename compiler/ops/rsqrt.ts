@@ -33,10 +33,7 @@ function rsqrt(p: Rsqrt16Params, q: number, min: number, max: number): number {
 export const rsqrtOp = defineOp({
   builtins: ['RSQRT'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx): ModuleLowering<Params> {

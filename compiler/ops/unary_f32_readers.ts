@@ -10,10 +10,7 @@ export const FLOAT32_ONLY_UNARY: readonly string[] = ['CEIL', 'EXP', 'FLOOR', 'L
 export const unaryF32ReaderOps = defineOp({
   builtins: FLOAT32_ONLY_UNARY,
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    const { x, y } = r.elementwise();
     if (x.dtype !== y.dtype) r.fail(`${r.label} output is ${y.dtype} but its input is ${x.dtype}`);
     return {};
   },

@@ -15,10 +15,7 @@ const ZEROS_LIKE_TYPES: readonly string[] = ['int8', 'int32', 'int64', 'float32'
 export const zerosLikeOp = defineOp({
   builtins: ['ZEROS_LIKE'],
   read(r) {
-    r.arity(1, 1, 1);
-    const x = r.input(0, 'input');
-    const y = r.output(0);
-    r.sameShape(x, y);
+    r.elementwise();
     return {};
   },
   lower(ctx): ModuleLowering<ZerosLikeParams> {

@@ -94,6 +94,15 @@ export class OpReader {
     if (x.shape.join() !== y.shape.join()) this.fail(`${this.label} output shape [${y.shape}] differs from input shape [${x.shape}]`);
   }
 
+  /** An element-wise op: one input, one output of the input's shape. */
+  elementwise(): { x: Tensor; y: Tensor } {
+    this.arity(1, 1, 1);
+    const x = this.input(0, 'input');
+    const y = this.output(0);
+    this.sameShape(x, y);
+    return { x, y };
+  }
+
   rank(t: Tensor, role: string, rank: number): void {
     if (t.shape.length !== rank) {
       this.fail(`${this.label} ${role} ${tensorLabel(t)} has shape ${showShape(t.shape)} (expected rank ${rank})`);
