@@ -15,26 +15,13 @@ import { computeLeadingPad, computeOutSize, perChannelMultipliers } from '../pas
 import { constantData } from '../reference/run_reference.ts';
 import { INT16_INPUT, INT8_INPUT, type AccumulatorShape } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
-import { windowFields } from './window_fields.ts';
+import { windowFields, type WindowGeometry } from './window_fields.ts';
 
-export interface TransposeConvParams {
+export interface TransposeConvParams extends TransposeConvGeometry {
   int16: boolean;
   weights: number;
   /** -1 without a bias. */
   bias: number;
-  batches: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
   inputOffset: number;
   outputOffset: number;
   multipliers: number[];
@@ -43,22 +30,8 @@ export interface TransposeConvParams {
   actMax: number;
 }
 
-/** The sizes, strides and leading pads both dtypes' kernels loop with. */
-export interface TransposeConvGeometry {
-  batches: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  outC: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
-}
+/** The sizes, strides and leading pads both dtypes' kernels loop with: a window without dilation. */
+export type TransposeConvGeometry = WindowGeometry;
 
 export interface TransposeConvAttrs {
   padding: Padding;
