@@ -16,51 +16,14 @@ import { runCasesOnHost } from '../compiler/targets/host.ts';
 import { runCasesOnQemuMps2 } from '../compiler/targets/qemu_mps2.ts';
 import { refusal } from './helpers/refusal.ts';
 import type { OptionsSpec } from './helpers/tflite_builder.ts';
-import { Act, float32Bytes, GraphBuilder, loadSynthetic, Prng } from './helpers/synthetic_models.ts';
+import { differences, EDGES, edgeFloats, FLT_MAX, floats, show, type OpModel } from './helpers/float_cases.ts';
+import { Act, float32Bytes, GraphBuilder, loadSynthetic } from './helpers/synthetic_models.ts';
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'tinyforge-float-ops-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 const F32 = TensorType.FLOAT32;
 const op = (name: string): number => builtinOperatorCode(name);
-const FLT_MAX = 3.4028234663852886e38;
-const MIN_SUBNORMAL = 1.401298464324817e-45;
-const MAX_SUBNORMAL = 1.1754942106924411e-38 - MIN_SUBNORMAL;
-
-/** Values every kernel must get right: specials, signed zeros, subnormals, the extremes, and ties and near-ties for ROUND. */
-const EDGES = [
-  NaN, Infinity, -Infinity, 0, -0, MIN_SUBNORMAL, -MIN_SUBNORMAL, MAX_SUBNORMAL, -MAX_SUBNORMAL, FLT_MAX, -FLT_MAX, 1.1754942106924411e-38,
-  0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 3, -3, 6, -6, 1, -1, 0.49999997, -0.49999997, 8388607.5, -8388607.5, 8388609, 16777216, -0.3, 0.7, 1e30, -1e30, 90, -110,
-];
-
-/** `n` floats: the edge values first (rotated by `seed`), then random ones, a random float32 bit pattern every 7th. */
-function edgeFloats(n: number, seed: number, range: number): number[] {
-  const rng = new Prng(seed);
-  const bits = new Uint32Array(1);
-  const asFloat = new Float32Array(bits.buffer);
-  return Array.from({ length: n }, (_, i) => {
-    if (i < EDGES.length) return EDGES[(i + seed) % EDGES.length] as number;
-    if (i % 7 === 0) {
-      bits[0] = rng.next() >>> 0;
-      return asFloat[0] as number;
-    }
-    return (rng.next() / 2 ** 32 - 0.5) * 2 * range;
-  });
-}
-
-function floats(bytes: Uint8Array): Float32Array {
-  return new Float32Array(new Uint8Array(bytes).buffer);
-}
-
-/** Indices where two float32 outputs differ: different bits, unless both are NaN (whose sign and payload depend on the CPU). */
-function differences(a: Uint8Array, b: Uint8Array): number[] {
-  const x = floats(a);
-  const y = floats(b);
-  const xb = new Uint32Array(x.buffer);
-  const yb = new Uint32Array(y.buffer);
-  if (x.length !== y.length) return [-1];
-  return [...x.keys()].filter((i) => xb[i] !== yb[i] && !(Number.isNaN(x[i]) && Number.isNaN(y[i])));
-}
 
 function options(type: number, build: OptionsSpec['build']): OptionsSpec {
   return { type, build };
@@ -80,16 +43,6 @@ const leakyOptions = (alpha: number): OptionsSpec =>
     return b.endObject();
   });
 
-interface OpModel {
-  name: string;
-  bytes: Uint8Array;
-  /** Float32 element counts of the inputs (random and edge cases are generated for these). */
-  inputSizes: number[];
-  range: number;
-  /** Inputs chosen by hand, and the outputs TFLite Micro's definitions give for them (by output index). */
-  hand?: { inputs: number[][]; outputs: Record<number, number[]> };
-}
-
 /** Runs `m` on the TS reference and host C (ASan + UBSan): hand case first, then 5 edge/random cases. */
 async function checkModel(m: OpModel): Promise<Uint8Array[][]> {
   const compiled = compileModel(loadSynthetic(m.name, m.bytes));
@@ -105,8 +58,7 @@ async function checkModel(m: OpModel): Promise<Uint8Array[][]> {
   }
   if (m.hand) {
     for (const [o, want] of Object.entries(m.hand.outputs)) {
-      const got = Array.from(floats(ref[0]![Number(o)]!));
-      expect(got.map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)), `output ${o}`).toEqual(want.map(Math.fround).map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)));
+      expect(Array.from(floats(ref[0]![Number(o)]!)).map(show), `output ${o}`).toEqual(want.map(Math.fround).map(show));
     }
   }
   // Not all zeros or NaN: a kernel that wrote nothing would agree with itself.
