@@ -152,6 +152,21 @@ static inline float tf_logf(float x) {
     y = y * r2 + (y0 + r);
     return (float)y;
 }
+/* A finite, nonzero |x| (its bits without the sign): the significand with its leading 1 at bit 23,
+ * and the biased exponent, which goes below 1 for subnormals once they are normalized. */
+static inline uint32_t tf_f32_significand(uint32_t abs_bits, int32_t *exponent) {
+    int32_t e = (int32_t)(abs_bits >> 23);
+    uint32_t m = abs_bits & 0x007fffffu;
+    if (e == 0) {
+        e = 1;
+        while ((m & 0x00800000u) == 0u) { m <<= 1; --e; }
+    } else {
+        m |= 0x00800000u;
+    }
+    *exponent = e;
+    return m;
+}
+
 /* fmodf, exact as the C library's (the remainder of x / y truncated toward zero, with x's sign;
  * NaN for y = 0, x infinite or a NaN operand; x itself when |x| < |y|), by long division on the
  * significands: no rounding happens, so every target gets the C library's bits. */
@@ -163,23 +178,9 @@ static inline float tf_fmodf(float x, float y) {
     if (ay == 0u || ax >= 0x7f800000u || ay > 0x7f800000u) return (x * y) / (x * y);
     if (ax < ay) return x;
     if (ax == ay) return tf_bits_float(sign);
-    int32_t ex = (int32_t)(ax >> 23);
-    int32_t ey = (int32_t)(ay >> 23);
-    uint32_t mx = ax & 0x007fffffu;
-    uint32_t my = ay & 0x007fffffu;
-    /* Significands with the leading bit at bit 23 (subnormals normalized, exponent lowered). */
-    if (ex == 0) {
-        ex = 1;
-        while ((mx & 0x00800000u) == 0u) { mx <<= 1; --ex; }
-    } else {
-        mx |= 0x00800000u;
-    }
-    if (ey == 0) {
-        ey = 1;
-        while ((my & 0x00800000u) == 0u) { my <<= 1; --ey; }
-    } else {
-        my |= 0x00800000u;
-    }
+    int32_t ex, ey;
+    uint32_t mx = tf_f32_significand(ax, &ex);
+    uint32_t my = tf_f32_significand(ay, &ey);
     /* mx * 2^(ex - ey) mod my, one bit at a time; mx stays below 2 * my < 2^25. */
     for (; ex > ey; --ex) {
         if (mx >= my) mx -= my;
@@ -231,22 +232,9 @@ static inline double tf_div_f32_as_f64(float x, float y) {
     } else if (ax == 0u || ay == 0x7f800000u) {
         u = sign; /* 0 / finite, finite / inf */
     } else {
-        int32_t ex = (int32_t)(ax >> 23);
-        int32_t ey = (int32_t)(ay >> 23);
-        uint32_t mx = ax & 0x007fffffu;
-        uint32_t my = ay & 0x007fffffu;
-        if (ex == 0) {
-            ex = 1;
-            while ((mx & 0x00800000u) == 0u) { mx <<= 1; --ex; }
-        } else {
-            mx |= 0x00800000u;
-        }
-        if (ey == 0) {
-            ey = 1;
-            while ((my & 0x00800000u) == 0u) { my <<= 1; --ey; }
-        } else {
-            my |= 0x00800000u;
-        }
+        int32_t ex, ey;
+        uint32_t mx = tf_f32_significand(ax, &ex);
+        uint32_t my = tf_f32_significand(ay, &ey);
         int32_t e = ex - ey;
         if (mx < my) { mx <<= 1; --e; } /* now 1 <= mx / my < 2 */
         /* 54 quotient bits (1 integer, 53 fraction), then the remainder as a sticky bit. */
