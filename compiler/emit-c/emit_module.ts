@@ -2,7 +2,7 @@
 // invoke function that calls one kernel per layer. No interpreter, no allocation.
 
 import { DTYPE_BYTES, elementCount, type DType, type Graph, type Tensor } from '../ir/graph.ts';
-import type { ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, ModuleLayer, Pool2DS8Fields } from '../ir/layers.ts';
+import type { ConvGeometry, ConvS8Layer, DepthwiseConvS8Layer, FullyConnectedS8Layer, Layer, ModuleLayer, Pool2DS8Fields, WindowGeometry } from '../ir/layers.ts';
 import type { CArrayType, CEmitter } from '../ops/op_module.ts';
 import { requireModule } from '../ops/registry.ts';
 import { arenaSymbol, type ArenaRegion } from '../ir/memory_regions.ts';
@@ -255,7 +255,8 @@ export function poolFields(l: Pool2DS8Fields): Record<string, number> {
   };
 }
 
-export function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string, number> {
+/** The fields every windowed kernel's parameter struct shares (convolutions, transposed convolutions). */
+export function windowFields(l: WindowGeometry): Record<string, number> {
   return {
     in_h: l.inH,
     in_w: l.inW,
@@ -267,11 +268,13 @@ export function convFields(l: ConvS8Layer | DepthwiseConvS8Layer): Record<string
     k_w: l.kW,
     stride_h: l.strideH,
     stride_w: l.strideW,
-    dilation_h: l.dilationH,
-    dilation_w: l.dilationW,
     pad_top: l.padTop,
     pad_left: l.padLeft,
   };
+}
+
+export function convFields(l: ConvGeometry): Record<string, number> {
+  return { ...windowFields(l), dilation_h: l.dilationH, dilation_w: l.dilationW };
 }
 
 /** The bias array of an optimized kernel: the model's bias with the input offset folded in. */

@@ -31,6 +31,9 @@ export interface ConvGeometry {
   padLeft: number;
 }
 
+/** A convolution's window without dilation (transposed convolutions have none). */
+export type WindowGeometry = Omit<ConvGeometry, 'dilationH' | 'dilationW'>;
+
 export interface ConvS8Layer extends LayerBase<'conv_s8'>, ConvGeometry {
   weights: number;
   /** -1 when the model has no bias. */

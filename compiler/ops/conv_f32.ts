@@ -9,7 +9,7 @@ import { convGeometry } from '../passes/lower.ts';
 import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
-import { windowFields } from './window_fields.ts';
+import { convFields } from '../emit-c/emit_module.ts';
 
 interface ConvF32Attrs {
   padding: Padding;
@@ -113,9 +113,8 @@ export const convF32Kernel = defineOp({
   },
   emitC(p: ConvF32Params, e) {
     const fields: Record<string, string | number> = {
-      ...windowFields(p),
-      dilation_h: p.dilationH,
-      dilation_w: p.dilationW,
+      batches: p.batches,
+      ...convFields(p),
       depth_multiplier: p.depthMultiplier,
       act_min: f32Literal(p.actMin),
       act_max: f32Literal(p.actMax),

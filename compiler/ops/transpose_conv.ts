@@ -15,7 +15,8 @@ import { computeLeadingPad, computeOutSize, perChannelMultipliers } from '../pas
 import { constantData } from '../reference/run_reference.ts';
 import { INT16_INPUT, INT8_INPUT, type AccumulatorShape } from '../passes/check_accumulators.ts';
 import { defineOp } from './op_module.ts';
-import { windowFields, type WindowGeometry } from './window_fields.ts';
+import { windowFields } from '../emit-c/emit_module.ts';
+import type { WindowGeometry } from '../ir/layers.ts';
 
 export interface TransposeConvParams extends TransposeConvGeometry {
   int16: boolean;
@@ -31,7 +32,7 @@ export interface TransposeConvParams extends TransposeConvGeometry {
 }
 
 /** The sizes, strides and leading pads both dtypes' kernels loop with: a window without dilation. */
-export type TransposeConvGeometry = WindowGeometry;
+export type TransposeConvGeometry = WindowGeometry & { batches: number };
 
 export interface TransposeConvAttrs {
   padding: Padding;
@@ -210,6 +211,7 @@ export const transposeConvOp = defineOp({
   },
   emitC(p: TransposeConvParams, e) {
     const params = e.params('tf_transpose_conv_params', {
+      batches: p.batches,
       ...windowFields(p),
       input_offset: p.inputOffset,
       output_offset: p.outputOffset,

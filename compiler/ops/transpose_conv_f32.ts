@@ -10,7 +10,7 @@ import { constantData } from '../reference/run_reference.ts';
 import { clampF32, f32ActivationRange, f32Literal, FLOAT_HELPERS, requireF32 } from './float32.ts';
 import { defineOp, type ModuleLowering } from './op_module.ts';
 import { transposeConvGeometry, type TransposeConvAttrs, type TransposeConvGeometry } from './transpose_conv.ts';
-import { windowFields } from './window_fields.ts';
+import { windowFields } from '../emit-c/emit_module.ts';
 
 export interface TransposeConvF32Params extends TransposeConvGeometry {
   weights: number;
@@ -95,6 +95,7 @@ export const transposeConvF32Kernel = defineOp({
   },
   emitC(p: TransposeConvF32Params, e) {
     const params = e.params('tf_transpose_conv_f32_params', {
+      batches: p.batches,
       ...windowFields(p),
       act_min: f32Literal(p.actMin),
       act_max: f32Literal(p.actMax),
